@@ -1,0 +1,58 @@
+"""Activation functions f and their derivatives f', written in terms of f's output.
+
+Notes §2: for the sigmoid f(z) = 1 / (1 + exp(-z)), f'(z) = f(z) (1 - f(z)); for tanh,
+f'(z) = 1 - f(z)^2. Backpropagation only ever needs f' at the activations a = f(z) that the
+forward pass already holds, so each derivative here takes ``a`` rather than ``z``.
+
+Adding an activation is two functions and two dict entries.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+
+def sigmoid(z):
+    r"""Logistic sigmoid, in place.
+
+    .. math:: f(z) = \frac{1}{1 + e^{-z}}
+    """
+    return expit(z, out=z)
+
+
+def tanh(z):
+    r"""Hyperbolic tangent, in place.
+
+    .. math:: f(z) = \tanh(z)
+    """
+    return np.tanh(z, out=z)
+
+
+def identity(z):
+    """The linear output of a linear decoder: f(z) = z."""
+    return z
+
+
+def inplace_sigmoid_derivative(a, delta):
+    """delta *= f'(z) with f'(z) = a (1 - a)."""
+    delta *= a
+    delta *= 1.0 - a
+
+
+def inplace_tanh_derivative(a, delta):
+    """delta *= f'(z) with f'(z) = 1 - a^2."""
+    delta *= 1.0 - a * a
+
+
+def inplace_identity_derivative(a, delta):
+    """f'(z) = 1: delta is unchanged."""
+
+
+ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "linear": identity}
+DERIVATIVES = {
+    "sigmoid": inplace_sigmoid_derivative,
+    "tanh": inplace_tanh_derivative,
+    "linear": inplace_identity_derivative,
+}
+#: The interval each activation's output lies in: targets outside it cannot be reproduced.
+OUTPUT_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "linear": (-np.inf, np.inf)}
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh")

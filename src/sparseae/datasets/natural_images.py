@@ -1,0 +1,108 @@
+"""The built-in natural images (notes §4's footnote): whitened photographs from scikit-image.
+
+UFLDL's exercise trains on IMAGES, ten 512x512 natural images that Olshausen whitened for the
+sparse coding experiments. We rebuild the same kind of set from the photographs that
+scikit-image ships inside its wheel (nothing is downloaded at run time): each is turned grey,
+cropped to its central square, resized to ``size`` x ``size``, and whitened as Olshausen did,
+by multiplying its spectrum by the filter f·exp(-(f/f0)^4) with f0 = 0.4·N, which flattens the
+1/f amplitude spectrum of natural images and rolls off the highest frequencies. The set is then
+scaled to variance 0.1 and cached.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+#: skimage.data photographs of natural scenes, objects and textures, all shipped in the wheel.
+PHOTOGRAPHS = (
+    "astronaut", "camera", "chelsea", "coffee", "rocket", "grass", "gravel", "brick", "coins", "moon",
+)
+FORMAT_VERSION = 1
+
+
+def whiten_images(images):
+    r"""Olshausen's whitening of square images, each on its own.
+
+    .. math:: \hat I_w(f) = \hat I(f) \cdot f \, e^{-(f/f_0)^4}, \qquad f_0 = 0.4 N
+
+    with f the radial frequency in cycles per image. The result is real and zero-mean.
+
+    Parameters
+    ----------
+    images : ndarray of shape (k, N, N)
+
+    Returns
+    -------
+    ndarray of shape (k, N, N), float64
+    """
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"images must have shape (k, N, N), got {images.shape}")
+    n = images.shape[1]
+    freqs = np.fft.fftfreq(n) * n  # cycles per image, in FFT order
+    f = np.hypot(freqs[:, None], freqs[None, :])
+    f0 = 0.4 * n
+    filt = f * np.exp(-((f / f0) ** 4))
+    return np.real(np.fft.ifft2(np.fft.fft2(images) * filt))
+
+
+def _load_photographs(size):
+    from skimage import data
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+
+    out = np.empty((len(PHOTOGRAPHS), size, size))
+    for k, name in enumerate(PHOTOGRAPHS):
+        image = getattr(data, name)()
+        if image.ndim == 3:
+            image = rgb2gray(image[..., :3])
+        image = image.astype(np.float64)
+        h, w = image.shape
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        square = image[top : top + side, left : left + side]
+        out[k] = resize(square, (size, size), anti_aliasing=True, preserve_range=True)
+    return out
+
+
+def cache_dir():
+    """Where built data is cached: ``$SPARSEAE_CACHE_DIR``, else ``$XDG_CACHE_HOME/sparseae``."""
+    if os.environ.get("SPARSEAE_CACHE_DIR"):
+        return Path(os.environ["SPARSEAE_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sparseae"
+
+
+def build_natural_images(size=256):
+    """Build the set without the cache: grey, square, whitened, scaled to variance 0.1."""
+    images = whiten_images(_load_photographs(size))
+    return np.sqrt(0.1) * images / np.sqrt(images.var(axis=(1, 2)).mean())
+
+
+def natural_images(size=256, cache=True):
+    """Ten whitened natural images, shape (10, size, size), float64, overall variance 0.1.
+
+    Built from scikit-image's photographs on first use (about a second), then read from
+    :func:`cache_dir`. A cache file that is unreadable or of the wrong shape is rebuilt.
+    """
+    if not isinstance(size, int) or size < 16:
+        raise ValueError(f"size must be an integer >= 16, got {size!r}")
+    path = cache_dir() / f"natural_images_v{FORMAT_VERSION}_{size}.npy"
+    if cache and path.is_file():
+        try:
+            images = np.load(path, allow_pickle=False)
+            if images.shape == (len(PHOTOGRAPHS), size, size) and images.dtype == np.float64:
+                return images
+        except (OSError, ValueError):
+            pass
+    images = build_natural_images(size)
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+                np.save(tmp, images)
+            os.replace(tmp.name, path)
+        except OSError:
+            pass  # a read-only home is no reason to fail: the set is simply rebuilt next time
+    return images

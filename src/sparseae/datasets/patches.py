@@ -1,0 +1,69 @@
+"""Patches from images, and UFLDL's patch normalisation."""
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+
+def sample_patches(images, n_patches=10000, patch_size=8, random_state=None):
+    """Draw square patches at uniformly random images and positions, one patch per row.
+
+    Parameters
+    ----------
+    images : ndarray of shape (k, H, W) or (k, H, W, C)
+        Grey or colour images.
+    n_patches : int
+    patch_size : int
+    random_state : int, RandomState or Generator-compatible seed, optional
+
+    Returns
+    -------
+    ndarray of shape (n_patches, patch_size * patch_size [* C])
+        Each patch flattened in row-major (C) order: reshape a row to (p, p[, C]) to view it.
+    """
+    images = np.asarray(images)
+    if images.ndim not in (3, 4) or images.shape[0] == 0:
+        raise ValueError(f"images must have shape (k, H, W) or (k, H, W, C), got {images.shape}")
+    for name, value in (("n_patches", n_patches), ("patch_size", patch_size)):
+        if not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    k, h, w = images.shape[:3]
+    if patch_size > min(h, w):
+        raise ValueError(f"patch_size {patch_size} is larger than the images ({h} x {w})")
+    rng = check_random_state(random_state)
+    which = rng.randint(k, size=n_patches)
+    top = rng.randint(h - patch_size + 1, size=n_patches)
+    left = rng.randint(w - patch_size + 1, size=n_patches)
+    offsets = np.arange(patch_size)
+    rows = top[:, None, None] + offsets[None, :, None]  # (n, p, 1)
+    cols = left[:, None, None] + offsets[None, None, :]  # (n, 1, p)
+    patches = images[which[:, None, None], rows, cols]  # (n, p, p[, C])
+    return patches.reshape(n_patches, -1).astype(np.float64, copy=False)
+
+
+def normalize_patches(X):
+    """UFLDL's normalisation of patches for a sigmoid output layer.
+
+    Remove each patch's own mean, truncate to ±3 standard deviations of all the values, and
+    map [-3σ, 3σ] linearly to [0.1, 0.9].
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, n)
+        One patch per row.
+
+    Returns
+    -------
+    ndarray of shape (m, n), float64, values in [0.1, 0.9]
+    """
+    X = np.array(X, dtype=np.float64)
+    if X.ndim != 2 or X.size == 0:
+        raise ValueError(f"X must be a non-empty 2-D array of patches, got shape {X.shape}")
+    X -= X.mean(axis=1, keepdims=True)
+    limit = 3.0 * X.std()
+    if limit == 0.0:
+        return np.full_like(X, 0.5)  # every patch is flat: all map to the middle
+    np.clip(X, -limit, limit, out=X)
+    X /= limit
+    return (X + 1.0) * 0.4 + 0.1

@@ -1,0 +1,270 @@
+"""The scikit-learn estimator: ``SparseAutoencoder``."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .activations import ACTIVATIONS
+from .network import Layout, forward
+from .objective import SparseObjective
+from .optimize import NonFiniteCostError, minimize
+from .progress import Progress
+from .validation import as_float_matrix, check_hyperparameters, check_output_range
+
+
+class SparseAutoencoder(TransformerMixin, BaseEstimator):
+    r"""The sparse autoencoder of the CS294A notes: n → n_hidden → n, trained on y = x.
+
+    Minimises
+
+    .. math:: J_{\text{sparse}} = \frac{1}{m}\sum_i \tfrac12 \lVert h(x^{(i)}) - x^{(i)} \rVert^2
+              + \frac{\lambda}{2} \sum W^2 + \beta \sum_j \mathrm{KL}(\rho \Vert \hat\rho_j)
+
+    (see :class:`sparseae.SparseObjective` for each term), from UFLDL's initialisation.
+
+    Parameters
+    ----------
+    n_hidden : int, default 25
+        s_2, the hidden units.
+    sparsity_target : float, default 0.01
+        ρ, the wanted mean activation of each hidden unit, in (0, 1).
+    sparsity_weight : float, default 3.0
+        β ≥ 0; 0 gives a plain autoencoder.
+    weight_decay : float, default 1e-4
+        λ ≥ 0.
+    activation : {"sigmoid", "tanh"}, default "sigmoid"
+        The hidden layer's f.
+    output_activation : {"sigmoid", "tanh", "linear"}, default "sigmoid"
+        The output layer's f. A sigmoid output needs X in [0, 1] (tanh: [-1, 1]); "linear" is
+        UFLDL's linear decoder, for data of any range such as whitened patches.
+    solver : {"lbfgs", "cg", "gd"}, default "lbfgs"
+        L-BFGS, conjugate gradient, or the notes' batch gradient descent.
+    max_iter : int, default 400
+    tol : float, default 1e-5
+        Stop when the largest gradient component is at most ``tol``.
+    learning_rate : float, default 0.1
+        α for ``solver="gd"``.
+    random_state : int, RandomState instance or None
+        Seeds the initial weights: the same seed gives the same weights, bit for bit.
+    verbose : int, default 0
+        1 or more: a progress bar with the iteration and the cost.
+
+    Attributes
+    ----------
+    coefs_ : list of ndarray
+        ``[W1.T, W2.T]``, shapes (n_features, n_hidden) and (n_hidden, n_features), in
+        scikit-learn's MLP convention (fan_in, fan_out).
+    intercepts_ : list of ndarray
+        ``[b1, b2]``.
+    components_ : ndarray of shape (n_hidden, n_features)
+        W1, one row per hidden unit: ``coefs_[0].T``.
+    n_iter_ : int
+    loss_ : float
+        J_sparse with all its terms at the final parameters on the training data.
+    loss_terms_ : dict
+        Its terms: ``squared_error``, ``weight_decay``, ``sparsity``; and ``rho_hat``.
+    loss_curve_ : list of float
+        The cost after each iteration.
+    n_features_in_ : int
+    """
+
+    def __init__(
+        self,
+        n_hidden=25,
+        *,
+        sparsity_target=0.01,
+        sparsity_weight=3.0,
+        weight_decay=1e-4,
+        activation="sigmoid",
+        output_activation="sigmoid",
+        solver="lbfgs",
+        max_iter=400,
+        tol=1e-5,
+        learning_rate=0.1,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_hidden = n_hidden
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.weight_decay = weight_decay
+        self.activation = activation
+        self.output_activation = output_activation
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self):
+        check_hyperparameters(
+            n_hidden=self.n_hidden,
+            sparsity_target=self.sparsity_target,
+            sparsity_weight=self.sparsity_weight,
+            weight_decay=self.weight_decay,
+            activation=self.activation,
+            output_activation=self.output_activation,
+            solver=self.solver,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            learning_rate=self.learning_rate,
+        )
+
+    def _validate_X(self, X, reset):
+        X = as_float_matrix(X)
+        return validate_data(self, X, reset=reset, dtype=np.float64)
+
+    def _objective(self, X):
+        return SparseObjective(
+            [X.shape[1], self.n_hidden, X.shape[1]],
+            X,
+            activation=self.activation,
+            output_activation=self.output_activation,
+            weight_decay=self.weight_decay,
+            sparsity_target=self.sparsity_target,
+            sparsity_weight=self.sparsity_weight,
+        )
+
+    def fit(self, X, y=None):
+        """Learn the weights from X, one example per row; y is ignored. Returns self."""
+        self._check_params()
+        X = self._validate_X(X, reset=True)
+        check_output_range(X, self.output_activation)
+        objective = self._objective(X)
+        theta0 = objective.layout.initial_theta(self.random_state)
+        with Progress(self.max_iter, enabled=self.verbose > 0) as progress:
+            try:
+                result = minimize(
+                    objective,
+                    theta0,
+                    solver=self.solver,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    learning_rate=self.learning_rate,
+                    callback=progress.update,
+                )
+            except NonFiniteCostError as exc:
+                self._set_parameters(objective, exc.theta, exc.n_iter, [])
+                raise
+        self._set_parameters(objective, result.theta, result.n_iter, result.loss_curve)
+        return self
+
+    def _adopt_theta(self, layout, theta):
+        """Fitted weights as views into the one flat θ."""
+        self.theta_ = theta
+        Ws, bs = layout.unpack(theta)
+        self.coefs_ = [W.T for W in Ws]
+        self.intercepts_ = list(bs)
+
+    def _set_parameters(self, objective, theta, n_iter, loss_curve):
+        self._adopt_theta(objective.layout, theta)
+        self.n_iter_ = int(n_iter)
+        self.loss_curve_ = list(loss_curve)
+        terms = objective.terms(theta)
+        self.loss_ = terms.pop("cost")
+        self.loss_terms_ = terms
+
+    @property
+    def layer_sizes_(self):
+        """``[n_features, n_hidden, n_features]``."""
+        check_is_fitted(self)
+        return [self.n_features_in_, self.coefs_[0].shape[1], self.n_features_in_]
+
+    @property
+    def components_(self):
+        """W1 of shape (n_hidden, n_features): row i is what hidden unit i responds to."""
+        check_is_fitted(self)
+        return self.coefs_[0].T
+
+    def _weights(self):
+        return [c.T for c in self.coefs_], self.intercepts_
+
+    def transform(self, X):
+        """Hidden activations a(2) = f(W1 x + b1), shape (m, n_hidden)."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        Ws, bs = self._weights()
+        return forward(Ws, bs, X, self.activation, self.output_activation, n_layers=2)[-1]
+
+    def inverse_transform(self, H):
+        """Decode hidden activations: h = f_out(W2 a(2) + b2), shape (m, n_features)."""
+        check_is_fitted(self)
+        H = as_float_matrix(H, name="H")
+        n_hidden = self.coefs_[1].shape[0]
+        if H.shape[1] != n_hidden:
+            raise ValueError(
+                f"H has {H.shape[1]} columns, but this autoencoder has {n_hidden} hidden units"
+            )
+        Ws, bs = self._weights()
+        z = H @ Ws[1].T  # (m, n_features)
+        z += bs[1]
+        return ACTIVATIONS[self.output_activation](z)
+
+    def reconstruct(self, X):
+        """h(x) = inverse_transform(transform(X)), the network's output."""
+        return self.inverse_transform(self.transform(X))
+
+    def score(self, X, y=None):
+        """The negative mean squared reconstruction error, -mean((h(x) - x)^2): higher is better."""
+        X = self._validate_X(X, reset=False)
+        return -float(np.mean((self.reconstruct(X) - X) ** 2))
+
+    def save(self, path):
+        """Write the fitted model to ``path`` (safetensors with its JSON config).
+
+        Read it back with :func:`sparseae.load`; see :mod:`sparseae.persistence`.
+        """
+        from .persistence import save
+
+        check_is_fitted(self)
+        return save(self, path)
+
+    # -- persistence: plain numbers and JSON, never pickle -----------------------------------
+
+    def _get_state(self):
+        params = self.get_params()
+        if not (params["random_state"] is None or isinstance(params["random_state"], int)):
+            params["random_state"] = None  # a RandomState instance has no JSON form
+        fitted = {
+            "n_features_in_": int(self.n_features_in_),
+            "n_iter_": self.n_iter_,
+            "loss_": self.loss_,
+            "loss_curve_": self.loss_curve_,
+            "loss_terms_": {k: v for k, v in self.loss_terms_.items() if k != "rho_hat"},
+        }
+        Ws, bs = self._weights()
+        arrays = {"W1": Ws[0], "b1": bs[0], "W2": Ws[1], "b2": bs[1]}
+        if self.loss_terms_.get("rho_hat") is not None:
+            arrays["rho_hat"] = self.loss_terms_["rho_hat"]
+        return params, fitted, arrays
+
+    @classmethod
+    def _from_state(cls, params, fitted, arrays):
+        model = cls(**params)
+        model._check_params()
+        n, s2 = fitted["n_features_in_"], model.n_hidden
+        layout = Layout([n, s2, n])
+        expected = {"W1": (s2, n), "b1": (s2,), "W2": (n, s2), "b2": (n,)}
+        theta = np.empty(layout.size, dtype=np.float64)
+        Ws, bs = layout.unpack(theta)
+        for name, target in zip(("W1", "b1", "W2", "b2"), (Ws[0], bs[0], Ws[1], bs[1])):
+            if name not in arrays:
+                raise KeyError(f"weights {name} missing")
+            if arrays[name].shape != expected[name]:
+                raise ValueError(
+                    f"{name} has shape {arrays[name].shape}, expected {expected[name]} "
+                    f"for {n} features and {s2} hidden units"
+                )
+            if arrays[name].dtype.kind != "f" or not np.isfinite(arrays[name]).all():
+                raise ValueError(f"{name} must hold finite floating-point values")
+            target[...] = arrays[name]
+        model._adopt_theta(layout, theta)
+        model.n_features_in_ = n
+        model.n_iter_ = int(fitted["n_iter_"])
+        model.loss_ = float(fitted["loss_"])
+        model.loss_curve_ = [float(v) for v in fitted["loss_curve_"]]
+        model.loss_terms_ = {k: float(v) for k, v in fitted["loss_terms_"].items()}
+        model.loss_terms_["rho_hat"] = arrays.get("rho_hat")
+        return model
+

@@ -1,0 +1,140 @@
+"""Visualising what each hidden unit has learned (notes §4), and the cost per iteration.
+
+:func:`feature_tiles` is a pure function, array in and array out, so tests can check it without
+a display; :func:`save_tiles` and :func:`save_cost_curve` write PNG files.
+"""
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def max_activation_inputs(W):
+    r"""The norm-bounded input that maximally activates each hidden unit (notes §4).
+
+    Under ‖x‖² ≤ 1, hidden unit i is most active at
+
+    .. math:: x_j = \frac{W^{(1)}_{ij}}{\sqrt{\sum_j (W^{(1)}_{ij})^2}}
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_hidden, n_features)
+        W(1), e.g. ``model.components_``.
+
+    Returns
+    -------
+    ndarray of shape (n_hidden, n_features); a unit with all-zero weights gives a zero row.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2:
+        raise ValueError(f"W must be 2-D (n_hidden, n_features), got shape {W.shape}")
+    norms = np.linalg.norm(W, axis=1, keepdims=True)
+    return np.divide(W, norms, out=np.zeros_like(W), where=norms > 0)
+
+
+def infer_patch_shape(n_features):
+    """(p, p) for p² features, (p, p, 3) for 3p² (colour); otherwise a ValueError."""
+    p = math.isqrt(n_features)
+    if p * p == n_features:
+        return (p, p)
+    p = math.isqrt(n_features // 3)
+    if n_features % 3 == 0 and 3 * p * p == n_features:
+        return (p, p, 3)
+    raise ValueError(
+        f"cannot show {n_features} features as square patches; pass patch_shape explicitly"
+    )
+
+
+def feature_tiles(W, patch_shape=None, n_cols=None, pad=1):
+    """One tile per hidden unit, each its maximally activating input, laid out on a grid.
+
+    Each tile is contrast-normalised on its own: scaled so that its largest absolute value maps
+    to 0 or 1 and zero maps to 0.5 (grey), as UFLDL's ``display_network`` does.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_hidden, n_features)
+    patch_shape : tuple, optional
+        (h, w) for grey or (h, w, 3) for colour patches; inferred for square ones.
+    n_cols : int, optional
+        Tiles per row; default ⌈√n_hidden⌉.
+    pad : int
+        Pixels of border between tiles (black).
+
+    Returns
+    -------
+    ndarray of shape (H, W) or (H, W, 3), float64 in [0, 1]
+    """
+    X = max_activation_inputs(W)
+    n_tiles, n_features = X.shape
+    patch_shape = tuple(patch_shape) if patch_shape is not None else infer_patch_shape(n_features)
+    if math.prod(patch_shape) != n_features:
+        raise ValueError(f"patch_shape {patch_shape} does not hold {n_features} features")
+    scale = np.abs(X).max(axis=1, keepdims=True)
+    tiles = 0.5 + 0.5 * np.divide(X, scale, out=np.zeros_like(X), where=scale > 0)
+    tiles = tiles.reshape((n_tiles, *patch_shape))
+    n_cols = n_cols or math.ceil(math.sqrt(n_tiles))
+    n_rows = math.ceil(n_tiles / n_cols)
+    h, w = patch_shape[:2]
+    grid = np.zeros((n_rows * (h + pad) + pad, n_cols * (w + pad) + pad, *patch_shape[2:]))
+    for k in range(n_tiles):
+        r, c = divmod(k, n_cols)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        grid[top : top + h, left : left + w] = tiles[k]
+    return grid
+
+
+def _atomic_target(path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    return path, Path(tmp)
+
+
+def save_image(image, path, scale=8):
+    """Write an array in [0, 1] as a PNG, each pixel enlarged to ``scale`` x ``scale``."""
+    from PIL import Image
+
+    pixels = np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+    path, tmp = _atomic_target(path)
+    try:
+        Image.fromarray(pixels).save(tmp, format="PNG")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def save_tiles(W, path, patch_shape=None, scale=8):
+    """Write :func:`feature_tiles` of W as a PNG; returns the path."""
+    return save_image(feature_tiles(W, patch_shape), path, scale=scale)
+
+
+def save_cost_curve(loss_curve, path):
+    """Plot J_sparse per iteration (log scale) to a PNG; returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(np.arange(1, len(loss_curve) + 1), loss_curve)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("J_sparse")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title("cost per iteration")
+    fig.tight_layout()
+    path, tmp = _atomic_target(path)
+    try:
+        fig.savefig(tmp, format="png", dpi=100)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+    return path
