@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._parallel import blas_threads
 from .activations import ACTIVATIONS
 from .network import Layout, forward
 from .objective import SparseObjective
@@ -133,7 +134,10 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         check_output_range(X, self.output_activation)
         objective = self._objective(X)
         theta0 = objective.layout.initial_theta(self.random_state)
-        with Progress(self.max_iter, enabled=self.verbose > 0) as progress:
+        with (
+            Progress(self.max_iter, enabled=self.verbose > 0) as progress,
+            blas_threads(X.shape[0], objective.layout.layer_sizes),
+        ):
             try:
                 result = minimize(
                     objective,

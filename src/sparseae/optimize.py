@@ -53,7 +53,8 @@ class _Tracker:
         self.loss_curve = []
 
     def evaluate(self, theta):
-        cost, grad = self.fun(theta)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one message
+            cost, grad = self.fun(theta)
         if not np.isfinite(cost) or not np.isfinite(grad).all():
             what = "cost" if not np.isfinite(cost) else "gradient"
             raise NonFiniteCostError(

@@ -1,0 +1,123 @@
+"""The command line, called in process through main(argv)."""
+
+import json
+
+import numpy as np
+import pytest
+
+import sparseae
+from sparseae import localisation, orientation_selectivity
+from sparseae.cli import main
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """`sparseae train` with no model flags: the notes' exercise, run once for this module."""
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_default_run_writes_the_run_folder(default_run):
+    names = {p.name for p in default_run.iterdir()}
+    assert names == {"model.safetensors", "features.png", "cost.png", "metrics.json"}
+    metrics = json.loads((default_run / "metrics.json").read_text())
+    assert metrics["layer_sizes"] == [64, 25, 64]
+    assert metrics["n_examples"] == 10000
+    assert metrics["n_iter"] == 400
+    assert metrics["cost"] == pytest.approx(
+        metrics["squared_error"] + metrics["weight_decay"] + metrics["sparsity"]
+    )
+    assert metrics["rho_hat_min"] <= metrics["rho_hat_mean"] <= metrics["rho_hat_max"]
+    assert abs(metrics["rho_hat_mean"] - 0.01) < 0.005  # the sparsity target is met
+    for key in ("reconstruction_mse", "seconds"):
+        assert metrics[key] > 0
+
+
+def test_default_run_learns_localised_oriented_edges(default_run):
+    """Notes §4: edge detectors. Measured, against the random initial weights of the run."""
+    model = sparseae.load(default_run / "model.safetensors")
+    learned = model.components_
+    initial = sparseae.Layout([64, 25, 64]).initial_theta(0)[: 25 * 64].reshape(25, 64)
+    osi_learned = orientation_selectivity(learned)
+    osi_initial = orientation_selectivity(initial)
+    # Oriented: most filters put over half their spectral power along one orientation, where
+    # the random start puts about an eighth.
+    assert np.median(osi_learned) > 0.5
+    assert osi_learned.mean() > 3 * osi_initial.mean()
+    # Localised: the energy is more concentrated in space than in the uniform random start.
+    assert localisation(learned).mean() > localisation(initial).mean() + 0.05
+    metrics = json.loads((default_run / "metrics.json").read_text())
+    assert metrics["edge_score"] == pytest.approx(osi_learned.mean())
+    assert metrics["edge_score_initial"] == pytest.approx(osi_initial.mean())
+
+
+def test_train_on_a_users_file(tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(200, 16))
+    np.save(tmp_path / "x.npy", X)
+    out = tmp_path / "run"
+    args = ["train", "--data", str(tmp_path / "x.npy"), "--out", str(out), "--quiet"]
+    assert main(args + ["--n-hidden", "4", "--max-iter", "5"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "outside [0, 1]" in err
+    assert main(args + ["--normalize", "--n-hidden", "4", "--max-iter", "5"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["layer_sizes"] == [16, 4, 16] and metrics["n_examples"] == 200
+    assert (out / "features.png").exists()
+
+
+def test_default_out_is_a_new_folder_under_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--patches", "300", "--n-hidden", "4", "--max-iter", "3", "--quiet"]
+    assert main(args) == 0
+    assert main(args) == 0
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2
+    assert all((r / "metrics.json").exists() for r in runs)
+
+
+def test_gradcheck_passes(capsys):
+    assert main(["gradcheck"]) == 0
+    assert "gradient check passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--n-hidden", "0"], "n_hidden must be an integer >= 1, got 0"),
+        (["train", "--sparsity-target", "2"], "sparsity_target must be in (0, 1), got 2.0"),
+        (["train", "--solver", "newton"], "solver must be one of"),
+        (["train", "--bogus"], "unrecognized arguments: --bogus"),
+        (["train", "--max-iter", "many"], "invalid int value"),
+        ([], "required: COMMAND"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "does not exist"),
+        (b"garbage", "cannot read"),
+    ],
+)
+def test_data_errors_exit_1_with_one_line(tmp_path, capsys, content, message):
+    path = tmp_path / "x.npy"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["train", "--data", str(path), "--quiet", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_nan_in_user_data_exits_1(tmp_path, capsys):
+    X = np.full((10, 4), 0.5)
+    X[3, 2] = np.nan
+    np.save(tmp_path / "x.npy", X)
+    assert main(["train", "--data", str(tmp_path / "x.npy"), "--quiet"]) == 1
+    assert "1 NaN or infinite values (first at row 3, column 2)" in capsys.readouterr().err

@@ -1,0 +1,170 @@
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sparseae import NonFiniteCostError, SparseAutoencoder, SparseObjective
+
+
+@pytest.fixture
+def X(rng):
+    return rng.uniform(0.1, 0.9, size=(60, 9))
+
+
+def fit_quietly(model, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X)
+
+
+def test_fit_sets_attributes_in_mlp_conventions(X):
+    model = fit_quietly(SparseAutoencoder(4, max_iter=30, random_state=0), X)
+    assert [c.shape for c in model.coefs_] == [(9, 4), (4, 9)]
+    assert [b.shape for b in model.intercepts_] == [(4,), (9,)]
+    np.testing.assert_array_equal(model.components_, model.coefs_[0].T)
+    assert model.n_features_in_ == 9
+    assert 0 < model.n_iter_ <= 30
+    assert len(model.loss_curve_) == model.n_iter_
+    assert model.loss_ == pytest.approx(model.loss_curve_[-1])
+    terms = model.loss_terms_
+    assert model.loss_ == pytest.approx(
+        terms["squared_error"] + terms["weight_decay"] + terms["sparsity"]
+    )
+    assert terms["rho_hat"].shape == (4,)
+
+
+def test_loss_is_j_sparse_on_the_training_data(X):
+    model = fit_quietly(SparseAutoencoder(4, max_iter=20, random_state=0), X)
+    objective = SparseObjective(
+        [9, 4, 9], X, weight_decay=1e-4, sparsity_target=0.01, sparsity_weight=3.0
+    )
+    assert model.loss_ == pytest.approx(objective(model.theta_)[0], rel=1e-12)
+
+
+def test_transform_and_inverse_transform(X):
+    model = fit_quietly(SparseAutoencoder(4, max_iter=50, random_state=0), X)
+    H = model.transform(X)
+    assert H.shape == (60, 4)
+    assert H.min() >= 0 and H.max() <= 1
+    W1, b1 = model.components_, model.intercepts_[0]
+    np.testing.assert_allclose(H, 1 / (1 + np.exp(-(X @ W1.T + b1))))
+    R = model.inverse_transform(H)
+    W2, b2 = model.coefs_[1].T, model.intercepts_[1]
+    np.testing.assert_allclose(R, 1 / (1 + np.exp(-(H @ W2.T + b2))))
+    assert model.score(X) == pytest.approx(-np.mean((R - X) ** 2))
+
+
+def test_training_reduces_reconstruction_error(X):
+    short = fit_quietly(SparseAutoencoder(6, sparsity_weight=0.0, max_iter=2, random_state=0), X)
+    long = fit_quietly(SparseAutoencoder(6, sparsity_weight=0.0, max_iter=200, random_state=0), X)
+    assert long.score(X) > short.score(X)
+    assert long.loss_ < short.loss_
+
+
+def test_sparsity_pulls_rho_hat_to_target(rng):
+    X = rng.uniform(0.1, 0.9, size=(200, 16))
+    model = fit_quietly(
+        SparseAutoencoder(8, sparsity_target=0.05, sparsity_weight=3.0, random_state=0), X
+    )
+    np.testing.assert_allclose(model.loss_terms_["rho_hat"], 0.05, atol=0.02)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "cg", "gd"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_solvers_and_activations_fit(X, solver, activation):
+    model = fit_quietly(
+        SparseAutoencoder(
+            4, solver=solver, activation=activation, max_iter=20, learning_rate=0.5, random_state=0
+        ),
+        X,
+    )
+    assert model.loss_curve_[-1] < model.loss_curve_[0] or model.n_iter_ == 1
+
+
+def test_linear_decoder_trains_on_unbounded_data(rng):
+    X = rng.normal(size=(50, 6)) * 3
+    model = fit_quietly(SparseAutoencoder(4, output_activation="linear", max_iter=50), X)
+    assert model.inverse_transform(model.transform(X)).min() < 0
+
+
+def test_same_seed_same_weights_bit_for_bit(X):
+    a = fit_quietly(SparseAutoencoder(4, max_iter=25, random_state=7), X)
+    b = fit_quietly(SparseAutoencoder(4, max_iter=25, random_state=7), X)
+    c = fit_quietly(SparseAutoencoder(4, max_iter=25, random_state=8), X)
+    np.testing.assert_array_equal(a.theta_, b.theta_)
+    assert not np.array_equal(a.theta_, c.theta_)
+
+
+def test_fit_does_not_modify_X(X):
+    before = X.copy()
+    fit_quietly(SparseAutoencoder(4, max_iter=5), X)
+    np.testing.assert_array_equal(X, before)
+
+
+def test_convergence_warning_when_max_iter_reached(X):
+    with pytest.warns(ConvergenceWarning, match="TOTAL NO. OF ITERATIONS REACHED LIMIT"):
+        SparseAutoencoder(4, max_iter=3, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(n_hidden=0), "n_hidden must be an integer >= 1, got 0"),
+        (dict(sparsity_target=1.5), r"sparsity_target must be in \(0, 1\), got 1.5"),
+        (dict(sparsity_target=0.0), r"sparsity_target must be in \(0, 1\), got 0.0"),
+        (dict(weight_decay=-1e-4), r"weight_decay must be in \[0, inf\], got -0.0001"),
+        (dict(sparsity_weight=-3), r"sparsity_weight must be in \[0, inf\], got -3"),
+        (dict(activation="relu"), "activation must be one of 'sigmoid', 'tanh', got 'relu'"),
+        (dict(output_activation="relu"), "output_activation must be one of"),
+        (dict(solver="sgd"), "solver must be one of 'lbfgs', 'cg', 'gd', got 'sgd'"),
+        (dict(max_iter=0), "max_iter must be an integer >= 1"),
+        (dict(tol=float("nan")), "tol must be a finite real number"),
+    ],
+)
+def test_bad_parameters_are_named(X, params, match):
+    with pytest.raises(ValueError, match=match):
+        SparseAutoencoder(**params).fit(X)
+
+
+def test_nan_reports_count_and_first_place(X):
+    X = X.copy()
+    X[17, 4] = np.nan
+    X[20, 1] = np.inf
+    X[30, 2] = np.nan
+    with pytest.raises(ValueError, match=r"X has 3 NaN or infinite values \(first at row 17, column 4\)"):
+        SparseAutoencoder().fit(X)
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (np.zeros(5), "X must be 2-D .*got 1-D"),
+        (np.zeros((0, 4)), r"X is empty: shape \(0, 4\)"),
+        (np.zeros((3, 0)), r"X is empty"),
+        (np.array([["a", "b"]]), "X must hold numbers"),
+        (np.full((4, 3), 2.0), r"outside \[0, 1\] .*output_activation='linear'"),
+    ],
+)
+def test_bad_data_is_named(data, match):
+    with pytest.raises(ValueError, match=match):
+        SparseAutoencoder().fit(data)
+
+
+def test_transform_checks_feature_count(X):
+    model = fit_quietly(SparseAutoencoder(4, max_iter=5), X)
+    with pytest.raises(ValueError, match="X has 8 features, but SparseAutoencoder is expecting 9"):
+        model.transform(X[:, :8])
+    with pytest.raises(ValueError, match="H has 3 columns, but this autoencoder has 4 hidden units"):
+        model.inverse_transform(np.zeros((2, 3)))
+
+
+def test_divergence_keeps_last_finite_parameters(rng):
+    X = rng.normal(size=(20, 5)) * 100
+    model = SparseAutoencoder(
+        3, output_activation="linear", solver="gd", learning_rate=10.0, max_iter=200
+    )
+    with pytest.raises(NonFiniteCostError, match="non-finite"):
+        model.fit(X)
+    assert all(np.isfinite(c).all() for c in model.coefs_)
+    assert np.isfinite(model.transform(X)).all()

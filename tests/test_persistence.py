@@ -1,0 +1,120 @@
+import json
+import struct
+import warnings
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+from sklearn.exceptions import ConvergenceWarning
+
+import sparseae
+from sparseae import ModelFileError, SparseAutoencoder
+
+
+@pytest.fixture(scope="module")
+def model():
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(40, 9))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return SparseAutoencoder(4, max_iter=10, random_state=3, activation="tanh").fit(X), X
+
+
+def test_round_trip_is_exact(tmp_path, model):
+    model, X = model
+    path = model.save(tmp_path / "m.safetensors")
+    loaded = sparseae.load(path)
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    np.testing.assert_array_equal(loaded.theta_, model.theta_)
+    assert loaded.loss_ == model.loss_ and loaded.loss_curve_ == model.loss_curve_
+    np.testing.assert_array_equal(loaded.loss_terms_["rho_hat"], model.loss_terms_["rho_hat"])
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_file_is_safetensors_with_versioned_json(tmp_path, model):
+    model, _ = model
+    path = model.save(tmp_path / "m.safetensors")
+    raw = path.read_bytes()
+    (header_len,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + header_len])
+    config = json.loads(header["__metadata__"]["sparseae"])
+    assert config["format_version"] == 1
+    assert config["kind"] == "SparseAutoencoder"
+    assert config["params"]["activation"] == "tanh"
+    assert set(header) - {"__metadata__"} == {"W1", "b1", "W2", "b2", "rho_hat"}
+
+
+def _rewrite(path, out, mutate):
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="np") as f:
+        arrays = {k: f.get_tensor(k) for k in f.keys()}
+        config = json.loads(f.metadata()["sparseae"])
+    mutate(config, arrays)
+    save_file(arrays, str(out), metadata={"sparseae": json.dumps(config)})
+    return out
+
+
+def test_bad_files_get_clear_errors(tmp_path, model):
+    model, _ = model
+    good = model.save(tmp_path / "good.safetensors")
+    with pytest.raises(ModelFileError, match="does not exist"):
+        sparseae.load(tmp_path / "missing.safetensors")
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(good.read_bytes()[:-50])
+    with pytest.raises(ModelFileError, match="corrupt or truncated"):
+        sparseae.load(truncated)
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00" * 7)
+    with pytest.raises(ModelFileError, match="corrupt or truncated"):
+        sparseae.load(garbage)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"x": np.zeros(2)}, str(foreign))
+    with pytest.raises(ModelFileError, match="not a sparseae model"):
+        sparseae.load(foreign)
+
+    def newer(config, arrays):
+        config["format_version"] = 99
+
+    with pytest.raises(ModelFileError, match="version 99, newer than this sparseae reads"):
+        sparseae.load(_rewrite(good, tmp_path / "newer.safetensors", newer))
+
+    def mismatched(config, arrays):
+        arrays["W1"] = np.zeros((5, 9))
+
+    with pytest.raises(ModelFileError, match=r"W1 has shape \(5, 9\), expected \(4, 9\)"):
+        sparseae.load(_rewrite(good, tmp_path / "mismatch.safetensors", mismatched))
+
+    def bad_param(config, arrays):
+        config["params"]["sparsity_target"] = 2.0
+
+    with pytest.raises(ModelFileError, match="sparsity_target must be in"):
+        sparseae.load(_rewrite(good, tmp_path / "param.safetensors", bad_param))
+
+    def nan_weights(config, arrays):
+        arrays["b2"] = np.full(9, np.nan)
+
+    with pytest.raises(ModelFileError, match="b2 must hold finite"):
+        sparseae.load(_rewrite(good, tmp_path / "nan.safetensors", nan_weights))
+
+
+def test_interrupted_save_leaves_old_file_intact(tmp_path, model, monkeypatch):
+    model, _ = model
+    path = model.save(tmp_path / "m.safetensors")
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("safetensors.numpy.save_file", crash)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_unfitted_model_cannot_be_saved(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        SparseAutoencoder().save(tmp_path / "m.safetensors")

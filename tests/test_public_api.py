@@ -1,0 +1,34 @@
+import sparseae
+import sparseae.datasets
+
+
+def test_public_names_are_locked():
+    assert sorted(sparseae.__all__) == [
+        "Layout",
+        "ModelFileError",
+        "NonFiniteCostError",
+        "OptimizeResult",
+        "SparseAutoencoder",
+        "SparseObjective",
+        "check_gradient",
+        "edge_score",
+        "feature_tiles",
+        "forward",
+        "kl_divergence",
+        "load",
+        "localisation",
+        "max_activation_inputs",
+        "minimize",
+        "numerical_gradient",
+        "orientation_selectivity",
+        "save",
+    ]
+    assert sorted(sparseae.datasets.__all__) == [
+        "load_array",
+        "natural_images",
+        "normalize_patches",
+        "sample_patches",
+        "whiten_images",
+    ]
+    for name in sparseae.__all__:
+        assert getattr(sparseae, name).__doc__
