@@ -140,7 +140,7 @@ def test_nan_reports_count_and_first_place(X):
     "data, match",
     [
         (np.zeros(5), "X must be 2-D .*got 1-D"),
-        (np.zeros((0, 4)), r"X is empty: shape \(0, 4\)"),
+        (np.zeros((0, 4)), r"X is empty: 0 sample\(s\) \(shape=\(0, 4\)\)"),
         (np.zeros((3, 0)), r"X is empty"),
         (np.array([["a", "b"]]), "X must hold numbers"),
         (np.full((4, 3), 2.0), r"outside \[0, 1\] .*output_activation='linear'"),

@@ -1,7 +1,7 @@
 """The scikit-learn estimator: ``SparseAutoencoder``."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._parallel import blas_threads
@@ -13,7 +13,7 @@ from .progress import Progress
 from .validation import as_float_matrix, check_hyperparameters, check_output_range
 
 
-class SparseAutoencoder(TransformerMixin, BaseEstimator):
+class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     r"""The sparse autoencoder of the CS294A notes: n → n_hidden → n, trained on y = x.
 
     Minimises
@@ -174,6 +174,11 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         """``[n_features, n_hidden, n_features]``."""
         check_is_fitted(self)
         return [self.n_features_in_, self.coefs_[0].shape[1], self.n_features_in_]
+
+    @property
+    def _n_features_out(self):
+        """For get_feature_names_out: one output per hidden unit (AttributeError if unfitted)."""
+        return self.coefs_[0].shape[1]
 
     @property
     def components_(self):

@@ -101,17 +101,27 @@ def as_float_matrix(X, name="X", dtype=np.float64):
     if X.dtype == object or X.dtype.kind in "USV":
         try:
             X = X.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must hold numbers, got values of type {X.dtype}") from None
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{name} must hold numbers ({exc})") from None
     if X.dtype.kind == "c":
-        raise ValueError(f"{name} holds complex numbers; sparseae needs real data")
+        raise ValueError(f"Complex data not supported: {name} holds complex numbers")
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold numbers, got dtype {X.dtype}")
     if X.ndim != 2:
-        hint = " (use X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one example)"
-        raise ValueError(f"{name} must be 2-D (examples x features), got {X.ndim}-D{hint if X.ndim == 1 else ''}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {X.shape}, needs at least one example and one feature")
+        hint = (
+            "; Reshape your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one example"
+            if X.ndim == 1
+            else ""
+        )
+        raise ValueError(f"{name} must be 2-D (examples x features), got {X.ndim}-D{hint}")
+    if X.shape[0] == 0:
+        raise ValueError(
+            f"{name} is empty: 0 sample(s) (shape={X.shape}) while a minimum of 1 is required."
+        )
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"{name} is empty: 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
+        )
     if dtype is None:
         dtype = np.float32 if X.dtype == np.float32 else np.float64
     X = np.asarray(X, dtype=dtype)
@@ -123,9 +133,10 @@ def check_output_range(Y, output_activation, name="X"):
     """Targets must lie in the range of the output activation, or they cannot be reproduced."""
     low, high = OUTPUT_RANGES[output_activation]
     y_min, y_max = float(Y.min()), float(Y.max())
-    if y_min < low or y_max > high:
+    slack = 1e-8  # rounding in a scaler (MinMaxScaler gives 1 + 2e-16) is not out of range
+    if y_min < low - slack or y_max > high + slack:
         raise ValueError(
-            f"{name} has values in [{y_min:.4g}, {y_max:.4g}], outside [{low:g}, {high:g}] that a "
+            f"{name} has values in [{y_min:.6g}, {y_max:.6g}], outside [{low:g}, {high:g}] that a "
             f"{output_activation} output layer can produce; rescale it (e.g. "
             f"sparseae.datasets.normalize_patches or sklearn's MinMaxScaler) or use "
             f"output_activation='linear'"
