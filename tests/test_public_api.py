@@ -8,8 +8,11 @@ def test_public_names_are_locked():
         "ModelFileError",
         "NonFiniteCostError",
         "OptimizeResult",
+        "PCAWhitening",
+        "PatchNormalizer",
         "SparseAutoencoder",
         "SparseObjective",
+        "ZCAWhitening",
         "check_gradient",
         "edge_score",
         "feature_tiles",
@@ -25,8 +28,13 @@ def test_public_names_are_locked():
     ]
     assert sorted(sparseae.datasets.__all__) == [
         "load_array",
+        "load_digits",
+        "load_image_folder",
+        "load_mnist",
+        "load_training_data",
         "natural_images",
         "normalize_patches",
+        "read_idx",
         "sample_patches",
         "whiten_images",
     ]

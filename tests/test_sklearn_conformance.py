@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sparseae import SparseAutoencoder
+from sparseae import PatchNormalizer, PCAWhitening, SparseAutoencoder, ZCAWhitening
 
 # A sigmoid output layer only produces values in [0, 1], so the default estimator refuses data
 # outside that range with a clear error (issue: "never a silently wrong model"). These checks
@@ -51,13 +51,17 @@ SIGMOID_EXPECTED_FAILURES = {
 
 
 def _expected_failures(estimator):
-    return SIGMOID_EXPECTED_FAILURES if estimator.output_activation == "sigmoid" else {}
+    sigmoid = getattr(estimator, "output_activation", None) == "sigmoid"
+    return SIGMOID_EXPECTED_FAILURES if sigmoid else {}
 
 
 @parametrize_with_checks(
     [
         SparseAutoencoder(output_activation="linear", max_iter=20, random_state=0),
         SparseAutoencoder(max_iter=20, random_state=0),
+        PatchNormalizer(),
+        PCAWhitening(),
+        ZCAWhitening(),
     ],
     expected_failed_checks=_expected_failures,
 )

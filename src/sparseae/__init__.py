@@ -8,7 +8,9 @@ The pieces, each in its own module, follow the notes:
 - :mod:`sparseae.optimize`: gradient descent, L-BFGS and conjugate gradient (§2.2, §2.3);
 - :mod:`sparseae.estimator`: the scikit-learn estimator ``SparseAutoencoder``;
 - :mod:`sparseae.visualize` and :mod:`sparseae.edges`: what the hidden units learned (§4);
-- :mod:`sparseae.datasets`: whitened natural images, patches, a user's arrays;
+- :mod:`sparseae.preprocessing`: UFLDL's patch normalisation, PCA and ZCA whitening;
+- :mod:`sparseae.datasets`: whitened natural images, patches, MNIST, digits, image folders;
+- :mod:`sparseae.selftaught`: UFLDL's self-taught learning experiment;
 - :mod:`sparseae.persistence`: safetensors model files.
 """
 
@@ -19,6 +21,7 @@ from .network import Layout, forward
 from .objective import SparseObjective, kl_divergence
 from .optimize import NonFiniteCostError, OptimizeResult, minimize
 from .persistence import ModelFileError, load, save
+from .preprocessing import PatchNormalizer, PCAWhitening, ZCAWhitening
 from .visualize import feature_tiles, max_activation_inputs
 
 __version__ = "0.1.0"
@@ -28,8 +31,11 @@ __all__ = [
     "ModelFileError",
     "NonFiniteCostError",
     "OptimizeResult",
+    "PCAWhitening",
+    "PatchNormalizer",
     "SparseAutoencoder",
     "SparseObjective",
+    "ZCAWhitening",
     "check_gradient",
     "edge_score",
     "feature_tiles",

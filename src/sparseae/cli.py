@@ -1,4 +1,4 @@
-"""The ``sparseae`` command: ``train`` the notes' exercise, ``gradcheck`` the objective.
+"""The ``sparseae`` command: train, gradcheck, encode, show, selftaught.
 
 ``main(argv) -> int`` so tests call it in process. Exit status: 0 success, 1 a data or file
 problem, 2 a usage error (unknown flag, out-of-range hyperparameter); either way one line on
@@ -55,12 +55,45 @@ def build_parser():
     train = sub.add_parser("train", help="train a sparse autoencoder and write a run folder")
     _add_model_flags(train)
     d = train.add_argument_group("data (default: 10,000 8x8 patches of the built-in images)")
-    d.add_argument("--data", help="a .npy, .npz or .csv file: one example per row")
-    d.add_argument("--normalize", action="store_true", help="apply UFLDL patch normalisation to --data")
+    d.add_argument(
+        "--data",
+        default="natural",
+        help="natural (built-in images), digits (scikit-learn's), a folder of PNG/JPEG images, "
+        "an IDX file (MNIST), or a .npy/.npz/.csv file with one example per row",
+    )
+    d.add_argument(
+        "--normalize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="UFLDL patch normalisation (default: on for image patches, off for arrays)",
+    )
     d.add_argument("--patches", type=int, default=10000, help="patches to sample (10000)")
     d.add_argument("--patch-size", type=int, default=8, help="patch side in pixels (8)")
+    d.add_argument("--colour", action="store_true", help="RGB patches from an image folder")
     train.add_argument("--out", help="run folder (default: a new folder under runs/)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    encode = sub.add_parser("encode", help="write the hidden activations of a saved model")
+    encode.add_argument("model", help="a .safetensors model (autoencoder or pipeline)")
+    encode.add_argument("data", help="a .npy (read in chunks), .npz, .csv or IDX file")
+    encode.add_argument("-o", "--output", required=True, help="the .npy file to write")
+    encode.add_argument("--batch-size", type=int, default=10000, help="rows per chunk (10000)")
+
+    show = sub.add_parser("show", help="write the feature tiles of a saved model")
+    show.add_argument("model", help="a .safetensors model (autoencoder or pipeline)")
+    show.add_argument("-o", "--output", default="features.png", help="PNG file (features.png)")
+    show.add_argument("--patch-shape", type=int, nargs="+", help="H W, or H W 3 for colour")
+
+    taught = sub.add_parser("selftaught", help="UFLDL's self-taught learning on MNIST digits")
+    taught.add_argument("--mnist", required=True, help="folder with the MNIST IDX files")
+    taught.add_argument("--subset", default="t10k", help="t10k or train (t10k)")
+    taught.add_argument("--n-hidden", type=int, default=196)
+    taught.add_argument("--max-iter", type=int, default=400)
+    taught.add_argument("--n-unlabeled", type=int, help="use only this many unlabeled images")
+    taught.add_argument("--n-labeled", type=int, help="use only this many labeled images")
+    taught.add_argument("--seed", type=int, default=0)
+    taught.add_argument("--out", help="folder for results.json, features.png and the model")
+    taught.add_argument("--quiet", action="store_true", help="no progress bar")
 
     check = sub.add_parser("gradcheck", help="check the gradient on a small random problem")
     check.add_argument("--epsilon", type=float, default=1e-4, help="EPSILON (1e-4)")
@@ -88,19 +121,18 @@ def _write_json(obj, path):
 
 
 def _training_data(args):
-    from .datasets import load_array, natural_images, normalize_patches, sample_patches
+    from .datasets import load_training_data
 
-    if args.data:
-        X = load_array(args.data)
-        if args.normalize:
-            X = normalize_patches(X)
-        return X, f"file {args.data}" + (" (normalised)" if args.normalize else "")
     if args.patches < 1 or args.patch_size < 1:
         raise UsageError("sparseae train: --patches and --patch-size must be positive")
-    X = normalize_patches(
-        sample_patches(natural_images(), args.patches, args.patch_size, random_state=args.seed)
+    return load_training_data(
+        args.data,
+        n_patches=args.patches,
+        patch_size=args.patch_size,
+        colour=args.colour,
+        normalize=args.normalize,
+        random_state=args.seed,
     )
-    return X, f"{args.patches} {args.patch_size}x{args.patch_size} patches of the built-in images"
 
 
 def _train(args):
@@ -205,15 +237,128 @@ def _gradcheck(args):
     return 0
 
 
+def _autoencoder_and_view(model):
+    """The autoencoder inside a saved model, and the matrix that maps its W1 back to pixels."""
+    from sklearn.pipeline import Pipeline
+
+    from .estimator import SparseAutoencoder
+    from .preprocessing import ZCAWhitening
+
+    steps = [step for _, step in model.steps] if isinstance(model, Pipeline) else [model]
+    for i in range(len(steps) - 1, -1, -1):
+        if isinstance(steps[i], SparseAutoencoder):
+            W = steps[i].components_
+            if i > 0 and isinstance(steps[i - 1], ZCAWhitening):
+                W = W @ steps[i - 1]._matrix(-0.5)  # UFLDL shows W·ZCAWhite for whitened input
+            return steps[i], W
+    raise ValueError("the model holds no SparseAutoencoder whose features could be shown")
+
+
+def _show(args):
+    from . import load
+    from .visualize import save_tiles
+
+    _, W = _autoencoder_and_view(load(args.model))
+    try:
+        path = save_tiles(W, args.output, args.patch_shape)
+    except ValueError as exc:
+        raise UsageError(f"sparseae show: {exc}") from None
+    print(f"wrote {path}: {W.shape[0]} tiles")
+    return 0
+
+
+def _read_rows(path):
+    """A 2-D array of examples: .npy memory-mapped (read in chunks), others loaded."""
+    from .datasets import load_array, read_idx
+
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        if not path.is_file():
+            raise FileNotFoundError(f"data file {str(path)!r} does not exist")
+        try:
+            X = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read {str(path)!r}: {exc}") from None
+    elif "idx" in path.name.lower() or path.name.lower().endswith(("-ubyte", "-ubyte.gz")):
+        images = read_idx(path)
+        X = images.reshape(len(images), -1) / 255.0
+    else:
+        X = load_array(path)
+    if X.ndim != 2:
+        raise ValueError(f"{str(path)!r} holds an array of shape {X.shape}; encode needs 2-D rows")
+    return X
+
+
+def _encode(args):
+    from numpy.lib.format import open_memmap
+
+    from . import load
+    from .validation import as_float_matrix
+
+    if args.batch_size < 1:
+        raise UsageError("sparseae encode: --batch-size must be positive")
+    model = load(args.model)
+    X = _read_rows(args.data)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        features = None
+        for start in range(0, X.shape[0], args.batch_size):
+            chunk = as_float_matrix(X[start : start + args.batch_size], "data", row_offset=start)
+            H = model.transform(chunk)
+            if features is None:
+                features = open_memmap(tmp, mode="w+", dtype=np.float64, shape=(X.shape[0], H.shape[1]))
+            features[start : start + len(H)] = H
+        features.flush()
+        del features
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"wrote {out}: {X.shape[0]} rows of features")
+    return 0
+
+
+def _selftaught(args):
+    from .datasets import load_mnist
+    from .selftaught import self_taught_learning
+    from .visualize import save_tiles
+
+    X, y = load_mnist(args.mnist, args.subset)
+    result = self_taught_learning(
+        X, y, n_hidden=args.n_hidden, max_iter=args.max_iter, n_unlabeled=args.n_unlabeled,
+        n_labeled=args.n_labeled, random_state=args.seed, verbose=0 if args.quiet else 1,
+    )  # fmt: skip
+    autoencoder = result.pop("autoencoder")
+    print(
+        f"held-out accuracy on digits 0-4: raw pixels {result['accuracy_raw']:.2%}, "
+        f"learned features {result['accuracy_features']:.2%} (chance {result['chance']:.2%}); "
+        f"{result['n_unlabeled']} unlabeled, {result['n_train']} train, {result['n_test']} test, "
+        f"{result['seconds_total']:.0f} s"
+    )
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(result, out / "results.json")
+        autoencoder.save(out / "model.safetensors")
+        save_tiles(autoencoder.components_, out / "features.png", scale=4)
+    return 0
+
+
 def main(argv=None):
     """Run the command line; returns the exit status."""
     from .optimize import NonFiniteCostError
 
     try:
         args = build_parser().parse_args(argv)
-        if args.command == "train":
-            return _train(args)
-        return _gradcheck(args)
+        commands = {
+            "train": _train,
+            "gradcheck": _gradcheck,
+            "encode": _encode,
+            "show": _show,
+            "selftaught": _selftaught,
+        }
+        return commands[args.command](args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return USAGE_ERROR

@@ -7,6 +7,10 @@ key ``sparseae``, a JSON document::
     {"format_version": 1, "kind": "SparseAutoencoder", "params": {...every hyperparameter},
      "fitted": {...n_iter_, loss_, loss_curve_, ...}}
 
+The preprocessing transformers save the same way, and so does a scikit-learn ``Pipeline`` of
+any of them: ``{"format_version": 1, "kind": "Pipeline", "steps": [{"name": ..., "kind": ...,
+"params": ..., "fitted": ...}, ...]}``, step i's arrays stored as ``"i.NAME"``.
+
 Loading reads the header and the tensors as plain numbers: a model file cannot run code.
 Saving writes a temporary file in the same folder and renames it over the target, so an
 interrupted save never leaves a half-written file under the real name.
@@ -29,23 +33,55 @@ class ModelFileError(ValueError):
 
 def _registry():
     from .estimator import SparseAutoencoder
+    from .preprocessing import PatchNormalizer, PCAWhitening, ZCAWhitening
 
-    return {cls.__name__: cls for cls in (SparseAutoencoder,)}
+    classes = (SparseAutoencoder, PatchNormalizer, PCAWhitening, ZCAWhitening)
+    return {cls.__name__: cls for cls in classes}
+
+
+def _state(model):
+    """(config, arrays) of a fitted model or Pipeline; each class gives ``_get_state()``."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.validation import check_is_fitted
+
+    if isinstance(model, Pipeline):
+        steps, arrays = [], {}
+        for i, (name, step) in enumerate(model.steps):
+            config, step_arrays = _state(step)
+            steps.append({"name": name, **config})
+            arrays.update({f"{i}.{key}": value for key, value in step_arrays.items()})
+        return {"kind": "Pipeline", "steps": steps}, arrays
+    kind = type(model).__name__
+    if kind not in _registry():
+        raise TypeError(f"cannot save a {kind}; sparseae saves {sorted(_registry())} and Pipelines of them")
+    check_is_fitted(model)
+    params, fitted, arrays = model._get_state()
+    return {"kind": kind, "params": params, "fitted": fitted}, arrays
+
+
+def _rebuild(config, arrays):
+    from sklearn.pipeline import Pipeline
+
+    kind = config["kind"]
+    if kind == "Pipeline":
+        steps = []
+        for i, step in enumerate(config["steps"]):
+            prefix = f"{i}."
+            step_arrays = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            steps.append((step["name"], _rebuild(step, step_arrays)))
+        return Pipeline(steps)
+    registry = _registry()
+    if kind not in registry:
+        raise ValueError(f"unknown model kind {kind!r}")
+    return registry[kind]._from_state(config["params"], config["fitted"], arrays)
 
 
 def save(model, path):
-    """Write a fitted model to ``path`` (conventionally ending in ``.safetensors``).
-
-    The model class provides ``_get_state() -> (params, fitted, arrays)``: two JSON-able dicts
-    and a dict of named arrays.
-    """
+    """Write a fitted model, transformer or Pipeline of them to ``path`` (``.safetensors``)."""
     from safetensors.numpy import save_file
 
-    kind = type(model).__name__
-    if kind not in _registry():
-        raise TypeError(f"cannot save a {kind}; sparseae saves {sorted(_registry())}")
-    params, fitted, arrays = model._get_state()
-    document = {"format_version": FORMAT_VERSION, "kind": kind, "params": params, "fitted": fitted}
+    config, arrays = _state(model)
+    document = {"format_version": FORMAT_VERSION, **config}
     tensors = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +116,6 @@ def load(path):
         document = json.loads(metadata[_KEY])
         version = document["format_version"]
         kind = document["kind"]
-        params, fitted = document["params"], document["fitted"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{str(path)!r} has a damaged sparseae config: {exc!r}") from None
     if not isinstance(version, int) or version < 1:
@@ -90,10 +125,7 @@ def load(path):
             f"{str(path)!r} was written in model format version {version}, newer than this "
             f"sparseae reads (up to {FORMAT_VERSION}); upgrade sparseae to load it"
         )
-    registry = _registry()
-    if kind not in registry:
-        raise ModelFileError(f"{str(path)!r} holds an unknown model kind {kind!r}")
     try:
-        return registry[kind]._from_state(params, fitted, arrays)
+        return _rebuild(document, arrays)
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{str(path)!r} does not hold a consistent {kind}: {exc}") from None

@@ -86,11 +86,11 @@ def check_finite(X, name="X", row_offset=0):
         raise ValueError(f"{name} has {n_bad} NaN or infinite values (first at {place})")
 
 
-def as_float_matrix(X, name="X", dtype=np.float64):
+def as_float_matrix(X, name="X", dtype=np.float64, row_offset=0):
     """X as a 2-D float array with at least one row and one column, all values finite.
 
     Float32 input stays float32 when ``dtype`` is None; everything else becomes ``dtype``
-    (float64 by default).
+    (float64 by default). ``row_offset`` is added to the row named in a NaN error, for chunks.
     """
     if hasattr(X, "toarray") or hasattr(X, "tocsr"):
         raise TypeError(f"{name} is a sparse matrix; sparseae needs a dense array (X.toarray())")
@@ -125,7 +125,7 @@ def as_float_matrix(X, name="X", dtype=np.float64):
     if dtype is None:
         dtype = np.float32 if X.dtype == np.float32 else np.float64
     X = np.asarray(X, dtype=dtype)
-    check_finite(X, name)
+    check_finite(X, name, row_offset)
     return X
 
 

@@ -1,7 +1,23 @@
-"""Data for the autoencoder: built-in whitened natural images, patches, and a user's arrays."""
+"""Data for the autoencoder: built-in whitened natural images, patches, MNIST, digits, folders
+of images, and a user's arrays."""
 
+from .digits import load_digits
 from .files import load_array
+from .idx import load_mnist, read_idx
+from .image_folder import load_image_folder
 from .natural_images import natural_images, whiten_images
 from .patches import normalize_patches, sample_patches
+from .sources import load_training_data
 
-__all__ = ["load_array", "natural_images", "normalize_patches", "sample_patches", "whiten_images"]
+__all__ = [
+    "load_array",
+    "load_digits",
+    "load_image_folder",
+    "load_mnist",
+    "load_training_data",
+    "natural_images",
+    "normalize_patches",
+    "read_idx",
+    "sample_patches",
+    "whiten_images",
+]

@@ -1,0 +1,89 @@
+"""MNIST's IDX files, raw or gzipped: magic number, dimensions and size all checked.
+
+An IDX file is a 4-byte magic number (two zero bytes, a type code, the number of dimensions),
+one big-endian 32-bit size per dimension, then the values in C order, big-endian.
+"""
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path):
+    """The array stored in an IDX file (``.gz`` or raw).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file is missing.
+    ValueError
+        For a foreign file (wrong magic number), or one whose size does not match its header
+        (truncated or with trailing bytes).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"IDX file {str(path)!r} does not exist")
+    with open(path, "rb") as fh:
+        gzipped = fh.read(2) == b"\x1f\x8b"
+    try:
+        if gzipped:
+            with gzip.open(path, "rb") as fh:
+                raw = fh.read()
+        else:
+            raw = path.read_bytes()
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{str(path)!r} is not a readable gzip file (truncated?): {exc}") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _TYPES or raw[3] == 0:
+        magic = int.from_bytes(raw[:4].ljust(4, b"\0"), "big")
+        raise ValueError(
+            f"{str(path)!r} is not an IDX file: magic number {magic} (0x{magic:08x}); "
+            f"MNIST images have 2051, labels 2049"
+        )
+    dtype, ndim = np.dtype(_TYPES[raw[2]]), raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{str(path)!r} is truncated inside its header")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + dtype.itemsize * int(np.prod(shape))
+    if len(raw) != expected:
+        what = "truncated" if len(raw) < expected else "longer than its header says"
+        raise ValueError(
+            f"{str(path)!r} is {what}: header says shape {shape} ({expected} bytes), "
+            f"file has {len(raw)} bytes"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def load_mnist(folder, subset="t10k"):
+    """MNIST images as rows scaled to [0, 1], and their labels.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Holding ``{subset}-images-idx3-ubyte[.gz]`` and ``{subset}-labels-idx1-ubyte[.gz]``.
+    subset : {"t10k", "train"}
+
+    Returns
+    -------
+    X : ndarray of shape (m, 784), float64 in [0, 1]
+    y : ndarray of shape (m,), int64
+    """
+    folder = Path(folder)
+    files = {}
+    for kind, code in (("images", "idx3"), ("labels", "idx1")):
+        stem = f"{subset}-{kind}-{code}-ubyte"
+        candidates = [folder / stem, folder / f"{stem}.gz"]
+        found = [c for c in candidates if c.is_file()]
+        if not found:
+            raise FileNotFoundError(f"no {stem}[.gz] in {str(folder)!r}")
+        files[kind] = found[0]
+    images = read_idx(files["images"])
+    labels = read_idx(files["labels"])
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(
+            f"MNIST files in {str(folder)!r} do not match: images {images.shape}, labels {labels.shape}"
+        )
+    return images.reshape(len(images), -1) / 255.0, labels.astype(np.int64)
