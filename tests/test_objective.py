@@ -124,3 +124,28 @@ def test_bad_shapes(rng):
     objective = SparseObjective([4, 2, 4], X)
     with pytest.raises(ValueError, match=r"theta must have shape \(22,\)"):
         objective(np.zeros(5))
+
+
+def test_threaded_elementwise_path_equals_the_single_block(rng, monkeypatch):
+    """Large arrays are split into row blocks run in threads; the result must not change."""
+    import sparseae._parallel as parallel
+
+    X = rng.uniform(0.1, 0.9, size=(3000, 30))  # 90,000 elements: above the threading threshold
+    kwargs = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
+    theta = Layout([30, 12, 30]).initial_theta(0)
+    threaded = SparseObjective([30, 12, 30], X, **kwargs)(theta)
+    monkeypatch.setattr(parallel, "SMALL_ELEMENTWISE", 10**12)
+    single = SparseObjective([30, 12, 30], X, **kwargs)(theta)
+    assert threaded[0] == pytest.approx(single[0], rel=1e-14)
+    np.testing.assert_allclose(threaded[1], single[1], rtol=1e-13, atol=1e-18)
+
+
+def test_float32_objective_agrees_with_float64(rng):
+    X = rng.uniform(0.1, 0.9, size=(500, 20))
+    kwargs = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
+    theta = Layout([20, 8, 20]).initial_theta(0)
+    c64, g64 = SparseObjective([20, 8, 20], X, **kwargs)(theta)
+    c32, g32 = SparseObjective([20, 8, 20], X.astype(np.float32), **kwargs)(theta)
+    assert g32.dtype == np.float64  # what the optimizer sees is always float64
+    assert c32 == pytest.approx(c64, rel=1e-5)
+    assert np.linalg.norm(g32 - g64) / np.linalg.norm(g64) < 1e-4

@@ -12,19 +12,23 @@ from scipy.special import expit
 
 
 def sigmoid(z):
-    r"""Logistic sigmoid, in place.
+    r"""Logistic sigmoid, in place (a NumPy array or a PyTorch tensor).
 
     .. math:: f(z) = \frac{1}{1 + e^{-z}}
     """
-    return expit(z, out=z)
+    if isinstance(z, np.ndarray):
+        return expit(z, out=z)
+    return z.sigmoid_()
 
 
 def tanh(z):
-    r"""Hyperbolic tangent, in place.
+    r"""Hyperbolic tangent, in place (a NumPy array or a PyTorch tensor).
 
     .. math:: f(z) = \tanh(z)
     """
-    return np.tanh(z, out=z)
+    if isinstance(z, np.ndarray):
+        return np.tanh(z, out=z)
+    return z.tanh_()
 
 
 def identity(z):

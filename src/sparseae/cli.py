@@ -43,6 +43,9 @@ def _add_model_flags(p):
     g.add_argument("--max-iter", type=int, default=400, help="iterations (400)")
     g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")
     g.add_argument("--learning-rate", type=float, default=0.1, help="alpha for gd (0.1)")
+    g.add_argument("--lbfgs-memory", type=int, default=10, help="L-BFGS corrections kept (10)")
+    g.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
+    g.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
     g.add_argument("--seed", type=int, default=0, help="random_state of weights and patches (0)")
 
 
@@ -154,6 +157,9 @@ def _train(args):
         max_iter=args.max_iter,
         tol=args.tol,
         learning_rate=args.learning_rate,
+        lbfgs_memory=args.lbfgs_memory,
+        dtype=args.dtype,
+        device=args.device,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
     )
@@ -362,7 +368,7 @@ def main(argv=None):
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return USAGE_ERROR
-    except (ValueError, TypeError, OSError, NonFiniteCostError) as exc:
+    except (ValueError, TypeError, OSError, ImportError, NonFiniteCostError) as exc:
         print(f"sparseae {getattr(args, 'command', '')}: error: {exc}", file=sys.stderr)
         return DATA_ERROR
     except KeyboardInterrupt:

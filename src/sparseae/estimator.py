@@ -6,6 +6,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._parallel import blas_threads
 from .activations import ACTIVATIONS
+from .backend import get_backend
 from .network import Layout, forward
 from .objective import SparseObjective
 from .optimize import NonFiniteCostError, minimize
@@ -45,6 +46,14 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         Stop when the largest gradient component is at most ``tol``.
     learning_rate : float, default 0.1
         α for ``solver="gd"``.
+    lbfgs_memory : int, default 10
+        Corrections L-BFGS keeps (scipy's ``maxcor``; UFLDL's minFunc keeps 100).
+    dtype : {"float64", "float32"}, default "float64"
+        The arithmetic of ``fit``. float32 halves the memory and roughly the time of each
+        evaluation; θ, the optimizer and ``transform`` stay float64.
+    device : str or None, default None
+        None: NumPy. "cpu", "cuda", "cuda:1", ...: PyTorch tensors on that device (needs the
+        ``torch`` extra), the same objective code running on them.
     random_state : int, RandomState instance or None
         Seeds the initial weights: the same seed gives the same weights, bit for bit.
     verbose : int, default 0
@@ -82,6 +91,9 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         max_iter=400,
         tol=1e-5,
         learning_rate=0.1,
+        lbfgs_memory=10,
+        dtype="float64",
+        device=None,
         random_state=None,
         verbose=0,
     ):
@@ -95,6 +107,9 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self.max_iter = max_iter
         self.tol = tol
         self.learning_rate = learning_rate
+        self.lbfgs_memory = lbfgs_memory
+        self.dtype = dtype
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -110,13 +125,16 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             max_iter=self.max_iter,
             tol=self.tol,
             learning_rate=self.learning_rate,
+            lbfgs_memory=self.lbfgs_memory,
+            dtype=self.dtype,
+            device=self.device,
         )
 
-    def _validate_X(self, X, reset):
-        X = as_float_matrix(X)
-        return validate_data(self, X, reset=reset, dtype=np.float64)
+    def _validate_X(self, X, reset, dtype=np.float64):
+        X = as_float_matrix(X, dtype=dtype)
+        return validate_data(self, X, reset=reset, dtype=dtype)
 
-    def _objective(self, X):
+    def _objective(self, X, backend=None):
         return SparseObjective(
             [X.shape[1], self.n_hidden, X.shape[1]],
             X,
@@ -125,14 +143,15 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             weight_decay=self.weight_decay,
             sparsity_target=self.sparsity_target,
             sparsity_weight=self.sparsity_weight,
+            backend=backend,
         )
 
     def fit(self, X, y=None):
         """Learn the weights from X, one example per row; y is ignored. Returns self."""
         self._check_params()
-        X = self._validate_X(X, reset=True)
+        X = self._validate_X(X, reset=True, dtype=np.dtype(self.dtype))
         check_output_range(X, self.output_activation)
-        objective = self._objective(X)
+        objective = self._objective(X, get_backend(self.device, np.dtype(self.dtype)))
         theta0 = objective.layout.initial_theta(self.random_state)
         with (
             Progress(self.max_iter, enabled=self.verbose > 0) as progress,
@@ -146,6 +165,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     max_iter=self.max_iter,
                     tol=self.tol,
                     learning_rate=self.learning_rate,
+                    lbfgs_memory=self.lbfgs_memory,
                     callback=progress.update,
                 )
             except NonFiniteCostError as exc:
@@ -162,7 +182,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self.intercepts_ = list(bs)
 
     def _set_parameters(self, objective, theta, n_iter, loss_curve):
-        self._adopt_theta(objective.layout, theta)
+        self._adopt_theta(objective.layout, np.asarray(theta, dtype=np.float64))
         self.n_iter_ = int(n_iter)
         self.loss_curve_ = list(loss_curve)
         terms = objective.terms(theta)

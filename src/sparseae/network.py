@@ -87,7 +87,7 @@ class Layout:
         return theta
 
 
-def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_layers=None):
+def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_layers=None, out=None):
     """The forward pass, equations (6)-(7): z(l+1) = W(l) a(l) + b(l), a(l+1) = f(z(l+1)).
 
     Parameters
@@ -100,17 +100,41 @@ def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_laye
         f for the hidden layers and for the output layer.
     n_layers : int, optional
         Stop after this many layers (2 gives ``[X, a(2)]``, the hidden code of an autoencoder).
+    out : list of arrays, optional
+        Buffers for a(2), a(3), ... of shapes (m, s_l), written in place (the objective reuses
+        them across evaluations); new arrays when omitted.
 
     Returns
     -------
     activations : list of ndarray
         ``[a(1), a(2), ..., a(n_layers)]``, a(l) of shape (m, s_l).
     """
+    from ._parallel import map_rows
+
     n_layers = len(Ws) + 1 if n_layers is None else n_layers
     activations = [X]
     for l in range(n_layers - 1):
-        z = activations[l] @ Ws[l].T  # (m, s_{l+1})
-        z += bs[l]
+        if out is None:
+            z = activations[l] @ Ws[l].T  # (m, s_{l+1})
+        else:
+            z = out[l][: X.shape[0]]
+            _matmul(activations[l], Ws[l].T, z)  # (m, s_{l+1})
         f = ACTIVATIONS[output_activation if l == len(Ws) - 1 else activation]
-        activations.append(f(z))
+
+        def add_bias_and_activate(z_block, b=bs[l], f=f):
+            z_block += b
+            f(z_block)
+
+        map_rows(add_bias_and_activate, z)
+        activations.append(z)
     return activations
+
+
+def _matmul(a, b, out):
+    """out[...] = a @ b, for NumPy arrays and PyTorch tensors alike."""
+    if isinstance(out, np.ndarray):
+        np.matmul(a, b, out=out)
+    else:
+        import torch
+
+        torch.matmul(a, b, out=out)

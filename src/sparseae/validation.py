@@ -48,6 +48,9 @@ def check_hyperparameters(
     max_iter=None,
     tol=None,
     learning_rate=None,
+    lbfgs_memory=None,
+    dtype=None,
+    device=None,
 ):
     """Raise ValueError naming the first hyperparameter that is out of range (None: unchecked)."""
     if n_hidden is not None:
@@ -70,6 +73,12 @@ def check_hyperparameters(
         _check_real("tol", tol, low=0)
     if learning_rate is not None:
         _check_real("learning_rate", learning_rate, low=0, low_open=True)
+    if lbfgs_memory is not None:
+        _check_int("lbfgs_memory", lbfgs_memory, 1)
+    if dtype is not None:
+        _check_choice("dtype", dtype, ("float64", "float32"))
+    if device is not None and not isinstance(device, str):
+        raise ValueError(f"device must be None or a string such as 'cuda', got {device!r}")
 
 
 def check_finite(X, name="X", row_offset=0):
