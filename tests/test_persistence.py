@@ -118,3 +118,13 @@ def test_unfitted_model_cannot_be_saved(tmp_path):
 
     with pytest.raises(NotFittedError):
         SparseAutoencoder().save(tmp_path / "m.safetensors")
+
+
+def test_saved_file_has_the_permissions_of_a_plain_write(tmp_path, model):
+    import os
+
+    model, _ = model
+    path = model.save(tmp_path / "m.safetensors")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._io import atomic_path
 
 USAGE_ERROR, DATA_ERROR = 2, 1
 
@@ -118,9 +119,8 @@ def _new_run_folder(base="runs"):
 
 
 def _write_json(obj, path):
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")
 
 
 def _training_data(args):
@@ -306,21 +306,17 @@ def _encode(args):
     model = load(args.model)
     X = _read_rows(args.data)
     out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
+    with atomic_path(out) as tmp:
         features = None
         for start in range(0, X.shape[0], args.batch_size):
             chunk = as_float_matrix(X[start : start + args.batch_size], "data", row_offset=start)
             H = model.transform(chunk)
             if features is None:
-                features = open_memmap(tmp, mode="w+", dtype=np.float64, shape=(X.shape[0], H.shape[1]))
+                shape = (X.shape[0], H.shape[1])
+                features = open_memmap(tmp, mode="w+", dtype=np.float64, shape=shape)
             features[start : start + len(H)] = H
         features.flush()
         del features
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
     print(f"wrote {out}: {X.shape[0]} rows of features")
     return 0
 
@@ -347,7 +343,7 @@ def _selftaught(args):
         out.mkdir(parents=True, exist_ok=True)
         _write_json(result, out / "results.json")
         autoencoder.save(out / "model.safetensors")
-        save_tiles(autoencoder.components_, out / "features.png", scale=4)
+        save_tiles(autoencoder.components_, out / "features.png")
     return 0
 
 

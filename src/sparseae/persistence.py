@@ -17,11 +17,11 @@ interrupted save never leaves a half-written file under the real name.
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ._io import atomic_path
 
 FORMAT_VERSION = 1
 _KEY = "sparseae"
@@ -83,16 +83,9 @@ def save(model, path):
     config, arrays = _state(model)
     document = {"format_version": FORMAT_VERSION, **config}
     tensors = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={_KEY: json.dumps(document)})
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={_KEY: json.dumps(document)})
+    return Path(path)
 
 
 def load(path):

@@ -5,11 +5,11 @@ a display; :func:`save_tiles` and :func:`save_cost_curve` write PNG files.
 """
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ._io import atomic_path
 
 
 def max_activation_inputs(W):
@@ -87,32 +87,29 @@ def feature_tiles(W, patch_shape=None, n_cols=None, pad=1):
     return grid
 
 
-def _atomic_target(path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return path, Path(tmp)
-
-
 def save_image(image, path, scale=8):
     """Write an array in [0, 1] as a PNG, each pixel enlarged to ``scale`` x ``scale``."""
     from PIL import Image
 
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
     pixels = np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
-    path, tmp = _atomic_target(path)
-    try:
+    with atomic_path(path) as tmp:
         Image.fromarray(pixels).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return Path(path)
 
 
-def save_tiles(W, path, patch_shape=None, scale=8):
-    """Write :func:`feature_tiles` of W as a PNG; returns the path."""
-    return save_image(feature_tiles(W, patch_shape), path, scale=scale)
+def save_tiles(W, path, patch_shape=None, scale=None):
+    """Write :func:`feature_tiles` of W as a PNG; returns the path.
+
+    ``scale`` enlarges each pixel; by default 8 for 8x8 patches, 2 for 28x28 digits.
+    """
+    tiles = feature_tiles(W, patch_shape)
+    if scale is None:
+        side = max(tiles.shape[0] // max(1, math.isqrt(len(W))), 1)
+        scale = max(1, min(8, 64 // side))
+    return save_image(tiles, path, scale=scale)
 
 
 def save_cost_curve(loss_curve, path):
@@ -130,11 +127,9 @@ def save_cost_curve(loss_curve, path):
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title("cost per iteration")
     fig.tight_layout()
-    path, tmp = _atomic_target(path)
     try:
-        fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
-    return path
+    return Path(path)

@@ -10,10 +10,11 @@ scaled to variance 0.1 and cached.
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .._io import atomic_path
 
 #: skimage.data photographs of natural scenes, objects and textures, all shipped in the wheel.
 PHOTOGRAPHS = (
@@ -99,10 +100,9 @@ def natural_images(size=256, cache=True):
     images = build_natural_images(size)
     if cache:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-                np.save(tmp, images)
-            os.replace(tmp.name, path)
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.save(fh, images)
         except OSError:
             pass  # a read-only home is no reason to fail: the set is simply rebuilt next time
     return images

@@ -1,0 +1,114 @@
+"""The peers sparseae is measured against, each written plainly, as a user would write it.
+
+Every peer computes the same J_sparse (notes §3) for a 3-layer sigmoid autoencoder from the
+same flat θ layout (W1, b1, W2, b2), except scikit-learn's MLPRegressor, which has no sparsity
+term and is there as the nearest thing a scikit-learn user has.
+"""
+
+import numpy as np
+
+
+def unpack(theta, n, s2):
+    W1 = theta[: s2 * n].reshape(s2, n)
+    b1 = theta[s2 * n : s2 * n + s2]
+    W2 = theta[s2 * n + s2 : 2 * s2 * n + s2].reshape(n, s2)
+    b2 = theta[2 * s2 * n + s2 :]
+    return W1, b1, W2, b2
+
+
+def numpy_transcription(X, s2, lam, rho, beta):
+    """The notes' vectorised equations, transcribed line by line into NumPy."""
+    m, n = X.shape
+
+    def fun(theta):
+        W1, b1, W2, b2 = unpack(theta, n, s2)
+        z2 = X @ W1.T + b1
+        a2 = 1.0 / (1.0 + np.exp(-z2))
+        z3 = a2 @ W2.T + b2
+        a3 = 1.0 / (1.0 + np.exp(-z3))
+        rho_hat = a2.mean(axis=0)
+        kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
+        cost = (
+            0.5 * np.sum((a3 - X) ** 2) / m
+            + lam / 2 * (np.sum(W1**2) + np.sum(W2**2))
+            + beta * np.sum(kl)
+        )
+        delta3 = -(X - a3) * a3 * (1 - a3)
+        sparse = beta * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
+        delta2 = (delta3 @ W2 + sparse) * a2 * (1 - a2)
+        W1grad = delta2.T @ X / m + lam * W1
+        W2grad = delta3.T @ a2 / m + lam * W2
+        b1grad = delta2.sum(axis=0) / m
+        b2grad = delta3.sum(axis=0) / m
+        return cost, np.concatenate([W1grad.ravel(), b1grad, W2grad.ravel(), b2grad])
+
+    return fun
+
+
+def torch_autograd(X, s2, lam, rho, beta, dtype="float64"):
+    """J_sparse in PyTorch on the CPU, its gradient by autograd; θ passes through NumPy."""
+    import torch
+
+    tdtype = getattr(torch, dtype)
+    Xt = torch.as_tensor(X, dtype=tdtype)
+    m, n = X.shape
+
+    def fun(theta):
+        t = torch.tensor(theta, dtype=tdtype, requires_grad=True)
+        W1, b1, W2, b2 = unpack(t, n, s2)
+        a2 = torch.sigmoid(Xt @ W1.T + b1)
+        a3 = torch.sigmoid(a2 @ W2.T + b2)
+        rho_hat = a2.mean(dim=0)
+        kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+        cost = (
+            0.5 * ((a3 - Xt) ** 2).sum() / m
+            + lam / 2 * ((W1**2).sum() + (W2**2).sum())
+            + beta * kl.sum()
+        )
+        cost.backward()
+        return float(cost.item()), t.grad.numpy().astype(np.float64)
+
+    return fun
+
+
+def five_products(X, s2, dtype=np.float64):
+    """The floor: the five matrix products one cost-and-gradient evaluation needs at least.
+
+    Forward: X W1ᵀ (m x s2) and a2 W2ᵀ (m x n). Backward: δ3ᵀ a2 (n x s2), δ3 W2 (m x s2),
+    δ2ᵀ X (s2 x n). Outputs are preallocated, so only the products are timed.
+    """
+    X = np.asarray(X, dtype=dtype)
+    m, n = X.shape
+    rng = np.random.default_rng(0)
+    W1 = rng.uniform(-0.1, 0.1, (s2, n)).astype(dtype)
+    W2 = rng.uniform(-0.1, 0.1, (n, s2)).astype(dtype)
+    a2 = np.empty((m, s2), dtype)
+    a3 = np.empty((m, n), dtype)
+    g2 = np.empty((n, s2), dtype)
+    d2 = np.empty((m, s2), dtype)
+    g1 = np.empty((s2, n), dtype)
+
+    def run():
+        np.matmul(X, W1.T, out=a2)
+        np.matmul(a2, W2.T, out=a3)
+        np.matmul(a3.T, a2, out=g2)
+        np.matmul(a3, W2, out=d2)
+        np.matmul(d2.T, X, out=g1)
+
+    return run
+
+
+def mlp_regressor(s2, lam, max_iter):
+    """scikit-learn's MLPRegressor X -> X: logistic hidden layer, L-BFGS, no sparsity term."""
+    from sklearn.neural_network import MLPRegressor
+
+    return MLPRegressor(
+        hidden_layer_sizes=(s2,),
+        activation="logistic",
+        solver="lbfgs",
+        alpha=lam,
+        max_iter=max_iter,
+        max_fun=10**6,
+        tol=0.0,
+        random_state=0,
+    )
