@@ -1,10 +1,13 @@
 """Threads for the objective: BLAS's, and row blocks for the elementwise work.
 
-On small problems (the notes' exercise: 10,000 x 64 -> 25) each matrix product takes about a
-millisecond, and waking a second BLAS thread for it costs more than it saves: measured here on
-2 cores, the L-BFGS fit went from 3.7 s to 2.0 s per 60 iterations single-threaded, because the
-multi-threaded run had 100 ms stalls. Larger products (10,000 x 784 -> 196 and up) gain from
-every core.
+Two OpenBLAS libraries are loaded, NumPy's and SciPy's (which L-BFGS-B uses for its own vector
+work). Left at their defaults, each keeps its threads spinning after a call, and they steal the
+cores from each other and from the elementwise work: measured here on 2 cores, an L-BFGS fit of
+the notes' exercise had 100 ms stalls and ran at half speed. So a fit runs with every BLAS at
+one thread (:func:`single_threaded_blas`), and the objective raises NumPy's BLAS to all cores
+only around an evaluation whose products are large enough to gain from them
+(:func:`blas_threads`): the exercise's products (10,000 x 64 x 25) are not, MNIST-sized ones
+(10,000 x 784 x 196) are.
 
 The elementwise work (the sigmoid's exp above all) is single-threaded in NumPy, and on the
 exercise it costs more than the matrix products. NumPy releases the GIL inside ufuncs, so
@@ -17,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 #: Below this many multiply-adds per matrix product, BLAS runs single-threaded.
 SMALL_PRODUCT = 5e7
@@ -25,16 +28,31 @@ SMALL_PRODUCT = 5e7
 SMALL_ELEMENTWISE = 1 << 16
 
 _pool = None
+_controller = None
 
 
 def n_cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+def _blas():
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def single_threaded_blas():
+    """A context in which every loaded BLAS runs one thread (around a whole fit)."""
+    return _blas().limit(limits=1, user_api="blas")
+
+
 def blas_threads(m, layer_sizes):
-    """A context limiting BLAS to one thread when the largest product is small, else a no-op."""
+    """A context giving BLAS every core when the largest product is large, else a no-op."""
     largest = max(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:])) * m
-    return threadpool_limits(1, user_api="blas") if largest < SMALL_PRODUCT else nullcontext()
+    if largest < SMALL_PRODUCT:
+        return nullcontext()
+    return _blas().limit(limits=n_cores(), user_api="blas")
 
 
 def map_rows(fn, *arrays):

@@ -44,10 +44,21 @@ def _add_model_flags(p):
     g.add_argument("--max-iter", type=int, default=400, help="iterations (400)")
     g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")
     g.add_argument("--learning-rate", type=float, default=0.1, help="alpha for gd (0.1)")
-    g.add_argument("--lbfgs-memory", type=int, default=10, help="L-BFGS corrections kept (10)")
+    g.add_argument(
+        "--lbfgs-memory", type=_int_or_auto, default="auto", help="L-BFGS corrections kept (auto)"
+    )
     g.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
     g.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
     g.add_argument("--seed", type=int, default=0, help="random_state of weights and patches (0)")
+
+
+def _int_or_auto(text):
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
 
 
 def build_parser():

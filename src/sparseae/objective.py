@@ -16,7 +16,7 @@ examples.
 
 import numpy as np
 
-from ._parallel import map_rows
+from ._parallel import blas_threads, map_rows
 from .activations import DERIVATIVES
 from .backend import NumpyBackend
 from .network import Layout, forward
@@ -239,6 +239,10 @@ class SparseObjective:
         ``terms`` has ``squared_error``, ``weight_decay``, ``sparsity`` (β Σ KL), ``cost``
         (their sum) and ``rho_hat`` (host array; None when β = 0); ``grad`` is float64.
         """
+        with blas_threads(self.n_examples, self.layout.layer_sizes):
+            return self._evaluate(theta)
+
+    def _evaluate(self, theta):
         buffers = self._workspace()
         theta_c = self.backend.from_host(theta)
         Ws, bs = self.layout.unpack(theta_c)

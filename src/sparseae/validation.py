@@ -73,7 +73,7 @@ def check_hyperparameters(
         _check_real("tol", tol, low=0)
     if learning_rate is not None:
         _check_real("learning_rate", learning_rate, low=0, low_open=True)
-    if lbfgs_memory is not None:
+    if lbfgs_memory is not None and lbfgs_memory != "auto":
         _check_int("lbfgs_memory", lbfgs_memory, 1)
     if dtype is not None:
         _check_choice("dtype", dtype, ("float64", "float32"))

@@ -1,0 +1,313 @@
+"""Benchmark sparseae against its peers on the same data, model and optimizer settings.
+
+    python benchmarks/run.py                   # all workloads; prints a table, writes JSON
+    python benchmarks/run.py --workloads a     # only the notes' exercise
+    python benchmarks/run.py --quick           # fewer repetitions and iterations (a smoke run)
+
+Workloads: (a) the notes' exercise, 10,000 normalised 8x8 natural-image patches, 64 -> 25,
+ρ = 0.01, β = 3, λ = 1e-4; (b) MNIST size, 10,000 x 784 -> 196, ρ = 0.1, β = 3, λ = 3e-3
+(the MNIST test set beside the project when present, else uniform random data of that shape);
+(c) wide, 50,000 x 256 -> 1,024 uniform random data, ρ = 0.1, β = 3, λ = 1e-4.
+
+Peers, each in benchmarks/peers.py: J_sparse in PyTorch autograd on the CPU driven by the same
+scipy L-BFGS; a direct NumPy transcription of the notes' equations with the same L-BFGS;
+scikit-learn's MLPRegressor X -> X (logistic hidden layer, L-BFGS, *no sparsity term*); and the
+floor, the five matrix products one evaluation needs, with the same BLAS, threads and dtype.
+
+Figures: seconds per evaluation (median of --repeats), seconds for the whole fit, final cost,
+seconds to reach the cost the PyTorch peer ends at, and peak memory during the fit beyond X
+(tracemalloc, which sees NumPy's allocations; PyTorch's are outside its view).
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize as scipy_minimize
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_info
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers  # noqa: E402
+
+import sparseae  # noqa: E402
+from sparseae._parallel import SMALL_PRODUCT, blas_threads, n_cores, single_threaded_blas  # noqa: E402
+from sparseae.datasets import natural_images, normalize_patches, sample_patches  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def workload(name, quick):
+    rng = np.random.default_rng(0)
+    if name == "a":
+        X = normalize_patches(sample_patches(natural_images(), 10000, 8, random_state=0))
+        return dict(X=X, s2=25, rho=0.01, beta=3.0, lam=1e-4, iters=400, data="natural patches")
+    if name == "b":
+        if (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+            X, data = sparseae.datasets.load_mnist(MNIST)[0], "MNIST t10k"
+        else:
+            X, data = rng.uniform(0, 1, (10000, 784)), "uniform random (MNIST absent)"
+        return dict(X=X, s2=196, rho=0.1, beta=3.0, lam=3e-3, iters=20 if quick else 100, data=data)
+    if name == "c":
+        X = rng.uniform(0, 1, (50000, 256))
+        return dict(X=X, s2=1024, rho=0.1, beta=3.0, lam=1e-4, iters=3 if quick else 10,
+                    data="uniform random")  # fmt: skip
+    raise ValueError(name)
+
+
+def large(m, sizes):
+    return max(a * b for a, b in zip(sizes[:-1], sizes[1:])) * m >= SMALL_PRODUCT
+
+
+def same_threads(m, sizes, fn):
+    """fn run with the BLAS threads sparseae's objective uses for this problem."""
+
+    def wrapped(*args):
+        with blas_threads(m, sizes):
+            return fn(*args)
+
+    return wrapped
+
+
+def median_seconds(fn, repeats):
+    fn()  # warm-up: buffers, caches, thread pools
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def lbfgs(fun, theta0, iters, maxcor=10):
+    """scipy's L-BFGS-B with the same settings for every peer; (theta, cost, trace, seconds).
+
+    maxcor=10 is scipy's default, what a user of any peer gets; sparseae's own fit uses
+    lbfgs_memory="auto" (the "sparseae_auto" rows), chosen from lbfgs_memory_study.
+    """
+    trace = []
+    t0 = time.perf_counter()
+
+    def callback(intermediate_result):
+        trace.append((time.perf_counter() - t0, float(intermediate_result.fun)))
+
+    res = scipy_minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=callback,
+                         options={"maxiter": iters, "maxcor": maxcor, "gtol": 0.0, "ftol": 0.0,
+                                  "maxfun": 20 * iters})  # fmt: skip
+    return res.x, float(res.fun), trace, time.perf_counter() - t0
+
+
+def time_to(trace, target):
+    for seconds, cost in trace:
+        if cost <= target * (1 + 1e-9):
+            return seconds
+    return None
+
+
+def peak_memory(fn):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def ours(X, w, dtype="float64"):
+    layer_sizes = [X.shape[1], w["s2"], X.shape[1]]
+    backend = sparseae.backend.get_backend(None, np.dtype(dtype))
+    objective = sparseae.SparseObjective(
+        layer_sizes, X, weight_decay=w["lam"], sparsity_target=w["rho"],
+        sparsity_weight=w["beta"], backend=backend,
+    )  # fmt: skip
+    return objective, objective.layout.initial_theta(0)
+
+
+def run_workload(name, args):
+    w = workload(name, args.quick)
+    X, s2 = w["X"], w["s2"]
+    m, n = X.shape
+    row = {"workload": name, "shape": f"{m} x {n} -> {s2}", "data": w["data"],
+           "fit_iterations": w["iters"], "repeats": args.repeats}  # fmt: skip
+    print(f"\n== ({name}) {row['shape']}, {w['data']}", flush=True)
+    # Everything runs as SparseAutoencoder.fit runs: every BLAS at one thread, NumPy's raised
+    # to all cores inside an evaluation of sparseae's objective only where products are large.
+    # The floor and the NumPy transcription get the same BLAS threads as sparseae's evaluation;
+    # PyTorch uses its own BLAS and thread pool, at its defaults.
+    with single_threaded_blas():
+        row["blas_threads_in_eval"] = n_cores() if large(m, [n, s2, n]) else 1
+        objective, theta0 = ours(X, w)
+        objective32, _ = ours(X, w, "float32")
+        numpy_fun = same_threads(m, [n, s2, n], peers.numpy_transcription(X, s2, w["lam"], w["rho"], w["beta"]))
+        torch_fun = peers.torch_autograd(X, s2, w["lam"], w["rho"], w["beta"])
+        floor64 = same_threads(m, [n, s2, n], peers.five_products(X, s2, np.float64))
+        floor32 = same_threads(m, [n, s2, n], peers.five_products(X, s2, np.float32))
+        evals = {
+            "floor_f64": lambda: floor64(),
+            "floor_f32": lambda: floor32(),
+            "sparseae_f64": lambda: objective(theta0),
+            "sparseae_f32": lambda: objective32(theta0),
+            "numpy_notes": lambda: numpy_fun(theta0),
+            "torch_autograd": lambda: torch_fun(theta0),
+        }
+        row["eval_seconds"] = {}
+        for key, fn in evals.items():
+            row["eval_seconds"][key] = median_seconds(fn, args.repeats)
+            print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
+
+        auto = sparseae.SparseAutoencoder()._lbfgs_memory(m, objective.layout)
+        row["lbfgs_memory_auto"] = auto
+        runs = [("torch_autograd", torch_fun, 10), ("sparseae_f64", objective, 10),
+                ("sparseae_f32", objective32, 10), ("numpy_notes", numpy_fun, 10),
+                ("sparseae_auto", objective, auto), ("sparseae_auto_f32", objective32, auto)]  # fmt: skip
+        if torch_backend_available():
+            torch_objective = sparseae.SparseObjective(
+                [n, s2, n], X, weight_decay=w["lam"], sparsity_target=w["rho"],
+                sparsity_weight=w["beta"], backend=sparseae.backend.get_backend("cpu"),
+            )  # fmt: skip
+            row["eval_seconds"]["sparseae_torch_cpu"] = median_seconds(
+                lambda: torch_objective(theta0), args.repeats
+            )
+            print(f"  eval {'sparseae_torch_cpu':>15}: "
+                  f"{row['eval_seconds']['sparseae_torch_cpu'] * 1e3:9.2f} ms", flush=True)  # fmt: skip
+            runs.append(("sparseae_auto_torch_cpu", torch_objective, auto))
+        fits = {}
+        for key, fun, maxcor in runs:
+            theta, cost, trace, seconds = lbfgs(fun, theta0.copy(), w["iters"], maxcor)
+            fits[key] = {"seconds": seconds, "final_cost": cost, "trace": trace}
+            print(f"  fit  {key:>15}: {seconds:8.2f} s, final cost {cost:.6f}", flush=True)
+        target = fits["torch_autograd"]["final_cost"]
+        for key, fit in fits.items():
+            fit["seconds_to_torch_final_cost"] = time_to(fit["trace"], target)
+            fit["iterations"] = len(fit.pop("trace"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mlp = peers.mlp_regressor(s2, w["lam"], w["iters"])
+            t0 = time.perf_counter()
+            mlp.fit(X, X)
+            fits["sklearn_mlp_no_sparsity"] = {
+                "seconds": time.perf_counter() - t0, "final_cost": float(mlp.loss_),
+                "iterations": int(mlp.n_iter_), "seconds_to_torch_final_cost": None,
+                "note": "different objective (no sparsity; sklearn's loss scaling)",
+            }  # fmt: skip
+        print(f"  fit  {'sklearn_mlp':>15}: {fits['sklearn_mlp_no_sparsity']['seconds']:8.2f} s",
+              flush=True)  # fmt: skip
+        row["fit"] = fits
+
+        # Fresh objectives inside the measurement, so their buffers (and the float32 copy of X)
+        # are counted.
+        memory = {}
+        memory["sparseae_f64"] = peak_memory(lambda: lbfgs(ours(X, w)[0], theta0.copy(), 3))
+        memory["sparseae_f32"] = peak_memory(lambda: lbfgs(ours(X, w, "float32")[0], theta0.copy(), 3))
+        memory["numpy_notes"] = peak_memory(lambda: lbfgs(numpy_fun, theta0.copy(), 3))
+        row["peak_memory_bytes_beyond_X"] = memory
+        activations = m * (s2 + n) * 8
+        row["activations_bytes_f64"] = activations
+        print("  peak memory beyond X (x activations): " + ", ".join(
+            f"{k} {v / activations:.2f}" for k, v in memory.items()), flush=True)  # fmt: skip
+    return row
+
+
+def lbfgs_memory_study(args):
+    """Time to a fixed cost on (a) for several L-BFGS history sizes (minFunc keeps 100)."""
+    w = workload("a", args.quick)
+    objective, theta0 = ours(w["X"], w)
+    out = {}
+    with single_threaded_blas():
+        results = {k: lbfgs(objective, theta0.copy(), w["iters"], maxcor=k) for k in (10, 30, 100)}
+    target = max(cost for _, cost, _, _ in results.values())  # every setting reaches it
+    for k, (_, cost, trace, seconds) in results.items():
+        out[k] = {"final_cost": cost, "seconds": seconds, "seconds_to_common_cost": time_to(trace, target),
+                  "common_cost": target}  # fmt: skip
+        print(f"  maxcor {k:>3}: final {cost:.6f} in {seconds:.2f} s; "
+              f"{target:.6f} reached at {out[k]['seconds_to_common_cost']:.2f} s", flush=True)
+    return out
+
+
+def torch_backend_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def machine():
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = [{k: i.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+            for i in threadpool_info() if i.get("user_api") == "blas"]  # fmt: skip
+    try:
+        import torch
+
+        torch_info = {"version": torch.__version__, "threads": torch.get_num_threads()}
+    except ImportError:
+        torch_info = None
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    return {"cpu": cpu, "cores": len(__import__("os").sched_getaffinity(0)), "blas": blas,
+            "numpy": np.__version__, "torch": torch_info, "python": platform.python_version(),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit}  # fmt: skip
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", default="abc", help="any of a, b, c (abc)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed repetitions per eval (7)")
+    parser.add_argument("--quick", action="store_true", help="fewer iterations, a smoke run")
+    parser.add_argument("--lbfgs-study", action="store_true", help="also time L-BFGS history sizes on (a)")
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats = min(args.repeats, 3)
+    result = {"machine": machine(), "workloads": []}
+    print(json.dumps(result["machine"], indent=1))
+    for name in args.workloads:
+        result["workloads"].append(run_workload(name, args))
+    if args.lbfgs_study:
+        print("\n== L-BFGS history size on (a)")
+        result["lbfgs_memory"] = lbfgs_memory_study(args)
+    print_table(result)
+    Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+def print_table(result):
+    print("\n| workload | per eval: sparseae f64 / floor f64 | f32 / f64 | vs torch | vs numpy-notes "
+          "| fit: torch / sparseae | sparseae cost | torch cost | time to torch's cost: torch / sparseae "
+          "| same, sparseae auto L-BFGS memory | peak mem / activations |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for row in result["workloads"]:
+        e, f = row["eval_seconds"], row["fit"]
+        def ratio(key):
+            t = f[key]["seconds_to_torch_final_cost"]
+            return f"{f['torch_autograd']['seconds'] / t:.2f}x" if t else "not reached"
+
+        ttc, ttc_auto = ratio("sparseae_f64"), ratio("sparseae_auto")
+        print(f"| ({row['workload']}) {row['shape']} | {e['sparseae_f64'] / e['floor_f64']:.2f} "
+              f"| {e['sparseae_f32'] / e['sparseae_f64']:.2f} | {e['torch_autograd'] / e['sparseae_f64']:.2f}x "
+              f"| {e['numpy_notes'] / e['sparseae_f64']:.2f}x "
+              f"| {f['torch_autograd']['seconds'] / f['sparseae_f64']['seconds']:.2f}x "
+              f"| {f['sparseae_f64']['final_cost']:.6f} | {f['torch_autograd']['final_cost']:.6f} | {ttc} | {ttc_auto} "
+              f"| {row['peak_memory_bytes_beyond_X']['sparseae_f64'] / row['activations_bytes_f64']:.2f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
