@@ -40,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers  # noqa: E402
 
 import sparseae  # noqa: E402
-from sparseae._parallel import SMALL_PRODUCT, blas_threads, n_cores, single_threaded_blas  # noqa: E402
 from sparseae.datasets import natural_images, normalize_patches, sample_patches  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,20 +62,6 @@ def workload(name, quick):
         return dict(X=X, s2=1024, rho=0.1, beta=3.0, lam=1e-4, iters=3 if quick else 10,
                     data="uniform random")  # fmt: skip
     raise ValueError(name)
-
-
-def large(m, sizes):
-    return max(a * b for a, b in zip(sizes[:-1], sizes[1:])) * m >= SMALL_PRODUCT
-
-
-def same_threads(m, sizes, fn):
-    """fn run with the BLAS threads sparseae's objective uses for this problem."""
-
-    def wrapped(*args):
-        with blas_threads(m, sizes):
-            return fn(*args)
-
-    return wrapped
 
 
 def median_seconds(fn, repeats):
@@ -140,81 +125,78 @@ def run_workload(name, args):
     row = {"workload": name, "shape": f"{m} x {n} -> {s2}", "data": w["data"],
            "fit_iterations": w["iters"], "repeats": args.repeats}  # fmt: skip
     print(f"\n== ({name}) {row['shape']}, {w['data']}", flush=True)
-    # Everything runs as SparseAutoencoder.fit runs: every BLAS at one thread, NumPy's raised
-    # to all cores inside an evaluation of sparseae's objective only where products are large.
-    # The floor and the NumPy transcription get the same BLAS threads as sparseae's evaluation;
-    # PyTorch uses its own BLAS and thread pool, at its defaults.
-    with single_threaded_blas():
-        row["blas_threads_in_eval"] = n_cores() if large(m, [n, s2, n]) else 1
-        objective, theta0 = ours(X, w)
-        objective32, _ = ours(X, w, "float32")
-        numpy_fun = same_threads(m, [n, s2, n], peers.numpy_transcription(X, s2, w["lam"], w["rho"], w["beta"]))
-        torch_fun = peers.torch_autograd(X, s2, w["lam"], w["rho"], w["beta"])
-        floor64 = same_threads(m, [n, s2, n], peers.five_products(X, s2, np.float64))
-        floor32 = same_threads(m, [n, s2, n], peers.five_products(X, s2, np.float32))
-        evals = {
-            "floor_f64": lambda: floor64(),
-            "floor_f32": lambda: floor32(),
-            "sparseae_f64": lambda: objective(theta0),
-            "sparseae_f32": lambda: objective32(theta0),
-            "numpy_notes": lambda: numpy_fun(theta0),
-            "torch_autograd": lambda: torch_fun(theta0),
-        }
-        row["eval_seconds"] = {}
-        for key, fn in evals.items():
-            row["eval_seconds"][key] = median_seconds(fn, args.repeats)
-            print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
+    # Every peer and the floor run with their libraries' default threads (BLAS on all cores),
+    # as a user gets them; sparseae's objective runs BLAS single-threaded and spreads products
+    # and elementwise work over the cores itself (sparseae/_parallel.py).
+    objective, theta0 = ours(X, w)
+    objective32, _ = ours(X, w, "float32")
+    numpy_fun = peers.numpy_transcription(X, s2, w["lam"], w["rho"], w["beta"])
+    torch_fun = peers.torch_autograd(X, s2, w["lam"], w["rho"], w["beta"])
+    floor64 = peers.five_products(X, s2, np.float64)
+    floor32 = peers.five_products(X, s2, np.float32)
+    evals = {
+        "floor_f64": lambda: floor64(),
+        "floor_f32": lambda: floor32(),
+        "sparseae_f64": lambda: objective(theta0),
+        "sparseae_f32": lambda: objective32(theta0),
+        "numpy_notes": lambda: numpy_fun(theta0),
+        "torch_autograd": lambda: torch_fun(theta0),
+    }
+    row["eval_seconds"] = {}
+    for key, fn in evals.items():
+        row["eval_seconds"][key] = median_seconds(fn, args.repeats)
+        print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
 
-        auto = sparseae.SparseAutoencoder()._lbfgs_memory(m, objective.layout)
-        row["lbfgs_memory_auto"] = auto
-        runs = [("torch_autograd", torch_fun, 10), ("sparseae_f64", objective, 10),
-                ("sparseae_f32", objective32, 10), ("numpy_notes", numpy_fun, 10),
-                ("sparseae_auto", objective, auto), ("sparseae_auto_f32", objective32, auto)]  # fmt: skip
-        if torch_backend_available():
-            torch_objective = sparseae.SparseObjective(
-                [n, s2, n], X, weight_decay=w["lam"], sparsity_target=w["rho"],
-                sparsity_weight=w["beta"], backend=sparseae.backend.get_backend("cpu"),
-            )  # fmt: skip
-            row["eval_seconds"]["sparseae_torch_cpu"] = median_seconds(
-                lambda: torch_objective(theta0), args.repeats
-            )
-            print(f"  eval {'sparseae_torch_cpu':>15}: "
-                  f"{row['eval_seconds']['sparseae_torch_cpu'] * 1e3:9.2f} ms", flush=True)  # fmt: skip
-            runs.append(("sparseae_auto_torch_cpu", torch_objective, auto))
-        fits = {}
-        for key, fun, maxcor in runs:
-            theta, cost, trace, seconds = lbfgs(fun, theta0.copy(), w["iters"], maxcor)
-            fits[key] = {"seconds": seconds, "final_cost": cost, "trace": trace}
-            print(f"  fit  {key:>15}: {seconds:8.2f} s, final cost {cost:.6f}", flush=True)
-        target = fits["torch_autograd"]["final_cost"]
-        for key, fit in fits.items():
-            fit["seconds_to_torch_final_cost"] = time_to(fit["trace"], target)
-            fit["iterations"] = len(fit.pop("trace"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            mlp = peers.mlp_regressor(s2, w["lam"], w["iters"])
-            t0 = time.perf_counter()
-            mlp.fit(X, X)
-            fits["sklearn_mlp_no_sparsity"] = {
-                "seconds": time.perf_counter() - t0, "final_cost": float(mlp.loss_),
-                "iterations": int(mlp.n_iter_), "seconds_to_torch_final_cost": None,
-                "note": "different objective (no sparsity; sklearn's loss scaling)",
-            }  # fmt: skip
-        print(f"  fit  {'sklearn_mlp':>15}: {fits['sklearn_mlp_no_sparsity']['seconds']:8.2f} s",
-              flush=True)  # fmt: skip
-        row["fit"] = fits
+    auto = sparseae.SparseAutoencoder()._lbfgs_memory(m, objective.layout)
+    row["lbfgs_memory_auto"] = auto
+    runs = [("torch_autograd", torch_fun, 10), ("sparseae_f64", objective, 10),
+            ("sparseae_f32", objective32, 10), ("numpy_notes", numpy_fun, 10),
+            ("sparseae_auto", objective, auto), ("sparseae_auto_f32", objective32, auto)]  # fmt: skip
+    if torch_backend_available():
+        torch_objective = sparseae.SparseObjective(
+            [n, s2, n], X, weight_decay=w["lam"], sparsity_target=w["rho"],
+            sparsity_weight=w["beta"], backend=sparseae.backend.get_backend("cpu"),
+        )  # fmt: skip
+        row["eval_seconds"]["sparseae_torch_cpu"] = median_seconds(
+            lambda: torch_objective(theta0), args.repeats
+        )
+        print(f"  eval {'sparseae_torch_cpu':>15}: "
+              f"{row['eval_seconds']['sparseae_torch_cpu'] * 1e3:9.2f} ms", flush=True)  # fmt: skip
+        runs.append(("sparseae_auto_torch_cpu", torch_objective, auto))
+    fits = {}
+    for key, fun, maxcor in runs:
+        theta, cost, trace, seconds = lbfgs(fun, theta0.copy(), w["iters"], maxcor)
+        fits[key] = {"seconds": seconds, "final_cost": cost, "trace": trace}
+        print(f"  fit  {key:>15}: {seconds:8.2f} s, final cost {cost:.6f}", flush=True)
+    target = fits["torch_autograd"]["final_cost"]
+    for key, fit in fits.items():
+        fit["seconds_to_torch_final_cost"] = time_to(fit["trace"], target)
+        fit["iterations"] = len(fit.pop("trace"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp = peers.mlp_regressor(s2, w["lam"], w["iters"])
+        t0 = time.perf_counter()
+        mlp.fit(X, X)
+        fits["sklearn_mlp_no_sparsity"] = {
+            "seconds": time.perf_counter() - t0, "final_cost": float(mlp.loss_),
+            "iterations": int(mlp.n_iter_), "seconds_to_torch_final_cost": None,
+            "note": "different objective (no sparsity; sklearn's loss scaling)",
+        }  # fmt: skip
+    print(f"  fit  {'sklearn_mlp':>15}: {fits['sklearn_mlp_no_sparsity']['seconds']:8.2f} s",
+          flush=True)  # fmt: skip
+    row["fit"] = fits
 
-        # Fresh objectives inside the measurement, so their buffers (and the float32 copy of X)
-        # are counted.
-        memory = {}
-        memory["sparseae_f64"] = peak_memory(lambda: lbfgs(ours(X, w)[0], theta0.copy(), 3))
-        memory["sparseae_f32"] = peak_memory(lambda: lbfgs(ours(X, w, "float32")[0], theta0.copy(), 3))
-        memory["numpy_notes"] = peak_memory(lambda: lbfgs(numpy_fun, theta0.copy(), 3))
-        row["peak_memory_bytes_beyond_X"] = memory
-        activations = m * (s2 + n) * 8
-        row["activations_bytes_f64"] = activations
-        print("  peak memory beyond X (x activations): " + ", ".join(
-            f"{k} {v / activations:.2f}" for k, v in memory.items()), flush=True)  # fmt: skip
+    # Fresh objectives inside the measurement, so their buffers (and the float32 copy of X)
+    # are counted.
+    memory = {}
+    memory["sparseae_f64"] = peak_memory(lambda: lbfgs(ours(X, w)[0], theta0.copy(), 3))
+    memory["sparseae_f32"] = peak_memory(lambda: lbfgs(ours(X, w, "float32")[0], theta0.copy(), 3))
+    memory["numpy_notes"] = peak_memory(lambda: lbfgs(numpy_fun, theta0.copy(), 3))
+    row["peak_memory_bytes_beyond_X"] = memory
+    activations = m * (s2 + n) * 8
+    row["activations_bytes_f64"] = activations
+    print("  peak memory beyond X (x activations): " + ", ".join(
+        f"{k} {v / activations:.2f}" for k, v in memory.items()), flush=True)  # fmt: skip
     return row
 
 
@@ -223,8 +205,7 @@ def lbfgs_memory_study(args):
     w = workload("a", args.quick)
     objective, theta0 = ours(w["X"], w)
     out = {}
-    with single_threaded_blas():
-        results = {k: lbfgs(objective, theta0.copy(), w["iters"], maxcor=k) for k in (10, 30, 100)}
+    results = {k: lbfgs(objective, theta0.copy(), w["iters"], maxcor=k) for k in (10, 30, 100)}
     target = max(cost for _, cost, _, _ in results.values())  # every setting reaches it
     for k, (_, cost, trace, seconds) in results.items():
         out[k] = {"final_cost": cost, "seconds": seconds, "seconds_to_common_cost": time_to(trace, target),

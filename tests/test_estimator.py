@@ -117,7 +117,7 @@ def test_convergence_warning_when_max_iter_reached(X):
         (dict(sparsity_weight=-3), r"sparsity_weight must be in \[0, inf\], got -3"),
         (dict(activation="relu"), "activation must be one of 'sigmoid', 'tanh', got 'relu'"),
         (dict(output_activation="relu"), "output_activation must be one of"),
-        (dict(solver="sgd"), "solver must be one of 'lbfgs', 'cg', 'gd', got 'sgd'"),
+        (dict(solver="sgd"), "solver must be one of 'lbfgs', 'cg', 'gd', 'adam', got 'sgd'"),
         (dict(max_iter=0), "max_iter must be an integer >= 1"),
         (dict(tol=float("nan")), "tol must be a finite real number"),
     ],

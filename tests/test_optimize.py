@@ -72,7 +72,8 @@ def test_divergence_stops_with_the_last_finite_parameters():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(solver="adam"), "solver must be one of 'lbfgs', 'cg', 'gd', got 'adam'"),
+        (dict(solver="newton"), "solver must be one of 'lbfgs', 'cg', 'gd', 'adam', got 'newton'"),
+        (dict(solver="adam"), "solver 'adam' works on minibatches"),
         (dict(max_iter=0), "max_iter must be an integer >= 1, got 0"),
         (dict(tol=-1.0), "tol must be in"),
         (dict(learning_rate=0.0), "learning_rate must be in \\(0, inf\\]"),

@@ -40,10 +40,16 @@ def _add_model_flags(p):
     g.add_argument(
         "--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear"
     )
-    g.add_argument("--solver", default="lbfgs", help="lbfgs, cg or gd (lbfgs)")
+    g.add_argument("--solver", default="lbfgs", help="lbfgs, cg, gd or adam (lbfgs)")
     g.add_argument("--max-iter", type=int, default=400, help="iterations (400)")
     g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")
-    g.add_argument("--learning-rate", type=float, default=0.1, help="alpha for gd (0.1)")
+    g.add_argument(
+        "--learning-rate", type=_float_or_auto, default="auto", help="gd/adam step (auto)"
+    )
+    g.add_argument(
+        "--batch-size", type=_int_or_auto, default="auto",
+        help="rows per chunk (a .npy larger than memory) or adam minibatch (auto)",
+    )  # fmt: skip
     g.add_argument(
         "--lbfgs-memory", type=_int_or_auto, default="auto", help="L-BFGS corrections kept (auto)"
     )
@@ -59,6 +65,15 @@ def _int_or_auto(text):
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
+
+
+def _float_or_auto(text):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
 
 
 def build_parser():
@@ -168,6 +183,7 @@ def _train(args):
         max_iter=args.max_iter,
         tol=args.tol,
         learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
         lbfgs_memory=args.lbfgs_memory,
         dtype=args.dtype,
         device=args.device,
@@ -198,7 +214,8 @@ def _train(args):
         "layer_sizes": model.layer_sizes_,
         "cost": model.loss_,
         **{k: v for k, v in model.loss_terms_.items() if k != "rho_hat"},
-        "reconstruction_mse": -model.score(X),
+        # mean((h(x) - x)^2) over all values = 2 * squared_error / n; no extra pass over X
+        "reconstruction_mse": 2.0 * model.loss_terms_["squared_error"] / X.shape[1],
         "n_iter": model.n_iter_,
         "seconds": seconds,
     }

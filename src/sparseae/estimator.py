@@ -1,17 +1,23 @@
 """The scikit-learn estimator: ``SparseAutoencoder``."""
 
+import numbers
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._data import as_row_source, batch_rows, chunk_rows, is_dask_array, training_source
 from ._parallel import single_threaded_blas
 from .activations import ACTIVATIONS
+from .adam import AdamState, adam_epoch
 from .backend import get_backend
 from .network import Layout, forward
 from .objective import SparseObjective
-from .optimize import NonFiniteCostError, minimize
+from .optimize import FitInterrupted, NonFiniteCostError, minimize
 from .progress import Progress
-from .validation import as_float_matrix, check_hyperparameters, check_output_range
+from .validation import as_float_matrix, check_hyperparameters
 
 
 class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -39,13 +45,21 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     output_activation : {"sigmoid", "tanh", "linear"}, default "sigmoid"
         The output layer's f. A sigmoid output needs X in [0, 1] (tanh: [-1, 1]); "linear" is
         UFLDL's linear decoder, for data of any range such as whitened patches.
-    solver : {"lbfgs", "cg", "gd"}, default "lbfgs"
-        L-BFGS, conjugate gradient, or the notes' batch gradient descent.
+    solver : {"lbfgs", "cg", "gd", "adam"}, default "lbfgs"
+        L-BFGS, conjugate gradient, or the notes' batch gradient descent, each on the exact
+        full-batch J_sparse; or "adam", the streaming solver on minibatches of ``batch_size``
+        rows with ρ̂ tracked as a moving average (see :mod:`sparseae.adam`).
     max_iter : int, default 400
+        Iterations; for "adam", epochs (passes over the data).
     tol : float, default 1e-5
-        Stop when the largest gradient component is at most ``tol``.
-    learning_rate : float, default 0.1
-        α for ``solver="gd"``.
+        Stop when the largest gradient component is at most ``tol`` (not used by "adam").
+    learning_rate : float or "auto", default "auto"
+        The step: α of "gd" (auto: 0.1) or Adam's step size (auto: 0.01).
+    batch_size : int or "auto", default "auto"
+        Rows per chunk. For the full-batch solvers, the objective is evaluated in chunks with
+        the notes' two passes when X does not fit in memory (auto: all rows of an in-memory
+        array at once; chunks of about 64 MiB for a ``.npy`` path or memmap). For "adam", the
+        minibatch (auto: 256).
     lbfgs_memory : int or "auto", default "auto"
         Corrections L-BFGS keeps (scipy's ``maxcor``; scipy's default is 10, UFLDL's minFunc
         keeps 100). "auto": 100, or fewer so that the history (2 vectors of θ's size per
@@ -94,7 +108,8 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         solver="lbfgs",
         max_iter=400,
         tol=1e-5,
-        learning_rate=0.1,
+        learning_rate="auto",
+        batch_size="auto",
         lbfgs_memory="auto",
         dtype="float64",
         device=None,
@@ -111,6 +126,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self.max_iter = max_iter
         self.tol = tol
         self.learning_rate = learning_rate
+        self.batch_size = batch_size
         self.lbfgs_memory = lbfgs_memory
         self.dtype = dtype
         self.device = device
@@ -133,30 +149,57 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             dtype=self.dtype,
             device=self.device,
         )
+        if self.batch_size != "auto" and (
+            not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1
+        ):
+            raise ValueError(f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}")
+
+    def _learning_rate(self):
+        if self.learning_rate != "auto":
+            return self.learning_rate
+        return 0.01 if self.solver == "adam" else 0.1
 
     def _validate_X(self, X, reset, dtype=np.float64):
         X = as_float_matrix(X, dtype=dtype)
         return validate_data(self, X, reset=reset, dtype=dtype)
 
-    def _objective(self, X, backend=None):
+    def _objective(self, source, m, n, batch_size=None):
+        if is_dask_array(source):
+            from .distributed import DaskObjective
+
+            return DaskObjective([n, self.n_hidden, n], source, **self._objective_params())
         return SparseObjective(
-            [X.shape[1], self.n_hidden, X.shape[1]],
-            X,
+            [n, self.n_hidden, n],
+            source,
+            backend=get_backend(self.device, np.dtype(self.dtype)),
+            batch_size=batch_size,
+            **self._objective_params(),
+        )
+
+    def _objective_params(self):
+        return dict(
             activation=self.activation,
             output_activation=self.output_activation,
             weight_decay=self.weight_decay,
             sparsity_target=self.sparsity_target,
             sparsity_weight=self.sparsity_weight,
-            backend=backend,
         )
 
     def fit(self, X, y=None):
-        """Learn the weights from X, one example per row; y is ignored. Returns self."""
+        """Learn the weights from X, one example per row; y is ignored. Returns self.
+
+        X may be an array, a path to a ``.npy`` file or a memmap of one (read in chunks, never
+        whole), or a Dask array (evaluated on the active dask.distributed Client).
+        """
         self._check_params()
-        X = self._validate_X(X, reset=True, dtype=np.dtype(self.dtype))
-        check_output_range(X, self.output_activation)
-        objective = self._objective(X, get_backend(self.device, np.dtype(self.dtype)))
-        theta0 = objective.layout.initial_theta(self.random_state)
+        for name in ("_adam_state", "_adam_rng"):
+            self.__dict__.pop(name, None)
+        source, m, n = training_source(self, X, reset=True, dtype=np.dtype(self.dtype))
+        theta0 = Layout([n, self.n_hidden, n]).initial_theta(self.random_state)
+        if self.solver == "adam":
+            return self._fit_adam(source, m, n, theta0, self.max_iter)
+        out_of_core = not isinstance(source, np.ndarray)
+        objective = self._objective(source, m, n, batch_rows(self, m, n, out_of_core=out_of_core))
         with (
             Progress(self.max_iter, enabled=self.verbose > 0) as progress,
             single_threaded_blas(),
@@ -168,15 +211,79 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     solver=self.solver,
                     max_iter=self.max_iter,
                     tol=self.tol,
-                    learning_rate=self.learning_rate,
-                    lbfgs_memory=self._lbfgs_memory(X.shape[0], objective.layout),
+                    learning_rate=self._learning_rate(),
+                    lbfgs_memory=self._lbfgs_memory(m, objective.layout),
                     callback=progress.update,
                 )
             except NonFiniteCostError as exc:
                 self._set_parameters(objective, exc.theta, exc.n_iter, [])
                 raise
+            except FitInterrupted as exc:
+                self._set_parameters(objective, exc.theta, exc.n_iter, exc.loss_curve)
+                warnings.warn(
+                    f"fit interrupted after {exc.n_iter} iterations; the estimator keeps the "
+                    f"parameters of the last completed iteration",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                raise
         self._set_parameters(objective, result.theta, result.n_iter, result.loss_curve)
         return self
+
+    def partial_fit(self, X, y=None):
+        """One epoch of the streaming solver (Adam) over X; call again with more data.
+
+        The first call initialises the weights from ``random_state``; later calls continue
+        from where the last one stopped (Adam's moments and the ρ̂ average included). Works
+        whatever ``solver`` says. X as for :meth:`fit` (not a Dask array).
+        """
+        first = not hasattr(self, "_adam_state")
+        if first:
+            self._check_params()
+        source, m, n = training_source(self, X, reset=first, dtype=np.dtype(self.dtype))
+        if first:
+            self._start_stream(Layout([n, self.n_hidden, n]).initial_theta(self.random_state))
+        return self._adam_epochs(source, m, n, 1)
+
+    def _start_stream(self, theta0):
+        self._adam_state = AdamState(theta0.copy())
+        self._adam_rng = check_random_state(self.random_state)
+        self.loss_curve_, self.n_iter_ = [], 0
+
+    def _fit_adam(self, source, m, n, theta0, epochs):
+        if is_dask_array(source):
+            raise ValueError("solver='adam' does not take a Dask array; use a full-batch solver")
+        self._start_stream(theta0)
+        return self._adam_epochs(source, m, n, epochs)
+
+    def _adam_epochs(self, source, m, n, epochs):
+        objective = self._objective(source, m, n, batch_rows(self, m, n, minibatch=True))
+        rows = as_row_source(source)
+        state, curve, done = self._adam_state, list(self.loss_curve_), self.n_iter_
+        rate = self._learning_rate()
+        with Progress(epochs, enabled=self.verbose > 0, description="epochs") as progress:
+            try:
+                for epoch in range(epochs):
+                    curve.append(adam_epoch(objective, rows, state, self._adam_rng, rate))
+                    progress.update(epoch + 1, curve[-1])
+            except KeyboardInterrupt:
+                self._set_parameters(
+                    self._full_objective(source, m, n), state.theta.copy(),
+                    done + len(curve) - len(self.loss_curve_), curve,
+                )  # fmt: skip
+                warnings.warn(
+                    "fit interrupted; the estimator keeps the parameters of the last completed "
+                    "minibatch", UserWarning, stacklevel=2,
+                )  # fmt: skip
+                raise
+        full = self._full_objective(source, m, n)
+        self._set_parameters(full, state.theta.copy(), done + epochs, curve)
+        return self
+
+    def _full_objective(self, source, m, n):
+        """The exact J_sparse on the data, for loss_ (two passes if the data is out of core)."""
+        in_memory = isinstance(source, np.ndarray)
+        return self._objective(source, m, n, None if in_memory else chunk_rows(m, n, self.n_hidden))
 
     def _lbfgs_memory(self, m, layout):
         if self.lbfgs_memory != "auto":

@@ -109,7 +109,7 @@ def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_laye
     activations : list of ndarray
         ``[a(1), a(2), ..., a(n_layers)]``, a(l) of shape (m, s_l).
     """
-    from ._parallel import map_rows
+    from ._parallel import map_rows, matmul
 
     n_layers = len(Ws) + 1 if n_layers is None else n_layers
     activations = [X]
@@ -118,7 +118,7 @@ def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_laye
             z = activations[l] @ Ws[l].T  # (m, s_{l+1})
         else:
             z = out[l][: X.shape[0]]
-            _matmul(activations[l], Ws[l].T, z)  # (m, s_{l+1})
+            matmul(activations[l], Ws[l].T, z)  # (m, s_{l+1})
         f = ACTIVATIONS[output_activation if l == len(Ws) - 1 else activation]
 
         def add_bias_and_activate(z_block, b=bs[l], f=f):
@@ -128,13 +128,3 @@ def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_laye
         map_rows(add_bias_and_activate, z)
         activations.append(z)
     return activations
-
-
-def _matmul(a, b, out):
-    """out[...] = a @ b, for NumPy arrays and PyTorch tensors alike."""
-    if isinstance(out, np.ndarray):
-        np.matmul(a, b, out=out)
-    else:
-        import torch
-
-        torch.matmul(a, b, out=out)

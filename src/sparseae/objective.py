@@ -16,10 +16,11 @@ examples.
 
 import numpy as np
 
-from ._parallel import blas_threads, map_rows
+from ._parallel import map_rows, matmul, matmul_tn, single_threaded_blas
 from .activations import DERIVATIVES
 from .backend import NumpyBackend
 from .network import Layout, forward
+from .rows import ArrayRows, NpyRows
 from .validation import check_hyperparameters
 
 
@@ -35,6 +36,28 @@ def kl_divergence(rho, rho_hat):
 def kl_divergence_derivative(rho, rho_hat):
     r"""dKL(ρ ‖ ρ̂)/dρ̂ = -ρ/ρ̂ + (1-ρ)/(1-ρ̂), the notes' extra δ term before β."""
     return -rho / rho_hat + (1.0 - rho) / (1.0 - rho_hat)
+
+
+def rho_hat_from_sum(a_sum, m, activation):
+    """ρ̂ from the sparse layer's column sums over m examples, and dρ̂_j/da_ij · m.
+
+    For tanh units (inactive at -1) ρ̂ is the mean of (a + 1)/2.
+    """
+    mean = np.asarray(a_sum, dtype=np.float64) / m
+    if activation == "tanh":
+        return (mean + 1.0) / 2.0, 0.5
+    return mean, 1.0
+
+
+def sparsity_term(rho, beta, rho_hat, drho_da, m):
+    """β Σ_j KL(ρ ‖ ρ̂_j) and the per-example δ term it adds, β·KL'(ρ̂)·dρ̂/da (host float64).
+
+    ρ̂ is clipped to [ε, 1 - ε] (ε the float64 machine epsilon) so both stay finite.
+    """
+    eps = np.finfo(np.float64).eps
+    clipped = np.clip(rho_hat, eps, 1.0 - eps)
+    penalty = beta * float(kl_divergence(rho, clipped).sum())
+    return penalty, (beta * drho_da / m) * kl_divergence_derivative(rho, clipped)
 
 
 class SparseObjective:
@@ -66,6 +89,10 @@ class SparseObjective:
         Which layer (notes' numbering, input = 1) carries the sparsity penalty; a hidden layer.
     backend : NumpyBackend or TorchBackend, optional
         Where the arithmetic runs; by default NumPy in X's dtype.
+    batch_size : int, optional
+        Evaluate in chunks of this many rows, with the notes' two passes (below). X may then
+        also be a :class:`sparseae.rows.NpyRows` reading a file larger than memory. Default:
+        all rows at once.
 
     Notes
     -----
@@ -91,6 +118,12 @@ class SparseObjective:
     The activations of all m examples are computed once per evaluation into buffers that are
     reused across evaluations (the notes' in-memory method), so an evaluation allocates
     nothing of size m beyond two (m, s_l) buffers per layer.
+
+    With ``batch_size`` smaller than m, an evaluation makes the notes' two passes over the data
+    instead: pass 1 runs the forward pass chunk by chunk up to the sparse layer and sums its
+    activations into ρ̂; pass 2 runs the forward pass again and backpropagates each chunk with
+    ρ̂ known, adding into one gradient. Memory is then bounded by the chunk, not by m; cost and
+    gradient equal the one-pass ones to rounding (the sums are only grouped differently).
     """
 
     def __init__(
@@ -106,6 +139,7 @@ class SparseObjective:
         sparsity_weight=0.0,
         sparse_layer=2,
         backend=None,
+        batch_size=None,
     ):
         self.layout = Layout(layer_sizes)
         check_hyperparameters(
@@ -121,14 +155,29 @@ class SparseObjective:
                 f"sparse_layer must be a hidden layer, 2 to {len(sizes) - 1} for layer sizes "
                 f"{list(sizes)}, got {sparse_layer}"
             )
+        out_of_core = isinstance(X, (NpyRows, ArrayRows))
+        shape = X.shape
         Y = X if Y is None else Y
-        if X.ndim != 2 or X.shape[1] != sizes[0]:
-            raise ValueError(f"X must have shape (m, {sizes[0]}), got {tuple(X.shape)}")
-        if Y.ndim != 2 or tuple(Y.shape) != (X.shape[0], sizes[-1]):
-            raise ValueError(f"Y must have shape ({X.shape[0]}, {sizes[-1]}), got {tuple(Y.shape)}")
-        self.backend = backend if backend is not None else NumpyBackend(X.dtype)
-        self.X = self.backend.from_host(X)
-        self.Y = self.X if Y is X else self.backend.from_host(Y)
+        if len(shape) != 2 or shape[1] != sizes[0]:
+            raise ValueError(f"X must have shape (m, {sizes[0]}), got {tuple(shape)}")
+        if Y is not X and (Y.ndim != 2 or tuple(Y.shape) != (shape[0], sizes[-1])):
+            raise ValueError(f"Y must have shape ({shape[0]}, {sizes[-1]}), got {tuple(Y.shape)}")
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        self.backend = backend if backend is not None else NumpyBackend(
+            np.float32 if X.dtype == np.float32 else np.float64
+        )
+        self.batch_size = shape[0] if batch_size is None else min(batch_size, shape[0])
+        if out_of_core or self.batch_size < shape[0]:
+            if Y is not X:
+                raise ValueError("chunked (out-of-core) evaluation is for autoencoders: Y must be None")
+            self.source = X if out_of_core else ArrayRows(X)
+            self.X = self.Y = None
+        else:
+            self.source = None
+            self.X = self.backend.from_host(X)
+            self.Y = self.X if Y is X else self.backend.from_host(Y)
+        self._m = shape[0]
         self.activation = activation
         self.output_activation = output_activation
         self.lam = float(weight_decay)
@@ -145,14 +194,14 @@ class SparseObjective:
     @property
     def n_examples(self):
         """m."""
-        return self.X.shape[0]
+        return self._m
 
     # -- the pieces of one evaluation --------------------------------------------------------
 
     def _workspace(self):
         """Reused buffers: a(l) for l ≥ 2, δ(l) for l ≥ 2, and the gradient in compute dtype."""
         if self._buffers is None:
-            m, sizes = self.n_examples, self.layout.layer_sizes
+            m, sizes = self.batch_size, self.layout.layer_sizes
             self._buffers = {
                 "a": [self.backend.empty((m, s)) for s in sizes[1:]],
                 "delta": [self.backend.empty((m, s)) for s in sizes[1:]],
@@ -161,21 +210,35 @@ class SparseObjective:
         return self._buffers
 
     def _rho_hat(self, a_sum, m):
-        """ρ̂ on the host from the sparse layer's column sums, and dρ̂_j/da_ij · m."""
-        mean = self.backend.to_host(a_sum) / m
-        if self.activation == "tanh":
-            return (mean + 1.0) / 2.0, 0.5
-        return mean, 1.0
+        return rho_hat_from_sum(a_sum, m, self.activation)
 
     def _sparsity(self, rho_hat, drho_da, m):
-        """β Σ KL(ρ ‖ ρ̂) and the δ term it adds at the sparse layer (host float64)."""
-        if self.beta == 0:
-            return 0.0, None
-        eps = np.finfo(np.float64).eps
-        clipped = np.clip(rho_hat, eps, 1.0 - eps)
-        penalty = self.beta * float(kl_divergence(self.rho, clipped).sum())
-        delta_term = (self.beta * drho_da / m) * kl_divergence_derivative(self.rho, clipped)
+        """β Σ KL(ρ ‖ ρ̂) and the δ term it adds at the sparse layer, on the backend."""
+        penalty, delta_term = sparsity_term(self.rho, self.beta, rho_hat, drho_da, m)
         return penalty, self.backend.from_host(delta_term)
+
+    # -- the two passes as separate steps, for a map-reduce over chunks on other machines ---
+
+    def hidden_sums(self, theta):
+        """Pass 1 on this object's rows: the sparse layer's column sums (host float64)."""
+        Ws, bs = self.layout.unpack(self.backend.from_host(theta))
+        a = forward(Ws, bs, self.X, self.activation, self.output_activation,
+                    n_layers=self.sparse_layer, out=self._workspace()["a"])  # fmt: skip
+        return self.backend.to_host(self.backend.xp.sum(a[-1], axis=0))
+
+    def data_gradient(self, theta, sparsity_delta, m):
+        """Pass 2 on this object's rows, with the whole data's δ term and m.
+
+        Returns ``(sse, grad)``: Σ ½‖h(x) - y‖² over these rows, and their share of the
+        gradient of the squared error and sparsity terms (weight decay not included).
+        """
+        buffers = self._workspace()
+        Ws, bs = self.layout.unpack(self.backend.from_host(theta))
+        gWs, gbs = self.layout.unpack(buffers["grad"])
+        a = forward(Ws, bs, self.X, self.activation, self.output_activation, out=buffers["a"])
+        delta_term = None if sparsity_delta is None else self.backend.from_host(sparsity_delta)
+        sse = self._backward(Ws, a, self.Y, m, delta_term, gWs, gbs)
+        return sse, self.backend.to_host(buffers["grad"])
 
     def _backward(self, Ws, a, Y, m, sparsity_delta, gWs, gbs, accumulate=False):
         """Backpropagate one batch of examples; returns its Σ ½‖h(x) - y‖².
@@ -202,16 +265,15 @@ class SparseObjective:
 
         delta = deltas[-1]
         for l in range(len(Ws) - 1, -1, -1):
+            matmul_tn(delta, a[l], gWs[l], accumulate)  # δ(l+1)ᵀ a(l): (s_{l+1}, s_l)
             if accumulate:
-                gWs[l] += delta.T @ a[l]  # (s_{l+1}, s_l)
                 gbs[l] += xp.sum(delta, axis=0)
             else:
-                xp.matmul(delta.T, a[l], out=gWs[l])  # (s_{l+1}, s_l)
                 xp.sum(delta, axis=0, out=gbs[l])  # (s_{l+1},)
             if l == 0:
                 break
             previous = deltas[l - 1]
-            xp.matmul(delta, Ws[l], out=previous)  # (m, s_l): (W(l))ᵀ δ(l+1), row per example
+            matmul(delta, Ws[l], previous)  # (m, s_l): (W(l))ᵀ δ(l+1), row per example
             extra = sparsity_delta if l == self.sparse_layer - 1 else None
 
             def hidden_delta(d, a_l, extra=extra):
@@ -239,8 +301,90 @@ class SparseObjective:
         ``terms`` has ``squared_error``, ``weight_decay``, ``sparsity`` (β Σ KL), ``cost``
         (their sum) and ``rho_hat`` (host array; None when β = 0); ``grad`` is float64.
         """
-        with blas_threads(self.n_examples, self.layout.layer_sizes):
+        with single_threaded_blas():
+            if self.source is not None:
+                return self._evaluate_in_two_passes(theta)
             return self._evaluate(theta)
+
+    def _terms(self, sse, m, decay, sparsity, rho_hat):
+        terms = {
+            "squared_error": 0.5 * sse / m,
+            "weight_decay": decay,
+            "sparsity": sparsity,
+            "rho_hat": rho_hat,
+        }
+        terms["cost"] = terms["squared_error"] + terms["weight_decay"] + terms["sparsity"]
+        return terms
+
+    def _chunks(self):
+        """(start, rows) over the data in batch_size chunks, in the compute dtype/backend."""
+        self.source.check_unchanged()
+        for start in range(0, self._m, self.batch_size):
+            yield start, self.backend.from_host(self.source.rows(start, start + self.batch_size))
+
+    def _evaluate_in_two_passes(self, theta):
+        buffers = self._workspace()
+        Ws, bs = self.layout.unpack(self.backend.from_host(theta))
+        gWs, gbs = self.layout.unpack(buffers["grad"])
+        m, xp = self.n_examples, self.backend.xp
+        act = (self.activation, self.output_activation)
+
+        # Pass 1: ρ̂ from the sparse layer's activations, chunk by chunk, then discarded.
+        rho_hat, sparsity_delta, sparsity = None, None, 0.0
+        if self.beta > 0:
+            k = self.sparse_layer
+            total = np.zeros(self.layout.layer_sizes[k - 1])
+            for _, chunk in self._chunks():
+                a = forward(Ws, bs, chunk, *act, n_layers=k, out=buffers["a"])
+                total += self.backend.to_host(xp.sum(a[-1], axis=0))
+            rho_hat, drho_da = self._rho_hat(total, m)
+            sparsity, sparsity_delta = self._sparsity(rho_hat, drho_da, m)
+
+        # Pass 2: forward again and backpropagate each chunk with ρ̂ known.
+        sse = 0.0
+        for i, (_, chunk) in enumerate(self._chunks()):
+            a = forward(Ws, bs, chunk, *act, out=buffers["a"])
+            sse += self._backward(Ws, a, chunk, m, sparsity_delta, gWs, gbs, accumulate=i > 0)
+        decay = self._decay(Ws, gWs)
+        return self._terms(sse, m, decay, sparsity, rho_hat), self.backend.to_host(buffers["grad"])
+
+    def evaluate_batch(self, theta, rows, rho_hat_average=None, momentum=0.1):
+        """Cost and gradient on one minibatch, for the streaming solver.
+
+        The sparsity term uses ρ̂ tracked across minibatches as an exponential moving average,
+        ``ρ̂ ← (1 - momentum) ρ̂ + momentum ρ̂_batch`` (just ρ̂_batch on the first batch), in place
+        of the whole data's ρ̂, which a minibatch cannot see. Its δ term β·KL'(ρ̂) is then the
+        full-batch one evaluated at the running estimate: the gradient is not that of
+        KL(ρ ‖ ρ̂_batch), whose noise would dominate for small batches, and it equals the exact
+        gradient's expectation only as far as the average tracks the true ρ̂.
+
+        Returns
+        -------
+        terms : dict
+            The batch's terms (squared error over the batch's own m).
+        grad : ndarray, float64
+        rho_hat : ndarray or None
+            The updated average, to pass to the next call.
+        """
+        buffers = self._workspace()
+        if len(rows) > self.batch_size:
+            raise ValueError(f"a minibatch has {len(rows)} rows, more than batch_size={self.batch_size}")
+        chunk = self.backend.from_host(rows)
+        Ws, bs = self.layout.unpack(self.backend.from_host(theta))
+        gWs, gbs = self.layout.unpack(buffers["grad"])
+        m = chunk.shape[0]
+        a = forward(Ws, bs, chunk, self.activation, self.output_activation, out=buffers["a"])
+        sparsity_delta, sparsity, rho_hat = None, 0.0, None
+        if self.beta > 0:
+            k = self.sparse_layer - 1
+            batch_rho_hat, drho_da = self._rho_hat(self.backend.to_host(self.backend.xp.sum(a[k], axis=0)), m)
+            rho_hat = batch_rho_hat if rho_hat_average is None else (
+                (1.0 - momentum) * rho_hat_average + momentum * batch_rho_hat
+            )
+            sparsity, sparsity_delta = self._sparsity(rho_hat, drho_da, m)
+        sse = self._backward(Ws, a, chunk, m, sparsity_delta, gWs, gbs)
+        decay = self._decay(Ws, gWs)
+        return self._terms(sse, m, decay, sparsity, rho_hat), self.backend.to_host(buffers["grad"]), rho_hat
 
     def _evaluate(self, theta):
         buffers = self._workspace()
@@ -254,18 +398,12 @@ class SparseObjective:
         rho_hat, sparsity_delta, sparsity = None, None, 0.0
         if self.beta > 0:
             k = self.sparse_layer - 1
-            rho_hat, drho_da = self._rho_hat(self.backend.xp.sum(a[k], axis=0), m)
+            a_sum = self.backend.to_host(self.backend.xp.sum(a[k], axis=0))
+            rho_hat, drho_da = self._rho_hat(a_sum, m)
             sparsity, sparsity_delta = self._sparsity(rho_hat, drho_da, m)
         sse = self._backward(Ws, a, self.Y, m, sparsity_delta, gWs, gbs)
         decay = self._decay(Ws, gWs)
-        terms = {
-            "squared_error": 0.5 * sse / m,
-            "weight_decay": decay,
-            "sparsity": sparsity,
-            "rho_hat": rho_hat,
-        }
-        terms["cost"] = terms["squared_error"] + terms["weight_decay"] + terms["sparsity"]
-        return terms, self.backend.to_host(grad)
+        return self._terms(sse, m, decay, sparsity, rho_hat), self.backend.to_host(grad)
 
     def terms(self, theta):
         """Each term of J_sparse at θ, their sum ``cost``, and ``rho_hat``."""

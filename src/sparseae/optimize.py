@@ -31,6 +31,16 @@ class NonFiniteCostError(FloatingPointError):
         self.n_iter = n_iter
 
 
+class FitInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a fit; carries the parameters of the last completed iteration."""
+
+    def __init__(self, theta, n_iter, loss_curve):
+        super().__init__(f"interrupted after {n_iter} completed iterations")
+        self.theta = theta
+        self.n_iter = n_iter
+        self.loss_curve = loss_curve
+
+
 @dataclass
 class OptimizeResult:
     """What a solver returns: the final θ, its cost, and how it got there."""
@@ -73,9 +83,8 @@ class _Tracker:
             self.callback(len(self.loss_curve), float(cost))
 
 
-def gradient_descent(fun, theta0, *, learning_rate=0.1, max_iter=400, tol=1e-5, callback=None):
+def gradient_descent(tracker, theta0, *, learning_rate=0.1, max_iter=400, tol=1e-5):
     """Batch gradient descent: θ := θ - α ∇J(θ), until max |∇J| ≤ tol or max_iter steps."""
-    tracker = _Tracker(fun, theta0, callback)
     theta = theta0.copy()
     cost, grad = tracker.evaluate(theta)
     converged = np.abs(grad).max() <= tol
@@ -142,35 +151,14 @@ def minimize(
         convergence), carrying the solver's message.
     """
     check_hyperparameters(solver=solver, max_iter=max_iter, tol=tol, learning_rate=learning_rate)
+    if solver == "adam":
+        raise ValueError("solver 'adam' works on minibatches: use SparseAutoencoder(solver='adam')")
     theta0 = np.asarray(theta0)
-    if solver == "gd":
-        result = gradient_descent(
-            fun, theta0, learning_rate=learning_rate, max_iter=max_iter, tol=tol, callback=callback
-        )
-    else:
-        tracker = _Tracker(fun, theta0, callback)
-        options = {"maxiter": max_iter, "gtol": tol}
-        if solver == "lbfgs":
-            options.update(maxcor=lbfgs_memory, maxfun=max(15000, 20 * max_iter))
-        res = scipy_minimize(
-            tracker.evaluate,
-            theta0.astype(np.float64),
-            jac=True,
-            method="L-BFGS-B" if solver == "lbfgs" else "CG",
-            options=options,
-            callback=lambda intermediate_result: tracker.iteration_done(
-                intermediate_result.x, intermediate_result.fun
-            ),
-        )
-        message = res.message if isinstance(res.message, str) else str(res.message)
-        result = OptimizeResult(
-            res.x.astype(theta0.dtype, copy=False),
-            float(res.fun),
-            int(res.nit),
-            bool(res.success),
-            message,
-            tracker.loss_curve,
-        )
+    tracker = _Tracker(fun, theta0, callback)
+    try:
+        result = _minimize(tracker, theta0, solver, max_iter, tol, learning_rate, lbfgs_memory)
+    except KeyboardInterrupt:
+        raise FitInterrupted(tracker.theta.copy(), len(tracker.loss_curve), tracker.loss_curve) from None
     if not result.converged:
         warnings.warn(
             f"solver {solver!r} stopped after {result.n_iter} iterations without converging: "
@@ -179,3 +167,32 @@ def minimize(
             stacklevel=2,
         )
     return result
+
+
+def _minimize(tracker, theta0, solver, max_iter, tol, learning_rate, lbfgs_memory):
+    if solver == "gd":
+        return gradient_descent(
+            tracker, theta0, learning_rate=learning_rate, max_iter=max_iter, tol=tol
+        )
+    options = {"maxiter": max_iter, "gtol": tol}
+    if solver == "lbfgs":
+        options.update(maxcor=lbfgs_memory, maxfun=max(15000, 20 * max_iter))
+    res = scipy_minimize(
+        tracker.evaluate,
+        theta0.astype(np.float64),
+        jac=True,
+        method="L-BFGS-B" if solver == "lbfgs" else "CG",
+        options=options,
+        callback=lambda intermediate_result: tracker.iteration_done(
+            intermediate_result.x, intermediate_result.fun
+        ),
+    )
+    message = res.message if isinstance(res.message, str) else str(res.message)
+    return OptimizeResult(
+        res.x.astype(theta0.dtype, copy=False),
+        float(res.fun),
+        int(res.nit),
+        bool(res.success),
+        message,
+        tracker.loss_curve,
+    )

@@ -10,7 +10,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_RANGES
 
-SOLVERS = ("lbfgs", "cg", "gd")
+SOLVERS = ("lbfgs", "cg", "gd", "adam")
 
 
 def _check_choice(name, value, allowed):
@@ -71,7 +71,7 @@ def check_hyperparameters(
         _check_int("max_iter", max_iter, 1)
     if tol is not None:
         _check_real("tol", tol, low=0)
-    if learning_rate is not None:
+    if learning_rate is not None and learning_rate != "auto":
         _check_real("learning_rate", learning_rate, low=0, low_open=True)
     if lbfgs_memory is not None and lbfgs_memory != "auto":
         _check_int("lbfgs_memory", lbfgs_memory, 1)
@@ -140,8 +140,12 @@ def as_float_matrix(X, name="X", dtype=np.float64, row_offset=0):
 
 def check_output_range(Y, output_activation, name="X"):
     """Targets must lie in the range of the output activation, or they cannot be reproduced."""
+    check_value_range(float(Y.min()), float(Y.max()), output_activation, name)
+
+
+def check_value_range(y_min, y_max, output_activation, name="X"):
+    """:func:`check_output_range` from a minimum and maximum found chunk by chunk."""
     low, high = OUTPUT_RANGES[output_activation]
-    y_min, y_max = float(Y.min()), float(Y.max())
     slack = 1e-8  # rounding in a scaler (MinMaxScaler gives 1 + 2e-16) is not out of range
     if y_min < low - slack or y_max > high + slack:
         raise ValueError(

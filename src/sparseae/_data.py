@@ -1,0 +1,79 @@
+"""What ``fit`` accepts: an in-memory array, a ``.npy`` path or memmap read in chunks, or a
+Dask array; each validated once, before training, with errors that name the row."""
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from .rows import ArrayRows, as_rows
+from .validation import as_float_matrix, check_output_range, check_value_range
+
+#: Out-of-core chunks are sized so one chunk's data and buffers take about this many bytes.
+CHUNK_BYTES = 64 * 2**20
+#: Minibatch rows of the streaming solver when batch_size="auto".
+ADAM_BATCH = 256
+
+
+def is_dask_array(X):
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "chunks")
+
+
+def training_source(estimator, X, reset, dtype):
+    """``(source, m, n)``: X validated for training, and sets ``n_features_in_`` when reset.
+
+    ``source`` is an array (in memory), a :class:`~sparseae.rows.NpyRows` (out of core) or a
+    Dask array. Values are checked for NaN/inf (naming the first bad row) and against the range
+    of the output activation.
+    """
+    if is_dask_array(X):
+        from .distributed import validate_dask_array
+
+        X = validate_dask_array(X, estimator.output_activation)
+        return _features(estimator, X, X.shape[1], reset), X.shape[0], X.shape[1]
+    rows = as_rows(X)
+    if rows is None:
+        X = validate_data(estimator, as_float_matrix(X, dtype=dtype), reset=reset, dtype=dtype)
+        check_output_range(X, estimator.output_activation)
+        return X, X.shape[0], X.shape[1]
+    m, n = rows.shape
+    if m == 0 or n == 0:
+        raise ValueError(f"X is empty: shape {rows.shape}")
+    lo, hi = np.inf, -np.inf
+    step = chunk_rows(m, n, estimator.n_hidden)
+    for start in range(0, m, step):
+        chunk = as_float_matrix(rows.rows(start, start + step), dtype=dtype, row_offset=start)
+        lo, hi = min(lo, float(chunk.min())), max(hi, float(chunk.max()))
+    check_value_range(lo, hi, estimator.output_activation)
+    return _features(estimator, rows, n, reset), m, n
+
+
+def _features(estimator, source, n, reset):
+    if reset:
+        estimator.n_features_in_ = n
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif n != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input"
+        )
+    return source
+
+
+def chunk_rows(m, n, n_hidden):
+    """Rows per chunk so that data, activations and δs of a chunk take about CHUNK_BYTES."""
+    per_row = 8 * (n + 2 * (n + n_hidden))
+    return int(max(256, min(m, CHUNK_BYTES // per_row)))
+
+
+def batch_rows(estimator, m, n, out_of_core=False, minibatch=False):
+    """The objective's batch_size: the estimator's, or chosen from the data's size."""
+    if estimator.batch_size != "auto":
+        return int(min(estimator.batch_size, m))
+    if minibatch:
+        return min(m, ADAM_BATCH)
+    return chunk_rows(m, n, estimator.n_hidden) if out_of_core else None
+
+
+def as_row_source(source):
+    """ArrayRows for an in-memory array, the source itself otherwise."""
+    return ArrayRows(source) if isinstance(source, np.ndarray) else source

@@ -1,0 +1,86 @@
+"""The exact objective as a map-reduce on a real dask.distributed LocalCluster (2 workers)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sparseae import Layout, SparseAutoencoder, SparseObjective
+
+da = pytest.importorskip("dask.array", reason="Dask is not installed (pip install 'sparseae[dask]')")
+distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
+
+KW = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+@pytest.fixture
+def X():
+    return np.random.default_rng(7).uniform(0.05, 0.95, size=(900, 12))
+
+
+def test_objective_on_the_cluster_equals_in_memory(client, X):
+    from sparseae.distributed import DaskObjective
+
+    theta = Layout([12, 5, 12]).initial_theta(0) + 0.01
+    c0, g0 = SparseObjective([12, 5, 12], X, **KW)(theta)
+    objective = DaskObjective([12, 5, 12], da.from_array(X, chunks=(250, 6)), **KW)
+    c, g = objective(theta)
+    assert abs(c - c0) / c0 < 1e-12
+    assert np.linalg.norm(g - g0) / np.linalg.norm(g0) < 1e-12
+
+
+def test_fit_on_the_cluster_matches_in_memory(client, X):
+    kwargs = dict(n_hidden=5, max_iter=40, random_state=0, **KW)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = SparseAutoencoder(**kwargs).fit(X)
+        model = SparseAutoencoder(**kwargs).fit(da.from_array(X, chunks=(300, 12)))
+    assert abs(model.loss_ - reference.loss_) / reference.loss_ < 1e-6
+    assert model.n_features_in_ == 12
+
+
+def test_nan_in_a_chunk_names_the_global_row(client, X):
+    X = X.copy()
+    X[640, 3] = np.inf
+    with pytest.raises(ValueError, match=r"first at row 640, column 3"):
+        SparseAutoencoder(5).fit(da.from_array(X, chunks=(200, 12)))
+
+
+def test_lost_worker_is_retried_not_summed_partially(client, X):
+    from sparseae.distributed import DaskObjective
+
+    theta = Layout([12, 5, 12]).initial_theta(1)
+    c0, g0 = SparseObjective([12, 5, 12], X, **KW)(theta)
+    objective = DaskObjective([12, 5, 12], da.from_array(X, chunks=(150, 12)), **KW)
+    objective(theta)
+    # Kill one worker process: its chunks are gone and must be recomputed elsewhere.
+    worker = list(client.scheduler_info()["workers"])[0]
+    try:
+        client.run(lambda: __import__("os")._exit(1), workers=[worker])
+    except Exception:  # the worker died under the call, as intended
+        pass
+    c, g = objective(theta)
+    assert abs(c - c0) / c0 < 1e-12
+    assert np.linalg.norm(g - g0) / np.linalg.norm(g0) < 1e-12
+
+
+def test_no_client_is_a_clear_error(X, monkeypatch):
+    import sparseae.distributed as module
+
+    def none():
+        raise ValueError("no client")
+
+    monkeypatch.setattr(distributed, "default_client", none)
+    with pytest.raises(ValueError, match="no dask.distributed Client is active"):
+        module._client()

@@ -1,0 +1,81 @@
+"""The streaming solver: Adam on minibatches, partial_fit, ρ̂ as a moving average."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sparseae import Layout, SparseAutoencoder, SparseObjective
+
+KW = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
+
+
+@pytest.fixture
+def X(rng):
+    return rng.uniform(0.05, 0.95, size=(600, 16))
+
+
+def test_minibatch_gradient_with_batch_rho_hat_is_exact(X):
+    """With ρ̂ from the batch itself, evaluate_batch is the full objective on those rows."""
+    from sparseae import check_gradient
+
+    objective = SparseObjective([16, 6, 16], X, batch_size=50, **KW)
+    rows = X[100:150]
+    theta = objective.layout.initial_theta(0)
+    terms, grad, rho_hat = objective.evaluate_batch(theta, rows)
+    reference = SparseObjective([16, 6, 16], rows, **KW)
+    c, g = reference(theta)
+    assert terms["cost"] == pytest.approx(c, rel=1e-12)
+    np.testing.assert_allclose(grad, g, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(rho_hat, reference.terms(theta)["rho_hat"], rtol=1e-12)
+
+    def fun(t):
+        batch_terms, batch_grad, _ = objective.evaluate_batch(t, rows)
+        return batch_terms["cost"], batch_grad
+
+    assert check_gradient(fun, theta, 1e-5) < 1e-9
+
+
+def test_moving_average_of_rho_hat(X):
+    objective = SparseObjective([16, 6, 16], X, batch_size=50, **KW)
+    theta = objective.layout.initial_theta(0)
+    _, _, batch = objective.evaluate_batch(theta, X[:50])
+    previous = np.full(6, 0.3)
+    _, _, averaged = objective.evaluate_batch(theta, X[:50], previous, momentum=0.1)
+    np.testing.assert_allclose(averaged, 0.9 * previous + 0.1 * batch)
+
+
+def test_adam_fit_lowers_the_exact_cost(X):
+    start = SparseAutoencoder(6, solver="adam", max_iter=1, random_state=0, **KW).fit(X)
+    longer = SparseAutoencoder(6, solver="adam", max_iter=30, random_state=0, **KW).fit(X)
+    assert longer.n_iter_ == 30 and len(longer.loss_curve_) == 30
+    assert longer.loss_ < start.loss_
+    exact = SparseObjective([16, 6, 16], X, **KW)(longer.theta_)[0]
+    assert longer.loss_ == pytest.approx(exact, rel=1e-12)  # loss_ is the exact full J_sparse
+
+
+def test_adam_is_reproducible(X):
+    a = SparseAutoencoder(6, solver="adam", max_iter=3, random_state=4, **KW).fit(X)
+    b = SparseAutoencoder(6, solver="adam", max_iter=3, random_state=4, **KW).fit(X)
+    np.testing.assert_array_equal(a.theta_, b.theta_)
+
+
+def test_partial_fit_continues_where_it_stopped(X):
+    model = SparseAutoencoder(6, random_state=0, batch_size=100, **KW)
+    model.partial_fit(X[:300])
+    first = model.theta_.copy()
+    assert model.n_iter_ == 1
+    model.partial_fit(X[300:])
+    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2
+    assert not np.array_equal(first, model.theta_)
+    with pytest.raises(ValueError, match="X has 15 features, but SparseAutoencoder is expecting 16"):
+        model.partial_fit(X[:, :15])
+    # A fresh fit starts over: the streaming state is discarded.
+    with pytest.warns(ConvergenceWarning):
+        model.set_params(max_iter=3).fit(X[:100])
+    assert model.n_iter_ <= 3 and not hasattr(model, "_adam_state")
+
+
+def test_partial_fit_on_a_file(tmp_path, X):
+    np.save(tmp_path / "x.npy", X)
+    model = SparseAutoencoder(6, random_state=0, batch_size=128, **KW).partial_fit(tmp_path / "x.npy")
+    assert model.n_iter_ == 1 and model.n_features_in_ == 16
