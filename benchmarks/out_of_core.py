@@ -10,7 +10,6 @@ minus that of the same process fitting a 10,000-row file: what the data adds.
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,14 +88,10 @@ def eval_times(tmp, repeats):
     kw = dict(weight_decay=1e-4, sparsity_target=0.01, sparsity_weight=3.0)
     theta = sparseae.Layout([64, 25, 64]).initial_theta(0)
 
+    from run import median_seconds
+
     def median(fn):
-        fn()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times)
+        return median_seconds(fn, repeats)
 
     in_memory = sparseae.SparseObjective([64, 25, 64], X, **kw)
     batch = chunk_rows(rows, 64, 25)

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize as scipy_minimize
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_info
+from threadpoolctl import ThreadpoolController, threadpool_info
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers  # noqa: E402
@@ -86,10 +86,20 @@ def lbfgs(fun, theta0, iters, maxcor=10):
     def callback(intermediate_result):
         trace.append((time.perf_counter() - t0, float(intermediate_result.fun)))
 
-    res = scipy_minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=callback,
-                         options={"maxiter": iters, "maxcor": maxcor, "gtol": 0.0, "ftol": 0.0,
-                                  "maxfun": 20 * iters})  # fmt: skip
+    # L-BFGS-B's own vector work runs on SciPy's OpenBLAS; at its default threads, those spin
+    # after each call and slow whatever objective runs next (PyTorch's threads included), so
+    # the shared optimizer gets one thread for every peer. Each objective keeps its defaults.
+    with scipy_blas(1):
+        res = scipy_minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=callback,
+                             options={"maxiter": iters, "maxcor": maxcor, "gtol": 0.0,
+                                      "ftol": 0.0, "maxfun": 20 * iters})  # fmt: skip
     return res.x, float(res.fun), trace, time.perf_counter() - t0
+
+
+def scipy_blas(threads):
+    controller = ThreadpoolController()
+    scipy_libs = [c.filepath for c in controller.lib_controllers if "scipy" in c.filepath]
+    return controller.select(filepath=scipy_libs).limit(limits=threads)
 
 
 def time_to(trace, target):

@@ -44,36 +44,32 @@ def _add_model_flags(p):
     g.add_argument("--max-iter", type=int, default=400, help="iterations (400)")
     g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")
     g.add_argument(
-        "--learning-rate", type=_float_or_auto, default="auto", help="gd/adam step (auto)"
+        "--learning-rate", type=_or_auto(float), default="auto", help="gd/adam step (auto)"
     )
     g.add_argument(
-        "--batch-size", type=_int_or_auto, default="auto",
+        "--batch-size", type=_or_auto(int), default="auto",
         help="rows per chunk (a .npy larger than memory) or adam minibatch (auto)",
     )  # fmt: skip
     g.add_argument(
-        "--lbfgs-memory", type=_int_or_auto, default="auto", help="L-BFGS corrections kept (auto)"
+        "--lbfgs-memory", type=_or_auto(int), default="auto", help="L-BFGS corrections kept (auto)"
     )
     g.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
     g.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
     g.add_argument("--seed", type=int, default=0, help="random_state of weights and patches (0)")
 
 
-def _int_or_auto(text):
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
+def _or_auto(kind):
+    """An argparse type: 'auto', or a value of ``kind`` (int or float)."""
 
+    def parse(text):
+        if text == "auto":
+            return text
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__} or 'auto', got {text!r}") from None
 
-def _float_or_auto(text):
-    if text == "auto":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+    return parse
 
 
 def build_parser():

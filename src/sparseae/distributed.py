@@ -19,8 +19,9 @@ To use a real cluster, connect a Client before calling ``fit``::
 
 import numpy as np
 
+from .backend import NumpyBackend
 from .network import Layout
-from .objective import SparseObjective, rho_hat_from_sum, sparsity_term
+from .objective import ObjectiveBase, SparseObjective, rho_hat_from_sum, sparsity_term
 from .validation import check_finite, check_hyperparameters, check_value_range
 
 
@@ -83,7 +84,7 @@ def _pass2(block, theta, layer_sizes, params, sparsity_delta, m):
     return objective.data_gradient(theta, sparsity_delta, m)
 
 
-class DaskObjective:
+class DaskObjective(ObjectiveBase):
     """J_sparse(θ) and its gradient over a Dask array's rows, computed on the cluster.
 
     Same call interface as :class:`SparseObjective`: ``cost, grad = objective(theta)``,
@@ -103,16 +104,9 @@ class DaskObjective:
                            sparsity_target=sparsity_target, sparsity_weight=sparsity_weight,
                            sparse_layer=sparse_layer)  # fmt: skip
         self.lam = float(weight_decay)
+        self.backend = NumpyBackend(np.float64)
         self.client, self.blocks, _ = _row_chunks(X)
         self._m = X.shape[0]
-
-    @property
-    def size(self):
-        return self.layout.size
-
-    @property
-    def n_examples(self):
-        return self._m
 
     def evaluate(self, theta):
         theta = np.asarray(theta, dtype=np.float64)
@@ -131,21 +125,5 @@ class DaskObjective:
                                          params=p, sparsity_delta=delta_term, m=m, pure=False))  # fmt: skip
         sse = sum(part[0] for part in parts)
         grad = np.sum([part[1] for part in parts], axis=0)
-        Ws, _ = self.layout.unpack(theta)
-        gWs, _ = self.layout.unpack(grad)
-        decay = 0.0
-        if self.lam:
-            for W, gW in zip(Ws, gWs):
-                gW += self.lam * W
-            decay = 0.5 * self.lam * sum(float(np.vdot(W, W)) for W in Ws)
-        terms = {"squared_error": 0.5 * sse / m, "weight_decay": decay, "sparsity": sparsity,
-                 "rho_hat": rho_hat}  # fmt: skip
-        terms["cost"] = terms["squared_error"] + terms["weight_decay"] + terms["sparsity"]
-        return terms, grad
-
-    def terms(self, theta):
-        return self.evaluate(theta)[0]
-
-    def __call__(self, theta):
-        terms, grad = self.evaluate(theta)
-        return terms["cost"], grad
+        decay = self._decay(self.layout.unpack(theta)[0], self.layout.unpack(grad)[0])
+        return self._terms(sse, m, decay, sparsity, rho_hat), grad

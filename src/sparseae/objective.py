@@ -60,7 +60,54 @@ def sparsity_term(rho, beta, rho_hat, drho_da, m):
     return penalty, (beta * drho_da / m) * kl_divergence_derivative(rho, clipped)
 
 
-class SparseObjective:
+class ObjectiveBase:
+    """What every J_sparse evaluator shares: θ's layout, the weight decay term, the terms.
+
+    Subclasses set ``layout``, ``backend``, ``lam``, ``_m`` and define ``evaluate(theta)``.
+    """
+
+    @property
+    def size(self):
+        """Length of θ."""
+        return self.layout.size
+
+    @property
+    def n_examples(self):
+        """m."""
+        return self._m
+
+    def _decay(self, Ws, gWs):
+        """(λ/2) Σ W² and ∇W += λ W; biases are not decayed."""
+        if not self.lam:
+            return 0.0
+        for W, gW in zip(Ws, gWs):
+            gW += self.lam * W
+        return 0.5 * self.lam * sum(
+            self.backend.scalar(self.backend.xp.vdot(W.reshape(-1), W.reshape(-1))) for W in Ws
+        )
+
+    @staticmethod
+    def _terms(sse, m, decay, sparsity, rho_hat):
+        terms = {
+            "squared_error": 0.5 * sse / m,
+            "weight_decay": decay,
+            "sparsity": sparsity,
+            "rho_hat": rho_hat,
+        }
+        terms["cost"] = terms["squared_error"] + terms["weight_decay"] + terms["sparsity"]
+        return terms
+
+    def terms(self, theta):
+        """Each term of J_sparse at θ, their sum ``cost``, and ``rho_hat``."""
+        return self.evaluate(theta)[0]
+
+    def __call__(self, theta):
+        """``(J_sparse(θ), ∇J_sparse(θ))``, the gradient as a new float64 array."""
+        terms, grad = self.evaluate(theta)
+        return terms["cost"], grad
+
+
+class SparseObjective(ObjectiveBase):
     r"""J_sparse(θ) and ∇J_sparse(θ) for a feedforward network on fixed data.
 
     Call it as ``cost, grad = objective(theta)``; θ is the flat float64 vector of
@@ -186,16 +233,6 @@ class SparseObjective:
         self.sparse_layer = int(sparse_layer)
         self._buffers = None
 
-    @property
-    def size(self):
-        """Length of θ."""
-        return self.layout.size
-
-    @property
-    def n_examples(self):
-        """m."""
-        return self._m
-
     # -- the pieces of one evaluation --------------------------------------------------------
 
     def _workspace(self):
@@ -285,16 +322,6 @@ class SparseObjective:
             delta = previous
         return sse
 
-    def _decay(self, Ws, gWs):
-        """(λ/2) Σ W² and ∇W += λ W; biases are not decayed."""
-        if not self.lam:
-            return 0.0
-        for W, gW in zip(Ws, gWs):
-            gW += self.lam * W
-        return 0.5 * self.lam * sum(
-            self.backend.scalar(self.backend.xp.vdot(W.reshape(-1), W.reshape(-1))) for W in Ws
-        )
-
     def evaluate(self, theta):
         """All terms of J_sparse at θ and the gradient: ``(terms, grad)``.
 
@@ -305,16 +332,6 @@ class SparseObjective:
             if self.source is not None:
                 return self._evaluate_in_two_passes(theta)
             return self._evaluate(theta)
-
-    def _terms(self, sse, m, decay, sparsity, rho_hat):
-        terms = {
-            "squared_error": 0.5 * sse / m,
-            "weight_decay": decay,
-            "sparsity": sparsity,
-            "rho_hat": rho_hat,
-        }
-        terms["cost"] = terms["squared_error"] + terms["weight_decay"] + terms["sparsity"]
-        return terms
 
     def _chunks(self):
         """(start, rows) over the data in batch_size chunks, in the compute dtype/backend."""
@@ -404,12 +421,3 @@ class SparseObjective:
         sse = self._backward(Ws, a, self.Y, m, sparsity_delta, gWs, gbs)
         decay = self._decay(Ws, gWs)
         return self._terms(sse, m, decay, sparsity, rho_hat), self.backend.to_host(grad)
-
-    def terms(self, theta):
-        """Each term of J_sparse at θ, their sum ``cost``, and ``rho_hat``."""
-        return self.evaluate(theta)[0]
-
-    def __call__(self, theta):
-        """``(J_sparse(θ), ∇J_sparse(θ))``, the gradient as a new float64 array."""
-        terms, grad = self.evaluate(theta)
-        return terms["cost"], grad
