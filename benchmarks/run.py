@@ -65,6 +65,9 @@ def workload(name, quick):
 
 
 def median_seconds(fn, repeats):
+    # Let the previous variant's idle threads stop spinning (OpenBLAS and OpenMP pools busy-wait
+    # for a while after their last call), so no variant pays for the one timed before it.
+    time.sleep(1.0)
     fn()  # warm-up: buffers, caches, thread pools
     times = []
     for _ in range(repeats):
