@@ -4,8 +4,8 @@ out of core / on a 2-worker Dask LocalCluster, and the streaming solver against 
     python benchmarks/out_of_core.py                 # writes benchmarks/out_of_core.json
     python benchmarks/out_of_core.py --rows 4000000  # a bigger file (64 columns of float64)
 
-Peak memory is the peak resident set (ru_maxrss) of a fresh process that fits from the file,
-minus that of the same process fitting a 10,000-row file: what the data adds.
+Peak memory is the peak resident set (VmHWM) of a fresh process that fits from the file, minus
+that of the same process fitting a 10,000-row file: what the data adds.
 """
 
 import argparse
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 CHILD = """
-import resource, sys, time, warnings
+import sys, time, warnings
 import numpy as np
 import sparseae
 path, batch = sys.argv[1], sys.argv[2]
@@ -34,7 +34,9 @@ t0 = time.perf_counter()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     model.fit(path)
-print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+# VmHWM: this process's peak resident set since exec (ru_maxrss would include the parent's).
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(time.perf_counter() - t0, int(hwm) * 1024)
 """
 
 
