@@ -150,3 +150,42 @@ def test_interrupt_keeps_last_completed_parameters(data, monkeypatch):
     assert 0 < model.n_iter_ < 12
     assert len(model.loss_curve_) == model.n_iter_
     assert model.loss_ == pytest.approx(model.loss_curve_[-1], rel=1e-12)
+
+
+def test_command_line_trains_from_a_npy_in_chunks(tmp_path, data, monkeypatch, capsys):
+    """`sparseae train --data big.npy --batch-size N` reads the file in chunks, never whole."""
+    import json
+
+    from sparseae.cli import main
+
+    X, path = data
+    reads = []
+    original = NpyRows.rows
+
+    def spy(self, start, stop):
+        reads.append(stop - start)
+        return original(self, start, stop)
+
+    monkeypatch.setattr(NpyRows, "rows", spy)
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(path), "--batch-size", "250", "--n-hidden", "7",
+            "--max-iter", "5", "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert reads and max(reads) == 250
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_examples"] == 1000 and metrics["layer_sizes"] == [20, 7, 20]
+    exact = SparseObjective([20, 7, 20], X, weight_decay=1e-4, sparsity_target=0.01,
+                            sparsity_weight=3.0)  # fmt: skip
+    model = __import__("sparseae").load(out / "model.safetensors")
+    assert metrics["cost"] == pytest.approx(exact(model.theta_)[0], rel=1e-12)
+
+
+def test_command_line_streaming_solver(tmp_path, data):
+    from sparseae.cli import main
+
+    _, path = data
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(path), "--solver", "adam", "--batch-size", "100",
+            "--n-hidden", "7", "--max-iter", "3", "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert (out / "model.safetensors").exists()

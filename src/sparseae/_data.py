@@ -38,7 +38,7 @@ def training_source(estimator, X, reset, dtype):
     if m == 0 or n == 0:
         raise ValueError(f"X is empty: shape {rows.shape}")
     lo, hi = np.inf, -np.inf
-    step = chunk_rows(m, n, estimator.n_hidden)
+    step = batch_rows(estimator, m, n, out_of_core=True)
     for start in range(0, m, step):
         chunk = as_float_matrix(rows.rows(start, start + step), dtype=dtype, row_offset=start)
         lo, hi = min(lo, float(chunk.min())), max(hi, float(chunk.max()))
