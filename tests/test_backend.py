@@ -32,9 +32,16 @@ def test_bad_device_and_dtype():
         SparseAutoencoder(dtype="float16").fit(np.full((3, 2), 0.5))
 
 
-torch = pytest.importorskip("torch", reason="PyTorch is not installed; the torch backend needs it")
+try:
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(
+    torch is None, reason="PyTorch is not installed; the torch backend needs it"
+)
 
 
+@needs_torch
 @pytest.mark.parametrize("activation, output_activation", [("sigmoid", "sigmoid"), ("tanh", "linear")])
 def test_torch_backend_matches_numpy(rng, activation, output_activation):
     X = rng.uniform(0.1, 0.9, size=(200, 12))
@@ -52,6 +59,7 @@ def test_torch_backend_matches_numpy(rng, activation, output_activation):
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-15)
 
 
+@needs_torch
 def test_estimator_on_torch_device_matches_numpy(rng):
     X = rng.uniform(0.1, 0.9, size=(100, 9))
     with warnings.catch_warnings():
@@ -62,6 +70,7 @@ def test_estimator_on_torch_device_matches_numpy(rng):
     np.testing.assert_allclose(b.transform(X), a.transform(X), rtol=1e-6)
 
 
+@needs_torch
 def test_cuda_without_a_gpu_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present: this test is for machines without one")
