@@ -84,3 +84,52 @@ def test_no_client_is_a_clear_error(X, monkeypatch):
     monkeypatch.setattr(distributed, "default_client", none)
     with pytest.raises(ValueError, match="no dask.distributed Client is active"):
         module._client()
+
+
+class _KillOnFirstPass2(distributed.WorkerPlugin):
+    """Kills its worker process the first time any worker starts a pass-2 task."""
+
+    def __init__(self, flag):
+        self.flag = flag
+
+    def transition(self, key, start, finish, **kwargs):
+        import os
+
+        name = key[0] if isinstance(key, tuple) else key
+        if finish == "executing" and str(name).startswith("_pass2") and not os.path.exists(self.flag):
+            open(self.flag, "w").close()
+            os._exit(1)
+
+
+def test_worker_lost_in_the_middle_of_an_evaluation(client, X, tmp_path):
+    """A worker dies while pass 2 runs: Dask reruns its tasks; the gradient is still exact."""
+    from sparseae.distributed import DaskObjective
+
+    theta = Layout([12, 5, 12]).initial_theta(2)
+    c0, g0 = SparseObjective([12, 5, 12], X, **KW)(theta)
+    objective = DaskObjective([12, 5, 12], da.from_array(X, chunks=(100, 12)), **KW)
+    flag = tmp_path / "killed"
+    client.register_plugin(_KillOnFirstPass2(str(flag)), name="kill-once")
+    try:
+        c, g = objective(theta)
+    finally:
+        client.unregister_worker_plugin("kill-once")
+    assert flag.exists()  # the kill really happened, mid-evaluation
+    assert abs(c - c0) / c0 < 1e-12
+    assert np.linalg.norm(g - g0) / np.linalg.norm(g0) < 1e-12
+
+
+def test_evaluation_failing_twice_is_reported_not_summed(client, X, monkeypatch):
+    from sparseae.distributed import DaskObjective
+
+    objective = DaskObjective([12, 5, 12], da.from_array(X, chunks=(300, 12)), **KW)
+    calls = []
+
+    def broken(theta):
+        calls.append(1)
+        raise distributed.client.FutureCancelledError("k", "a worker vanished")
+
+    monkeypatch.setattr(objective, "_evaluate", broken)
+    with pytest.raises(RuntimeError, match="failed on the Dask cluster twice.*no partial gradient"):
+        objective(Layout([12, 5, 12]).initial_theta(0))
+    assert len(calls) == 2

@@ -6,8 +6,10 @@ and reduces them to ρ̂ on the client; pass 2 maps every chunk, with ρ̂'s δ 
 error and its share of the gradient, and reduces those. The optimizer stays on the client.
 
 A task that fails, or whose worker dies, is rescheduled by Dask (the chunks are recomputed from
-their graph); if it cannot be, ``gather`` raises and the evaluation fails as a whole: a partial
-sum is never returned as a gradient.
+their graph). If Dask gives up on a task instead (it reports it cancelled or its worker killed),
+the whole evaluation is run once more from freshly computed chunks; if that fails too, it raises
+a RuntimeError saying so. A partial sum is never returned as a gradient: sums are formed only
+from a complete ``gather``.
 
 To use a real cluster, connect a Client before calling ``fit``::
 
@@ -42,15 +44,12 @@ def _client():
 
 
 def _row_chunks(X):
-    """X with whole rows per chunk, persisted on the cluster, and its chunks as futures."""
-    client = _client()
+    """X's row chunks (whole rows each) as delayed objects, and their row offsets."""
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (examples x features), got {X.ndim}-D")
     X = X.rechunk({1: -1})
-    blocks = list(X.to_delayed().ravel())
-    futures = client.compute(blocks)
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
-    return client, futures, offsets
+    return list(X.to_delayed().ravel()), offsets
 
 
 def _block_stats(block, offset):
@@ -66,7 +65,9 @@ def validate_dask_array(X, output_activation):
     """Check every chunk on the cluster (NaN/inf naming the global row, value range)."""
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X must be a non-empty 2-D array, got shape {X.shape}")
-    client, futures, offsets = _row_chunks(X)
+    client = _client()
+    blocks, offsets = _row_chunks(X)
+    futures = client.compute(blocks)
     stats = client.gather(client.map(_block_stats, futures, offsets, pure=False))
     for error, _, _ in stats:
         if error:
@@ -105,10 +106,25 @@ class DaskObjective(ObjectiveBase):
                            sparse_layer=sparse_layer)  # fmt: skip
         self.lam = float(weight_decay)
         self.backend = NumpyBackend(np.float64)
-        self.client, self.blocks, _ = _row_chunks(X)
+        self.client = _client()
+        self._delayed, _ = _row_chunks(X)
+        self.blocks = self.client.compute(self._delayed)  # the chunks, kept on the workers
         self._m = X.shape[0]
 
     def evaluate(self, theta):
+        try:
+            return self._evaluate(theta)
+        except Exception as first:  # cancelled tasks, killed workers, lost connections
+            self.blocks = self.client.compute(self._delayed)
+            try:
+                return self._evaluate(theta)
+            except Exception as second:
+                raise RuntimeError(
+                    f"the evaluation failed on the Dask cluster twice ({first!r}, then "
+                    f"{second!r}); no partial gradient was used"
+                ) from second
+
+    def _evaluate(self, theta):
         theta = np.asarray(theta, dtype=np.float64)
         m, sizes, p = self._m, self.layout.layer_sizes, self.params
         client = self.client
