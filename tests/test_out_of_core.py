@@ -1,6 +1,5 @@
 """The notes' two-pass method: chunked and out-of-core evaluation equal the in-memory one."""
 
-import os
 import warnings
 
 import numpy as np

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from sparseae import Layout, SparseAutoencoder, SparseObjective
+from sparseae import SparseAutoencoder, SparseObjective
 
 KW = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
 

@@ -8,9 +8,15 @@ moving average across minibatches. The state (moments, step count, ρ̂ average)
 between calls, so ``partial_fit`` can feed one piece of data at a time.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.utils import check_random_state
+
+from ._data import as_row_source, batch_rows, chunk_rows, is_dask_array, training_source
+from .network import Layout
+from .progress import Progress
 
 
 @dataclass
@@ -56,3 +62,67 @@ def adam_epoch(objective, rows_source, state, rng, learning_rate, beta1=0.9, bet
         state.theta -= step * state.m / (np.sqrt(state.v) + eps)
         costs.append(terms["cost"])
     return float(np.mean(costs))
+
+
+class StreamingMixin:
+    """``partial_fit`` and ``solver="adam"`` for :class:`SparseAutoencoder`.
+
+    Uses the estimator's ``_objective``, ``_learning_rate``, ``_set_parameters`` and
+    hyperparameters; keeps Adam's state in ``_adam_state`` and ``_adam_rng`` between calls.
+    """
+
+    def partial_fit(self, X, y=None):
+        """One epoch of the streaming solver (Adam) over X; call again with more data.
+
+        The first call initialises the weights from ``random_state``; later calls continue
+        from where the last one stopped (Adam's moments and the ρ̂ average included). Works
+        whatever ``solver`` says. X as for :meth:`fit` (not a Dask array).
+        """
+        first = not hasattr(self, "_adam_state")
+        if first:
+            self._check_params()
+        source, m, n = training_source(self, X, reset=first, dtype=np.dtype(self.dtype))
+        if first:
+            self._start_stream(Layout([n, self.n_hidden, n]).initial_theta(self.random_state))
+        return self._adam_epochs(source, m, n, 1)
+
+    def _start_stream(self, theta0):
+        self._adam_state = AdamState(theta0.copy())
+        self._adam_rng = check_random_state(self.random_state)
+        self.loss_curve_, self.n_iter_ = [], 0
+
+    def _fit_adam(self, source, m, n, theta0, epochs):
+        if is_dask_array(source):
+            raise ValueError("solver='adam' does not take a Dask array; use a full-batch solver")
+        self._start_stream(theta0)
+        return self._adam_epochs(source, m, n, epochs)
+
+    def _adam_epochs(self, source, m, n, epochs):
+        objective = self._objective(source, m, n, batch_rows(self, m, n, minibatch=True))
+        rows = as_row_source(source)
+        state, curve, done = self._adam_state, list(self.loss_curve_), self.n_iter_
+        rate = self._learning_rate()
+        with Progress(epochs, enabled=self.verbose > 0, description="epochs") as progress:
+            try:
+                for epoch in range(epochs):
+                    curve.append(adam_epoch(objective, rows, state, self._adam_rng, rate))
+                    progress.update(epoch + 1, curve[-1])
+            except KeyboardInterrupt:
+                self._set_parameters(
+                    self._full_objective(source, m, n), state.theta.copy(),
+                    done + len(curve) - len(self.loss_curve_), curve,
+                )  # fmt: skip
+                warnings.warn(
+                    "fit interrupted; the estimator keeps the parameters of the last completed "
+                    "minibatch", UserWarning, stacklevel=2,
+                )  # fmt: skip
+                raise
+        full = self._full_objective(source, m, n)
+        self._set_parameters(full, state.theta.copy(), done + epochs, curve)
+        return self
+
+    def _full_objective(self, source, m, n):
+        """The exact J_sparse on the data, for loss_ (two passes if the data is out of core)."""
+        in_memory = isinstance(source, np.ndarray)
+        return self._objective(source, m, n, None if in_memory else chunk_rows(m, n, self.n_hidden))
+

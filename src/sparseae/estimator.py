@@ -5,13 +5,12 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._data import as_row_source, batch_rows, chunk_rows, is_dask_array, training_source
+from ._data import batch_rows, is_dask_array, training_source
 from ._parallel import single_threaded_blas
 from .activations import ACTIVATIONS
-from .adam import AdamState, adam_epoch
+from .adam import StreamingMixin
 from .backend import get_backend
 from .network import Layout, forward
 from .objective import SparseObjective
@@ -20,7 +19,9 @@ from .progress import Progress
 from .validation import as_float_matrix, check_hyperparameters
 
 
-class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class SparseAutoencoder(
+    StreamingMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     r"""The sparse autoencoder of the CS294A notes: n → n_hidden → n, trained on y = x.
 
     Minimises
@@ -229,61 +230,6 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 raise
         self._set_parameters(objective, result.theta, result.n_iter, result.loss_curve)
         return self
-
-    def partial_fit(self, X, y=None):
-        """One epoch of the streaming solver (Adam) over X; call again with more data.
-
-        The first call initialises the weights from ``random_state``; later calls continue
-        from where the last one stopped (Adam's moments and the ρ̂ average included). Works
-        whatever ``solver`` says. X as for :meth:`fit` (not a Dask array).
-        """
-        first = not hasattr(self, "_adam_state")
-        if first:
-            self._check_params()
-        source, m, n = training_source(self, X, reset=first, dtype=np.dtype(self.dtype))
-        if first:
-            self._start_stream(Layout([n, self.n_hidden, n]).initial_theta(self.random_state))
-        return self._adam_epochs(source, m, n, 1)
-
-    def _start_stream(self, theta0):
-        self._adam_state = AdamState(theta0.copy())
-        self._adam_rng = check_random_state(self.random_state)
-        self.loss_curve_, self.n_iter_ = [], 0
-
-    def _fit_adam(self, source, m, n, theta0, epochs):
-        if is_dask_array(source):
-            raise ValueError("solver='adam' does not take a Dask array; use a full-batch solver")
-        self._start_stream(theta0)
-        return self._adam_epochs(source, m, n, epochs)
-
-    def _adam_epochs(self, source, m, n, epochs):
-        objective = self._objective(source, m, n, batch_rows(self, m, n, minibatch=True))
-        rows = as_row_source(source)
-        state, curve, done = self._adam_state, list(self.loss_curve_), self.n_iter_
-        rate = self._learning_rate()
-        with Progress(epochs, enabled=self.verbose > 0, description="epochs") as progress:
-            try:
-                for epoch in range(epochs):
-                    curve.append(adam_epoch(objective, rows, state, self._adam_rng, rate))
-                    progress.update(epoch + 1, curve[-1])
-            except KeyboardInterrupt:
-                self._set_parameters(
-                    self._full_objective(source, m, n), state.theta.copy(),
-                    done + len(curve) - len(self.loss_curve_), curve,
-                )  # fmt: skip
-                warnings.warn(
-                    "fit interrupted; the estimator keeps the parameters of the last completed "
-                    "minibatch", UserWarning, stacklevel=2,
-                )  # fmt: skip
-                raise
-        full = self._full_objective(source, m, n)
-        self._set_parameters(full, state.theta.copy(), done + epochs, curve)
-        return self
-
-    def _full_objective(self, source, m, n):
-        """The exact J_sparse on the data, for loss_ (two passes if the data is out of core)."""
-        in_memory = isinstance(source, np.ndarray)
-        return self._objective(source, m, n, None if in_memory else chunk_rows(m, n, self.n_hidden))
 
     def _lbfgs_memory(self, m, layout):
         if self.lbfgs_memory != "auto":
