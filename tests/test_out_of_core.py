@@ -56,23 +56,29 @@ def test_fit_from_a_path_matches_the_in_memory_fit(data):
         np.testing.assert_allclose(model.transform(X), in_memory.transform(X), atol=1e-4)
 
 
-def test_auto_batch_size_reads_a_file_in_chunks(data, monkeypatch):
+@pytest.fixture
+def row_reads(monkeypatch):
+    """The sizes of the chunks read from .npy files during the test."""
+    reads = []
+    original = NpyRows.rows
+
+    def spy(self, start, stop):
+        reads.append(stop - start)
+        return original(self, start, stop)
+
+    monkeypatch.setattr(NpyRows, "rows", spy)
+    return reads
+
+
+def test_auto_batch_size_reads_a_file_in_chunks(data, monkeypatch, row_reads):
     import sparseae._data as data_module
 
     X, path = data
     monkeypatch.setattr(data_module, "CHUNK_BYTES", 100 * 8 * (20 + 2 * (20 + 7)))
-    seen = []
-    original = NpyRows.rows
-
-    def spy(self, start, stop):
-        seen.append(stop - start)
-        return original(self, start, stop)
-
-    monkeypatch.setattr(NpyRows, "rows", spy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         SparseAutoencoder(7, max_iter=2, **KW).fit(path)
-    assert max(seen) == 256  # the floor on chunk rows; never the whole file at once
+    assert max(row_reads) == 256  # the floor on chunk rows; never the whole file at once
 
 
 def test_nan_in_a_chunk_names_the_global_row(tmp_path, data):
@@ -151,26 +157,18 @@ def test_interrupt_keeps_last_completed_parameters(data, monkeypatch):
     assert model.loss_ == pytest.approx(model.loss_curve_[-1], rel=1e-12)
 
 
-def test_command_line_trains_from_a_npy_in_chunks(tmp_path, data, monkeypatch, capsys):
+def test_command_line_trains_from_a_npy_in_chunks(tmp_path, data, row_reads):
     """`sparseae train --data big.npy --batch-size N` reads the file in chunks, never whole."""
     import json
 
     from sparseae.cli import main
 
     X, path = data
-    reads = []
-    original = NpyRows.rows
-
-    def spy(self, start, stop):
-        reads.append(stop - start)
-        return original(self, start, stop)
-
-    monkeypatch.setattr(NpyRows, "rows", spy)
     out = tmp_path / "run"
     argv = ["train", "--data", str(path), "--batch-size", "250", "--n-hidden", "7",
             "--max-iter", "5", "--out", str(out), "--quiet"]  # fmt: skip
     assert main(argv) == 0
-    assert reads and max(reads) == 250
+    assert row_reads and max(row_reads) == 250
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_examples"] == 1000 and metrics["layer_sizes"] == [20, 7, 20]
     exact = SparseObjective([20, 7, 20], X, weight_decay=1e-4, sparsity_target=0.01,
