@@ -40,6 +40,14 @@ def n_cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+def _threads():
+    """The one thread pool, one worker per core, made on first use."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(n_cores(), thread_name_prefix="sparseae")
+    return _pool
+
+
 def _blas():
     global _controller
     if _controller is None:
@@ -60,7 +68,6 @@ def map_rows(fn, *arrays):
 
     Arrays of other kinds than NumPy's (PyTorch tensors) and small arrays are passed whole.
     """
-    global _pool
     first = arrays[0]
     cores = n_cores()
     if not isinstance(first, np.ndarray) or first.size < SMALL_ELEMENTWISE:
@@ -77,10 +84,8 @@ def map_rows(fn, *arrays):
 
     if cores < 2:
         return run(0, m)
-    if _pool is None:
-        _pool = ThreadPoolExecutor(cores, thread_name_prefix="sparseae")
     bounds = [m * k // cores for k in range(cores + 1)]
-    results = _pool.map(lambda b: run(*b), zip(bounds[:-1], bounds[1:]))
+    results = _threads().map(lambda b: run(*b), zip(bounds[:-1], bounds[1:]))
     return [r for part in results for r in part]
 
 
@@ -103,18 +108,14 @@ def _parallel_worth_it(a, b):
 
 def matmul(a, b, out):
     """out = a @ b, the rows of a split over the cores, each part on single-threaded BLAS."""
-    global _pool
     if not _parallel_worth_it(a, b):
         return np.matmul(a, b, out=out) if isinstance(out, np.ndarray) else _torch_matmul(a, b, out)
-    if _pool is None:
-        _pool = ThreadPoolExecutor(n_cores(), thread_name_prefix="sparseae")
-    list(_pool.map(lambda r: np.matmul(a[r[0] : r[1]], b, out=out[r[0] : r[1]]), _split(a.shape[0])))
+    list(_threads().map(lambda r: np.matmul(a[r[0] : r[1]], b, out=out[r[0] : r[1]]), _split(a.shape[0])))
     return out
 
 
 def matmul_tn(a, b, out, accumulate=False):
     """out = aᵀ b (or out += aᵀ b): a sum over rows, split over the cores and added up."""
-    global _pool
     if not _parallel_worth_it(a, b):
         if not isinstance(out, np.ndarray):
             return _torch_matmul(a.T, b, out, accumulate)
@@ -123,9 +124,7 @@ def matmul_tn(a, b, out, accumulate=False):
         else:
             np.matmul(a.T, b, out=out)
         return out
-    if _pool is None:
-        _pool = ThreadPoolExecutor(n_cores(), thread_name_prefix="sparseae")
-    parts = list(_pool.map(lambda r: a[r[0] : r[1]].T @ b[r[0] : r[1]], _split(a.shape[0])))
+    parts = list(_threads().map(lambda r: a[r[0] : r[1]].T @ b[r[0] : r[1]], _split(a.shape[0])))
     if accumulate:
         out += parts[0]
     else:

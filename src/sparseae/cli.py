@@ -228,8 +228,8 @@ def _train(args):
     if patch_shape is not None:
         save_tiles(model.components_, out / "features.png", patch_shape)
         if len(patch_shape) == 2:
-            theta0 = Layout(model.layer_sizes_).initial_theta(args.seed)
-            W0 = Layout(model.layer_sizes_).unpack(theta0)[0][0]
+            layout = Layout(model.layer_sizes_)
+            W0 = layout.unpack(layout.initial_theta(args.seed))[0][0]
             metrics.update(
                 edge_score=edge_score(model.components_), edge_score_initial=edge_score(W0)
             )
@@ -297,38 +297,19 @@ def _show(args):
     return 0
 
 
-def _read_rows(path):
-    """A 2-D array of examples: .npy memory-mapped (read in chunks), others loaded."""
-    from .datasets import load_array, read_idx
-
-    path = Path(path)
-    if path.suffix.lower() == ".npy":
-        if not path.is_file():
-            raise FileNotFoundError(f"data file {str(path)!r} does not exist")
-        try:
-            X = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot read {str(path)!r}: {exc}") from None
-    elif "idx" in path.name.lower() or path.name.lower().endswith(("-ubyte", "-ubyte.gz")):
-        images = read_idx(path)
-        X = images.reshape(len(images), -1) / 255.0
-    else:
-        X = load_array(path)
-    if X.ndim != 2:
-        raise ValueError(f"{str(path)!r} holds an array of shape {X.shape}; encode needs 2-D rows")
-    return X
-
-
 def _encode(args):
     from numpy.lib.format import open_memmap
 
     from . import load
+    from .datasets.sources import load_rows
     from .validation import as_float_matrix
 
     if args.batch_size < 1:
         raise UsageError("sparseae encode: --batch-size must be positive")
     model = load(args.model)
-    X = _read_rows(args.data)
+    X = load_rows(args.data)
+    if X.ndim != 2:
+        raise ValueError(f"{args.data!r} holds an array of shape {X.shape}; encode needs 2-D rows")
     out = Path(args.output)
     with atomic_path(out) as tmp:
         features = None

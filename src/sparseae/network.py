@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._parallel import map_rows, matmul
 from .activations import ACTIVATIONS
 
 
@@ -109,8 +110,6 @@ def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_laye
     activations : list of ndarray
         ``[a(1), a(2), ..., a(n_layers)]``, a(l) of shape (m, s_l).
     """
-    from ._parallel import map_rows, matmul
-
     n_layers = len(Ws) + 1 if n_layers is None else n_layers
     activations = [X]
     for l in range(n_layers - 1):

@@ -383,41 +383,33 @@ class SparseObjective(ObjectiveBase):
         rho_hat : ndarray or None
             The updated average, to pass to the next call.
         """
-        buffers = self._workspace()
         if len(rows) > self.batch_size:
             raise ValueError(f"a minibatch has {len(rows)} rows, more than batch_size={self.batch_size}")
         chunk = self.backend.from_host(rows)
-        Ws, bs = self.layout.unpack(self.backend.from_host(theta))
-        gWs, gbs = self.layout.unpack(buffers["grad"])
-        m = chunk.shape[0]
-        a = forward(Ws, bs, chunk, self.activation, self.output_activation, out=buffers["a"])
-        sparsity_delta, sparsity, rho_hat = None, 0.0, None
-        if self.beta > 0:
-            k = self.sparse_layer - 1
-            batch_rho_hat, drho_da = self._rho_hat(self.backend.to_host(self.backend.xp.sum(a[k], axis=0)), m)
-            rho_hat = batch_rho_hat if rho_hat_average is None else (
-                (1.0 - momentum) * rho_hat_average + momentum * batch_rho_hat
-            )
-            sparsity, sparsity_delta = self._sparsity(rho_hat, drho_da, m)
-        sse = self._backward(Ws, a, chunk, m, sparsity_delta, gWs, gbs)
-        decay = self._decay(Ws, gWs)
-        return self._terms(sse, m, decay, sparsity, rho_hat), self.backend.to_host(buffers["grad"]), rho_hat
+        terms, grad = self._one_pass(theta, chunk, chunk, rho_hat_average, momentum)
+        return terms, grad, terms["rho_hat"]
 
     def _evaluate(self, theta):
-        buffers = self._workspace()
-        theta_c = self.backend.from_host(theta)
-        Ws, bs = self.layout.unpack(theta_c)
-        grad = buffers["grad"]
-        gWs, gbs = self.layout.unpack(grad)
-        m = self.n_examples
+        return self._one_pass(theta, self.X, self.Y)
 
-        a = forward(Ws, bs, self.X, self.activation, self.output_activation, out=buffers["a"])
+    def _one_pass(self, theta, X, Y, rho_hat_average=None, momentum=0.1):
+        """The notes' in-memory method on rows X (targets Y): one forward pass, activations kept.
+
+        ρ̂ is the rows' own mean activation, or, given ``rho_hat_average``, that average moved
+        towards it by ``momentum`` (the streaming solver's estimate).
+        """
+        buffers = self._workspace()
+        Ws, bs = self.layout.unpack(self.backend.from_host(theta))
+        gWs, gbs = self.layout.unpack(buffers["grad"])
+        m = X.shape[0]
+        a = forward(Ws, bs, X, self.activation, self.output_activation, out=buffers["a"])
         rho_hat, sparsity_delta, sparsity = None, None, 0.0
         if self.beta > 0:
-            k = self.sparse_layer - 1
-            a_sum = self.backend.to_host(self.backend.xp.sum(a[k], axis=0))
+            a_sum = self.backend.to_host(self.backend.xp.sum(a[self.sparse_layer - 1], axis=0))
             rho_hat, drho_da = self._rho_hat(a_sum, m)
+            if rho_hat_average is not None:
+                rho_hat = (1.0 - momentum) * rho_hat_average + momentum * rho_hat
             sparsity, sparsity_delta = self._sparsity(rho_hat, drho_da, m)
-        sse = self._backward(Ws, a, self.Y, m, sparsity_delta, gWs, gbs)
+        sse = self._backward(Ws, a, Y, m, sparsity_delta, gWs, gbs)
         decay = self._decay(Ws, gWs)
-        return self._terms(sse, m, decay, sparsity, rho_hat), self.backend.to_host(grad)
+        return self._terms(sse, m, decay, sparsity, rho_hat), self.backend.to_host(buffers["grad"])

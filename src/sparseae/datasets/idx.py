@@ -57,6 +57,20 @@ def read_idx(path):
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
+def read_idx_images(path):
+    """The images of an IDX file as rows scaled to [0, 1] (pixels / 255)."""
+    images = read_idx(path)
+    if images.ndim < 2:
+        raise ValueError(f"{str(path)!r} holds labels (shape {images.shape}), not images")
+    return images.reshape(len(images), -1) / 255.0
+
+
+def is_idx_path(path):
+    """Whether a file name looks like an IDX file (MNIST's ``*-idx3-ubyte[.gz]``)."""
+    name = Path(path).name.lower()
+    return "idx" in name or name.endswith(("-ubyte", "-ubyte.gz"))
+
+
 def load_mnist(folder, subset="t10k"):
     """MNIST images as rows scaled to [0, 1], and their labels.
 
@@ -80,10 +94,10 @@ def load_mnist(folder, subset="t10k"):
         if not found:
             raise FileNotFoundError(f"no {stem}[.gz] in {str(folder)!r}")
         files[kind] = found[0]
-    images = read_idx(files["images"])
+    images = read_idx_images(files["images"])
     labels = read_idx(files["labels"])
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+    if labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(
             f"MNIST files in {str(folder)!r} do not match: images {images.shape}, labels {labels.shape}"
         )
-    return images.reshape(len(images), -1) / 255.0, labels.astype(np.int64)
+    return images, labels.astype(np.int64)

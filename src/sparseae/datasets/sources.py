@@ -6,10 +6,21 @@ import numpy as np
 
 from .digits import load_digits
 from .files import load_array
-from .idx import read_idx
+from .idx import is_idx_path, read_idx_images
 from .image_folder import load_image_folder
 from .natural_images import natural_images
 from .patches import normalize_patches, sample_patches
+
+
+def load_rows(path):
+    """The examples in a file, one per row: a ``.npy`` memory-mapped (so ``fit`` and ``encode``
+    read it in chunks), an IDX file's images in [0, 1], or a ``.npz``/``.csv`` array."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        return _open_npy(path)
+    if is_idx_path(path):
+        return read_idx_images(path)
+    return load_array(path)
 
 
 def _open_npy(path):
@@ -19,11 +30,6 @@ def _open_npy(path):
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read {str(path)!r}: {exc}") from None
-
-
-def _is_idx(path):
-    name = path.name.lower()
-    return "idx" in name or name.endswith(("-ubyte", "-ubyte.gz"))
 
 
 def load_training_data(source="natural", *, n_patches=10000, patch_size=8, colour=False,
@@ -57,16 +63,10 @@ def load_training_data(source="natural", *, n_patches=10000, patch_size=8, colou
         X = sample_patches(load_image_folder(path, colour), n_patches, patch_size, random_state)
         kind = "colour" if colour else "grey"
         what, patches = f"{n_patches} {patch_size}x{patch_size} {kind} patches of {source}", True
-    elif _is_idx(path):
-        images = read_idx(path)
-        if images.ndim < 2:
-            raise ValueError(f"{source!r} holds labels (shape {images.shape}), not images")
-        X, what, patches = images.reshape(len(images), -1) / 255.0, f"IDX images {source}", False
-    elif path.suffix.lower() == ".npy" and not normalize:
-        # Memory-mapped: fit reads it in chunks, so it may be larger than memory.
-        X, what, patches = _open_npy(path), f"file {source}", False
+    elif is_idx_path(path):
+        X, what, patches = read_idx_images(path), f"IDX images {source}", False
     else:
-        X, what, patches = load_array(path), f"file {source}", False
+        X, what, patches = load_rows(path), f"file {source}", False
     if normalize if normalize is not None else patches:
         X = normalize_patches(X)
         what += " (normalised)"
