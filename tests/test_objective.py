@@ -126,18 +126,29 @@ def test_bad_shapes(rng):
         objective(np.zeros(5))
 
 
-def test_threaded_elementwise_path_equals_the_single_block(rng, monkeypatch):
-    """Large arrays are split into row blocks run in threads; the result must not change."""
+@pytest.mark.parametrize("sparse_layer", [2, 3])
+def test_ranges_and_blocks_do_not_change_the_result(rng, monkeypatch, sparse_layer):
+    """Rows split over 3 threads in blocks of 7 (the last one partial) give the one-block result."""
     import sparseae._parallel as parallel
 
-    X = rng.uniform(0.1, 0.9, size=(3000, 30))  # 90,000 elements: above the threading threshold
-    kwargs = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
-    theta = Layout([30, 12, 30]).initial_theta(0)
-    threaded = SparseObjective([30, 12, 30], X, **kwargs)(theta)
-    monkeypatch.setattr(parallel, "SMALL_ELEMENTWISE", 10**12)
-    single = SparseObjective([30, 12, 30], X, **kwargs)(theta)
-    assert threaded[0] == pytest.approx(single[0], rel=1e-14)
-    np.testing.assert_allclose(threaded[1], single[1], rtol=1e-13, atol=1e-18)
+    X = rng.uniform(0.1, 0.9, size=(2000, 30))
+    kwargs = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0, sparse_layer=sparse_layer)
+    sizes = [30, 12, 9, 30]
+    theta = Layout(sizes).initial_theta(0)
+    monkeypatch.setattr(parallel, "MIN_ROWS_PER_CORE", 10**9)
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 10**12)
+    single = SparseObjective(sizes, X, **kwargs)(theta)
+    monkeypatch.setattr(parallel, "n_cores", lambda: 3)
+    monkeypatch.setattr(parallel, "MIN_ROWS_PER_CORE", 1)
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(parallel, "MIN_BLOCK_ROWS", 7)
+    objective = SparseObjective(sizes, X, **kwargs)
+    split = objective(theta)
+    assert len(parallel.row_ranges(2000)) == 3 and objective._passes().block == 7
+    assert split[0] == pytest.approx(single[0], rel=1e-13)
+    np.testing.assert_allclose(split[1], single[1], rtol=1e-11, atol=1e-16)
+    again = SparseObjective(sizes, X, **kwargs)(theta)  # same split: bit for bit
+    assert again[0] == split[0] and np.array_equal(again[1], split[1])
 
 
 def test_float32_objective_agrees_with_float64(rng):

@@ -115,23 +115,25 @@ def test_truncated_and_foreign_files(tmp_path, data):
 
 
 def test_in_memory_data_is_not_read_twice(data, monkeypatch):
-    """When the data fits, one pass with the activations kept: no second forward pass."""
-    import sparseae.objective as objective_module
+    """When the data fits, one pass with the activations kept: each row goes through W(1) once."""
+    import sparseae.backprop as backprop
 
     X, _ = data
-    calls = []
-    original = objective_module.forward
+    rows_through_w1 = []
+    original = backprop.forward
 
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
+    def counting(Ws, bs, rows, *args, **kwargs):
+        if len(Ws) == 2:  # starts at the input layer, not from kept hidden activations
+            rows_through_w1.append(rows.shape[0])
+        return original(Ws, bs, rows, *args, **kwargs)
 
-    monkeypatch.setattr(objective_module, "forward", counting)
-    SparseObjective([20, 7, 20], X, **KW)(Layout([20, 7, 20]).initial_theta(0))
-    assert len(calls) == 1
-    calls.clear()
-    SparseObjective([20, 7, 20], X, batch_size=500, **KW)(Layout([20, 7, 20]).initial_theta(0))
-    assert len(calls) == 4  # two chunks, two passes
+    monkeypatch.setattr(backprop, "forward", counting)
+    theta = Layout([20, 7, 20]).initial_theta(0)
+    SparseObjective([20, 7, 20], X, **KW)(theta)
+    assert sum(rows_through_w1) == len(X)
+    rows_through_w1.clear()
+    SparseObjective([20, 7, 20], X, batch_size=500, **KW)(theta)
+    assert sum(rows_through_w1) == 2 * len(X)  # the notes' two passes
 
 
 def test_interrupt_keeps_last_completed_parameters(data, monkeypatch):

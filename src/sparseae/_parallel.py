@@ -1,36 +1,32 @@
-"""Threads for the objective: BLAS's, and row blocks for the elementwise work.
+"""Threads for the objective: BLAS single-threaded, the rows split over the cores by sparseae.
 
 Two OpenBLAS libraries are loaded, NumPy's and SciPy's (which L-BFGS-B uses for its own vector
 work). Left at their defaults, each keeps its threads spinning for a while after a call, and
 they steal the cores from each other and from the elementwise work: measured here on 2 cores,
-an L-BFGS fit of the notes' exercise had 100 ms stalls and ran at half speed, and on MNIST-sized
-data the elementwise steps ran 3x slower right after a multi-threaded product. So BLAS always
-runs single-threaded in the calling thread (:func:`single_threaded_blas`), and sparseae spreads
-the work over the cores itself: :func:`matmul` and :func:`matmul_tn` split a product's rows
-over a thread pool (the backward products' partial sums are added up), and :func:`map_rows`
-does the same for the elementwise steps.
-
-The elementwise work (the sigmoid's exp above all) is single-threaded in NumPy, and on the
-exercise it costs more than the matrix products. NumPy releases the GIL inside ufuncs, so
-:func:`map_rows` splits an array's rows into one range per core and runs the same function in a
-thread pool; each thread walks its range in blocks of about BLOCK_ELEMENTS values, so that
-the several elementwise steps of one function (add the bias, apply f; or multiply by f'(z)
-in two steps) run on a block that is still in the core's cache instead of streaming the whole
-array through memory once per step.
+an L-BFGS fit of the notes' exercise had 100 ms stalls and ran at half speed. So BLAS always
+runs single-threaded in the calling thread (:func:`single_threaded_blas`), and the objective
+spreads its work over the cores itself, coarsely: :func:`over_rows` gives each core one range
+of the examples for a whole pass (forward, or backpropagation), so that one evaluation wakes
+the thread pool twice, not once per matrix product or elementwise step (each wake-up of an idle
+core costs 0.3 ms here, and now and then 10 ms, on a virtual machine). Inside its range a core
+walks :func:`blocks` of rows: a few MiB of buffers per block, which bounds the memory of
+everything that is not kept between the passes, while each block is big enough that its 20 or
+so NumPy calls cost little next to its arithmetic (measured on the notes' exercise: blocks of
+0.5 MiB made an evaluation 1.5x slower than blocks of 4 MiB). NumPy and BLAS release the GIL,
+so Python threads suffice.
 """
 
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 from threadpoolctl import ThreadpoolController
 
-#: Below this many multiply-adds, a matrix product runs in the calling thread alone.
-SMALL_PRODUCT = 1e6
-#: Below this many elements, an elementwise step runs in the calling thread.
-SMALL_ELEMENTWISE = 1 << 16
-#: Values per cache block (256 KiB of float64).
-BLOCK_ELEMENTS = 1 << 15
+#: Below this many rows per core, a pass runs in the calling thread alone.
+MIN_ROWS_PER_CORE = 512
+#: Bytes of one block's buffers (its rows of every layer's activations and δ, and of X).
+BLOCK_BYTES = 1 << 22
+#: The fewest rows in a block, so that the block's products stay efficient in BLAS.
+MIN_BLOCK_ROWS = 1024
 
 _pool = None
 _controller = None
@@ -41,104 +37,45 @@ def n_cores():
 
 
 def _threads():
-    """The one thread pool, one worker per core, made on first use."""
+    """The one thread pool, one worker per core beyond the calling thread, made on first use."""
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(n_cores(), thread_name_prefix="sparseae")
+        _pool = ThreadPoolExecutor(max(1, n_cores() - 1), thread_name_prefix="sparseae")
     return _pool
-
-
-def _blas():
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller
 
 
 def single_threaded_blas():
     """A context in which every loaded BLAS runs one thread (around a whole fit)."""
-    return _blas().limit(limits=1, user_api="blas")
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
+def row_ranges(m, parallel=True):
+    """[lo, hi) ranges covering m rows: one per core, or one in all for small m (or serial)."""
+    parts = max(1, min(n_cores(), m // MIN_ROWS_PER_CORE)) if parallel else 1
+    return [(m * k // parts, m * (k + 1) // parts) for k in range(parts)]
 
 
+def over_rows(fn, ranges):
+    """``[fn(i, lo, hi) for i, (lo, hi) in enumerate(ranges)]``, the ranges run in parallel.
 
-def map_rows(fn, *arrays):
-    """``fn(*blocks)`` on row blocks of equally tall arrays, in parallel; the results as a list.
-
-    Arrays of other kinds than NumPy's (PyTorch tensors) and small arrays are passed whole.
+    The calling thread runs the first range itself, so a pass wakes one thread fewer.
     """
-    first = arrays[0]
-    cores = n_cores()
-    if not isinstance(first, np.ndarray) or first.size < SMALL_ELEMENTWISE:
-        return [fn(*arrays)]
-    m = first.shape[0]
-    step = max(1, BLOCK_ELEMENTS // max(1, first.shape[1] if first.ndim == 2 else 1))
-
-    def run(lo, hi):
-        out = []
-        for start in range(lo, hi, step):
-            stop = min(hi, start + step)
-            out.append(fn(*[a[start:stop] if _is_rows(a, m) else a for a in arrays]))
-        return out
-
-    if cores < 2:
-        return run(0, m)
-    bounds = [m * k // cores for k in range(cores + 1)]
-    results = _threads().map(lambda b: run(*b), zip(bounds[:-1], bounds[1:]))
-    return [r for part in results for r in part]
+    if len(ranges) == 1:
+        return [fn(0, *ranges[0])]
+    futures = [_threads().submit(fn, i, lo, hi) for i, (lo, hi) in enumerate(ranges) if i]
+    first = fn(0, *ranges[0])
+    return [first] + [f.result() for f in futures]
 
 
-def _is_rows(a, m):
-    return getattr(a, "ndim", 0) == 2 and a.shape[0] == m
+def block_rows(width, itemsize):
+    """Rows per block for layers of total ``width`` values per example."""
+    return max(MIN_BLOCK_ROWS, BLOCK_BYTES // max(1, width * itemsize))
 
 
-def _split(m):
-    cores = n_cores()
-    return [(m * k // cores, m * (k + 1) // cores) for k in range(cores)]
-
-
-def _parallel_worth_it(a, b):
-    return (
-        isinstance(a, np.ndarray)
-        and n_cores() > 1
-        and a.shape[0] * a.shape[1] * b.shape[-1] >= SMALL_PRODUCT
-    )
-
-
-def matmul(a, b, out):
-    """out = a @ b, the rows of a split over the cores, each part on single-threaded BLAS."""
-    if not _parallel_worth_it(a, b):
-        return np.matmul(a, b, out=out) if isinstance(out, np.ndarray) else _torch_matmul(a, b, out)
-    list(_threads().map(lambda r: np.matmul(a[r[0] : r[1]], b, out=out[r[0] : r[1]]), _split(a.shape[0])))
-    return out
-
-
-def matmul_tn(a, b, out, accumulate=False):
-    """out = aᵀ b (or out += aᵀ b): a sum over rows, split over the cores and added up."""
-    if not _parallel_worth_it(a, b):
-        if not isinstance(out, np.ndarray):
-            return _torch_matmul(a.T, b, out, accumulate)
-        if accumulate:
-            out += a.T @ b
-        else:
-            np.matmul(a.T, b, out=out)
-        return out
-    parts = list(_threads().map(lambda r: a[r[0] : r[1]].T @ b[r[0] : r[1]], _split(a.shape[0])))
-    if accumulate:
-        out += parts[0]
-    else:
-        out[...] = parts[0]
-    for part in parts[1:]:
-        out += part
-    return out
-
-
-def _torch_matmul(a, b, out, accumulate=False):
-    import torch
-
-    if accumulate:
-        out += a @ b
-    else:
-        torch.matmul(a, b, out=out)
-    return out
+def blocks(lo, hi, step):
+    """``(start, stop)`` blocks of at most ``step`` rows covering [lo, hi)."""
+    for start in range(lo, hi, step):
+        yield start, min(hi, start + step)

@@ -14,7 +14,6 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._parallel import map_rows, matmul
 from .activations import ACTIVATIONS
 
 
@@ -94,20 +93,21 @@ def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_laye
     Parameters
     ----------
     Ws, bs : lists of arrays
-        Weights and biases, as from :meth:`Layout.unpack`.
+        Weights and biases, as from :meth:`Layout.unpack` (or a tail of them, to continue a
+        forward pass from a hidden layer: the last W is always the output layer's).
     X : ndarray of shape (m, s_1)
-        Inputs, one example per row; a(1) = X.
+        Inputs, one example per row; a(1) = X. A NumPy array or a PyTorch tensor.
     activation, output_activation : str
         f for the hidden layers and for the output layer.
     n_layers : int, optional
         Stop after this many layers (2 gives ``[X, a(2)]``, the hidden code of an autoencoder).
     out : list of arrays, optional
-        Buffers for a(2), a(3), ... of shapes (m, s_l), written in place (the objective reuses
-        them across evaluations); new arrays when omitted.
+        Buffers of at least m rows for a(2), a(3), ..., written in place (the objective reuses
+        them); new arrays when omitted.
 
     Returns
     -------
-    activations : list of ndarray
+    activations : list of arrays
         ``[a(1), a(2), ..., a(n_layers)]``, a(l) of shape (m, s_l).
     """
     n_layers = len(Ws) + 1 if n_layers is None else n_layers
@@ -117,13 +117,18 @@ def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_laye
             z = activations[l] @ Ws[l].T  # (m, s_{l+1})
         else:
             z = out[l][: X.shape[0]]
-            matmul(activations[l], Ws[l].T, z)  # (m, s_{l+1})
-        f = ACTIVATIONS[output_activation if l == len(Ws) - 1 else activation]
-
-        def add_bias_and_activate(z_block, b=bs[l], f=f):
-            z_block += b
-            f(z_block)
-
-        map_rows(add_bias_and_activate, z)
+            matmul_into(activations[l], Ws[l].T, z)
+        z += bs[l]
+        ACTIVATIONS[output_activation if l == len(Ws) - 1 else activation](z)
         activations.append(z)
     return activations
+
+
+def matmul_into(a, b, out):
+    """out = a @ b for NumPy arrays or PyTorch tensors."""
+    if isinstance(out, np.ndarray):
+        np.matmul(a, b, out=out)
+    else:
+        import torch
+
+        torch.matmul(a, b, out=out)

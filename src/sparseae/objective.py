@@ -16,10 +16,10 @@ examples.
 
 import numpy as np
 
-from ._parallel import map_rows, matmul, matmul_tn, single_threaded_blas
-from .activations import DERIVATIVES
+from ._parallel import single_threaded_blas
 from .backend import NumpyBackend
-from .network import Layout, forward
+from .backprop import Passes
+from .network import Layout
 from .rows import ArrayRows, NpyRows
 from .validation import check_hyperparameters
 
@@ -77,14 +77,12 @@ class ObjectiveBase:
         return self._m
 
     def _decay(self, Ws, gWs):
-        """(λ/2) Σ W² and ∇W += λ W; biases are not decayed."""
+        """(λ/2) Σ W² and ∇W += λ W on the host's float64 θ and gradient; biases not decayed."""
         if not self.lam:
             return 0.0
         for W, gW in zip(Ws, gWs):
             gW += self.lam * W
-        return 0.5 * self.lam * sum(
-            self.backend.scalar(self.backend.xp.vdot(W.reshape(-1), W.reshape(-1))) for W in Ws
-        )
+        return 0.5 * self.lam * sum(float(np.vdot(W, W)) for W in Ws)
 
     @staticmethod
     def _terms(sse, m, decay, sparsity, rho_hat):
@@ -235,15 +233,13 @@ class SparseObjective(ObjectiveBase):
 
     # -- the pieces of one evaluation --------------------------------------------------------
 
-    def _workspace(self):
-        """Reused buffers: a(l) for l ≥ 2, δ(l) for l ≥ 2, and the gradient in compute dtype."""
+    def _passes(self):
+        """The passes over rows and their reused buffers (backprop.Passes), made on first use."""
         if self._buffers is None:
-            m, sizes = self.batch_size, self.layout.layer_sizes
-            self._buffers = {
-                "a": [self.backend.empty((m, s)) for s in sizes[1:]],
-                "delta": [self.backend.empty((m, s)) for s in sizes[1:]],
-                "grad": self.backend.empty((self.layout.size,)),
-            }
+            self._buffers = Passes(
+                self.layout, self.backend, self.activation, self.output_activation,
+                self.sparse_layer if self.beta > 0 else None, self.batch_size,
+            )  # fmt: skip
         return self._buffers
 
     def _rho_hat(self, a_sum, m):
@@ -254,14 +250,19 @@ class SparseObjective(ObjectiveBase):
         penalty, delta_term = sparsity_term(self.rho, self.beta, rho_hat, drho_da, m)
         return penalty, self.backend.from_host(delta_term)
 
+    def _finish(self, theta, passes, sse, m, sparsity, rho_hat):
+        """The terms and the gradient, weight decay added on the host in float64."""
+        grad = passes.gradient()
+        decay = self._decay(self.layout.unpack(theta)[0], self.layout.unpack(grad)[0])
+        return self._terms(sse, m, decay, sparsity, rho_hat), grad
+
     # -- the two passes as separate steps, for a map-reduce over chunks on other machines ---
 
     def hidden_sums(self, theta):
         """Pass 1 on this object's rows: the sparse layer's column sums (host float64)."""
         Ws, bs = self.layout.unpack(self.backend.from_host(theta))
-        a = forward(Ws, bs, self.X, self.activation, self.output_activation,
-                    n_layers=self.sparse_layer, out=self._workspace()["a"])  # fmt: skip
-        return self.backend.to_host(self.backend.xp.sum(a[-1], axis=0))
+        with single_threaded_blas():
+            return self._passes().hidden_sums(Ws, bs, self.X)
 
     def data_gradient(self, theta, sparsity_delta, m):
         """Pass 2 on this object's rows, with the whole data's δ term and m.
@@ -269,58 +270,13 @@ class SparseObjective(ObjectiveBase):
         Returns ``(sse, grad)``: Σ ½‖h(x) - y‖² over these rows, and their share of the
         gradient of the squared error and sparsity terms (weight decay not included).
         """
-        buffers = self._workspace()
+        passes = self._passes()
         Ws, bs = self.layout.unpack(self.backend.from_host(theta))
-        gWs, gbs = self.layout.unpack(buffers["grad"])
-        a = forward(Ws, bs, self.X, self.activation, self.output_activation, out=buffers["a"])
         delta_term = None if sparsity_delta is None else self.backend.from_host(sparsity_delta)
-        sse = self._backward(Ws, a, self.Y, m, delta_term, gWs, gbs)
-        return sse, self.backend.to_host(buffers["grad"])
-
-    def _backward(self, Ws, a, Y, m, sparsity_delta, gWs, gbs, accumulate=False):
-        """Backpropagate one batch of examples; returns its Σ ½‖h(x) - y‖².
-
-        ∇W(l) += δ(l+1)ᵀ a(l),  ∇b(l) += Σ δ(l+1), with every δ already carrying 1/m
-        (m the number of examples in the whole objective, not in the batch).
-        """
-        xp = self.backend.xp
-        buffers = self._workspace()
-        rows = a[0].shape[0]
-        deltas = [d[:rows] for d in buffers["delta"]]
-        out_derivative = DERIVATIVES[self.output_activation]
-        hidden_derivative = DERIVATIVES[self.activation]
-
-        # Output layer: δ(nl) = (a(nl) - y) ⊙ f'(z(nl)) / m, and the squared error on the way.
-        def output_delta(delta, a_out, y):
-            xp.subtract(a_out, y, out=delta)
-            sse = xp.vdot(delta.reshape(-1), delta.reshape(-1))
-            delta *= 1.0 / m
-            out_derivative(a_out, delta)
-            return sse
-
-        sse = sum(self.backend.scalar(v) for v in map_rows(output_delta, deltas[-1], a[-1], Y))
-
-        delta = deltas[-1]
-        for l in range(len(Ws) - 1, -1, -1):
-            matmul_tn(delta, a[l], gWs[l], accumulate)  # δ(l+1)ᵀ a(l): (s_{l+1}, s_l)
-            if accumulate:
-                gbs[l] += xp.sum(delta, axis=0)
-            else:
-                xp.sum(delta, axis=0, out=gbs[l])  # (s_{l+1},)
-            if l == 0:
-                break
-            previous = deltas[l - 1]
-            matmul(delta, Ws[l], previous)  # (m, s_l): (W(l))ᵀ δ(l+1), row per example
-            extra = sparsity_delta if l == self.sparse_layer - 1 else None
-
-            def hidden_delta(d, a_l, extra=extra):
-                if extra is not None:
-                    d += extra
-                hidden_derivative(a_l, d)
-
-            map_rows(hidden_delta, previous, a[l])
-            delta = previous
-        return sse
+        passes.zero_gradient()
+        with single_threaded_blas():
+            sse = passes.backpropagate(Ws, bs, self.X, self.Y, m, delta_term, kept=False)
+        return sse, passes.gradient()
 
     def evaluate(self, theta):
         """All terms of J_sparse at θ and the gradient: ``(terms, grad)``.
@@ -328,10 +284,11 @@ class SparseObjective(ObjectiveBase):
         ``terms`` has ``squared_error``, ``weight_decay``, ``sparsity`` (β Σ KL), ``cost``
         (their sum) and ``rho_hat`` (host array; None when β = 0); ``grad`` is float64.
         """
+        theta = np.asarray(theta, dtype=np.float64)
         with single_threaded_blas():
             if self.source is not None:
                 return self._evaluate_in_two_passes(theta)
-            return self._evaluate(theta)
+            return self._one_pass(theta, self.X, self.Y)
 
     def _chunks(self):
         """(start, rows) over the data in batch_size chunks, in the compute dtype/backend."""
@@ -340,30 +297,25 @@ class SparseObjective(ObjectiveBase):
             yield start, self.backend.from_host(self.source.rows(start, start + self.batch_size))
 
     def _evaluate_in_two_passes(self, theta):
-        buffers = self._workspace()
+        passes = self._passes()
         Ws, bs = self.layout.unpack(self.backend.from_host(theta))
-        gWs, gbs = self.layout.unpack(buffers["grad"])
-        m, xp = self.n_examples, self.backend.xp
-        act = (self.activation, self.output_activation)
+        m = self.n_examples
+        passes.zero_gradient()
 
         # Pass 1: ρ̂ from the sparse layer's activations, chunk by chunk, then discarded.
         rho_hat, sparsity_delta, sparsity = None, None, 0.0
         if self.beta > 0:
-            k = self.sparse_layer
-            total = np.zeros(self.layout.layer_sizes[k - 1])
+            total = np.zeros(self.layout.layer_sizes[self.sparse_layer - 1])
             for _, chunk in self._chunks():
-                a = forward(Ws, bs, chunk, *act, n_layers=k, out=buffers["a"])
-                total += self.backend.to_host(xp.sum(a[-1], axis=0))
+                total += passes.hidden_sums(Ws, bs, chunk)
             rho_hat, drho_da = self._rho_hat(total, m)
             sparsity, sparsity_delta = self._sparsity(rho_hat, drho_da, m)
 
         # Pass 2: forward again and backpropagate each chunk with ρ̂ known.
         sse = 0.0
-        for i, (_, chunk) in enumerate(self._chunks()):
-            a = forward(Ws, bs, chunk, *act, out=buffers["a"])
-            sse += self._backward(Ws, a, chunk, m, sparsity_delta, gWs, gbs, accumulate=i > 0)
-        decay = self._decay(Ws, gWs)
-        return self._terms(sse, m, decay, sparsity, rho_hat), self.backend.to_host(buffers["grad"])
+        for _, chunk in self._chunks():
+            sse += passes.backpropagate(Ws, bs, chunk, chunk, m, sparsity_delta, kept=False)
+        return self._finish(theta, passes, sse, m, sparsity, rho_hat)
 
     def evaluate_batch(self, theta, rows, rho_hat_average=None, momentum=0.1):
         """Cost and gradient on one minibatch, for the streaming solver.
@@ -386,30 +338,26 @@ class SparseObjective(ObjectiveBase):
         if len(rows) > self.batch_size:
             raise ValueError(f"a minibatch has {len(rows)} rows, more than batch_size={self.batch_size}")
         chunk = self.backend.from_host(rows)
-        terms, grad = self._one_pass(theta, chunk, chunk, rho_hat_average, momentum)
+        with single_threaded_blas():
+            terms, grad = self._one_pass(np.asarray(theta, dtype=np.float64), chunk, chunk,
+                                         rho_hat_average, momentum)  # fmt: skip
         return terms, grad, terms["rho_hat"]
 
-    def _evaluate(self, theta):
-        return self._one_pass(theta, self.X, self.Y)
-
     def _one_pass(self, theta, X, Y, rho_hat_average=None, momentum=0.1):
-        """The notes' in-memory method on rows X (targets Y): one forward pass, activations kept.
+        """The notes' in-memory method on rows X (targets Y): a(2) .. a(k) kept between passes.
 
         ρ̂ is the rows' own mean activation, or, given ``rho_hat_average``, that average moved
         towards it by ``momentum`` (the streaming solver's estimate).
         """
-        buffers = self._workspace()
+        passes = self._passes()
         Ws, bs = self.layout.unpack(self.backend.from_host(theta))
-        gWs, gbs = self.layout.unpack(buffers["grad"])
         m = X.shape[0]
-        a = forward(Ws, bs, X, self.activation, self.output_activation, out=buffers["a"])
+        passes.zero_gradient()
         rho_hat, sparsity_delta, sparsity = None, None, 0.0
         if self.beta > 0:
-            a_sum = self.backend.to_host(self.backend.xp.sum(a[self.sparse_layer - 1], axis=0))
-            rho_hat, drho_da = self._rho_hat(a_sum, m)
+            rho_hat, drho_da = self._rho_hat(passes.hidden_sums(Ws, bs, X), m)
             if rho_hat_average is not None:
                 rho_hat = (1.0 - momentum) * rho_hat_average + momentum * rho_hat
             sparsity, sparsity_delta = self._sparsity(rho_hat, drho_da, m)
-        sse = self._backward(Ws, a, Y, m, sparsity_delta, gWs, gbs)
-        decay = self._decay(Ws, gWs)
-        return self._terms(sse, m, decay, sparsity, rho_hat), self.backend.to_host(buffers["grad"])
+        sse = passes.backpropagate(Ws, bs, X, Y, m, sparsity_delta, kept=True)
+        return self._finish(theta, passes, sse, m, sparsity, rho_hat)
