@@ -79,3 +79,24 @@ def test_partial_fit_on_a_file(tmp_path, X):
     np.save(tmp_path / "x.npy", X)
     model = SparseAutoencoder(6, random_state=0, batch_size=128, **KW).partial_fit(tmp_path / "x.npy")
     assert model.n_iter_ == 1 and model.n_features_in_ == 16
+
+
+def test_fit_decays_the_step_over_the_second_half_and_partial_fit_does_not(X, monkeypatch):
+    import sparseae.adam as adam
+
+    steps = []
+    original = adam.adam_epoch
+
+    def recording(objective, rows, state, rng, learning_rate, **kwargs):
+        steps.append(learning_rate)
+        return original(objective, rows, state, rng, learning_rate, **kwargs)
+
+    monkeypatch.setattr(adam, "adam_epoch", recording)
+    SparseAutoencoder(6, solver="adam", max_iter=8, learning_rate=0.004, random_state=0, **KW).fit(X)
+    np.testing.assert_allclose(steps, [0.004] * 5 + [0.003, 0.002, 0.001])
+    steps.clear()
+    model = SparseAutoencoder(6, learning_rate=0.004, random_state=0, **KW)
+    for _ in range(3):
+        model.partial_fit(X)
+    assert steps == [0.004] * 3
+

@@ -10,7 +10,7 @@ from .validation import as_float_matrix, check_output_range, check_value_range
 #: Out-of-core chunks are sized so one chunk's data and buffers take about this many bytes.
 CHUNK_BYTES = 64 * 2**20
 #: Minibatch rows of the streaming solver when batch_size="auto".
-ADAM_BATCH = 256
+ADAM_BATCH = 100
 
 
 def is_dask_array(X):

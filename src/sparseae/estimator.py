@@ -55,12 +55,14 @@ class SparseAutoencoder(
     tol : float, default 1e-5
         Stop when the largest gradient component is at most ``tol`` (not used by "adam").
     learning_rate : float or "auto", default "auto"
-        The step: α of "gd" (auto: 0.1) or Adam's step size (auto: 0.01).
+        The step: α of "gd" (auto: 0.1) or Adam's step size (auto: 0.002), which ``fit``
+        holds for the first half of ``max_iter`` epochs and then lowers linearly to zero
+        (:mod:`sparseae.adam` says why; ``partial_fit`` keeps it constant).
     batch_size : int or "auto", default "auto"
         Rows per chunk. For the full-batch solvers, the objective is evaluated in chunks with
         the notes' two passes when X does not fit in memory (auto: all rows of an in-memory
         array at once; chunks of about 64 MiB for a ``.npy`` path or memmap). For "adam", the
-        minibatch (auto: 256).
+        minibatch (auto: 100).
     lbfgs_memory : int or "auto", default "auto"
         Corrections L-BFGS keeps (scipy's ``maxcor``; scipy's default is 10, UFLDL's minFunc
         keeps 100). "auto": 100, or fewer so that the history (2 vectors of θ's size per
@@ -158,7 +160,7 @@ class SparseAutoencoder(
     def _learning_rate(self):
         if self.learning_rate != "auto":
             return self.learning_rate
-        return 0.01 if self.solver == "adam" else 0.1
+        return 0.002 if self.solver == "adam" else 0.1
 
     def _validate_X(self, X, reset, dtype=np.float64):
         X = as_float_matrix(X, dtype=dtype)
