@@ -98,6 +98,32 @@ def five_products(X, s2, dtype=np.float64):
     return run
 
 
+def five_products_torch(X, s2, device, dtype="float64"):
+    """The floor on a PyTorch device: the same five products as torch.matmul, synchronised."""
+    import torch
+
+    dtype = getattr(torch, dtype)
+    X = torch.as_tensor(np.asarray(X), dtype=dtype, device=device)
+    m, n = X.shape
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    W1 = (torch.rand(s2, n, generator=generator, dtype=dtype) * 0.2 - 0.1).to(device)
+    W2 = (torch.rand(n, s2, generator=generator, dtype=dtype) * 0.2 - 0.1).to(device)
+    a2, a3 = torch.empty(m, s2, dtype=dtype, device=device), torch.empty(m, n, dtype=dtype, device=device)
+    g2, d2 = torch.empty(n, s2, dtype=dtype, device=device), torch.empty(m, s2, dtype=dtype, device=device)
+    g1 = torch.empty(s2, n, dtype=dtype, device=device)
+
+    def run():
+        torch.matmul(X, W1.T, out=a2)
+        torch.matmul(a2, W2.T, out=a3)
+        torch.matmul(a3.T, a2, out=g2)
+        torch.matmul(a3, W2, out=d2)
+        torch.matmul(d2.T, X, out=g1)
+        if X.is_cuda:
+            torch.cuda.synchronize()
+
+    return run
+
+
 def mlp_regressor(s2, lam, max_iter):
     """scikit-learn's MLPRegressor X -> X: logistic hidden layer, L-BFGS, no sparsity term."""
     from sklearn.neural_network import MLPRegressor

@@ -166,16 +166,22 @@ def run_workload(name, args):
             ("sparseae_f32", objective32, 10), ("numpy_notes", numpy_fun, 10),
             ("sparseae_auto", objective, auto), ("sparseae_auto_f32", objective32, auto)]  # fmt: skip
     if torch_backend_available():
+        # sparseae's objective code on PyTorch tensors on --device; on a GPU, also the floor
+        # there (the five products as torch.matmul on the device).
+        device = args.device
+        name = "cpu" if device == "cpu" else device.replace(":", "")
         torch_objective = sparseae.SparseObjective(
             [n, s2, n], X, weight_decay=w["lam"], sparsity_target=w["rho"],
-            sparsity_weight=w["beta"], backend=sparseae.backend.get_backend("cpu"),
+            sparsity_weight=w["beta"], backend=sparseae.backend.get_backend(device),
         )  # fmt: skip
-        row["eval_seconds"]["sparseae_torch_cpu"] = median_seconds(
-            lambda: torch_objective(theta0), args.repeats
-        )
-        print(f"  eval {'sparseae_torch_cpu':>15}: "
-              f"{row['eval_seconds']['sparseae_torch_cpu'] * 1e3:9.2f} ms", flush=True)  # fmt: skip
-        runs.append(("sparseae_auto_torch_cpu", torch_objective, auto))
+        device_evals = {f"sparseae_torch_{name}": lambda: torch_objective(theta0)}
+        if device != "cpu":
+            device_floor = peers.five_products_torch(X, s2, device)
+            device_evals[f"floor_f64_{name}"] = device_floor
+        for key, fn in device_evals.items():
+            row["eval_seconds"][key] = median_seconds(fn, args.repeats)
+            print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
+        runs.append((f"sparseae_auto_torch_{name}", torch_objective, auto))
     fits = {}
     for key, fun, maxcor in runs:
         theta, cost, trace, seconds = lbfgs(fun, theta0.copy(), w["iters"], maxcor)
@@ -266,6 +272,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7, help="timed repetitions per eval (7)")
     parser.add_argument("--quick", action="store_true", help="fewer iterations, a smoke run")
     parser.add_argument("--lbfgs-study", action="store_true", help="also time L-BFGS history sizes on (a)")
+    parser.add_argument("--device", default="cpu",
+                        help="PyTorch device for the sparseae-on-PyTorch rows: cpu, cuda, ... (cpu)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"))
     args = parser.parse_args(argv)
     if args.quick:

@@ -23,7 +23,7 @@ from threadpoolctl import ThreadpoolController
 
 #: Below this many rows per core, a pass runs in the calling thread alone.
 MIN_ROWS_PER_CORE = 512
-#: Bytes of one block's buffers (its rows of every layer's activations and δ, and of X).
+#: Bytes of one block's buffers in float64 (its rows of every layer's activations and δ, and X).
 BLOCK_BYTES = 1 << 22
 #: The fewest rows in a block, so that the block's products stay efficient in BLAS.
 MIN_BLOCK_ROWS = 1024
@@ -70,9 +70,10 @@ def over_rows(fn, ranges):
     return [first] + [f.result() for f in futures]
 
 
-def block_rows(width, itemsize):
-    """Rows per block for layers of total ``width`` values per example."""
-    return max(MIN_BLOCK_ROWS, BLOCK_BYTES // max(1, width * itemsize))
+def block_rows(width):
+    """Rows per block when each example has ``width`` values in the block's buffers (counted
+    as float64: a float32 block has the same rows in half the bytes)."""
+    return max(MIN_BLOCK_ROWS, BLOCK_BYTES // max(1, width * 8))
 
 
 def blocks(lo, hi, step):

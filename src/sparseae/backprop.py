@@ -55,8 +55,8 @@ class Passes:
         self.kept_layers = sparse_layer or 1
         sizes = layout.layer_sizes
         self.parallel = backend.name == "numpy"
-        itemsize = np.dtype(backend.dtype).itemsize if self.parallel else 8
-        self.block = min(rows, block_rows(2 * sum(sizes[1:]) + sizes[0], itemsize)) if self.parallel else rows
+        # The same rows per block in float32 as in float64, so float32 halves the buffers too.
+        self.block = min(rows, block_rows(2 * sum(sizes[1:]) + sizes[0])) if self.parallel else rows
         self.kept = [backend.empty((rows, s)) for s in sizes[1 : self.kept_layers]]
         self._scratch = {}
 
