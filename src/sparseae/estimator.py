@@ -70,8 +70,9 @@ class SparseAutoencoder(
         On the notes' exercise 100 reaches in 6.3 s the cost that 10 does not reach in 400
         iterations (benchmarks/RESULTS.md).
     dtype : {"float64", "float32"}, default "float64"
-        The arithmetic of ``fit``. float32 halves the memory and roughly the time of each
-        evaluation; θ, the optimizer and ``transform`` stay float64.
+        The arithmetic of ``fit``. float32 halves the objective's buffers and about halves
+        the time of each evaluation on larger data; θ, the optimizer and ``transform`` stay
+        float64 (benchmarks/RESULTS.md).
     device : str or None, default None
         None: NumPy. "cpu", "cuda", "cuda:1", ...: PyTorch tensors on that device (needs the
         ``torch`` extra), the same objective code running on them.
