@@ -160,3 +160,24 @@ def test_float32_objective_agrees_with_float64(rng):
     assert g32.dtype == np.float64  # what the optimizer sees is always float64
     assert c32 == pytest.approx(c64, rel=1e-5)
     assert np.linalg.norm(g32 - g64) / np.linalg.norm(g64) < 1e-4
+
+
+def test_over_rows_waits_for_every_range_when_the_calling_thread_raises():
+    """Ctrl-C in the calling thread's range: the other ranges finish before the error surfaces,
+    so no thread is still writing into buffers the next evaluation reuses."""
+    import threading
+    import time
+
+    from sparseae._parallel import over_rows
+
+    finished = []
+
+    def fn(i, lo, hi):
+        if i == 0:
+            raise KeyboardInterrupt
+        time.sleep(0.2)
+        finished.append(threading.current_thread().name)
+
+    with pytest.raises(KeyboardInterrupt):
+        over_rows(fn, [(0, 1), (1, 2)])
+    assert len(finished) == 1

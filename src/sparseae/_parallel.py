@@ -17,7 +17,7 @@ so Python threads suffice.
 """
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from threadpoolctl import ThreadpoolController
 
@@ -61,12 +61,18 @@ def row_ranges(m, parallel=True):
 def over_rows(fn, ranges):
     """``[fn(i, lo, hi) for i, (lo, hi) in enumerate(ranges)]``, the ranges run in parallel.
 
-    The calling thread runs the first range itself, so a pass wakes one thread fewer.
+    The calling thread runs the first range itself, so a pass wakes one thread fewer. Returns
+    only when every range has finished.
     """
     if len(ranges) == 1:
         return [fn(0, *ranges[0])]
     futures = [_threads().submit(fn, i, lo, hi) for i, (lo, hi) in enumerate(ranges) if i]
-    first = fn(0, *ranges[0])
+    try:
+        first = fn(0, *ranges[0])
+    finally:
+        # Even when the calling thread's range raised (Ctrl-C included), no range may still be
+        # writing into the shared buffers when this returns.
+        wait(futures)
     return [first] + [f.result() for f in futures]
 
 
