@@ -82,20 +82,7 @@ def five_products(X, s2, dtype=np.float64):
     rng = np.random.default_rng(0)
     W1 = rng.uniform(-0.1, 0.1, (s2, n)).astype(dtype)
     W2 = rng.uniform(-0.1, 0.1, (n, s2)).astype(dtype)
-    a2 = np.empty((m, s2), dtype)
-    a3 = np.empty((m, n), dtype)
-    g2 = np.empty((n, s2), dtype)
-    d2 = np.empty((m, s2), dtype)
-    g1 = np.empty((s2, n), dtype)
-
-    def run():
-        np.matmul(X, W1.T, out=a2)
-        np.matmul(a2, W2.T, out=a3)
-        np.matmul(a3.T, a2, out=g2)
-        np.matmul(a3, W2, out=d2)
-        np.matmul(d2.T, X, out=g1)
-
-    return run
+    return _five(np.matmul, X, W1, W2, lambda *shape: np.empty(shape, dtype))
 
 
 def five_products_torch(X, s2, device, dtype="float64"):
@@ -108,18 +95,23 @@ def five_products_torch(X, s2, device, dtype="float64"):
     generator = torch.Generator(device="cpu").manual_seed(0)
     W1 = (torch.rand(s2, n, generator=generator, dtype=dtype) * 0.2 - 0.1).to(device)
     W2 = (torch.rand(n, s2, generator=generator, dtype=dtype) * 0.2 - 0.1).to(device)
-    a2, a3 = torch.empty(m, s2, dtype=dtype, device=device), torch.empty(m, n, dtype=dtype, device=device)
-    g2, d2 = torch.empty(n, s2, dtype=dtype, device=device), torch.empty(m, s2, dtype=dtype, device=device)
-    g1 = torch.empty(s2, n, dtype=dtype, device=device)
+    sync = torch.cuda.synchronize if X.is_cuda else None
+    return _five(torch.matmul, X, W1, W2, lambda *shape: torch.empty(shape, dtype=dtype, device=device), sync)
+
+
+def _five(matmul, X, W1, W2, empty, sync=None):
+    m, n = X.shape
+    s2 = W1.shape[0]
+    a2, a3, g2, d2, g1 = empty(m, s2), empty(m, n), empty(n, s2), empty(m, s2), empty(s2, n)
 
     def run():
-        torch.matmul(X, W1.T, out=a2)
-        torch.matmul(a2, W2.T, out=a3)
-        torch.matmul(a3.T, a2, out=g2)
-        torch.matmul(a3, W2, out=d2)
-        torch.matmul(d2.T, X, out=g1)
-        if X.is_cuda:
-            torch.cuda.synchronize()
+        matmul(X, W1.T, out=a2)
+        matmul(a2, W2.T, out=a3)
+        matmul(a3.T, a2, out=g2)
+        matmul(a3, W2, out=d2)
+        matmul(d2.T, X, out=g1)
+        if sync is not None:
+            sync()
 
     return run
 

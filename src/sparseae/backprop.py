@@ -21,9 +21,11 @@ chunk), pass 2 recomputes them (the notes' two-pass method). Either way the laye
 every δ exist only for one block of rows at a time, in buffers reused across evaluations.
 
 On NumPy the examples are split into one range per core (:func:`~sparseae._parallel.over_rows`)
-and each range is walked in blocks small enough to stay in cache; each range adds into its own
-gradient buffer, and the buffers are added up in a fixed order, so the result does not depend
-on thread timing. On PyTorch a pass is one block of all the rows (PyTorch spreads its own work).
+and each range is walked in blocks of about 4 MiB (at least 1,024 rows: small enough to bound the
+buffers, big enough that a block's NumPy calls cost little next to its arithmetic); each range
+adds into its own gradient buffer, and the buffers are added up in a fixed order, so the result
+does not depend on thread timing. On PyTorch a pass is one block of all the rows (PyTorch
+spreads its own work).
 """
 
 import numpy as np
