@@ -229,18 +229,18 @@ class SparseObjective(ObjectiveBase):
         self.rho = float(sparsity_target)
         self.beta = float(sparsity_weight)
         self.sparse_layer = int(sparse_layer)
-        self._buffers = None
+        self._row_passes = None
 
     # -- the pieces of one evaluation --------------------------------------------------------
 
     def _passes(self):
         """The passes over rows and their reused buffers (backprop.Passes), made on first use."""
-        if self._buffers is None:
-            self._buffers = Passes(
+        if self._row_passes is None:
+            self._row_passes = Passes(
                 self.layout, self.backend, self.activation, self.output_activation,
                 self.sparse_layer if self.beta > 0 else None, self.batch_size,
             )  # fmt: skip
-        return self._buffers
+        return self._row_passes
 
     def _rho_hat(self, a_sum, m):
         return rho_hat_from_sum(a_sum, m, self.activation)
