@@ -80,7 +80,7 @@ def test_each_term_alone(rng, term, activation, output_activation):
 
 
 @pytest.mark.parametrize("activation, output_activation", ACTIVATION_PAIRS)
-def test_all_terms_together_autoencoder(rng, activation, output_activation):
+def test_all_terms_together_autoencoder(rng, activation, output_activation, elementwise_kernels):
     objective, theta = _problem(
         rng,
         activation=activation,
@@ -94,7 +94,7 @@ def test_all_terms_together_autoencoder(rng, activation, output_activation):
 
 @pytest.mark.parametrize("sparse_layer", [2, 3])
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
-def test_four_layer_supervised_network(rng, activation, sparse_layer):
+def test_four_layer_supervised_network(rng, activation, sparse_layer, elementwise_kernels):
     objective, theta = _problem(
         rng,
         layer_sizes=(6, 5, 4, 3),

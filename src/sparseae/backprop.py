@@ -31,7 +31,7 @@ spreads its own work).
 import numpy as np
 
 from ._parallel import block_rows, blocks, over_rows, row_ranges
-from .activations import DERIVATIVES
+from .activations import DERIVATIVES, torch_kernels
 from .network import forward, matmul_into
 
 
@@ -63,6 +63,7 @@ class Passes:
         self._scratch = {}
         if self.parallel:  # column sums as a product with ones: BLAS is faster than np.sum here
             self._ones = np.ones(self.block, dtype=backend.dtype)
+            torch_kernels()  # look for PyTorch's kernels here, not first in a worker thread
 
     def _column_sums(self, x):
         if self.parallel:

@@ -293,8 +293,7 @@ class SparseAutoencoder(
             )
         Ws, bs = self._weights()
         z = H @ Ws[1].T  # (m, n_features)
-        z += bs[1]
-        return ACTIVATIONS[self.output_activation](z)
+        return ACTIVATIONS[self.output_activation](z, bs[1])
 
     def reconstruct(self, X):
         """h(x) = inverse_transform(transform(X)), the network's output."""

@@ -118,8 +118,7 @@ def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_laye
         else:
             z = out[l][: X.shape[0]]
             matmul_into(activations[l], Ws[l].T, z)
-        z += bs[l]
-        ACTIVATIONS[output_activation if l == len(Ws) - 1 else activation](z)
+        ACTIVATIONS[output_activation if l == len(Ws) - 1 else activation](z, bs[l])
         activations.append(z)
     return activations
 
