@@ -20,6 +20,7 @@ seconds to reach the cost the PyTorch peer ends at, and peak memory during the f
 """
 
 import argparse
+import contextlib
 import json
 import platform
 import statistics
@@ -121,6 +122,19 @@ def peak_memory(fn):
     return peak
 
 
+@contextlib.contextmanager
+def numpy_kernels():
+    """sparseae with NumPy's elementwise kernels alone, as without PyTorch installed."""
+    from sparseae import activations
+
+    saved = activations.torch_kernels()
+    activations._torch = False
+    try:
+        yield
+    finally:
+        activations._torch = saved
+
+
 def ours(X, w, dtype="float64"):
     layer_sizes = [X.shape[1], w["s2"], X.shape[1]]
     backend = sparseae.backend.get_backend(None, np.dtype(dtype))
@@ -152,12 +166,14 @@ def run_workload(name, args):
         "floor_f32": lambda: floor32(),
         "sparseae_f64": lambda: objective(theta0),
         "sparseae_f32": lambda: objective32(theta0),
+        "sparseae_f64_numpy_kernels": lambda: objective(theta0),
         "numpy_notes": lambda: numpy_fun(theta0),
         "torch_autograd": lambda: torch_fun(theta0),
     }
     row["eval_seconds"] = {}
     for key, fn in evals.items():
-        row["eval_seconds"][key] = median_seconds(fn, args.repeats)
+        with numpy_kernels() if key.endswith("numpy_kernels") else contextlib.nullcontext():
+            row["eval_seconds"][key] = median_seconds(fn, args.repeats)
         print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
 
     auto = sparseae.SparseAutoencoder()._lbfgs_memory(m, objective.layout)
@@ -205,12 +221,19 @@ def run_workload(name, args):
           flush=True)  # fmt: skip
     row["fit"] = fits
 
-    # Fresh objectives inside the measurement, so their buffers (and the float32 copy of X)
-    # are counted.
+    # Fresh objectives inside the measurement, so their buffers (and the float32 copy of a
+    # float64 X) are counted. "given_f32_X": float32 with X already float32, as a user who
+    # wants float32's memory passes it (X itself is not counted). "eval_": one evaluation
+    # alone, without L-BFGS-B's float64 workspace.
+    X32 = X.astype(np.float32)
     memory = {}
     memory["sparseae_f64"] = peak_memory(lambda: lbfgs(ours(X, w)[0], theta0.copy(), 3))
     memory["sparseae_f32"] = peak_memory(lambda: lbfgs(ours(X, w, "float32")[0], theta0.copy(), 3))
+    memory["sparseae_f32_given_f32_X"] = peak_memory(
+        lambda: lbfgs(ours(X32, w, "float32")[0], theta0.copy(), 3))  # fmt: skip
     memory["numpy_notes"] = peak_memory(lambda: lbfgs(numpy_fun, theta0.copy(), 3))
+    memory["eval_sparseae_f64"] = peak_memory(lambda: ours(X, w)[0](theta0))
+    memory["eval_sparseae_f32_given_f32_X"] = peak_memory(lambda: ours(X32, w, "float32")[0](theta0))
     row["peak_memory_bytes_beyond_X"] = memory
     activations = m * (s2 + n) * 8
     row["activations_bytes_f64"] = activations
