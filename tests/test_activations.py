@@ -61,6 +61,24 @@ def test_torch_kernels_skip_arrays_they_cannot_share(rng, monkeypatch):
     assert not activations._torch_inplace(np.zeros(5), None, "sigmoid_")  # 1-d: not chunked
 
 
+def test_a_broken_pytorch_falls_back_to_numpy_with_a_warning(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def failing_import(name, *args, **kwargs):
+        if name == "torch":
+            raise OSError("libcudart.so.12: cannot open shared object file")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    monkeypatch.setattr(activations, "_torch", None)
+    with pytest.warns(RuntimeWarning, match="PyTorch is installed but failed to import"):
+        assert activations.torch_kernels() is False
+    z = np.array([[0.0, 1.0]])
+    np.testing.assert_array_equal(activations.sigmoid(z.copy()), expit(z))
+
+
 def test_environment_switches_torch_kernels_off(monkeypatch):
     monkeypatch.setenv("SPARSEAE_TORCH_KERNELS", "0")
     monkeypatch.setattr(activations, "_torch", None)

@@ -19,6 +19,7 @@ Adding an activation is two functions and two dict entries.
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -46,6 +47,13 @@ def torch_kernels():
                 _torch = torch
             except ImportError:
                 pass
+            except Exception as exc:  # installed but broken (a missing CUDA library, ...)
+                warnings.warn(
+                    f"PyTorch is installed but failed to import ({exc}); sparseae uses NumPy's "
+                    "kernels (set SPARSEAE_TORCH_KERNELS=0 to silence this)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
     return _torch
 
 
