@@ -59,6 +59,9 @@ def test_torch_kernels_skip_arrays_they_cannot_share(rng, monkeypatch):
     assert activations.sigmoid(view) is view
     np.testing.assert_array_equal(view, expected)  # NumPy's path: bit for bit expit
     assert not activations._torch_inplace(np.zeros(5), None, "sigmoid_")  # 1-d: not chunked
+    swapped = np.zeros((3, 4), dtype=">f8" if np.little_endian else "<f8")  # foreign byte order
+    assert not activations._torch_inplace(swapped, None, "sigmoid_")
+    np.testing.assert_array_equal(activations.sigmoid(swapped), np.full((3, 4), 0.5))
 
 
 def test_a_broken_pytorch_falls_back_to_numpy_with_a_warning(monkeypatch):

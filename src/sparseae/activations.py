@@ -28,6 +28,9 @@ import numpy as np
 #: the bias add and f meet the values in cache.
 KERNEL_CHUNK = 16384
 
+#: The dtypes whose arrays PyTorch's kernels take as they are (native byte order).
+_SHAREABLE = (np.dtype(np.float64), np.dtype(np.float32))
+
 _torch = None  # the torch module once looked for; False when absent or switched off
 
 
@@ -60,7 +63,8 @@ def torch_kernels():
 def _torch_inplace(z, b, method):
     """z ← f(z + b) with torch's in-place ``method``, chunk by chunk of rows; False if not done."""
     torch = torch_kernels()
-    if not torch or z.ndim != 2 or not z.flags.c_contiguous or not z.flags.writeable:
+    shareable = z.ndim == 2 and z.dtype in _SHAREABLE and z.flags.c_contiguous and z.flags.writeable
+    if not torch or not shareable:
         return False
     step = max(1, KERNEL_CHUNK // max(1, z.shape[1]))
     bias = None if b is None else torch.from_numpy(np.ascontiguousarray(b, dtype=z.dtype))
