@@ -118,23 +118,25 @@ def identity(z, b=None):
     return z
 
 
-def inplace_sigmoid_derivative(a, delta):
-    """delta *= f'(z) with f'(z) = a (1 - a); a is overwritten."""
-    delta *= a
+def _one_minus(a):
+    """a ← 1 - a, in place, in one pass."""
     if isinstance(a, np.ndarray):
         np.subtract(1.0, a, out=a)
     else:
         a.neg_().add_(1.0)
+
+
+def inplace_sigmoid_derivative(a, delta):
+    """delta *= f'(z) with f'(z) = a (1 - a); a is overwritten."""
+    delta *= a
+    _one_minus(a)
     delta *= a
 
 
 def inplace_tanh_derivative(a, delta):
     """delta *= f'(z) with f'(z) = 1 - a^2; a is overwritten."""
     a *= a
-    if isinstance(a, np.ndarray):
-        np.subtract(1.0, a, out=a)
-    else:
-        a.neg_().add_(1.0)
+    _one_minus(a)
     delta *= a
 
 
