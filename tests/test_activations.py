@@ -38,7 +38,12 @@ def test_sigmoid_saturates_exactly(elementwise_kernels):
     assert out[0, 1] == pytest.approx(np.exp(-40.0), rel=1e-15)  # no cancellation near 0
 
 
-def test_numpy_kernels_are_bit_for_bit_expit():
+#: Two code paths for the same f (NumPy's vectorised exp on AVX-512, its scalar exp elsewhere,
+#: scipy's expit, PyTorch's kernels) agree to a few units in the last place, not bit for bit.
+MAX_ULP = 4
+
+
+def test_numpy_kernels_agree_with_expit_to_a_few_ulps():
     z = np.random.default_rng(0).normal(0, 5, size=(50, 20))
     b = np.random.default_rng(1).normal(size=20)
     activations._torch, saved = False, activations._torch
@@ -46,7 +51,7 @@ def test_numpy_kernels_are_bit_for_bit_expit():
         out = activations.sigmoid(z.copy(), b)
     finally:
         activations._torch = saved
-    assert np.array_equal(out, expit(z + b))
+    np.testing.assert_array_max_ulp(out, expit(z + b), maxulp=MAX_ULP)
 
 
 def test_torch_kernels_skip_arrays_they_cannot_share(rng, monkeypatch):
@@ -57,7 +62,7 @@ def test_torch_kernels_skip_arrays_they_cannot_share(rng, monkeypatch):
     view = base[:, ::2]  # not contiguous
     expected = expit(view)
     assert activations.sigmoid(view) is view
-    np.testing.assert_array_equal(view, expected)  # NumPy's path: bit for bit expit
+    np.testing.assert_array_max_ulp(view, expected, maxulp=MAX_ULP)  # NumPy's path
     assert not activations._torch_inplace(np.zeros(5), None, "sigmoid_")  # 1-d: not chunked
     swapped = np.zeros((3, 4), dtype=">f8" if np.little_endian else "<f8")  # foreign byte order
     assert not activations._torch_inplace(swapped, None, "sigmoid_")
@@ -79,7 +84,7 @@ def test_a_broken_pytorch_falls_back_to_numpy_with_a_warning(monkeypatch):
     with pytest.warns(RuntimeWarning, match="PyTorch is installed but failed to import"):
         assert activations.torch_kernels() is False
     z = np.array([[0.0, 1.0]])
-    np.testing.assert_array_equal(activations.sigmoid(z.copy()), expit(z))
+    np.testing.assert_array_max_ulp(activations.sigmoid(z.copy()), expit(z), maxulp=MAX_ULP)
 
 
 def test_environment_switches_torch_kernels_off(monkeypatch):
