@@ -36,7 +36,7 @@ def exactness(device):
     kw = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
     theta = sparseae.Layout([40, 12, 40]).initial_theta(0)
     c_np, g_np = sparseae.SparseObjective([40, 12, 40], X, **kw)(theta)
-    backend = sparseae.backend.get_backend(device)
+    backend = sparseae.engine.get_backend(device)
     c_dev, g_dev = sparseae.SparseObjective([40, 12, 40], X, backend=backend, **kw)(theta)
     return {"cost_rel_diff": abs(c_dev - c_np) / abs(c_np),
             "grad_rel_diff": float(np.linalg.norm(g_dev - g_np) / np.linalg.norm(g_np))}  # fmt: skip
@@ -52,14 +52,14 @@ def timings(device, workloads, repeats):
         theta0 = sparseae.Layout([n, s2, n]).initial_theta(0)
         row = {}
         for dtype in ("float64", "float32"):
-            backend = sparseae.backend.get_backend(device, np.dtype(dtype))
+            backend = sparseae.engine.get_backend(device, np.dtype(dtype))
             objective = sparseae.SparseObjective([n, s2, n], X, backend=backend, **kw)
             row[f"sparseae_{dtype}"] = run.median_seconds(lambda o=objective: o(theta0), repeats)
             row[f"floor_{dtype}"] = run.median_seconds(peers.five_products_torch(X, s2, device, dtype), repeats)
         row["ratio_f64_to_floor"] = row["sparseae_float64"] / row["floor_float64"]
         row["ratio_f32_to_floor_f32"] = row["sparseae_float32"] / row["floor_float32"]
         if name == "b":
-            objective = sparseae.SparseObjective([n, s2, n], X, backend=sparseae.backend.get_backend(device), **kw)
+            objective = sparseae.SparseObjective([n, s2, n], X, backend=sparseae.engine.get_backend(device), **kw)
             t0 = time.perf_counter()
             _, cost, _, _ = run.lbfgs(objective, theta0.copy(), 10)
             row["fit_10_iterations_seconds"] = time.perf_counter() - t0

@@ -125,19 +125,19 @@ def peak_memory(fn):
 @contextlib.contextmanager
 def numpy_kernels():
     """sparseae with NumPy's elementwise kernels alone, as without PyTorch installed."""
-    from sparseae import activations
+    from sparseae.engine import kernels
 
-    saved = activations.torch_kernels()
-    activations._torch = False
+    saved = kernels.torch_module()
+    kernels._torch = False
     try:
         yield
     finally:
-        activations._torch = saved
+        kernels._torch = saved
 
 
 def ours(X, w, dtype="float64"):
     layer_sizes = [X.shape[1], w["s2"], X.shape[1]]
-    backend = sparseae.backend.get_backend(None, np.dtype(dtype))
+    backend = sparseae.engine.get_backend(None, np.dtype(dtype))
     objective = sparseae.SparseObjective(
         layer_sizes, X, weight_decay=w["lam"], sparsity_target=w["rho"],
         sparsity_weight=w["beta"], backend=backend,
@@ -154,7 +154,7 @@ def run_workload(name, args):
     print(f"\n== ({name}) {row['shape']}, {w['data']}", flush=True)
     # Every peer and the floor run with their libraries' default threads (BLAS on all cores),
     # as a user gets them; sparseae's objective runs BLAS single-threaded and spreads products
-    # and elementwise work over the cores itself (sparseae/_parallel.py).
+    # and elementwise work over the cores itself (sparseae/engine/parallel.py).
     objective, theta0 = ours(X, w)
     objective32, _ = ours(X, w, "float32")
     numpy_fun = peers.numpy_transcription(X, s2, w["lam"], w["rho"], w["beta"])
@@ -188,7 +188,7 @@ def run_workload(name, args):
         name = "cpu" if device == "cpu" else device.replace(":", "")
         torch_objective = sparseae.SparseObjective(
             [n, s2, n], X, weight_decay=w["lam"], sparsity_target=w["rho"],
-            sparsity_weight=w["beta"], backend=sparseae.backend.get_backend(device),
+            sparsity_weight=w["beta"], backend=sparseae.engine.get_backend(device),
         )  # fmt: skip
         device_evals = {f"sparseae_torch_{name}": lambda: torch_objective(theta0)}
         if device != "cpu":

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from sparseae.rows import NpyRows
+
 
 @pytest.fixture
 def rng():
@@ -15,12 +17,37 @@ def _cache_in_tmp(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(params=["numpy", "torch"])
 def elementwise_kernels(request, monkeypatch):
-    """Runs a test with NumPy's sigmoid and tanh, and again with PyTorch's CPU kernels."""
-    from sparseae import activations
+    """Runs a test with NumPy's own kernels, and again with PyTorch's borrowed for every
+    activation that has one (whatever the CPU would choose)."""
+    from sparseae.engine import kernels
 
     if request.param == "numpy":
-        monkeypatch.setattr(activations, "_torch", False)
+        monkeypatch.setattr(kernels, "_torch", False)
     else:
         torch = pytest.importorskip("torch", reason="PyTorch not installed (optional extra)")
-        monkeypatch.setattr(activations, "_torch", torch)
+        monkeypatch.setattr(kernels, "_torch", torch)
+        monkeypatch.setattr(kernels, "numpy_is_vectorised", lambda: False)
     return request.param
+
+
+@pytest.fixture
+def data(tmp_path, rng):
+    """1,000 x 20 values in [0.05, 0.95], in memory and in a .npy file."""
+    X = rng.uniform(0.05, 0.95, size=(1000, 20))
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    return X, path
+
+
+@pytest.fixture
+def row_reads(monkeypatch):
+    """The sizes of the chunks read from .npy files during the test."""
+    reads = []
+    original = NpyRows.rows
+
+    def spy(self, start, stop):
+        reads.append(stop - start)
+        return original(self, start, stop)
+
+    monkeypatch.setattr(NpyRows, "rows", spy)
+    return reads

@@ -1,13 +1,18 @@
-"""f and f' (notes §2), on NumPy's kernels and on PyTorch's CPU kernels for NumPy arrays."""
+"""f and f' of every registered activation (notes §2), on NumPy and on PyTorch tensors."""
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
-from sparseae import activations
-from sparseae.activations import ACTIVATIONS, DERIVATIVES
+from sparseae.activations import ACTIVATIONS, Activation, hidden_activations, register
+from sparseae.engine import NumpyBackend
 
+#: An independent reference for each activation. A newly registered activation fails
+#: test_every_activation_has_a_reference until it gets one here.
 REFERENCE = {"sigmoid": expit, "tanh": np.tanh, "linear": lambda z: z}
+#: Two code paths for the same f (NumPy's vectorised exp on AVX-512, its scalar exp elsewhere,
+#: scipy's expit, PyTorch's kernels) agree to a few units in the last place, not bit for bit.
+MAX_ULP = 4
 
 
 def _inputs(rng, dtype, rows=3000, cols=37):
@@ -17,6 +22,10 @@ def _inputs(rng, dtype, rows=3000, cols=37):
     return z.astype(dtype), rng.normal(0.0, 1.0, size=cols).astype(dtype)
 
 
+def test_every_activation_has_a_reference():
+    assert set(REFERENCE) == set(ACTIVATIONS)
+
+
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_f_of_z_plus_b_in_place(rng, name, dtype, elementwise_kernels):
@@ -24,82 +33,87 @@ def test_f_of_z_plus_b_in_place(rng, name, dtype, elementwise_kernels):
     # The exact f of the z + b that the dtype holds; the test config turns any overflow
     # warning (z far from 0) into an error.
     expected = REFERENCE[name]((z + b).astype(np.float64))
-    out = ACTIVATIONS[name](z, b)
+    out = NumpyBackend(dtype).activate(ACTIVATIONS[name], z, b)
     assert out is z and out.dtype == dtype
     # float64: within a few units in the last place; float32: within a few of its own.
     rtol, atol = (4e-16, 1e-300) if dtype == np.float64 else (4e-7, 1e-38)
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=atol)
 
 
+def test_numpy_sigmoid_agrees_with_expit_to_a_few_ulps(monkeypatch):
+    from sparseae.engine import kernels
+
+    monkeypatch.setattr(kernels, "_torch", False)
+    z = np.random.default_rng(0).normal(0, 5, size=(50, 20))
+    b = np.random.default_rng(1).normal(size=20)
+    out = NumpyBackend().activate(ACTIVATIONS["sigmoid"], z.copy(), b)
+    np.testing.assert_array_max_ulp(out, expit(z + b), maxulp=MAX_ULP)
+
+
 def test_sigmoid_saturates_exactly(elementwise_kernels):
     z = np.array([[-1000.0, -40.0, 0.0, 40.0, 1000.0]])
-    out = ACTIVATIONS["sigmoid"](z.copy())
+    out = NumpyBackend().activate(ACTIVATIONS["sigmoid"], z.copy())
     assert out[0, 0] == 0.0 and out[0, 2] == 0.5 and out[0, -1] == 1.0
     assert out[0, 1] == pytest.approx(np.exp(-40.0), rel=1e-15)  # no cancellation near 0
 
 
-#: Two code paths for the same f (NumPy's vectorised exp on AVX-512, its scalar exp elsewhere,
-#: scipy's expit, PyTorch's kernels) agree to a few units in the last place, not bit for bit.
-MAX_ULP = 4
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_derivative_from_the_output_matches_central_differences(rng, name):
+    """δ ← δ ⊙ f'(z), given only a = f(z), against (f(z + h) - f(z - h)) / 2h."""
+    act = ACTIVATIONS[name]
+    z = rng.normal(0.0, 1.5, size=(20, 7))
+    delta = rng.normal(size=z.shape)
+    h = 1e-6
+
+    def f(values):
+        return act.f(values.copy(), None, np)
+
+    numeric = delta * (f(z + h) - f(z - h)) / (2 * h)
+    a = f(z)
+    act.derivative(a, delta, np)
+    np.testing.assert_allclose(delta, numeric, rtol=1e-7, atol=1e-9)
 
 
-def test_numpy_kernels_agree_with_expit_to_a_few_ulps():
-    z = np.random.default_rng(0).normal(0, 5, size=(50, 20))
-    b = np.random.default_rng(1).normal(size=20)
-    activations._torch, saved = False, activations._torch
-    try:
-        out = activations.sigmoid(z.copy(), b)
-    finally:
-        activations._torch = saved
-    np.testing.assert_array_max_ulp(out, expit(z + b), maxulp=MAX_ULP)
-
-
-def test_torch_kernels_skip_arrays_they_cannot_share(rng, monkeypatch):
-    """A non-contiguous or read-only array takes NumPy's path, with the same result."""
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_the_same_code_runs_on_torch_tensors(rng, name):
     torch = pytest.importorskip("torch", reason="PyTorch not installed (optional extra)")
-    monkeypatch.setattr(activations, "_torch", torch)
-    base = rng.normal(size=(40, 30))
-    view = base[:, ::2]  # not contiguous
-    expected = expit(view)
-    assert activations.sigmoid(view) is view
-    np.testing.assert_array_max_ulp(view, expected, maxulp=MAX_ULP)  # NumPy's path
-    assert not activations._torch_inplace(np.zeros(5), None, "sigmoid_")  # 1-d: not chunked
-    swapped = np.zeros((3, 4), dtype=">f8" if np.little_endian else "<f8")  # foreign byte order
-    assert not activations._torch_inplace(swapped, None, "sigmoid_")
-    np.testing.assert_array_equal(activations.sigmoid(swapped), np.full((3, 4), 0.5))
+    act = ACTIVATIONS[name]
+    z, b = rng.normal(size=(30, 6)), rng.normal(size=6)
+    expected = act.f(z.copy(), b, np)
+    out = act.f(torch.from_numpy(z.copy()), torch.from_numpy(b), torch)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-15, atol=1e-300)
+    delta = rng.normal(size=z.shape)
+    expected_delta = delta.copy()
+    act.derivative(expected.copy(), expected_delta, np)
+    torch_delta = torch.from_numpy(delta.copy())
+    act.derivative(torch.from_numpy(expected.copy()), torch_delta, torch)
+    np.testing.assert_allclose(torch_delta.numpy(), expected_delta, rtol=1e-15, atol=1e-300)
 
 
-def test_a_broken_pytorch_falls_back_to_numpy_with_a_warning(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def failing_import(name, *args, **kwargs):
-        if name == "torch":
-            raise OSError("libcudart.so.12: cannot open shared object file")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", failing_import)
-    monkeypatch.setattr(activations, "_torch", None)
-    with pytest.warns(RuntimeWarning, match="PyTorch is installed but failed to import"):
-        assert activations.torch_kernels() is False
-    z = np.array([[0.0, 1.0]])
-    np.testing.assert_array_max_ulp(activations.sigmoid(z.copy()), expit(z), maxulp=MAX_ULP)
+def _softsign(z, b, xp):
+    if b is not None:
+        z += b
+    z /= 1 + abs(z)
+    return z
 
 
-def test_environment_switches_torch_kernels_off(monkeypatch):
-    monkeypatch.setenv("SPARSEAE_TORCH_KERNELS", "0")
-    monkeypatch.setattr(activations, "_torch", None)
-    assert activations.torch_kernels() is False
+def _softsign_derivative(a, delta, xp):
+    delta *= (1 - abs(a)) ** 2  # f'(z) = 1 / (1 + |z|)^2 = (1 - |a|)^2
 
 
-@pytest.mark.parametrize(
-    "name, derivative",
-    [("sigmoid", lambda a: a * (1 - a)), ("tanh", lambda a: 1 - a * a), ("linear", lambda a: 1.0)],
-)
-def test_derivatives_multiply_delta_in_place(rng, name, derivative):
-    a = rng.uniform(-0.9, 0.9, size=(20, 7)) if name != "sigmoid" else rng.uniform(size=(20, 7))
-    delta = rng.normal(size=a.shape)
-    expected = delta * derivative(a)
-    DERIVATIVES[name](a.copy(), delta)
-    np.testing.assert_allclose(delta, expected, rtol=1e-15, atol=1e-300)
+def test_one_registration_makes_an_activation_usable_and_checked():
+    """Registered here alone: the parameter table, the objective and the CLI's gradcheck see it."""
+    from sparseae import SparseObjective, check_gradient
+    from sparseae.validation import check_parameters
+
+    register(Activation("softsign", _softsign, _softsign_derivative, (-1.0, 1.0)))
+    try:
+        assert "softsign" in hidden_activations()
+        check_parameters({"activation": "softsign"}, "test")
+        X = np.random.default_rng(0).uniform(0.1, 0.9, size=(6, 4))
+        objective = SparseObjective([4, 3, 4], X, activation="softsign", weight_decay=1e-3,
+                                    sparsity_target=0.2, sparsity_weight=1.0)  # fmt: skip
+        theta = objective.layout.initial_theta(0)
+        assert check_gradient(objective, theta, 1e-5) < 1e-9
+    finally:
+        del ACTIVATIONS["softsign"]

@@ -1,4 +1,5 @@
-"""The PyTorch backend runs the same objective code; its logic is tested on the CPU."""
+"""The backends: NumPy's operations, and the PyTorch backend running the same objective code
+(its logic tested on the CPU)."""
 
 import sys
 import warnings
@@ -7,8 +8,14 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from sparseae import Layout, SparseAutoencoder, SparseObjective
-from sparseae.backend import NumpyBackend, get_backend
+from sparseae import (
+    DeviceError,
+    Layout,
+    ParameterError,
+    SparseAutoencoder,
+    SparseObjective,
+)
+from sparseae.engine import NumpyBackend, get_backend
 
 
 def test_numpy_backend_hands_out_copies():
@@ -21,15 +28,25 @@ def test_numpy_backend_hands_out_copies():
 
 def test_missing_torch_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
-    with pytest.raises(ImportError, match=r"pip install 'sparseae\[torch\]'"):
+    with pytest.raises(DeviceError, match=r"pip install 'sparseae\[torch\]'"):
         get_backend("cuda")
 
 
 def test_bad_device_and_dtype():
-    with pytest.raises(ValueError, match="device must be None or a string"):
+    with pytest.raises(ParameterError, match="device must be None or a string"):
         get_backend(3)
-    with pytest.raises(ValueError, match="dtype must be one of 'float64', 'float32', got 'float16'"):
+    with pytest.raises(ParameterError, match="dtype must be float64 or float32"):
+        get_backend(None, "float16")
+    with pytest.raises(ParameterError, match="'dtype' parameter of SparseAutoencoder must be"):
         SparseAutoencoder(dtype="float16").fit(np.full((3, 2), 0.5))
+
+
+def test_column_sums_and_sum_of_squares(rng):
+    backend = NumpyBackend()
+    for rows in (3, 50, 7):  # the ones vector grows and shrinks with the blocks
+        x = rng.normal(size=(rows, 4))
+        np.testing.assert_allclose(backend.column_sums(x), x.sum(axis=0), rtol=1e-13)
+    assert backend.sum_of_squares(x) == pytest.approx((x**2).sum(), rel=1e-14)
 
 
 try:
@@ -74,5 +91,16 @@ def test_estimator_on_torch_device_matches_numpy(rng):
 def test_cuda_without_a_gpu_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present: this test is for machines without one")
-    with pytest.raises(ValueError, match="PyTorch sees no CUDA device"):
+    with pytest.raises(DeviceError, match="device='cuda' cannot be used by PyTorch"):
         get_backend("cuda")
+
+
+@needs_torch
+@pytest.mark.parametrize("device", ["mps", "tpu", "meta", "cuda:99", "not-a-device"])
+def test_devices_pytorch_cannot_compute_on_are_one_clear_error(device):
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("an MPS device is present")
+    if device == "cuda:99" and torch.cuda.device_count() > 99:
+        pytest.skip("100 GPUs")
+    with pytest.raises(DeviceError, match=f"device='{device}' cannot be used by PyTorch: "):
+        get_backend(device)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sparseae
-from sparseae import localisation, orientation_selectivity
+from sparseae import SparseObjective, localisation, orientation_selectivity
 from sparseae.cli import main
 
 
@@ -84,9 +84,9 @@ def test_gradcheck_passes(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--n-hidden", "0"], "n_hidden must be an integer >= 1, got 0"),
-        (["train", "--sparsity-target", "2"], "sparsity_target must be in (0, 1), got 2.0"),
-        (["train", "--solver", "newton"], "solver must be one of"),
+        (["train", "--n-hidden", "0"], "--n-hidden must be an int in the range [1, inf). Got 0"),
+        (["train", "--sparsity-target", "2"], "--sparsity-target must be a float in the range (0.0, 1.0). Got 2.0"),
+        (["train", "--solver", "newton"], "--solver must be a str among {'lbfgs', 'cg', 'gd', 'adam'}"),
         (["train", "--bogus"], "unrecognized arguments: --bogus"),
         (["train", "--max-iter", "many"], "invalid int value"),
         ([], "required: COMMAND"),
@@ -121,3 +121,34 @@ def test_nan_in_user_data_exits_1(tmp_path, capsys):
     np.save(tmp_path / "x.npy", X)
     assert main(["train", "--data", str(tmp_path / "x.npy"), "--quiet"]) == 1
     assert "1 NaN or infinite values (first at row 3, column 2)" in capsys.readouterr().err
+
+
+def test_command_line_trains_from_a_npy_in_chunks(tmp_path, data, row_reads):
+    """`sparseae train --data big.npy --batch-size N` reads the file in chunks, never whole."""
+    import json
+
+    from sparseae.cli import main
+
+    X, path = data
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(path), "--batch-size", "250", "--n-hidden", "7",
+            "--max-iter", "5", "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert row_reads and max(row_reads) == 250
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_examples"] == 1000 and metrics["layer_sizes"] == [20, 7, 20]
+    exact = SparseObjective([20, 7, 20], X, weight_decay=1e-4, sparsity_target=0.01,
+                            sparsity_weight=3.0)  # fmt: skip
+    model = __import__("sparseae").load(out / "model.safetensors")
+    assert metrics["cost"] == pytest.approx(exact(model.theta_)[0], rel=1e-12)
+
+
+def test_command_line_streaming_solver(tmp_path, data):
+    from sparseae.cli import main
+
+    _, path = data
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(path), "--solver", "adam", "--batch-size", "100",
+            "--n-hidden", "7", "--max-iter", "3", "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert (out / "model.safetensors").exists()

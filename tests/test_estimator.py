@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from sparseae import NonFiniteCostError, SparseAutoencoder, SparseObjective
+from sparseae import (
+    NonFiniteCostError,
+    ParameterError,
+    SparseAutoencoder,
+    SparseObjective,
+)
 
 
 @pytest.fixture
@@ -110,21 +115,33 @@ def test_convergence_warning_when_max_iter_reached(X):
 @pytest.mark.parametrize(
     "params, match",
     [
-        (dict(n_hidden=0), "n_hidden must be an integer >= 1, got 0"),
-        (dict(sparsity_target=1.5), r"sparsity_target must be in \(0, 1\), got 1.5"),
-        (dict(sparsity_target=0.0), r"sparsity_target must be in \(0, 1\), got 0.0"),
-        (dict(weight_decay=-1e-4), r"weight_decay must be in \[0, inf\], got -0.0001"),
-        (dict(sparsity_weight=-3), r"sparsity_weight must be in \[0, inf\], got -3"),
-        (dict(activation="relu"), "activation must be one of 'sigmoid', 'tanh', got 'relu'"),
-        (dict(output_activation="relu"), "output_activation must be one of"),
-        (dict(solver="sgd"), "solver must be one of 'lbfgs', 'cg', 'gd', 'adam', got 'sgd'"),
-        (dict(max_iter=0), "max_iter must be an integer >= 1"),
-        (dict(tol=float("nan")), "tol must be a finite real number"),
+        (dict(n_hidden=0), r"'n_hidden' parameter .* an int in the range \[1, inf\)\. Got 0"),
+        (dict(n_hidden=None), r"'n_hidden' parameter .* an int in the range \[1, inf\)\. Got None"),
+        (dict(sparsity_target=1.5), r"'sparsity_target' .* range \(0.0, 1.0\)\. Got 1.5"),
+        (dict(sparsity_target=0.0), r"'sparsity_target' .* range \(0.0, 1.0\)\. Got 0.0"),
+        (dict(weight_decay=-1e-4), r"'weight_decay' .* range \[0.0, inf\)\. Got -0.0001"),
+        (dict(sparsity_weight=-3), r"'sparsity_weight' .* range \[0.0, inf\)\. Got -3"),
+        (dict(sparsity_weight=float("inf")), r"'sparsity_weight' .* Got inf"),
+        (dict(activation="relu"), r"'activation' .* among \{'sigmoid', 'tanh'\}\. Got 'relu'"),
+        (dict(output_activation="relu"), r"'output_activation' .* among \{'sigmoid', 'tanh', 'linear'\}"),
+        (dict(sparsity="l2"), r"'sparsity' .* among \{'kl'\}\. Got 'l2'"),
+        (dict(solver="sgd"), r"'solver' .* among \{'lbfgs', 'cg', 'gd', 'adam'\}\. Got 'sgd'"),
+        (dict(max_iter=0), r"'max_iter' .* range \[1, inf\)"),
+        (dict(tol=float("nan")), r"'tol' .* Got nan"),
+        (dict(dtype="float16"), r"'dtype' .* among \{'float64', 'float32'\}\. Got 'float16'"),
+        (dict(batch_size=0), r"'batch_size' .* or a str among \{'auto'\}\. Got 0"),
     ],
 )
 def test_bad_parameters_are_named(X, params, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         SparseAutoencoder(**params).fit(X)
+
+
+@pytest.mark.parametrize("dtype", ["float32", np.float32, np.dtype(np.float32)])
+def test_dtype_takes_numpy_types_as_scikit_learn_users_pass_them(X, dtype):
+    model = fit_quietly(SparseAutoencoder(5, max_iter=5, dtype=dtype, random_state=0), X)
+    reference = fit_quietly(SparseAutoencoder(5, max_iter=5, dtype="float32", random_state=0), X)
+    assert model.loss_ == reference.loss_
 
 
 def test_nan_reports_count_and_first_place(X):

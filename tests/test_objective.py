@@ -5,7 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from sparseae import Layout, SparseObjective, kl_divergence
+from sparseae import Layout, ParameterError, SparseObjective
+from sparseae.rows import NpyRows
+
+KW = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
 
 
 def sigmoid(z):
@@ -44,12 +47,6 @@ def test_biases_are_not_decayed(rng):
     _, g0 = without(theta)
     np.testing.assert_allclose(g1[~mask], g0[~mask], rtol=0, atol=0)
     np.testing.assert_allclose(g1[mask] - g0[mask], 0.5 * theta[mask], rtol=1e-12, atol=1e-15)
-
-
-def test_kl_is_zero_at_target_and_grows():
-    assert kl_divergence(0.2, 0.2) == 0.0
-    values = kl_divergence(0.2, np.array([0.2, 0.3, 0.5, 0.9]))
-    assert np.all(np.diff(values) > 0)
 
 
 def test_cost_stays_finite_when_units_saturate():
@@ -100,18 +97,21 @@ def test_gradient_does_not_depend_on_the_previous_call(rng):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(sparsity_target=0.0, sparsity_weight=1.0), "sparsity_target must be in \\(0, 1\\)"),
-        (dict(sparsity_target=1.5), "sparsity_target must be in \\(0, 1\\), got 1.5"),
-        (dict(weight_decay=-1.0), "weight_decay must be in \\[0, inf\\]"),
-        (dict(sparsity_weight=-0.1), "sparsity_weight"),
-        (dict(activation="relu"), "activation must be one of 'sigmoid', 'tanh', got 'relu'"),
-        (dict(output_activation="softmax"), "output_activation must be one of"),
+        (dict(sparsity_target=0.0, sparsity_weight=1.0), r"'sparsity_target' parameter of SparseObjective"),
+        (dict(sparsity_target=1.5), r"'sparsity_target' .* range \(0.0, 1.0\)\. Got 1.5"),
+        (dict(weight_decay=-1.0), r"'weight_decay' .* range \[0.0, inf\)"),
+        (dict(sparsity_weight=-0.1), "'sparsity_weight'"),
+        (dict(activation="relu"), r"'activation' .* among \{'sigmoid', 'tanh'\}\. Got 'relu'"),
+        (dict(activation="linear"), r"'activation' .* Got 'linear'"),  # an output-only f
+        (dict(output_activation="softmax"), "'output_activation'"),
+        (dict(loss="hinge"), r"'loss' .* among \{'squared_error'\}"),
+        (dict(sparsity="l2"), r"'sparsity' .* among \{'kl'\}"),
         (dict(sparsity_weight=1.0, sparse_layer=3), "sparse_layer must be a hidden layer"),
     ],
 )
 def test_bad_hyperparameters(rng, kwargs, match):
     X = rng.uniform(size=(3, 4))
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         SparseObjective([4, 2, 4], X, **kwargs)
 
 
@@ -126,31 +126,6 @@ def test_bad_shapes(rng):
         objective(np.zeros(5))
 
 
-@pytest.mark.parametrize("sparse_layer", [2, 3])
-def test_ranges_and_blocks_do_not_change_the_result(rng, monkeypatch, sparse_layer):
-    """Rows split over 3 threads in blocks of 7 (the last one partial) give the one-block result."""
-    import sparseae._parallel as parallel
-
-    X = rng.uniform(0.1, 0.9, size=(2000, 30))
-    kwargs = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0, sparse_layer=sparse_layer)
-    sizes = [30, 12, 9, 30]
-    theta = Layout(sizes).initial_theta(0)
-    monkeypatch.setattr(parallel, "MIN_ROWS_PER_CORE", 10**9)
-    monkeypatch.setattr(parallel, "BLOCK_BYTES", 10**12)
-    single = SparseObjective(sizes, X, **kwargs)(theta)
-    monkeypatch.setattr(parallel, "n_cores", lambda: 3)
-    monkeypatch.setattr(parallel, "MIN_ROWS_PER_CORE", 1)
-    monkeypatch.setattr(parallel, "BLOCK_BYTES", 1)
-    monkeypatch.setattr(parallel, "MIN_BLOCK_ROWS", 7)
-    objective = SparseObjective(sizes, X, **kwargs)
-    split = objective(theta)
-    assert len(parallel.row_ranges(2000)) == 3 and objective._passes().block == 7
-    assert split[0] == pytest.approx(single[0], rel=1e-13)
-    np.testing.assert_allclose(split[1], single[1], rtol=1e-11, atol=1e-16)
-    again = SparseObjective(sizes, X, **kwargs)(theta)  # same split: bit for bit
-    assert again[0] == split[0] and np.array_equal(again[1], split[1])
-
-
 def test_float32_objective_agrees_with_float64(rng):
     X = rng.uniform(0.1, 0.9, size=(500, 20))
     kwargs = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
@@ -162,22 +137,58 @@ def test_float32_objective_agrees_with_float64(rng):
     assert np.linalg.norm(g32 - g64) / np.linalg.norm(g64) < 1e-4
 
 
-def test_over_rows_waits_for_every_range_when_the_calling_thread_raises():
-    """Ctrl-C in the calling thread's range: the other ranges finish before the error surfaces,
-    so no thread is still writing into buffers the next evaluation reuses."""
-    import threading
-    import time
+def rel(a, b):
+    return abs(a - b) / abs(b)
 
-    from sparseae._parallel import over_rows
 
-    finished = []
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("batch_size", [1, 137, 999])
+def test_chunked_objective_equals_in_memory(data, activation, batch_size):
+    X, path = data
+    theta = Layout([20, 7, 20]).initial_theta(0) + 0.01
+    reference = SparseObjective([20, 7, 20], X, activation=activation, **KW)
+    c0, g0 = reference(theta)
+    for source in (X, NpyRows(path), NpyRows(np.load(path, mmap_mode="r"))):
+        objective = SparseObjective(
+            [20, 7, 20], source, activation=activation, batch_size=batch_size, **KW
+        )
+        c, g = objective(theta)
+        assert rel(c, c0) < 1e-12
+        assert np.linalg.norm(g - g0) / np.linalg.norm(g0) < 1e-12
+        terms = objective.terms(theta)
+        np.testing.assert_allclose(terms["rho_hat"], reference.terms(theta)["rho_hat"], rtol=1e-12)
 
-    def fn(i, lo, hi):
-        if i == 0:
-            raise KeyboardInterrupt
-        time.sleep(0.2)
-        finished.append(threading.current_thread().name)
 
-    with pytest.raises(KeyboardInterrupt):
-        over_rows(fn, [(0, 1), (1, 2)])
-    assert len(finished) == 1
+@pytest.fixture
+def X(rng):
+    return rng.uniform(0.05, 0.95, size=(600, 16))
+
+
+def test_minibatch_gradient_with_batch_rho_hat_is_exact(X):
+    """With ρ̂ from the batch itself, evaluate_batch is the full objective on those rows."""
+    from sparseae import check_gradient
+
+    objective = SparseObjective([16, 6, 16], X, batch_size=50, **KW)
+    rows = X[100:150]
+    theta = objective.layout.initial_theta(0)
+    terms, grad, rho_hat = objective.evaluate_batch(theta, rows)
+    reference = SparseObjective([16, 6, 16], rows, **KW)
+    c, g = reference(theta)
+    assert terms["cost"] == pytest.approx(c, rel=1e-12)
+    np.testing.assert_allclose(grad, g, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(rho_hat, reference.terms(theta)["rho_hat"], rtol=1e-12)
+
+    def fun(t):
+        batch_terms, batch_grad, _ = objective.evaluate_batch(t, rows)
+        return batch_terms["cost"], batch_grad
+
+    assert check_gradient(fun, theta, 1e-5) < 1e-9
+
+
+def test_moving_average_of_rho_hat(X):
+    objective = SparseObjective([16, 6, 16], X, batch_size=50, **KW)
+    theta = objective.layout.initial_theta(0)
+    _, _, batch = objective.evaluate_batch(theta, X[:50])
+    previous = np.full(6, 0.3)
+    _, _, averaged = objective.evaluate_batch(theta, X[:50], previous, momentum=0.1)
+    np.testing.assert_allclose(averaged, 0.9 * previous + 0.1 * batch)

@@ -67,11 +67,11 @@ def test_zca_whitening_with_epsilon(X):
 @pytest.mark.parametrize(
     "model, match",
     [
-        (ZCAWhitening(epsilon=0.0), r"epsilon must be in \(0, inf\], got 0.0"),
-        (ZCAWhitening(epsilon=-1), r"epsilon must be in \(0, inf\]"),
-        (PCAWhitening(retained_variance=0.0), r"retained_variance must be in \(0, 1\], got 0.0"),
-        (PCAWhitening(retained_variance=1.5), r"retained_variance must be in \(0, 1\], got 1.5"),
-        (PCAWhitening(epsilon=-0.1), r"epsilon must be in \[0, inf\]"),
+        (ZCAWhitening(epsilon=0.0), r"'epsilon' parameter of ZCAWhitening .* \(0.0, inf\)\. Got 0.0"),
+        (ZCAWhitening(epsilon=-1), r"'epsilon' parameter of ZCAWhitening"),
+        (PCAWhitening(retained_variance=0.0), r"'retained_variance' .* \(0.0, 1.0\]\. Got 0.0"),
+        (PCAWhitening(retained_variance=1.5), r"'retained_variance' .* \(0.0, 1.0\]\. Got 1.5"),
+        (PCAWhitening(epsilon=-0.1), r"'epsilon' parameter of PCAWhitening .* \[0.0, inf\)"),
     ],
 )
 def test_bad_parameters(X, model, match):

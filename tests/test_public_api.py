@@ -1,17 +1,29 @@
+"""The package's shape: locked public names, imports that run downhill, a math module that is
+only math."""
+
+import ast
+from pathlib import Path
+
 import sparseae
 import sparseae.datasets
+
+PACKAGE = Path(sparseae.__file__).parent
 
 
 def test_public_names_are_locked():
     assert sorted(sparseae.__all__) == [
+        "DataError",
+        "DeviceError",
         "Layout",
         "ModelFileError",
         "NonFiniteCostError",
         "OptimizeResult",
         "PCAWhitening",
+        "ParameterError",
         "PatchNormalizer",
         "SparseAutoencoder",
         "SparseObjective",
+        "SparseaeError",
         "ZCAWhitening",
         "check_gradient",
         "edge_score",
@@ -40,3 +52,68 @@ def test_public_names_are_locked():
     ]
     for name in sparseae.__all__:
         assert getattr(sparseae, name).__doc__
+
+
+def _module_name(path):
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path):
+    """The package's modules that ``path`` imports, at module level or inside functions."""
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            target = f"{base}.{node.module}" if node.module else base
+            for alias in node.names:  # "from . import backprop" imports a module
+                candidate = f"{target}.{alias.name}"
+                found.add(candidate if candidate in MODULES else target)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("sparseae"))
+    return {m for m in found if m in MODULES and m != module}
+
+
+MODULES = {_module_name(p) for p in PACKAGE.rglob("*.py")}
+
+
+def test_no_import_cycle_anywhere_in_the_package():
+    graph = {_module_name(p): _imports(p) for p in PACKAGE.rglob("*.py")}
+    # A package's __init__ re-exports from its modules: an edge into the package itself from
+    # one of its own modules is Python's import machinery, not a cycle of ours.
+    for module, targets in graph.items():
+        targets.difference_update({t for t in targets if module.startswith(t + ".")})
+    done, active = set(), []
+
+    def visit(module):
+        if module in active:
+            raise AssertionError("import cycle: " + " -> ".join(active[active.index(module):] + [module]))
+        if module in done:
+            return
+        active.append(module)
+        for target in sorted(graph[module]):
+            visit(target)
+        active.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+
+
+def test_the_math_imports_only_numpy():
+    """backprop.py is the notes' math: no thread pool, no PyTorch, no file reader."""
+    tree = ast.parse((PACKAGE / "backprop.py").read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "." for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported == {"numpy"}
+
+
+def test_the_backend_is_the_only_module_that_tells_numpy_from_pytorch():
+    """No isinstance on tensors or backend names outside the engine."""
+    for path in PACKAGE.rglob("*.py"):
+        if "engine" in path.parts:
+            continue
+        text = path.read_text()
+        assert "Tensor" not in text and 'name == "numpy"' not in text, path

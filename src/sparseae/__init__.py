@@ -3,38 +3,55 @@
 The pieces, each in its own module, follow the notes:
 
 - :mod:`sparseae.network`: the unrolled parameter vector θ and the forward pass (§2.1);
-- :mod:`sparseae.objective`: J_sparse and its gradient by backpropagation (§2.2, §3);
+- :mod:`sparseae.backprop`: the math of one evaluation of J_sparse and its gradient (§2.2, §3),
+  with f and f' from :mod:`~sparseae.activations`, the loss from :mod:`~sparseae.losses`, the
+  sparsity penalty from :mod:`~sparseae.penalties`;
+- :mod:`sparseae.objective`: J_sparse(θ) as a function, in memory, in chunks or minibatches;
 - :mod:`sparseae.gradcheck`: gradient checking by central differences (§2.3);
-- :mod:`sparseae.optimize`: gradient descent, L-BFGS and conjugate gradient (§2.2, §2.3);
+- :mod:`sparseae.optim`: gradient descent, L-BFGS, conjugate gradient (§2.2, §2.3) and Adam;
 - :mod:`sparseae.estimator`: the scikit-learn estimator ``SparseAutoencoder``;
 - :mod:`sparseae.visualize` and :mod:`sparseae.edges`: what the hidden units learned (§4);
 - :mod:`sparseae.preprocessing`: UFLDL's patch normalisation, PCA and ZCA whitening;
 - :mod:`sparseae.datasets`: whitened natural images, patches, MNIST, digits, image folders;
 - :mod:`sparseae.selftaught`: UFLDL's self-taught learning experiment;
-- :mod:`sparseae.persistence`: safetensors model files.
+- :mod:`sparseae.persistence`: safetensors model files;
+- :mod:`sparseae.errors`: the exceptions sparseae raises on purpose.
 """
 
 from .edges import edge_score, localisation, orientation_selectivity
+from .errors import (
+    DataError,
+    DeviceError,
+    ModelFileError,
+    NonFiniteCostError,
+    ParameterError,
+    SparseaeError,
+)
 from .estimator import SparseAutoencoder
 from .gradcheck import check_gradient, numerical_gradient
 from .network import Layout, forward
-from .objective import SparseObjective, kl_divergence
-from .optimize import NonFiniteCostError, OptimizeResult, minimize
-from .persistence import ModelFileError, load, save
+from .objective import SparseObjective
+from .optim import OptimizeResult, minimize
+from .penalties import kl_divergence
+from .persistence import load, save
 from .preprocessing import PatchNormalizer, PCAWhitening, ZCAWhitening
 from .visualize import feature_tiles, max_activation_inputs
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DataError",
+    "DeviceError",
     "Layout",
     "ModelFileError",
     "NonFiniteCostError",
     "OptimizeResult",
     "PCAWhitening",
+    "ParameterError",
     "PatchNormalizer",
     "SparseAutoencoder",
     "SparseObjective",
+    "SparseaeError",
     "ZCAWhitening",
     "check_gradient",
     "edge_score",

@@ -2,10 +2,15 @@
 Dask array; each validated once, before training, with errors that name the row."""
 
 import numpy as np
-from sklearn.utils.validation import validate_data
 
+from .errors import DataError
 from .rows import ArrayRows, as_rows
-from .validation import as_float_matrix, check_output_range, check_value_range
+from .validation import (
+    as_float_matrix,
+    check_output_range,
+    check_value_range,
+    validate_rows,
+)
 
 #: Out-of-core chunks are sized so one chunk's data and buffers take about this many bytes.
 CHUNK_BYTES = 64 * 2**20
@@ -31,12 +36,12 @@ def training_source(estimator, X, reset, dtype):
         return _features(estimator, X, X.shape[1], reset), X.shape[0], X.shape[1]
     rows = as_rows(X)
     if rows is None:
-        X = validate_data(estimator, as_float_matrix(X, dtype=dtype), reset=reset, dtype=dtype)
+        X = validate_rows(estimator, X, reset=reset, dtype=dtype)
         check_output_range(X, estimator.output_activation)
         return X, X.shape[0], X.shape[1]
     m, n = rows.shape
     if m == 0 or n == 0:
-        raise ValueError(f"X is empty: shape {rows.shape}")
+        raise DataError(f"X is empty: shape {rows.shape}")
     lo, hi = np.inf, -np.inf
     step = batch_rows(estimator, m, n, out_of_core=True)
     for start in range(0, m, step):
@@ -52,7 +57,7 @@ def _features(estimator, source, n, reset):
         if hasattr(estimator, "feature_names_in_"):
             del estimator.feature_names_in_
     elif n != estimator.n_features_in_:
-        raise ValueError(
+        raise DataError(
             f"X has {n} features, but {type(estimator).__name__} is expecting "
             f"{estimator.n_features_in_} features as input"
         )
@@ -74,6 +79,20 @@ def batch_rows(estimator, m, n, out_of_core=False, minibatch=False):
     return chunk_rows(m, n, estimator.n_hidden) if out_of_core else None
 
 
-def as_row_source(source):
-    """ArrayRows for an in-memory array, the source itself otherwise."""
-    return ArrayRows(source) if isinstance(source, np.ndarray) else source
+def minibatches(source, batch, rng):
+    """One epoch's minibatches of ``batch`` rows, in a random order drawn from ``rng``.
+
+    In memory the rows are shuffled too (each minibatch a random sample, kept in row order);
+    from a file, each minibatch is a run of consecutive rows, so it is one read.
+    """
+    rows = ArrayRows(source) if isinstance(source, np.ndarray) else source
+    m = len(rows)
+    starts = np.arange(0, m, batch)
+    rng.shuffle(starts)
+    order = rng.permutation(m) if isinstance(rows, ArrayRows) else None
+    rows.check_unchanged()
+    for start in starts:
+        if order is not None:
+            yield rows.X[np.sort(order[start : start + batch])]
+        else:
+            yield rows.rows(start, start + batch)

@@ -1,155 +1,96 @@
-"""Activation functions f and their derivatives f', written in terms of f's output.
+r"""Activation functions f and their derivatives f', registered together (notes §2).
 
-Notes §2: for the sigmoid f(z) = 1 / (1 + exp(-z)), f'(z) = f(z) (1 - f(z)); for tanh,
-f'(z) = 1 - f(z)^2. Backpropagation only ever needs f' at the activations a = f(z) that the
-forward pass already holds, so each derivative here takes ``a`` rather than ``z``.
+Each :class:`Activation` holds f, applied in place to z + b, and f' written in terms of f's
+output a = f(z): backpropagation only needs f' where the forward pass already holds a (notes
+§2.2, implementation note), so
 
-Everything works in place, on NumPy arrays or PyTorch tensors: f(z + b) overwrites z (the
-forward pass adds the bias as it applies f), and f' overwrites a, which backpropagation no
-longer needs once it has formed δ.
+.. math:: \text{sigmoid: } f'(z) = a (1 - a), \qquad \text{tanh: } f'(z) = 1 - a^2.
 
-On NumPy arrays the sigmoid and tanh run PyTorch's CPU kernels on the same memory when PyTorch
-is installed (``pip install 'sparseae[torch]'``): these are vectorised for float64, where NumPy
-computes exp and tanh one value at a time on a CPU without AVX-512. Measured per float64 value
-on a 2-core AVX2 EPYC, one thread: sigmoid 7.1 ns with NumPy, 3.2 ns with PyTorch; tanh 14.4
-and 3.5 ns; float32 sigmoid 1.9 and 1.1 ns. Both agree to within a few units in the last place.
-``SPARSEAE_TORCH_KERNELS=0`` in the environment keeps to NumPy alone.
+Both are written once against an array namespace ``xp`` (NumPy, or PyTorch: the backend passes
+the one its arrays belong to) and work in place: f overwrites z, and f' multiplies δ by f'(z)
+and overwrites a, which backpropagation no longer needs once it has used a in ∇W.
 
-Adding an activation is two functions and two dict entries.
+To add an activation: write f and f', and :func:`register` them here. The gradient-check tests
+iterate over :data:`ACTIVATIONS`, so the new one is checked at once.
 """
 
-import os
-import warnings
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-#: Values per PyTorch call: under PyTorch's parallel grain (32,768 values), so each call runs in
-#: the calling thread (the objective already runs one thread per core), and small enough that
-#: the bias add and f meet the values in cache.
-KERNEL_CHUNK = 16384
 
-#: The dtypes whose arrays PyTorch's kernels take as they are (native byte order).
-_SHAREABLE = (np.dtype(np.float64), np.dtype(np.float32))
+@dataclass(frozen=True)
+class Activation:
+    """``f(z, b, xp)``: z ← f(z + b) in place (b broadcast over rows, or None), returns z;
+    ``derivative(a, delta, xp)``: δ ← δ ⊙ f'(z) in place given a = f(z), a overwritten;
+    ``output_range``: where f's values lie (targets outside it cannot be reproduced; ρ̂ is
+    measured on it, notes footnote 3); ``hidden``: whether a hidden layer may use it."""
 
-_torch = None  # the torch module once looked for; False when absent or switched off
-
-
-def torch_kernels():
-    """The torch module when PyTorch's CPU kernels are to be used for NumPy arrays, else False.
-
-    Looked for once, on first use (importing PyTorch takes a second; the objective asks when it
-    is built, in the calling thread, so that no worker thread imports it).
-    """
-    global _torch
-    if _torch is None:
-        _torch = False
-        if os.environ.get("SPARSEAE_TORCH_KERNELS", "1") != "0":
-            try:
-                import torch
-
-                _torch = torch
-            except ImportError:
-                pass
-            except Exception as exc:  # installed but broken (a missing CUDA library, ...)
-                warnings.warn(
-                    f"PyTorch is installed but failed to import ({exc}); sparseae uses NumPy's "
-                    "kernels (set SPARSEAE_TORCH_KERNELS=0 to silence this)",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-    return _torch
+    name: str
+    f: Callable
+    derivative: Callable
+    output_range: tuple
+    hidden: bool = True
 
 
-def _torch_inplace(z, b, method):
-    """z ← f(z + b) with torch's in-place ``method``, chunk by chunk of rows; False if not done."""
-    torch = torch_kernels()
-    shareable = z.ndim == 2 and z.dtype in _SHAREABLE and z.flags.c_contiguous and z.flags.writeable
-    if not torch or not shareable:
-        return False
-    step = max(1, KERNEL_CHUNK // max(1, z.shape[1]))
-    bias = None if b is None else torch.from_numpy(np.ascontiguousarray(b, dtype=z.dtype))
-    for start in range(0, z.shape[0], step):
-        chunk = torch.from_numpy(z[start : start + step])
-        if bias is not None:
-            chunk.add_(bias)
-        getattr(chunk, method)()
-    return True
+ACTIVATIONS = {}
 
 
-def sigmoid(z, b=None):
-    r"""Logistic sigmoid of z + b, in place (b broadcast over the rows; None for none).
-
-    .. math:: f(z) = \frac{1}{1 + e^{-z}}
-    """
-    if not isinstance(z, np.ndarray):
-        return (z if b is None else z.add_(b)).sigmoid_()
-    if _torch_inplace(z, b, "sigmoid_"):
-        return z
-    # exp(-z) → ∞ for z < -709 gives 1/∞ = 0, as it should. Bit for bit what scipy's expit
-    # computes, in four in-place steps that together take less time than it.
-    with np.errstate(over="ignore"):
-        if b is None:
-            np.negative(z, out=z)
-        else:
-            np.subtract(-b, z, out=z)  # -(z + b) in one step
-        np.exp(z, out=z)
-        z += 1.0
-        return np.reciprocal(z, out=z)
+def register(activation):
+    """Make ``activation`` available by name everywhere (estimator, objective, CLI, tests)."""
+    ACTIVATIONS[activation.name] = activation
+    return activation
 
 
-def tanh(z, b=None):
-    r"""Hyperbolic tangent of z + b, in place (b broadcast over the rows; None for none).
+def sigmoid(z, b, xp):
+    r""".. math:: f(z) = \frac{1}{1 + e^{-z}}"""
+    if b is None:
+        xp.negative(z, out=z)
+    else:
+        xp.subtract(-b, z, out=z)  # -(z + b) in one step
+    xp.exp(z, out=z)  # exp(-z) = inf for z < -709: 1/inf = 0, as it should
+    z += 1.0
+    return xp.reciprocal(z, out=z)
 
-    .. math:: f(z) = \tanh(z)
-    """
-    if not isinstance(z, np.ndarray):
-        return (z if b is None else z.add_(b)).tanh_()
-    if _torch_inplace(z, b, "tanh_"):
-        return z
+
+def sigmoid_derivative(a, delta, xp):
+    r""".. math:: \delta \leftarrow \delta \odot a (1 - a)"""
+    delta *= a
+    xp.subtract(1.0, a, out=a)
+    delta *= a
+
+
+def tanh(z, b, xp):
+    r""".. math:: f(z) = \tanh(z) = \frac{e^z - e^{-z}}{e^z + e^{-z}}"""
     if b is not None:
         z += b
-    return np.tanh(z, out=z)
+    return xp.tanh(z, out=z)
 
 
-def identity(z, b=None):
-    """The linear output of a linear decoder: f(z + b) = z + b, in place."""
+def tanh_derivative(a, delta, xp):
+    r""".. math:: \delta \leftarrow \delta \odot (1 - a^2)"""
+    a *= a
+    xp.subtract(1.0, a, out=a)
+    delta *= a
+
+
+def identity(z, b, xp):
+    r"""UFLDL's linear decoder: .. math:: f(z) = z"""
     if b is not None:
         z += b
     return z
 
 
-def _one_minus(a):
-    """a ← 1 - a, in place, in one pass."""
-    if isinstance(a, np.ndarray):
-        np.subtract(1.0, a, out=a)
-    else:
-        a.neg_().add_(1.0)
+def identity_derivative(a, delta, xp):
+    """f'(z) = 1: δ is unchanged."""
 
 
-def inplace_sigmoid_derivative(a, delta):
-    """delta *= f'(z) with f'(z) = a (1 - a); a is overwritten."""
-    delta *= a
-    _one_minus(a)
-    delta *= a
+register(Activation("sigmoid", sigmoid, sigmoid_derivative, (0.0, 1.0)))
+register(Activation("tanh", tanh, tanh_derivative, (-1.0, 1.0)))
+register(Activation("linear", identity, identity_derivative, (-np.inf, np.inf), hidden=False))
 
 
-def inplace_tanh_derivative(a, delta):
-    """delta *= f'(z) with f'(z) = 1 - a^2; a is overwritten."""
-    a *= a
-    _one_minus(a)
-    delta *= a
-
-
-def inplace_identity_derivative(a, delta):
-    """f'(z) = 1: delta (and a) are unchanged."""
-
-
-ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "linear": identity}
-DERIVATIVES = {
-    "sigmoid": inplace_sigmoid_derivative,
-    "tanh": inplace_tanh_derivative,
-    "linear": inplace_identity_derivative,
-}
-#: The interval each activation's output lies in: targets outside it cannot be reproduced.
-OUTPUT_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "linear": (-np.inf, np.inf)}
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh")
+def hidden_activations():
+    """Names of the activations a hidden layer may use."""
+    return tuple(name for name, act in ACTIVATIONS.items() if act.hidden)

@@ -1,161 +1,123 @@
-"""The two passes over the examples that one evaluation of J_sparse makes (notes §2.2, §3).
+r"""The math of one evaluation of J_sparse and its gradient (notes §2.1-§3), on a block of rows.
 
-Pass 1, :meth:`Passes.hidden_sums`: the forward pass up to the sparse layer k, summing its
-activations over the examples (ρ̂ needs all of them before any δ can be formed).
+Read it beside the notes. Layers are numbered as there: layer 1 is the input, layer n_l the
+output, W(l) and b(l) map layer l to layer l+1, and k is the layer that carries the sparsity
+penalty (k = 2 in the notes' autoencoder). Python lists count from 0, so W(l) is ``Ws[l - 1]``,
+a(l) is ``a[l - 1]`` and δ(l) is ``deltas[l - 2]``. Examples are rows (a block X of shape
+(rows, s_1)), so each of the notes' products of a matrix with a column vector appears here
+transposed: the notes' z = W a + b is ``z = a @ W.T + b``.
 
-Pass 2, :meth:`Passes.backpropagate`: for each block of examples, the forward pass through the
-remaining layers, then backpropagation with ρ̂ known,
+The cost (notes eq. 8 and §3) is
 
-.. math:: \\delta^{(n_l)} = (a^{(n_l)} - y) \\odot f'(z^{(n_l)}) / m, \\qquad
-          \\delta^{(l)} = \\big( (W^{(l)})^T \\delta^{(l+1)} + [l = k]\\,\\beta\\,
-          \\mathrm{KL}'(\\hat\\rho) \\big) \\odot f'(z^{(l)}),
+.. math::
 
-    \\nabla_{W^{(l)}} \\mathrel{+}= \\delta^{(l+1)} (a^{(l)})^T, \\qquad
-    \\nabla_{b^{(l)}} \\mathrel{+}= \\textstyle\\sum \\delta^{(l+1)}
+    J_{\text{sparse}}(W, b) = \frac{1}{m} \sum_{i=1}^m \mathrm{loss}(h_{W,b}(x^{(i)}), y^{(i)})
+        + \frac{\lambda}{2} \sum_l \lVert W^{(l)} \rVert^2
+        + \beta \sum_j \mathrm{KL}(\rho \,\Vert\, \hat\rho_j),
 
-(written with examples as rows, so the products appear transposed in the code).
+with the loss from :mod:`sparseae.losses` (the notes' ½‖h - y‖²), the penalty and ρ̂ from
+:mod:`sparseae.penalties`, f and f' from :mod:`sparseae.activations`. One evaluation is
+:func:`forward` (eqs. 6-7); pass 1, :func:`hidden_sums`, for ρ̂ (every example is needed before
+any δ can be formed, notes §3); pass 2, :func:`backpropagate`, block by block with ρ̂ known;
+then :func:`weight_decay`. The 1/m sits in δ(n_l) and in the sparsity term, so the sums over
+blocks are the gradient.
+The sparsity term is added *before* the product with f'(z(k)): the notes print it after, but
+the exact derivative of J_sparse needs it inside (the gradient checks in the tests confirm it).
 
-When the data is in memory, pass 1 keeps a(2) .. a(k) and pass 2 starts from them, so nothing
-is computed twice (the notes' in-memory method); when it is not (chunks of a file, a Dask
-chunk), pass 2 recomputes them (the notes' two-pass method). Either way the layers above k and
-every δ exist only for one block of rows at a time, in buffers reused across evaluations.
-
-On NumPy the examples are split into one range per core (:func:`~sparseae._parallel.over_rows`)
-and each range is walked in blocks of about 4 MiB (at least 1,024 rows: small enough to bound the
-buffers, big enough that a block's NumPy calls cost little next to its arithmetic); each range
-adds into its own gradient buffer, and the buffers are added up in a fixed order, so the result
-does not depend on thread timing. On PyTorch a pass is one block of all the rows (PyTorch
-spreads its own work).
+Each function is plain arithmetic through a backend (:mod:`sparseae.engine.backend`: NumPy
+arrays or PyTorch tensors); :mod:`sparseae.passes` and :mod:`sparseae.objective` choose the rows
+and the buffers.
 """
 
 import numpy as np
 
-from ._parallel import block_rows, blocks, over_rows, row_ranges
-from .activations import DERIVATIVES, torch_kernels
-from .network import forward, matmul_into
 
+def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None):
+    r"""The forward pass, equations (6)-(7), for a block of rows: ``[a(1), a(2), ..., a(n_layers)]``.
 
-class Passes:
-    """Buffers and passes for batches of at most ``rows`` examples.
+    .. math:: z^{(l+1)} = W^{(l)} a^{(l)} + b^{(l)}, \qquad a^{(l+1)} = f(z^{(l+1)})
 
-    Parameters
-    ----------
-    layout : Layout
-    backend : NumpyBackend or TorchBackend
-    activation, output_activation : str
-    sparse_layer : int or None
-        k, whose activations pass 1 sums; None when there is no sparsity term (then pass 2
-        alone makes the whole evaluation).
-    rows : int
-        The most examples one pass sees.
+    ``Ws``, ``bs``: W(1), W(2), ... and b(1), b(2), ... (or a tail of them, to continue from a
+    hidden layer: the last W is always the output layer's, whose f is ``f_out``; the others use
+    ``f``). ``X`` is a(1), shape (rows, s_1). ``n_layers=2`` stops at an autoencoder's hidden code.
+    ``out``: buffers of at least ``rows`` rows for a(2), a(3), ..., written in place (new arrays
+    when omitted).
     """
+    nl = len(Ws) + 1
+    n_layers = nl if n_layers is None else n_layers
+    a = [X]
+    for l in range(1, n_layers):  # computes layer l + 1
+        W = Ws[l - 1]
+        z = backend.empty((X.shape[0], W.shape[0])) if out is None else out[l - 1][: X.shape[0]]
+        backend.matmul_into(a[l - 1], W.T, z)  # W(l) a(l): (rows, s_{l+1})
+        backend.activate(f_out if l == nl - 1 else f, z, bs[l - 1])  # f(z(l+1)), in place
+        a.append(z)
+    return a
 
-    def __init__(self, layout, backend, activation, output_activation, sparse_layer, rows):
-        self.layout, self.backend, self.xp = layout, backend, backend.xp
-        self.activation, self.output_activation = activation, output_activation
-        self.sparse_layer = sparse_layer
-        self.kept_layers = sparse_layer or 1
-        sizes = layout.layer_sizes
-        self.parallel = backend.name == "numpy"
-        # The same rows per block in float32 as in float64, so float32 halves the buffers too.
-        self.block = min(rows, block_rows(2 * sum(sizes[1:]) + sizes[0])) if self.parallel else rows
-        self.kept = [backend.empty((rows, s)) for s in sizes[1 : self.kept_layers]]
-        self._scratch = {}
-        if self.parallel:  # column sums as a product with ones: BLAS is faster than np.sum here
-            self._ones = np.ones(self.block, dtype=backend.dtype)
-            torch_kernels()  # look for PyTorch's kernels here, not first in a worker thread
 
-    def _column_sums(self, x):
-        if self.parallel:
-            return self._ones[: x.shape[0]] @ x
-        return self.xp.sum(x, axis=0)
+def hidden_sums(Ws, bs, X, f, f_out, k, backend, out=None):
+    r"""Pass 1 on a block: Σ over its rows of a(k), from which ρ̂ comes.
 
-    def _ranges(self, m):
-        return row_ranges(m, self.parallel)
+    .. math:: \sum_i a^{(k)}(x^{(i)}) \in \mathbb{R}^{s_k}
 
-    def _workspace(self, i):
-        """Range i's block buffers: a(l) and δ(l) for l ≥ 2, and its share of the gradient."""
-        if i not in self._scratch:
-            sizes = self.layout.layer_sizes[1:]
-            self._scratch[i] = {
-                "a": [self.backend.empty((self.block, s)) for s in sizes],
-                "delta": [self.backend.empty((self.block, s)) for s in sizes],
-                "grad": self.backend.empty((self.layout.size,)),
-            }
-            self._scratch[i]["grad"][...] = 0
-        return self._scratch[i]
+    ``out`` keeps a(2) .. a(k) for pass 2, when the block stays in memory.
+    """
+    a = forward(Ws, bs, X, f, f_out, backend, n_layers=k, out=out)
+    return backend.column_sums(a[k - 1])  # (s_k,)
 
-    # -- pass 1 ------------------------------------------------------------------------------
 
-    def hidden_sums(self, Ws, bs, X):
-        """a(2) .. a(k) of X's rows into the kept buffers; Σ over the rows of a(k) (host float64)."""
-        k = self.kept_layers
-        act = (self.activation, self.output_activation)
+def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, sparsity_delta=None):
+    r"""Pass 2 on a block whose forward pass ``a`` = [a(1) .. a(n_l)] is done: adds the block's share
+    of ∇W(l) and ∇b(l) into ``grads`` and returns its Σ_i loss(h(x_i), y_i) (a backend scalar).
 
-        def run(i, lo, hi):
-            total = np.zeros(self.layout.layer_sizes[k - 1])
-            for start, stop in blocks(lo, hi, self.block):
-                out = [buffer[start:stop] for buffer in self.kept]
-                a = forward(Ws, bs, X[start:stop], *act, n_layers=k, out=out)
-                total += self.backend.to_host(self._column_sums(a[-1]))
-            return total
+    .. math::
 
-        return np.sum(over_rows(run, self._ranges(X.shape[0])), axis=0)
+        \delta^{(n_l)} = \frac{1}{m} \frac{\partial\,\mathrm{loss}}{\partial a^{(n_l)}}
+                         \odot f'(z^{(n_l)}), \qquad
+        \delta^{(l)} = \Big( (W^{(l)})^T \delta^{(l+1)}
+                       + [l = k]\, \beta\, \mathrm{KL}'(\hat\rho) \frac{d\hat\rho}{da} \frac1m \Big)
+                       \odot f'(z^{(l)}),
 
-    # -- pass 2 ------------------------------------------------------------------------------
+        \nabla_{W^{(l)}} \mathrel{+}= \delta^{(l+1)} (a^{(l)})^T, \qquad
+        \nabla_{b^{(l)}} \mathrel{+}= \textstyle\sum_i \delta^{(l+1)}
 
-    def zero_gradient(self):
-        for workspace in self._scratch.values():
-            workspace["grad"][...] = 0
+    ``y``: the block's targets (y = x for an autoencoder); ``m``: the examples of the whole
+    objective, which every δ is divided by; ``deltas``: buffers for δ(2) .. δ(n_l); ``k``: the
+    sparse layer, whose δ gets ``sparsity_delta`` (β KL'(ρ̂) dρ̂/da / m per unit) before f', or
+    None. a(2) .. a(n_l) are overwritten by f'.
+    """
+    nl = len(a)
+    gWs, gbs = grads
+    delta = deltas[nl - 2]  # δ(n_l)
+    value = loss.value_and_delta(a[nl - 1], y, delta, backend)  # ∂loss/∂a(n_l): (rows, s_nl)
+    delta *= 1.0 / m
+    if not loss.includes_output_derivative:
+        backend.derivative(f_out, a[nl - 1], delta)  # ⊙ f'(z(n_l))
+    for l in range(nl - 1, 0, -1):  # δ(l+1) is known
+        # ∇W(l) uses a(l) before f' overwrites it below: this order matters.
+        gWs[l - 1] += delta.T @ a[l - 1]  # δ(l+1)ᵀ a(l): (s_{l+1}, s_l)
+        gbs[l - 1] += backend.column_sums(delta)  # Σ_i δ(l+1): (s_{l+1},)
+        if l == 1:
+            break
+        previous = deltas[l - 2]  # δ(l)
+        backend.matmul_into(delta, Ws[l - 1], previous)  # (W(l))ᵀ δ(l+1): (rows, s_l)
+        if l == k:
+            previous += sparsity_delta  # the sparsity term, before f'
+        backend.derivative(f, a[l - 1], previous)  # ⊙ f'(z(l)); a(l) overwritten
+        delta = previous
+    return value
 
-    def gradient(self):
-        """The gradient added up since :meth:`zero_gradient`, as a new host float64 array."""
-        parts = [self._scratch[i]["grad"] for i in sorted(self._scratch)]
-        total = self.backend.to_host(parts[0])
-        for part in parts[1:]:
-            total += self.backend.to_host(part)
-        return total
 
-    def backpropagate(self, Ws, bs, X, Y, m, sparsity_delta, kept):
-        """Pass 2 over X's rows (targets Y); returns their Σ ½‖h(x) - y‖².
+def weight_decay(Ws, gWs, lam):
+    r"""The weight decay term and its gradient, on the host's float64 θ and gradient.
 
-        Adds their share of the gradient of the squared error and sparsity terms (every δ
-        divided by m, the examples of the whole objective) to the gradient buffers.
-        ``kept``: whether pass 1 has just put these rows' a(2) .. a(k) in the kept buffers.
-        """
-        k = self.kept_layers if kept else 1
-        act = (self.activation, self.output_activation)
+    .. math:: \frac{\lambda}{2} \sum_l \lVert W^{(l)} \rVert^2, \qquad
+              \nabla_{W^{(l)}} \mathrel{+}= \lambda W^{(l)}
 
-        def run(i, lo, hi):
-            workspace = self._workspace(i)
-            gWs, gbs = self.layout.unpack(workspace["grad"])
-            sse = 0.0
-            for start, stop in blocks(lo, hi, self.block):
-                n = stop - start
-                a = [X[start:stop]] + [buffer[start:stop] for buffer in self.kept[: k - 1]]
-                a += forward(Ws[k - 1 :], bs[k - 1 :], a[-1], *act, out=workspace["a"][k - 1 :])[1:]
-                deltas = [delta[:n] for delta in workspace["delta"]]
-                sse += self._backpropagate_block(Ws, a, Y[start:stop], m, sparsity_delta, gWs, gbs, deltas)
-            return sse
-
-        return sum(over_rows(run, self._ranges(X.shape[0])))
-
-    def _backpropagate_block(self, Ws, a, y, m, sparsity_delta, gWs, gbs, deltas):
-        xp = self.xp
-        delta = deltas[-1]
-        xp.subtract(a[-1], y, out=delta)
-        sse = self.backend.scalar(xp.vdot(delta.reshape(-1), delta.reshape(-1)))
-        delta *= 1.0 / m
-        DERIVATIVES[self.output_activation](a[-1], delta)
-        for l in range(len(Ws) - 1, -1, -1):
-            gWs[l] += delta.T @ a[l]  # δ(l+1)ᵀ a(l): (s_{l+1}, s_l)
-            gbs[l] += self._column_sums(delta)
-            if l == 0:
-                break
-            previous = deltas[l - 1]
-            matmul_into(delta, Ws[l], previous)  # (W(l))ᵀ δ(l+1), one row per example
-            if sparsity_delta is not None and l == self.sparse_layer - 1:
-                previous += sparsity_delta
-            DERIVATIVES[self.activation](a[l], previous)
-            delta = previous
-        return sse
+    Biases are not decayed (notes eq. 8, footnote 1).
+    """
+    if not lam:
+        return 0.0
+    for W, gW in zip(Ws, gWs):
+        gW += lam * W
+    return 0.5 * lam * sum(float(np.vdot(W, W)) for W in Ws)

@@ -7,6 +7,7 @@ stderr, never a traceback.
 
 import argparse
 import json
+import re
 import sys
 import time
 import warnings
@@ -17,12 +18,19 @@ import numpy as np
 
 from . import __version__
 from ._io import atomic_path
+from .errors import DataError
 
 USAGE_ERROR, DATA_ERROR = 2, 1
 
 
 class UsageError(Exception):
     """A command line that cannot be run as written."""
+
+
+def _in_flags(message):
+    """A parameter error in the command line's words: 'The 'n_hidden' parameter of
+    SparseAutoencoder must be ...' becomes '--n-hidden must be ...'."""
+    return re.sub(r"The '(\w+)' parameter of \w+ ", lambda m: "--" + m[1].replace("_", "-") + " ", message)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,22 +45,14 @@ def _add_model_flags(p):
     g.add_argument("--sparsity-weight", type=float, default=3.0, help="beta (3)")
     g.add_argument("--weight-decay", type=float, default=1e-4, help="lambda (1e-4)")
     g.add_argument("--activation", default="sigmoid", help="hidden f: sigmoid or tanh")
-    g.add_argument(
-        "--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear"
-    )
+    g.add_argument("--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear")
     g.add_argument("--solver", default="lbfgs", help="lbfgs, cg, gd or adam (lbfgs)")
     g.add_argument("--max-iter", type=int, default=400, help="iterations (400)")
     g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")
-    g.add_argument(
-        "--learning-rate", type=_or_auto(float), default="auto", help="gd/adam step (auto)"
-    )
-    g.add_argument(
-        "--batch-size", type=_or_auto(int), default="auto",
-        help="rows per chunk (a .npy larger than memory) or adam minibatch (auto)",
-    )  # fmt: skip
-    g.add_argument(
-        "--lbfgs-memory", type=_or_auto(int), default="auto", help="L-BFGS corrections kept (auto)"
-    )
+    g.add_argument("--learning-rate", type=_or_auto(float), default="auto", help="gd/adam step (auto)")
+    g.add_argument("--batch-size", type=_or_auto(int), default="auto",
+                   help="rows per chunk (a .npy larger than memory) or adam minibatch (auto)")  # fmt: skip
+    g.add_argument("--lbfgs-memory", type=_or_auto(int), default="auto", help="L-BFGS history (auto)")
     g.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
     g.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
     g.add_argument("--seed", type=int, default=0, help="random_state of weights and patches (0)")
@@ -81,18 +81,11 @@ def build_parser():
     train = sub.add_parser("train", help="train a sparse autoencoder and write a run folder")
     _add_model_flags(train)
     d = train.add_argument_group("data (default: 10,000 8x8 patches of the built-in images)")
-    d.add_argument(
-        "--data",
-        default="natural",
-        help="natural (built-in images), digits (scikit-learn's), a folder of PNG/JPEG images, "
-        "an IDX file (MNIST), or a .npy/.npz/.csv file with one example per row",
-    )
-    d.add_argument(
-        "--normalize",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="UFLDL patch normalisation (default: on for image patches, off for arrays)",
-    )
+    d.add_argument("--data", default="natural",
+                   help="natural (built-in images), digits (scikit-learn's), a folder of PNG/JPEG "
+                   "images, an IDX file (MNIST), or a .npy/.npz/.csv file, one example a row")  # fmt: skip
+    d.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
+                   help="UFLDL patch normalisation (default: on for image patches only)")  # fmt: skip
     d.add_argument("--patches", type=int, default=10000, help="patches to sample (10000)")
     d.add_argument("--patch-size", type=int, default=8, help="patch side in pixels (8)")
     d.add_argument("--colour", action="store_true", help="RGB patches from an image folder")
@@ -137,7 +130,7 @@ def _new_run_folder(base="runs"):
             return path
         except FileExistsError:
             continue
-    raise OSError(f"cannot create a new run folder under {base!r}")
+    raise DataError(f"cannot create a new run folder under {base!r}")
 
 
 def _write_json(obj, path):
@@ -164,8 +157,10 @@ def _train(args):
     from sklearn.exceptions import ConvergenceWarning
 
     from .edges import edge_score
+    from .errors import ParameterError
     from .estimator import SparseAutoencoder
     from .network import Layout
+    from .validation import validate_params
     from .visualize import infer_patch_shape, save_cost_curve, save_tiles
 
     model = SparseAutoencoder(
@@ -187,9 +182,9 @@ def _train(args):
         verbose=0 if args.quiet else 1,
     )
     try:
-        model._check_params()
-    except ValueError as exc:
-        raise UsageError(f"sparseae train: {exc}") from None
+        validate_params(model)
+    except ParameterError as exc:
+        raise UsageError(f"sparseae train: {_in_flags(str(exc))}") from None
     X, description = _training_data(args)
     out = Path(args.out) if args.out else _new_run_folder()
     out.mkdir(parents=True, exist_ok=True)
@@ -243,14 +238,15 @@ def _train(args):
 
 
 def _gradcheck(args):
+    from .activations import ACTIVATIONS, hidden_activations
     from .gradcheck import check_gradient
     from .objective import SparseObjective
 
     rng = np.random.default_rng(args.seed)
     X = rng.uniform(0.05, 0.95, size=(10, 8))
     worst = 0.0
-    for activation in ("sigmoid", "tanh"):
-        for output in ("sigmoid", "tanh", "linear"):
+    for activation in hidden_activations():
+        for output in ACTIVATIONS:
             objective = SparseObjective(
                 [8, 5, 8], X, activation=activation, output_activation=output,
                 weight_decay=1e-3, sparsity_target=0.1, sparsity_weight=3.0,
@@ -281,7 +277,7 @@ def _autoencoder_and_view(model):
             if i > 0 and isinstance(steps[i - 1], ZCAWhitening):
                 W = W @ steps[i - 1]._matrix(-0.5)  # UFLDL shows W·ZCAWhite for whitened input
             return steps[i], W
-    raise ValueError("the model holds no SparseAutoencoder whose features could be shown")
+    raise DataError("the model holds no SparseAutoencoder whose features could be shown")
 
 
 def _show(args):
@@ -309,7 +305,7 @@ def _encode(args):
     model = load(args.model)
     X = load_rows(args.data)
     if X.ndim != 2:
-        raise ValueError(f"{args.data!r} holds an array of shape {X.shape}; encode needs 2-D rows")
+        raise DataError(f"{args.data!r} holds an array of shape {X.shape}; encode needs 2-D rows")
     out = Path(args.output)
     with atomic_path(out) as tmp:
         features = None
@@ -354,22 +350,20 @@ def _selftaught(args):
 
 def main(argv=None):
     """Run the command line; returns the exit status."""
-    from .optimize import NonFiniteCostError
+    from .errors import ParameterError, SparseaeError
 
     try:
         args = build_parser().parse_args(argv)
-        commands = {
-            "train": _train,
-            "gradcheck": _gradcheck,
-            "encode": _encode,
-            "show": _show,
-            "selftaught": _selftaught,
-        }
+        commands = {"train": _train, "gradcheck": _gradcheck, "encode": _encode, "show": _show,
+                    "selftaught": _selftaught}  # fmt: skip
         return commands[args.command](args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return USAGE_ERROR
-    except (ValueError, TypeError, OSError, ImportError, NonFiniteCostError) as exc:
+    except ParameterError as exc:
+        print(f"sparseae {getattr(args, 'command', '')}: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except (SparseaeError, ValueError, TypeError, OSError, ImportError) as exc:
         print(f"sparseae {getattr(args, 'command', '')}: error: {exc}", file=sys.stderr)
         return DATA_ERROR
     except KeyboardInterrupt:

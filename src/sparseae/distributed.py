@@ -1,43 +1,36 @@
 """The exact full-batch J_sparse on a Dask array, as a map-reduce on a dask.distributed cluster.
 
-Each evaluation broadcasts θ to the workers once, then runs the notes' two passes over the
-array's row chunks where they live: pass 1 maps every chunk to its sparse layer's column sums
-and reduces them to ρ̂ on the client; pass 2 maps every chunk, with ρ̂'s δ term, to its squared
-error and its share of the gradient, and reduces those. The optimizer stays on the client.
-
-A task that fails, or whose worker dies, is rescheduled by Dask (the chunks are recomputed from
-their graph). If Dask gives up on a task instead (it reports it cancelled or its worker killed),
-the whole evaluation is run once more from freshly computed chunks; if that fails too, it raises
-a RuntimeError saying so. A partial sum is never returned as a gradient: sums are formed only
-from a complete ``gather``.
+Each evaluation broadcasts θ to the workers once and runs the notes' two passes over the row
+chunks where they live (pass 1: column sums, reduced to ρ̂ on the client; pass 2: each chunk's
+loss and share of the gradient, reduced); the optimizer stays on the client. A task that fails
+is rescheduled by Dask; if Dask gives up on one (cancelled, worker killed), the evaluation runs
+once more from freshly computed chunks, and a second failure is a DeviceError. Sums are formed
+only from a complete ``gather``: a partial gradient is never returned.
 
 To use a real cluster, connect a Client before calling ``fit``::
 
-    from dask.distributed import Client
-    client = Client("tcp://scheduler-address:8786")
-    X = dask.array.from_zarr("patches.zarr")         # or from_array, from_npy_stack, ...
-    SparseAutoencoder(196).fit(X)
+    client = dask.distributed.Client("tcp://scheduler-address:8786")
+    SparseAutoencoder(196).fit(dask.array.from_zarr("patches.zarr"))
 """
 
 import numpy as np
 
-from .backend import NumpyBackend
-from .network import Layout
-from .objective import ObjectiveBase, SparseObjective, rho_hat_from_sum, sparsity_term
-from .validation import check_finite, check_hyperparameters, check_value_range
+from .errors import DataError, DeviceError, ParameterError
+from .objective import ObjectiveBase, SparseObjective
+from .validation import check_finite, check_value_range
 
 
 def _client():
     try:
         from distributed import default_client
     except ImportError:
-        raise ImportError(
+        raise DeviceError(
             "a Dask array needs dask.distributed: pip install 'sparseae[dask]'"
         ) from None
     try:
         return default_client()
     except ValueError:
-        raise ValueError(
+        raise ParameterError(
             "X is a Dask array but no dask.distributed Client is active; start one first, "
             "e.g. Client(LocalCluster()) or Client('tcp://scheduler:8786')"
         ) from None
@@ -46,7 +39,7 @@ def _client():
 def _row_chunks(X):
     """X's row chunks (whole rows each) as delayed objects, and their row offsets."""
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (examples x features), got {X.ndim}-D")
+        raise DataError(f"X must be 2-D (examples x features), got {X.ndim}-D")
     X = X.rechunk({1: -1})
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
     return list(X.to_delayed().ravel()), offsets
@@ -56,7 +49,7 @@ def _block_stats(block, offset):
     block = np.asarray(block, dtype=np.float64)
     try:
         check_finite(block, "X", row_offset=offset)
-    except ValueError as exc:
+    except DataError as exc:
         return str(exc), None, None
     return None, float(block.min()), float(block.max())
 
@@ -64,14 +57,14 @@ def _block_stats(block, offset):
 def validate_dask_array(X, output_activation):
     """Check every chunk on the cluster (NaN/inf naming the global row, value range)."""
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X must be a non-empty 2-D array, got shape {X.shape}")
+        raise DataError(f"X must be a non-empty 2-D array, got shape {X.shape}")
     client = _client()
     blocks, offsets = _row_chunks(X)
     futures = client.compute(blocks)
     stats = client.gather(client.map(_block_stats, futures, offsets, pure=False))
     for error, _, _ in stats:
         if error:
-            raise ValueError(error)
+            raise DataError(error)
     check_value_range(min(s[1] for s in stats), max(s[2] for s in stats), output_activation)
     return X
 
@@ -88,24 +81,22 @@ def _pass2(block, theta, layer_sizes, params, sparsity_delta, m):
 class DaskObjective(ObjectiveBase):
     """J_sparse(θ) and its gradient over a Dask array's rows, computed on the cluster.
 
-    Same call interface as :class:`SparseObjective`: ``cost, grad = objective(theta)``,
-    ``objective.terms(theta)``; same parameters, except that the arithmetic is NumPy float64
-    on the workers.
+    Same call interface and parameters as :class:`~sparseae.objective.SparseObjective`
+    (``cost, grad = objective(theta)``, ``objective.terms(theta)``), except that the arithmetic
+    is NumPy float64 on the workers.
     """
 
     def __init__(self, layer_sizes, X, *, activation="sigmoid", output_activation="sigmoid",
-                 weight_decay=0.0, sparsity_target=0.01, sparsity_weight=0.0, sparse_layer=2):  # fmt: skip
-        check_hyperparameters(activation=activation, output_activation=output_activation,
-                              weight_decay=weight_decay, sparsity_target=sparsity_target,
-                              sparsity_weight=sparsity_weight)  # fmt: skip
-        self.layout = Layout(layer_sizes)
+                 loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
+                 sparsity_weight=0.0, sparse_layer=2):  # fmt: skip
+        self._set_model(
+            layer_sizes, "DaskObjective", activation=activation,
+            output_activation=output_activation, loss=loss, sparsity=sparsity,
+            weight_decay=weight_decay, sparsity_target=sparsity_target,
+            sparsity_weight=sparsity_weight, sparse_layer=sparse_layer,
+        )  # fmt: skip
         if X.shape[1] != self.layout.layer_sizes[0]:
-            raise ValueError(f"X must have shape (m, {self.layout.layer_sizes[0]}), got {X.shape}")
-        self.params = dict(activation=activation, output_activation=output_activation,
-                           sparsity_target=sparsity_target, sparsity_weight=sparsity_weight,
-                           sparse_layer=sparse_layer)  # fmt: skip
-        self.lam = float(weight_decay)
-        self.backend = NumpyBackend(np.float64)
+            raise DataError(f"X must have shape (m, {self.layout.layer_sizes[0]}), got {X.shape}")
         self.client = _client()
         self._delayed, _ = _row_chunks(X)
         self.blocks = self.client.compute(self._delayed)  # the chunks, kept on the workers
@@ -119,27 +110,26 @@ class DaskObjective(ObjectiveBase):
             try:
                 return self._evaluate(theta)
             except Exception as second:
-                raise RuntimeError(
+                raise DeviceError(
                     f"the evaluation failed on the Dask cluster twice ({first!r}, then "
                     f"{second!r}); no partial gradient was used"
                 ) from second
 
     def _evaluate(self, theta):
         theta = np.asarray(theta, dtype=np.float64)
-        m, sizes, p = self._m, self.layout.layer_sizes, self.params
-        client = self.client
+        client, sizes, m = self.client, self.layout.layer_sizes, self._m
+        params = {k: v for k, v in self.params.items() if k != "weight_decay"}
         [theta_f] = client.scatter([theta], broadcast=True, hash=False)
-        rho_hat, delta_term, sparsity = None, None, 0.0
-        if p["sparsity_weight"] > 0:
-            sums = client.gather(client.map(_pass1, self.blocks, theta=theta_f,
-                                            layer_sizes=sizes, params=p, pure=False))  # fmt: skip
-            rho_hat, drho_da = rho_hat_from_sum(np.sum(sums, axis=0), m, p["activation"])
-            sparsity, delta_term = sparsity_term(
-                p["sparsity_target"], p["sparsity_weight"], rho_hat, drho_da, m
-            )
-        parts = client.gather(client.map(_pass2, self.blocks, theta=theta_f, layer_sizes=sizes,
-                                         params=p, sparsity_delta=delta_term, m=m, pure=False))  # fmt: skip
-        sse = sum(part[0] for part in parts)
-        grad = np.sum([part[1] for part in parts], axis=0)
-        decay = self._decay(self.layout.unpack(theta)[0], self.layout.unpack(grad)[0])
-        return self._terms(sse, m, decay, sparsity, rho_hat), grad
+
+        def pass1():
+            sums = client.gather(client.map(_pass1, self.blocks, theta=theta_f, layer_sizes=sizes,
+                                            params=params, pure=False))  # fmt: skip
+            return np.sum(sums, axis=0)
+
+        def pass2(sparsity_delta):
+            parts = client.gather(client.map(_pass2, self.blocks, theta=theta_f, layer_sizes=sizes,
+                                             params=params, sparsity_delta=sparsity_delta, m=m,
+                                             pure=False))  # fmt: skip
+            return sum(part[0] for part in parts), np.sum([part[1] for part in parts], axis=0)
+
+        return self.evaluate_passes(theta, m, pass1, pass2)

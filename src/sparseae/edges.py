@@ -7,38 +7,30 @@ test can compare learned filters with the random initial ones.
 
 import numpy as np
 
+from .errors import DataError, ParameterError
 from .visualize import infer_patch_shape
 
 
 def _as_patches(W, patch_shape):
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
-        raise ValueError(f"W must be 2-D (n_units, n_features), got shape {W.shape}")
+        raise DataError(f"W must be 2-D (n_units, n_features), got shape {W.shape}")
     shape = tuple(patch_shape) if patch_shape is not None else infer_patch_shape(W.shape[1])
     if len(shape) != 2:
-        raise ValueError(f"edge scores need grey (h, w) patches, got patch_shape {shape}")
+        raise ParameterError(f"edge scores need grey (h, w) patches, got patch_shape {shape}")
     return W.reshape(-1, *shape)
 
 
 def orientation_selectivity(W, patch_shape=None):
-    r"""Per filter, how much of its spectral power lies along one orientation, in [0, 1].
+    r"""Per filter (row of W), how much of its spectral power lies along one orientation, in [0, 1].
 
-    With P(k) the power spectrum of the zero-mean filter and θ(k) the orientation of the
-    frequency k (DC excluded),
+    With P(k) the power spectrum of the zero-mean filter and θ(k) the orientation of frequency k
+    (DC excluded),
 
     .. math:: \mathrm{OSI} = \frac{\left| \sum_k P(k)\, e^{2 i \theta(k)} \right|}{\sum_k P(k)}
 
-    1 for a pure oriented grating or a straight edge, near 0 for an isotropic filter; white
-    noise on 8x8 pixels scores about 0.15-0.2.
-
-    Parameters
-    ----------
-    W : ndarray of shape (n_units, n_features)
-    patch_shape : (h, w), optional
-
-    Returns
-    -------
-    ndarray of shape (n_units,)
+    1 for a pure oriented grating or a straight edge, near 0 for an isotropic filter; white noise
+    on 8x8 pixels scores about 0.15-0.2.
     """
     patches = _as_patches(W, patch_shape)
     patches = patches - patches.mean(axis=(1, 2), keepdims=True)

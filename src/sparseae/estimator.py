@@ -1,46 +1,67 @@
 """The scikit-learn estimator: ``SparseAutoencoder``."""
 
-import numbers
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
-from ._data import batch_rows, is_dask_array, training_source
-from ._parallel import single_threaded_blas
+from . import persistence
+from ._data import batch_rows, chunk_rows, is_dask_array, minibatches, training_source
 from .activations import ACTIVATIONS
-from .adam import StreamingMixin
-from .backend import get_backend
+from .engine import NumpyBackend, get_backend
+from .engine.parallel import single_threaded_blas
+from .errors import (
+    DataError,
+    FitInterrupted,
+    ModelFileError,
+    NonFiniteCostError,
+    ParameterError,
+)
 from .network import Layout, forward
 from .objective import SparseObjective
-from .optimize import FitInterrupted, NonFiniteCostError, minimize
+from .optim import minimize
+from .optim.adam import Adam, run_epoch, step_schedule
 from .progress import Progress
-from .validation import as_float_matrix, check_hyperparameters
+from .validation import CONSTRAINTS, as_float_matrix, validate_params, validate_rows
 
 
-class SparseAutoencoder(
-    StreamingMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+@dataclass
+class _Stream:
+    """The streaming solver's state between calls: θ, Adam's moments, the minibatch order's
+    random generator, and ρ̂'s moving average."""
+
+    theta: np.ndarray
+    adam: Adam
+    rng: np.random.RandomState
+    rho_hat: np.ndarray = None
+
+
+@persistence.register
+class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     r"""The sparse autoencoder of the CS294A notes: n → n_hidden → n, trained on y = x.
 
-    Minimises
+    Minimises, from UFLDL's initialisation (each term: :mod:`sparseae.backprop`),
 
     .. math:: J_{\text{sparse}} = \frac{1}{m}\sum_i \tfrac12 \lVert h(x^{(i)}) - x^{(i)} \rVert^2
               + \frac{\lambda}{2} \sum W^2 + \beta \sum_j \mathrm{KL}(\rho \Vert \hat\rho_j)
-
-    (see :class:`sparseae.SparseObjective` for each term), from UFLDL's initialisation.
 
     Parameters
     ----------
     n_hidden : int, default 25
         s_2, the hidden units.
-    sparsity_target : float, default 0.01
-        ρ, the wanted mean activation of each hidden unit, in (0, 1).
-    sparsity_weight : float, default 3.0
-        β ≥ 0; 0 gives a plain autoencoder.
-    weight_decay : float, default 1e-4
-        λ ≥ 0.
+    sparsity : str, default "kl"
+        The penalty on the hidden units' mean activations ρ̂ (:mod:`sparseae.penalties`): "kl",
+        the notes' β Σ_j KL(ρ ‖ ρ̂_j).
+    sparsity_target, sparsity_weight, weight_decay : float, default 0.01, 3.0, 1e-4
+        ρ in (0, 1), the wanted mean activation of each hidden unit; β ≥ 0 (0: a plain
+        autoencoder); λ ≥ 0.
     activation : {"sigmoid", "tanh"}, default "sigmoid"
         The hidden layer's f.
     output_activation : {"sigmoid", "tanh", "linear"}, default "sigmoid"
@@ -49,7 +70,7 @@ class SparseAutoencoder(
     solver : {"lbfgs", "cg", "gd", "adam"}, default "lbfgs"
         L-BFGS, conjugate gradient, or the notes' batch gradient descent, each on the exact
         full-batch J_sparse; or "adam", the streaming solver on minibatches of ``batch_size``
-        rows with ρ̂ tracked as a moving average (see :mod:`sparseae.adam`).
+        rows with ρ̂ tracked as a moving average (see :mod:`sparseae.optim.adam`).
     max_iter : int, default 400
         Iterations; for "adam", epochs (passes over the data).
     tol : float, default 1e-5
@@ -57,19 +78,15 @@ class SparseAutoencoder(
     learning_rate : float or "auto", default "auto"
         The step: α of "gd" (auto: 0.1) or Adam's step size (auto: 0.002), which ``fit``
         holds for the first half of ``max_iter`` epochs and then lowers linearly to zero
-        (:mod:`sparseae.adam` says why; ``partial_fit`` keeps it constant).
+        (:mod:`sparseae.optim.adam` says why; ``partial_fit`` keeps it constant).
     batch_size : int or "auto", default "auto"
-        Rows per chunk. For the full-batch solvers, the objective is evaluated in chunks with
-        the notes' two passes when X does not fit in memory (auto: all rows of an in-memory
-        array at once; chunks of about 64 MiB for a ``.npy`` path or memmap). For "adam", the
-        minibatch (auto: 100).
+        For "adam", the minibatch (auto: 100). Otherwise rows per chunk of the notes' two-pass
+        evaluation (auto: all rows of an in-memory array; about 64 MiB of a ``.npy`` or memmap).
     lbfgs_memory : int or "auto", default "auto"
-        Corrections L-BFGS keeps (scipy's ``maxcor``; scipy's default is 10, UFLDL's minFunc
-        keeps 100). "auto": 100, or fewer so that the history (2 vectors of θ's size per
-        correction) is no larger than the activations of the training data, and at least 10.
-        On the notes' exercise 100 reaches the final cost of 10 in 3.7 s instead of 6.1 s and
-        ends 1 % lower (benchmarks/RESULTS.md).
-    dtype : {"float64", "float32"}, default "float64"
+        Corrections L-BFGS keeps (scipy's ``maxcor``, default 10; minFunc keeps 100). "auto":
+        100, or fewer (at least 10) so the history (2 θ-sized vectors per correction) is no
+        larger than the training data's activations (benchmarks/RESULTS.md).
+    dtype : {"float64", "float32"} or np.float64, np.float32, default "float64"
         The arithmetic of ``fit``. float32 halves the objective's buffers and about halves
         the time of each evaluation on larger data; θ, the optimizer and ``transform`` stay
         float64 (benchmarks/RESULTS.md).
@@ -83,11 +100,8 @@ class SparseAutoencoder(
 
     Attributes
     ----------
-    coefs_ : list of ndarray
-        ``[W1.T, W2.T]``, shapes (n_features, n_hidden) and (n_hidden, n_features), in
-        scikit-learn's MLP convention (fan_in, fan_out).
-    intercepts_ : list of ndarray
-        ``[b1, b2]``.
+    coefs_, intercepts_ : lists of ndarray
+        ``[W1.T, W2.T]`` (scikit-learn's MLP convention, (fan_in, fan_out)) and ``[b1, b2]``.
     components_ : ndarray of shape (n_hidden, n_features)
         W1, one row per hidden unit: ``coefs_[0].T``.
     n_iter_ : int
@@ -100,94 +114,24 @@ class SparseAutoencoder(
     n_features_in_ : int
     """
 
-    def __init__(
-        self,
-        n_hidden=25,
-        *,
-        sparsity_target=0.01,
-        sparsity_weight=3.0,
-        weight_decay=1e-4,
-        activation="sigmoid",
-        output_activation="sigmoid",
-        solver="lbfgs",
-        max_iter=400,
-        tol=1e-5,
-        learning_rate="auto",
-        batch_size="auto",
-        lbfgs_memory="auto",
-        dtype="float64",
-        device=None,
-        random_state=None,
-        verbose=0,
-    ):
-        self.n_hidden = n_hidden
-        self.sparsity_target = sparsity_target
-        self.sparsity_weight = sparsity_weight
-        self.weight_decay = weight_decay
-        self.activation = activation
+    _parameter_constraints = {name: CONSTRAINTS[name] for name in (
+        "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "weight_decay", "activation",
+        "output_activation", "solver", "max_iter", "tol", "learning_rate", "batch_size",
+        "lbfgs_memory", "dtype", "device", "random_state", "verbose")}  # fmt: skip
+
+    def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0,
+                 weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid", solver="lbfgs",
+                 max_iter=400, tol=1e-5, learning_rate="auto", batch_size="auto", lbfgs_memory="auto",
+                 dtype="float64", device=None, random_state=None, verbose=0):  # fmt: skip
+        self.n_hidden, self.sparsity = n_hidden, sparsity
+        self.sparsity_target, self.sparsity_weight = sparsity_target, sparsity_weight
+        self.weight_decay, self.activation = weight_decay, activation
         self.output_activation = output_activation
-        self.solver = solver
-        self.max_iter = max_iter
-        self.tol = tol
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.lbfgs_memory = lbfgs_memory
-        self.dtype = dtype
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        self.solver, self.max_iter, self.tol, self.learning_rate = solver, max_iter, tol, learning_rate
+        self.batch_size, self.lbfgs_memory, self.dtype, self.device = batch_size, lbfgs_memory, dtype, device
+        self.random_state, self.verbose = random_state, verbose
 
-    def _check_params(self):
-        check_hyperparameters(
-            n_hidden=self.n_hidden,
-            sparsity_target=self.sparsity_target,
-            sparsity_weight=self.sparsity_weight,
-            weight_decay=self.weight_decay,
-            activation=self.activation,
-            output_activation=self.output_activation,
-            solver=self.solver,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            learning_rate=self.learning_rate,
-            lbfgs_memory=self.lbfgs_memory,
-            dtype=self.dtype,
-            device=self.device,
-        )
-        if self.batch_size != "auto" and (
-            not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be a positive integer or 'auto', got {self.batch_size!r}")
-
-    def _learning_rate(self):
-        if self.learning_rate != "auto":
-            return self.learning_rate
-        return 0.002 if self.solver == "adam" else 0.1
-
-    def _validate_X(self, X, reset, dtype=np.float64):
-        X = as_float_matrix(X, dtype=dtype)
-        return validate_data(self, X, reset=reset, dtype=dtype)
-
-    def _objective(self, source, m, n, batch_size=None):
-        if is_dask_array(source):
-            from .distributed import DaskObjective
-
-            return DaskObjective([n, self.n_hidden, n], source, **self._objective_params())
-        return SparseObjective(
-            [n, self.n_hidden, n],
-            source,
-            backend=get_backend(self.device, np.dtype(self.dtype)),
-            batch_size=batch_size,
-            **self._objective_params(),
-        )
-
-    def _objective_params(self):
-        return dict(
-            activation=self.activation,
-            output_activation=self.output_activation,
-            weight_decay=self.weight_decay,
-            sparsity_target=self.sparsity_target,
-            sparsity_weight=self.sparsity_weight,
-        )
+    # -- fitting -----------------------------------------------------------------------------
 
     def fit(self, X, y=None):
         """Learn the weights from X, one example per row; y is ignored. Returns self.
@@ -195,44 +139,113 @@ class SparseAutoencoder(
         X may be an array, a path to a ``.npy`` file or a memmap of one (read in chunks, never
         whole), or a Dask array (evaluated on the active dask.distributed Client).
         """
-        self._check_params()
-        for name in ("_adam_state", "_adam_rng"):
-            self.__dict__.pop(name, None)
+        validate_params(self)
+        self.__dict__.pop("_stream", None)
         source, m, n = training_source(self, X, reset=True, dtype=np.dtype(self.dtype))
         theta0 = Layout([n, self.n_hidden, n]).initial_theta(self.random_state)
         if self.solver == "adam":
-            return self._fit_adam(source, m, n, theta0, self.max_iter)
+            self._start_stream(theta0)
+            return self._run_epochs(source, m, n, self.max_iter, decay=True)
         out_of_core = not isinstance(source, np.ndarray)
         objective = self._objective(source, m, n, batch_rows(self, m, n, out_of_core=out_of_core))
-        with (
-            Progress(self.max_iter, enabled=self.verbose > 0) as progress,
-            single_threaded_blas(),
-        ):
+        with Progress(self.max_iter, enabled=self.verbose > 0) as progress, single_threaded_blas():
             try:
                 result = minimize(
-                    objective,
-                    theta0,
-                    solver=self.solver,
-                    max_iter=self.max_iter,
-                    tol=self.tol,
+                    objective, theta0, solver=self.solver, max_iter=self.max_iter, tol=self.tol,
                     learning_rate=self._learning_rate(),
-                    lbfgs_memory=self._lbfgs_memory(m, objective.layout),
-                    callback=progress.update,
-                )
+                    lbfgs_memory=self._lbfgs_memory(m, objective.layout), callback=progress.update,
+                )  # fmt: skip
             except NonFiniteCostError as exc:
                 self._set_parameters(objective, exc.theta, exc.n_iter, [])
                 raise
             except FitInterrupted as exc:
                 self._set_parameters(objective, exc.theta, exc.n_iter, exc.loss_curve)
-                warnings.warn(
-                    f"fit interrupted after {exc.n_iter} iterations; the estimator keeps the "
-                    f"parameters of the last completed iteration",
-                    UserWarning,
-                    stacklevel=2,
-                )
+                self._warn_interrupted(exc.n_iter)
                 raise
         self._set_parameters(objective, result.theta, result.n_iter, result.loss_curve)
         return self
+
+    def partial_fit(self, X, y=None):
+        """One epoch of the streaming solver (Adam) over X; call again with more data.
+
+        The first call initialises the weights from ``random_state``; later calls continue
+        from where the last one stopped (Adam's moments and the ρ̂ average included). Works
+        whatever ``solver`` says. X as for :meth:`fit` (not a Dask array).
+        """
+        first = not hasattr(self, "_stream")
+        if first:
+            validate_params(self)
+        source, m, n = training_source(self, X, reset=first, dtype=np.dtype(self.dtype))
+        if first:
+            self._start_stream(Layout([n, self.n_hidden, n]).initial_theta(self.random_state))
+        return self._run_epochs(source, m, n, 1, decay=False)
+
+    def _start_stream(self, theta0):
+        self._stream = _Stream(theta0.copy(), Adam(theta0.size), check_random_state(self.random_state))
+        self.loss_curve_, self.n_iter_ = [], 0
+
+    def _run_epochs(self, source, m, n, epochs, decay):
+        """Adam over minibatches for ``epochs`` epochs; ``decay``: fit's step schedule."""
+        if is_dask_array(source):
+            raise ParameterError("solver='adam' does not take a Dask array; use a full-batch solver")
+        batch = batch_rows(self, m, n, minibatch=True)
+        objective = self._objective(source, m, n, batch)
+        stream, curve, done = self._stream, list(self.loss_curve_), self.n_iter_
+        rate = self._learning_rate()
+
+        def minibatch(rows):
+            def fun(theta):
+                terms, grad, stream.rho_hat = objective.evaluate_batch(theta, rows, stream.rho_hat)
+                return terms["cost"], grad
+
+            return fun
+
+        with Progress(epochs, enabled=self.verbose > 0, description="epochs") as progress:
+            try:
+                for epoch in range(epochs):
+                    step = step_schedule(rate, epoch, epochs) if decay else rate
+                    functions = map(minibatch, minibatches(source, batch, stream.rng))
+                    curve.append(run_epoch(functions, stream.theta, stream.adam, step))
+                    progress.update(epoch + 1, curve[-1])
+            except (KeyboardInterrupt, NonFiniteCostError) as exc:
+                finished = done + len(curve) - len(self.loss_curve_)
+                theta = exc.theta if isinstance(exc, NonFiniteCostError) else stream.theta.copy()
+                self._set_parameters(self._full_objective(source, m, n), theta, finished, curve)
+                if isinstance(exc, NonFiniteCostError):
+                    raise NonFiniteCostError(f"{exc} (after {finished} epochs)", theta, finished) from None
+                self._warn_interrupted(finished, "minibatch")
+                raise
+        self._set_parameters(self._full_objective(source, m, n), stream.theta.copy(), done + epochs, curve)
+        return self
+
+    @staticmethod
+    def _warn_interrupted(n_iter, unit="iteration"):
+        warnings.warn(
+            f"fit interrupted after {n_iter} iterations; the estimator keeps the parameters of "
+            f"the last completed {unit}", UserWarning, stacklevel=3,
+        )  # fmt: skip
+
+    def _full_objective(self, source, m, n):
+        """The exact J_sparse on the data, for loss_ (two passes if the data is out of core)."""
+        in_memory = isinstance(source, np.ndarray)
+        return self._objective(source, m, n, None if in_memory else chunk_rows(m, n, self.n_hidden))
+
+    def _objective(self, source, m, n, batch_size=None):
+        params = dict(activation=self.activation, output_activation=self.output_activation,
+                      sparsity=self.sparsity, weight_decay=self.weight_decay,
+                      sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight)  # fmt: skip
+        if is_dask_array(source):
+            from .distributed import DaskObjective
+
+            return DaskObjective([n, self.n_hidden, n], source, **params)
+        backend = get_backend(self.device, np.dtype(self.dtype))
+        return SparseObjective([n, self.n_hidden, n], source, backend=backend, batch_size=batch_size,
+                               **params)  # fmt: skip
+
+    def _learning_rate(self):
+        if self.learning_rate != "auto":
+            return self.learning_rate
+        return 0.002 if self.solver == "adam" else 0.1
 
     def _lbfgs_memory(self, m, layout):
         if self.lbfgs_memory != "auto":
@@ -248,12 +261,14 @@ class SparseAutoencoder(
         self.intercepts_ = list(bs)
 
     def _set_parameters(self, objective, theta, n_iter, loss_curve):
-        self._adopt_theta(objective.layout, np.asarray(theta, dtype=np.float64))
+        self._adopt_theta(objective.layout, np.array(theta, dtype=np.float64))
         self.n_iter_ = int(n_iter)
         self.loss_curve_ = list(loss_curve)
-        terms = objective.terms(theta)
+        terms = objective.terms(self.theta_)
         self.loss_ = terms.pop("cost")
         self.loss_terms_ = terms
+
+    # -- the fitted model --------------------------------------------------------------------
 
     @property
     def layer_sizes_(self):
@@ -278,7 +293,7 @@ class SparseAutoencoder(
     def transform(self, X):
         """Hidden activations a(2) = f(W1 x + b1), shape (m, n_hidden)."""
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = validate_rows(self, X, reset=False)
         Ws, bs = self._weights()
         return forward(Ws, bs, X, self.activation, self.output_activation, n_layers=2)[-1]
 
@@ -288,12 +303,12 @@ class SparseAutoencoder(
         H = as_float_matrix(H, name="H")
         n_hidden = self.coefs_[1].shape[0]
         if H.shape[1] != n_hidden:
-            raise ValueError(
+            raise DataError(
                 f"H has {H.shape[1]} columns, but this autoencoder has {n_hidden} hidden units"
             )
         Ws, bs = self._weights()
         z = H @ Ws[1].T  # (m, n_features)
-        return ACTIVATIONS[self.output_activation](z, bs[1])
+        return NumpyBackend().activate(ACTIVATIONS[self.output_activation], z, bs[1])
 
     def reconstruct(self, X):
         """h(x) = inverse_transform(transform(X)), the network's output."""
@@ -301,7 +316,7 @@ class SparseAutoencoder(
 
     def score(self, X, y=None):
         """The negative mean squared reconstruction error, -mean((h(x) - x)^2): higher is better."""
-        X = self._validate_X(X, reset=False)
+        X = validate_rows(self, X, reset=False)
         return -float(np.mean((self.reconstruct(X) - X) ** 2))
 
     def save(self, path):
@@ -309,15 +324,14 @@ class SparseAutoencoder(
 
         Read it back with :func:`sparseae.load`; see :mod:`sparseae.persistence`.
         """
-        from .persistence import save
-
         check_is_fitted(self)
-        return save(self, path)
+        return persistence.save(self, path)
 
     # -- persistence: plain numbers and JSON, never pickle -----------------------------------
 
     def _get_state(self):
         params = self.get_params()
+        params["dtype"] = np.dtype(params["dtype"]).name  # np.float32 and the like: JSON names
         if not (params["random_state"] is None or isinstance(params["random_state"], int)):
             params["random_state"] = None  # a RandomState instance has no JSON form
         fitted = {
@@ -336,7 +350,7 @@ class SparseAutoencoder(
     @classmethod
     def _from_state(cls, params, fitted, arrays):
         model = cls(**params)
-        model._check_params()
+        validate_params(model)
         n, s2 = fitted["n_features_in_"], model.n_hidden
         layout = Layout([n, s2, n])
         expected = {"W1": (s2, n), "b1": (s2,), "W2": (n, s2), "b2": (n,)}
@@ -344,14 +358,14 @@ class SparseAutoencoder(
         Ws, bs = layout.unpack(theta)
         for name, target in zip(("W1", "b1", "W2", "b2"), (Ws[0], bs[0], Ws[1], bs[1])):
             if name not in arrays:
-                raise KeyError(f"weights {name} missing")
+                raise ModelFileError(f"weights {name} missing")
             if arrays[name].shape != expected[name]:
-                raise ValueError(
+                raise ModelFileError(
                     f"{name} has shape {arrays[name].shape}, expected {expected[name]} "
                     f"for {n} features and {s2} hidden units"
                 )
             if arrays[name].dtype.kind != "f" or not np.isfinite(arrays[name]).all():
-                raise ValueError(f"{name} must hold finite floating-point values")
+                raise ModelFileError(f"{name} must hold finite floating-point values")
             target[...] = arrays[name]
         model._adopt_theta(layout, theta)
         model.n_features_in_ = n

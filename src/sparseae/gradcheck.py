@@ -2,26 +2,21 @@
 
 import numpy as np
 
+from .errors import ParameterError
+
 
 def numerical_gradient(cost, theta, epsilon=1e-4):
-    r"""The central-difference estimate of ∇J(θ), one coordinate at a time.
+    r"""The central-difference estimate of ∇J(θ) for ``cost(theta) -> float``, one coordinate at a time.
 
     .. math:: g_i(\theta) \approx \frac{J(\theta^{(i+)}) - J(\theta^{(i-)})}{2\,\mathrm{EPSILON}}
 
     with θ(i±) = θ ± EPSILON·e_i. Costs 2·len(θ) evaluations of J; always in float64.
-
-    Parameters
-    ----------
-    cost : callable
-        ``cost(theta) -> float``.
-    theta : array-like of shape (n,)
-    epsilon : float
     """
     theta = np.array(theta, dtype=np.float64)
     if theta.ndim != 1:
-        raise ValueError(f"theta must be a 1-D vector, got shape {theta.shape}")
+        raise ParameterError(f"theta must be a 1-D vector, got shape {theta.shape}")
     if not epsilon > 0:
-        raise ValueError(f"epsilon must be positive, got {epsilon!r}")
+        raise ParameterError(f"epsilon must be positive, got {epsilon!r}")
     grad = np.empty_like(theta)
     for i in range(theta.size):
         saved = theta[i]
@@ -39,22 +34,10 @@ def check_gradient(fun, theta, epsilon=1e-4):
 
     .. math:: \frac{\lVert g_{\text{num}} - g_{\text{ana}} \rVert}{\lVert g_{\text{num}} + g_{\text{ana}} \rVert}
 
-    Parameters
-    ----------
-    fun : callable
-        ``fun(theta) -> (cost, gradient)``, as :class:`sparseae.SparseObjective` is.
-    theta : array-like of shape (n,)
-        Where to check; converted to float64.
-    epsilon : float, default 1e-4
-        The notes' EPSILON.
+    ``fun(theta) -> (cost, gradient)``, as :class:`sparseae.SparseObjective` is; θ is converted
+    to float64; ``epsilon`` is the notes' EPSILON. A correct gradient gives about 1e-9 or less in
+    float64 (0.0 if both gradients vanish).
 
-    Returns
-    -------
-    float
-        About 1e-9 or smaller for a correct gradient in float64; 0.0 if both gradients vanish.
-
-    Examples
-    --------
     >>> import numpy as np
     >>> def h(x):
     ...     return x[0] ** 2 + 3 * x[0] * x[1], np.array([2 * x[0] + 3 * x[1], 3 * x[0]])
@@ -65,7 +48,7 @@ def check_gradient(fun, theta, epsilon=1e-4):
     _, analytic = fun(theta.copy())
     analytic = np.asarray(analytic, dtype=np.float64)
     if analytic.shape != theta.shape:
-        raise ValueError(
+        raise ParameterError(
             f"fun returned a gradient of shape {analytic.shape} for theta of shape {theta.shape}"
         )
     numeric = numerical_gradient(lambda t: fun(t)[0], theta, epsilon)

@@ -1,4 +1,5 @@
-"""Feedforward networks (notes §2.1): the unrolled parameter vector θ and the forward pass.
+"""Feedforward networks (notes §2.1): the unrolled parameter vector θ, its W(l) and b(l), and
+the forward pass on NumPy arrays.
 
 A network with layer sizes ``[s_1, s_2, ..., s_nl]`` has, for l = 1 .. nl-1, a weight matrix
 W(l) of shape (s_{l+1}, s_l) (notes' index order: W(l)_ij joins unit j of layer l to unit i of
@@ -14,30 +15,24 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
+from . import backprop
 from .activations import ACTIVATIONS
+from .engine import NumpyBackend
+from .errors import ParameterError
 
 
 class Layout:
-    """Positions of each W(l) and b(l) inside the flat parameter vector θ.
-
-    Parameters
-    ----------
-    layer_sizes : sequence of int
-        ``[s_1, ..., s_nl]``: units per layer, input first, bias units not counted.
-
-    Attributes
-    ----------
-    size : int
-        Length of θ.
+    """Positions of each W(l) and b(l) inside the flat parameter vector θ of ``size`` values, for
+    ``layer_sizes`` = [s_1, ..., s_nl] (units per layer, input first, bias units not counted).
     """
 
     def __init__(self, layer_sizes):
         sizes = list(layer_sizes)
         if len(sizes) < 2:
-            raise ValueError(f"layer_sizes needs at least 2 layers (input and output), got {sizes}")
+            raise ParameterError(f"layer_sizes needs at least 2 layers (input and output), got {sizes}")
         for s in sizes:
             if not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1:
-                raise ValueError(f"layer_sizes must hold positive integers, got {sizes}")
+                raise ParameterError(f"layer_sizes must hold positive integers, got {sizes}")
         self.layer_sizes = tuple(int(s) for s in sizes)
         self._weights = []  # (start, end, shape) of W(l)
         self._biases = []  # (start, end) of b(l)
@@ -57,7 +52,7 @@ class Layout:
     def unpack(self, theta):
         """Views ``(Ws, bs)`` into θ: ``Ws[l]`` is W(l+1) of shape (s_{l+2}, s_{l+1})."""
         if theta.shape != (self.size,):
-            raise ValueError(
+            raise ParameterError(
                 f"theta must have shape ({self.size},) for layer sizes {list(self.layer_sizes)}, "
                 f"got {theta.shape}"
             )
@@ -87,47 +82,15 @@ class Layout:
         return theta
 
 
-def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_layers=None, out=None):
-    """The forward pass, equations (6)-(7): z(l+1) = W(l) a(l) + b(l), a(l+1) = f(z(l+1)).
+def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_layers=None):
+    """The forward pass (equations 6-7) on NumPy arrays: ``[a(1), a(2), ..., a(n_layers)]``.
 
-    Parameters
-    ----------
-    Ws, bs : lists of arrays
-        Weights and biases, as from :meth:`Layout.unpack` (or a tail of them, to continue a
-        forward pass from a hidden layer: the last W is always the output layer's).
-    X : ndarray of shape (m, s_1)
-        Inputs, one example per row; a(1) = X. A NumPy array or a PyTorch tensor.
-    activation, output_activation : str
-        f for the hidden layers and for the output layer.
-    n_layers : int, optional
-        Stop after this many layers (2 gives ``[X, a(2)]``, the hidden code of an autoencoder).
-    out : list of arrays, optional
-        Buffers of at least m rows for a(2), a(3), ..., written in place (the objective reuses
-        them); new arrays when omitted.
-
-    Returns
-    -------
-    activations : list of arrays
-        ``[a(1), a(2), ..., a(n_layers)]``, a(l) of shape (m, s_l).
+    ``Ws``, ``bs`` as from :meth:`Layout.unpack`; X of shape (m, s_1), one example per row;
+    ``activation`` and ``output_activation`` by name; ``n_layers=2`` stops at an autoencoder's
+    hidden code. The arithmetic is :func:`sparseae.backprop.forward`'s, in X's float dtype.
     """
-    n_layers = len(Ws) + 1 if n_layers is None else n_layers
-    activations = [X]
-    for l in range(n_layers - 1):
-        if out is None:
-            z = activations[l] @ Ws[l].T  # (m, s_{l+1})
-        else:
-            z = out[l][: X.shape[0]]
-            matmul_into(activations[l], Ws[l].T, z)
-        ACTIVATIONS[output_activation if l == len(Ws) - 1 else activation](z, bs[l])
-        activations.append(z)
-    return activations
-
-
-def matmul_into(a, b, out):
-    """out = a @ b for NumPy arrays or PyTorch tensors."""
-    if isinstance(out, np.ndarray):
-        np.matmul(a, b, out=out)
-    else:
-        import torch
-
-        torch.matmul(a, b, out=out)
+    X = np.asarray(X)
+    backend = NumpyBackend(np.float32 if X.dtype == np.float32 else np.float64)
+    X = backend.from_host(X)
+    f, f_out = ACTIVATIONS[activation], ACTIVATIONS[output_activation]
+    return backprop.forward(Ws, bs, X, f, f_out, backend, n_layers=n_layers)

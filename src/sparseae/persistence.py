@@ -1,19 +1,12 @@
 """Model files: safetensors weights with a versioned JSON config, never pickle.
 
-A model is one ``.safetensors`` file. Its tensors are the model's arrays (for the autoencoder
-W1, b1, W2, b2 in the notes' orientation); the safetensors header's metadata holds, under the
-key ``sparseae``, a JSON document::
-
-    {"format_version": 1, "kind": "SparseAutoencoder", "params": {...every hyperparameter},
-     "fitted": {...n_iter_, loss_, loss_curve_, ...}}
-
-The preprocessing transformers save the same way, and so does a scikit-learn ``Pipeline`` of
-any of them: ``{"format_version": 1, "kind": "Pipeline", "steps": [{"name": ..., "kind": ...,
-"params": ..., "fitted": ...}, ...]}``, step i's arrays stored as ``"i.NAME"``.
-
-Loading reads the header and the tensors as plain numbers: a model file cannot run code.
-Saving writes a temporary file in the same folder and renames it over the target, so an
-interrupted save never leaves a half-written file under the real name.
+A model is one ``.safetensors`` file: its tensors are the model's arrays (the autoencoder's W1,
+b1, W2, b2 in the notes' orientation), and the header's metadata holds, under ``sparseae``, the
+JSON ``{"format_version": 1, "kind": "SparseAutoencoder", "params": {...}, "fitted": {...}}``.
+The preprocessing transformers save the same way, and so does a ``Pipeline`` of them (``"kind":
+"Pipeline", "steps": [...]``, step i's arrays stored as ``"i.NAME"``). Classes enter with
+:func:`register`. Loading reads plain numbers: a model file cannot run code. Saving writes a
+temporary file beside the target and renames it, so a half-written file never has the real name.
 """
 
 import json
@@ -22,21 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_path
+from .errors import DataTypeError, ModelFileError
 
 FORMAT_VERSION = 1
 _KEY = "sparseae"
+#: The classes a model file may hold, by name; each gives ``_get_state()`` and ``_from_state()``.
+_KINDS = {}
 
 
-class ModelFileError(ValueError):
-    """A model file that cannot be loaded: missing, corrupt, truncated, mismatched or newer."""
-
-
-def _registry():
-    from .estimator import SparseAutoencoder
-    from .preprocessing import PatchNormalizer, PCAWhitening, ZCAWhitening
-
-    classes = (SparseAutoencoder, PatchNormalizer, PCAWhitening, ZCAWhitening)
-    return {cls.__name__: cls for cls in classes}
+def register(cls):
+    """Class decorator: ``cls`` saves and loads by its name (``_get_state``, ``_from_state``)."""
+    _KINDS[cls.__name__] = cls
+    return cls
 
 
 def _state(model):
@@ -52,8 +42,8 @@ def _state(model):
             arrays.update({f"{i}.{key}": value for key, value in step_arrays.items()})
         return {"kind": "Pipeline", "steps": steps}, arrays
     kind = type(model).__name__
-    if kind not in _registry():
-        raise TypeError(f"cannot save a {kind}; sparseae saves {sorted(_registry())} and Pipelines of them")
+    if kind not in _KINDS:
+        raise DataTypeError(f"cannot save a {kind}; sparseae saves {sorted(_KINDS)} and Pipelines of them")
     check_is_fitted(model)
     params, fitted, arrays = model._get_state()
     return {"kind": kind, "params": params, "fitted": fitted}, arrays
@@ -70,9 +60,9 @@ def _rebuild(config, arrays):
             step_arrays = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
             steps.append((step["name"], _rebuild(step, step_arrays)))
         return Pipeline(steps)
-    registry = _registry()
+    registry = _KINDS
     if kind not in registry:
-        raise ValueError(f"unknown model kind {kind!r}")
+        raise ModelFileError(f"unknown model kind {kind!r}")
     return registry[kind]._from_state(config["params"], config["fitted"], arrays)
 
 

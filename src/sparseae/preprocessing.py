@@ -1,37 +1,43 @@
-"""The preprocessing of the UFLDL exercises, as scikit-learn transformers.
+"""The preprocessing of the UFLDL exercises, as scikit-learn transformers with inverse_transform,
+saved with :func:`sparseae.save` alone or in a Pipeline:
 
 - :class:`PatchNormalizer`: per-patch mean removal, ±3σ truncation, map to [0.1, 0.9], for a
-  sigmoid output layer (the sparse autoencoder exercise).
-- :class:`PCAWhitening`: rotate onto the principal axes, keep the fewest components that hold a
-  chosen fraction of the variance, and scale each to unit variance.
-- :class:`ZCAWhitening`: PCA whitening rotated back to pixel space, with regularisation ε (the
-  linear decoder exercise uses ε = 0.1 on colour patches).
+  sigmoid output layer (the sparse autoencoder exercise);
+- :class:`PCAWhitening`: onto the principal axes, the fewest components holding a chosen
+  fraction of the variance, each scaled to unit variance;
+- :class:`ZCAWhitening`: PCA whitening rotated back to pixel space, regularised by ε.
 
-Each learns from ``fit`` what it needs to transform new data the same way, has an
-``inverse_transform``, and saves with :func:`sparseae.save` (alone or in a Pipeline).
-
-scikit-learn's ``PCA(whiten=True)`` whitens too, but without the ε regularisation UFLDL uses and
-with an (m - 1) variance; these follow the exercises' formulas exactly.
+scikit-learn's ``PCA(whiten=True)`` has no ε and an (m - 1) variance; these follow the
+exercises' formulas exactly.
 """
 
-import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.base import ClassNamePrefixFeaturesOutMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from numbers import Real
 
-from .validation import _check_real, as_float_matrix
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+)
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from .errors import DataError
+from .persistence import register
+from .validation import as_float_matrix, validate_params, validate_rows
 
 
 class _Transformer(TransformerMixin, BaseEstimator):
     """Shared input handling: sparseae's data checks, then scikit-learn's bookkeeping."""
 
     def _validate(self, X, reset):
-        return validate_data(self, as_float_matrix(X), reset=reset, dtype=np.float64)
+        return validate_rows(self, X, reset=reset)
 
     def _validate_inverse(self, Y, width):
         Y = as_float_matrix(Y, name="X")
         if Y.shape[1] != width:
-            raise ValueError(
+            raise DataError(
                 f"X has {Y.shape[1]} features, but {type(self).__name__}.inverse_transform "
                 f"expects {width}"
             )
@@ -45,17 +51,18 @@ class _Transformer(TransformerMixin, BaseEstimator):
     @classmethod
     def _from_state(cls, params, fitted, arrays):
         model = cls(**params)
-        model._check_params()
+        validate_params(model)
         model.n_features_in_ = int(fitted["n_features_in_"])
         for name in cls._fitted_arrays:
             value = arrays[name]
             if value.dtype.kind != "f" or not np.isfinite(value).all():
-                raise ValueError(f"{name} must hold finite floating-point values")
+                raise DataError(f"{name} must hold finite floating-point values")
             setattr(model, name, value)
         model._check_fitted_shapes()
         return model
 
 
+@register
 class PatchNormalizer(OneToOneFeatureMixin, _Transformer):
     """UFLDL's patch normalisation, with the truncation scale learned by ``fit``.
 
@@ -72,15 +79,14 @@ class PatchNormalizer(OneToOneFeatureMixin, _Transformer):
 
     _fitted_arrays = ("limit_",)
 
-    def __init__(self):
-        pass
+    _parameter_constraints = {}
 
-    def _check_params(self):
+    def __init__(self):
         pass
 
     def _check_fitted_shapes(self):
         if self.limit_.shape != (1,) or not self.limit_[0] > 0:
-            raise ValueError(f"limit_ must be one positive number, got {self.limit_}")
+            raise DataError(f"limit_ must be one positive number, got {self.limit_}")
 
     def fit(self, X, y=None):
         X = self._validate(X, reset=True)
@@ -119,53 +125,41 @@ class _Whitening(_Transformer):
     def _check_fitted_shapes(self):
         k, n = self.components_.shape
         if n != self.n_features_in_ or self.mean_.shape != (n,):
-            raise ValueError(f"components_ {self.components_.shape} and mean_ {self.mean_.shape} "
+            raise DataError(f"components_ {self.components_.shape} and mean_ {self.mean_.shape} "
                              f"do not fit {self.n_features_in_} features")
         if self.explained_variance_.shape != (k,):
-            raise ValueError(f"explained_variance_ must have shape ({k},)")
+            raise DataError(f"explained_variance_ must have shape ({k},)")
 
 
+@register
 class PCAWhitening(ClassNamePrefixFeaturesOutMixin, _Whitening):
     r"""PCA whitening keeping a fraction of the variance (UFLDL's PCA exercise).
 
     .. math:: x_{\text{PCAwhite}, i} = \frac{u_i^T (x - \mu)}{\sqrt{\lambda_i + \epsilon}},
               \quad i = 1 \dots k
 
-    with λ_i, u_i the eigenvalues and eigenvectors of the training covariance in decreasing
-    order and k the fewest components whose variance is at least ``retained_variance`` of the
-    total. Components of zero variance are never kept.
-
-    Parameters
-    ----------
-    retained_variance : float, default 0.99
-        In (0, 1].
-    epsilon : float, default 0.0
-        ε ≥ 0, added to each λ_i before the square root.
-
-    Attributes
-    ----------
-    mean_ : ndarray of shape (n_features,)
-    components_ : ndarray of shape (k, n_features)
-        u_1 .. u_k as rows.
-    explained_variance_ : ndarray of shape (k,)
-        λ_1 .. λ_k.
+    with λ_i, u_i the eigenvalues and eigenvectors of the training covariance in decreasing order,
+    k the fewest components holding at least ``retained_variance`` (in (0, 1]) of the variance
+    (never one of zero variance), and ε = ``epsilon`` ≥ 0. Fitted: ``mean_`` (μ), ``components_``
+    (u_1 .. u_k as rows), ``explained_variance_`` (λ_1 .. λ_k).
     """
+
+    _parameter_constraints = {
+        "retained_variance": [Interval(Real, 0, 1, closed="right")],
+        "epsilon": [Interval(Real, 0, np.inf, closed="left")],
+    }
 
     def __init__(self, retained_variance=0.99, epsilon=0.0):
         self.retained_variance = retained_variance
         self.epsilon = epsilon
 
-    def _check_params(self):
-        _check_real("retained_variance", self.retained_variance, 0, 1, low_open=True)
-        _check_real("epsilon", self.epsilon, low=0)
-
     def fit(self, X, y=None):
-        self._check_params()
+        validate_params(self)
         X = self._validate(X, reset=True)
         variances, U = self._decompose(X)
         total = variances.sum()
         if total == 0:
-            raise ValueError(
+            raise DataError(
                 f"X has zero variance in every feature (n_samples = {X.shape[0]}): "
                 "there is nothing to whiten"
             )
@@ -193,32 +187,23 @@ class PCAWhitening(ClassNamePrefixFeaturesOutMixin, _Whitening):
         return (X * np.sqrt(self.explained_variance_ + self.epsilon)) @ self.components_ + self.mean_
 
 
+@register
 class ZCAWhitening(OneToOneFeatureMixin, _Whitening):
     r"""ZCA whitening with regularisation ε (UFLDL's linear decoder exercise).
 
     .. math:: x_{\text{ZCAwhite}} = U \,\mathrm{diag}\!\left(\frac{1}{\sqrt{\lambda_i + \epsilon}}\right) U^T (x - \mu)
 
-    Parameters
-    ----------
-    epsilon : float, default 0.1
-        ε > 0; UFLDL uses 0.1 on patches with values in [0, 1].
-
-    Attributes
-    ----------
-    mean_ : ndarray of shape (n_features,)
-    components_ : ndarray of shape (n_features, n_features)
-        U's columns as rows.
-    explained_variance_ : ndarray of shape (n_features,)
+    ``epsilon`` > 0 (UFLDL uses 0.1 on patches in [0, 1]). Fitted: ``mean_``, ``components_`` (U's
+    columns as rows), ``explained_variance_`` (the λ_i).
     """
+
+    _parameter_constraints = {"epsilon": [Interval(Real, 0, np.inf, closed="neither")]}
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
 
-    def _check_params(self):
-        _check_real("epsilon", self.epsilon, low=0, low_open=True)
-
     def fit(self, X, y=None):
-        self._check_params()
+        validate_params(self)
         X = self._validate(X, reset=True)
         variances, U = self._decompose(X)
         self.components_ = U.T.copy()

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-class DataChangedError(RuntimeError):
-    """The data file changed while a fit was reading it."""
+from .errors import DataChangedError, DataError, DataFileNotFoundError
 
 
 class NpyRows:
@@ -29,26 +27,26 @@ class NpyRows:
     def __init__(self, source):
         if isinstance(source, np.memmap):
             if source.filename is None:
-                raise ValueError("X is a memmap without a file name; pass the .npy path instead")
+                raise DataError("X is a memmap without a file name; pass the .npy path instead")
             path, offset = Path(source.filename), int(source.offset)
             shape, dtype, fortran = source.shape, source.dtype, not source.flags.c_contiguous
         else:
             path = Path(source)
             if not path.is_file():
-                raise FileNotFoundError(f"data file {str(path)!r} does not exist")
+                raise DataFileNotFoundError(f"data file {str(path)!r} does not exist")
             shape, dtype, fortran, offset = _read_header(path)
         if len(shape) != 2:
-            raise ValueError(f"{str(path)!r} holds an array of shape {shape}; fit needs 2-D rows")
+            raise DataError(f"{str(path)!r} holds an array of shape {shape}; fit needs 2-D rows")
         if fortran and shape[0] > 1 and shape[1] > 1:
-            raise ValueError(f"{str(path)!r} is stored in Fortran order; save it in C order")
+            raise DataError(f"{str(path)!r} is stored in Fortran order; save it in C order")
         if dtype.kind not in "biuf":
-            raise ValueError(f"{str(path)!r} holds {dtype} values; fit needs numbers")
+            raise DataError(f"{str(path)!r} holds {dtype} values; fit needs numbers")
         self.path, self.offset, self.shape, self.dtype = path, offset, tuple(shape), dtype
         self._row_bytes = shape[1] * dtype.itemsize
         expected = offset + shape[0] * self._row_bytes
         size = path.stat().st_size
         if size < expected:
-            raise ValueError(
+            raise DataError(
                 f"{str(path)!r} is truncated: its header says {shape[0]} rows ({expected} bytes), "
                 f"the file has {size} bytes"
             )
@@ -111,8 +109,8 @@ def _read_header(path):
                 shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
             else:
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-        except ValueError as exc:
-            raise ValueError(f"cannot read {str(path)!r} as .npy: {exc}") from None
+        except (ValueError, EOFError) as exc:
+            raise DataError(f"cannot read {str(path)!r} as .npy: {exc}") from None
         return shape, np.dtype(dtype), fortran, fh.tell()
 
 

@@ -31,28 +31,16 @@ def self_taught_learning(
     random_state=0,
     verbose=0,
 ):
-    """Run the experiment on digit images X (rows in [0, 1]) with labels y.
+    """Run the experiment on digit images X (rows in [0, 1]) with labels y (0-9).
 
-    Parameters
-    ----------
-    X : ndarray of shape (m, n_pixels)
-    y : ndarray of shape (m,)
-        Digit labels 0-9.
-    n_hidden, sparsity_target, sparsity_weight, weight_decay, max_iter :
-        The autoencoder's settings (UFLDL: 196 or 200, ρ = 0.1, β = 3, λ = 3e-3, 400).
-    n_unlabeled, n_labeled : int, optional
-        Use only this many unlabeled (5-9) or labeled (0-4) images, for a quicker run.
-    C : float
-        Inverse regularisation of the logistic regression, the same for both classifiers.
-    random_state : int
-        Seeds the train/test split, the subsets and the autoencoder.
+    ``n_hidden``, ``sparsity_target``, ``sparsity_weight``, ``weight_decay``, ``max_iter``: the
+    autoencoder's (UFLDL: 196 or 200, ρ = 0.1, β = 3, λ = 3e-3, 400). ``n_unlabeled`` and
+    ``n_labeled`` use only that many unlabeled (5-9) or labeled (0-4) images, for a quick run; ``C``
+    is both classifiers' inverse regularisation; ``random_state`` seeds the split, the subsets and
+    the autoencoder.
 
-    Returns
-    -------
-    dict
-        ``accuracy_raw``, ``accuracy_features``, ``chance`` (the largest class's share of the
-        held-out set), the set sizes, ``seconds_autoencoder``, ``seconds_total``, and the fitted
-        ``autoencoder``.
+    Returns a dict: ``accuracy_raw``, ``accuracy_features``, ``chance`` (the largest class's share
+    of the held-out set), the set sizes, ``seconds_autoencoder``, ``seconds_total``, ``autoencoder``.
     """
     start = time.perf_counter()
     rng = check_random_state(random_state)

@@ -1,88 +1,82 @@
 """Checks on parameters and data that fail early, with a message a person can act on.
 
-Each message names the parameter or the data problem, the value received and what is allowed,
-so that no error surfaces from deep inside NumPy and no model is silently wrong.
+Parameters are checked against one table, :data:`CONSTRAINTS`, in scikit-learn's
+``_parameter_constraints`` form: the estimator validates its own in ``fit``, the objective
+those it takes, and both raise :class:`~sparseae.errors.ParameterError` with scikit-learn's
+standard message (the parameter, what is allowed, the value received). Data errors say what and
+where: ``X has 3 NaN or infinite values (first at row 17, column 4)``.
 """
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import (
+    Hidden,
+    Interval,
+    InvalidParameterError,
+    Options,
+    validate_parameter_constraints,
+)
+from sklearn.utils.validation import validate_data
 
-from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_RANGES
-
-SOLVERS = ("lbfgs", "cg", "gd", "adam")
-
-
-def _check_choice(name, value, allowed):
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
-
-
-def _check_real(name, value, low=None, high=None, low_open=False, high_open=False):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, got {value!r}")
+from .activations import ACTIVATIONS
+from .errors import DataError, DataTypeError, ParameterError
+from .losses import LOSSES
+from .penalties import PENALTIES
 
 
-def _check_int(name, value, low):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+class Names(Options):
+    """A string among ``names`` (a registry's keys are read when the check runs, so a name
+    registered later is valid too), listed in their own order in the message."""
+
+    def __init__(self, names, keep=lambda item: True):
+        self._names, self._keep = names, keep
+        self.type, self.deprecated, self.hidden = str, set(), False
+
+    @property
+    def options(self):
+        if isinstance(self._names, dict):
+            return [name for name, item in self._names.items() if self._keep(item)]
+        return list(self._names)
 
 
-def check_hyperparameters(
-    *,
-    activation=None,
-    output_activation=None,
-    weight_decay=None,
-    sparsity_target=None,
-    sparsity_weight=None,
-    n_hidden=None,
-    solver=None,
-    max_iter=None,
-    tol=None,
-    learning_rate=None,
-    lbfgs_memory=None,
-    dtype=None,
-    device=None,
-):
-    """Raise ValueError naming the first hyperparameter that is out of range (None: unchecked)."""
-    if n_hidden is not None:
-        _check_int("n_hidden", n_hidden, 1)
-    if activation is not None:
-        _check_choice("activation", activation, HIDDEN_ACTIVATIONS)
-    if output_activation is not None:
-        _check_choice("output_activation", output_activation, tuple(ACTIVATIONS))
-    if weight_decay is not None:
-        _check_real("weight_decay", weight_decay, low=0)
-    if sparsity_target is not None:
-        _check_real("sparsity_target", sparsity_target, 0, 1, low_open=True, high_open=True)
-    if sparsity_weight is not None:
-        _check_real("sparsity_weight", sparsity_weight, low=0)
-    if solver is not None:
-        _check_choice("solver", solver, SOLVERS)
-    if max_iter is not None:
-        _check_int("max_iter", max_iter, 1)
-    if tol is not None:
-        _check_real("tol", tol, low=0)
-    if learning_rate is not None and learning_rate != "auto":
-        _check_real("learning_rate", learning_rate, low=0, low_open=True)
-    if lbfgs_memory is not None and lbfgs_memory != "auto":
-        _check_int("lbfgs_memory", lbfgs_memory, 1)
-    if dtype is not None:
-        _check_choice("dtype", dtype, ("float64", "float32"))
-    if device is not None and not isinstance(device, str):
-        raise ValueError(f"device must be None or a string such as 'cuda', got {device!r}")
+_NON_NEGATIVE = Interval(Real, 0, np.inf, closed="left")
+FLOAT_DTYPES = {np.dtype(np.float64), np.dtype(np.float32)}
+
+#: Every parameter sparseae takes by name, and what it may be.
+CONSTRAINTS = {
+    "n_hidden": [Interval(Integral, 1, None, closed="left")],
+    "sparsity": [Names(PENALTIES)],
+    "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+    "sparsity_weight": [_NON_NEGATIVE],
+    "weight_decay": [_NON_NEGATIVE],
+    "activation": [Names(ACTIVATIONS, lambda act: act.hidden)],
+    "output_activation": [Names(ACTIVATIONS)],
+    "loss": [Names(LOSSES)],
+    "solver": [Names(("lbfgs", "cg", "gd", "adam"))],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [_NON_NEGATIVE],
+    "learning_rate": [Interval(Real, 0, np.inf, closed="neither"), Names(("auto",))],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), Names(("auto",))],
+    "lbfgs_memory": [Interval(Integral, 1, None, closed="left"), Names(("auto",))],
+    "dtype": [Names(("float64", "float32")), Hidden(Options(type, {np.float64, np.float32})),
+              Hidden(Options(np.dtype, FLOAT_DTYPES))],  # fmt: skip
+    "device": [None, str],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+def check_parameters(params, caller_name):
+    """Raise ParameterError naming the first of ``params`` (a dict) outside :data:`CONSTRAINTS`."""
+    try:
+        validate_parameter_constraints({k: CONSTRAINTS[k] for k in params}, params, caller_name)
+    except InvalidParameterError as exc:
+        raise ParameterError(str(exc)) from None
 
 
 def check_finite(X, name="X", row_offset=0):
-    """Raise ValueError if X holds NaN or infinite values: how many, and where the first is."""
+    """Raise DataError if X holds NaN or infinite values: how many, and where the first is."""
     bad = ~np.isfinite(X)
     n_bad = int(np.count_nonzero(bad))
     if n_bad:
@@ -92,7 +86,7 @@ def check_finite(X, name="X", row_offset=0):
             if X.ndim == 2
             else f"index {tuple(int(i) for i in where)}"
         )
-        raise ValueError(f"{name} has {n_bad} NaN or infinite values (first at {place})")
+        raise DataError(f"{name} has {n_bad} NaN or infinite values (first at {place})")
 
 
 def as_float_matrix(X, name="X", dtype=np.float64, row_offset=0):
@@ -102,38 +96,36 @@ def as_float_matrix(X, name="X", dtype=np.float64, row_offset=0):
     (float64 by default). ``row_offset`` is added to the row named in a NaN error, for chunks.
     """
     if hasattr(X, "toarray") or hasattr(X, "tocsr"):
-        raise TypeError(f"{name} is a sparse matrix; sparseae needs a dense array (X.toarray())")
+        raise DataTypeError(f"{name} is a sparse matrix; sparseae needs a dense array (X.toarray())")
     try:
         X = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name} cannot be read as a numeric array: {exc}") from None
+        raise DataError(f"{name} cannot be read as a numeric array: {exc}") from None
     if X.dtype == object or X.dtype.kind in "USV":
         try:
             X = X.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{name} must hold numbers ({exc})") from None
+            raise DataTypeError(f"{name} must hold numbers ({exc})") from None
     if X.dtype.kind == "c":
-        raise ValueError(f"Complex data not supported: {name} holds complex numbers")
+        raise DataTypeError(f"Complex data not supported: {name} holds complex numbers")
     if X.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold numbers, got dtype {X.dtype}")
+        raise DataTypeError(f"{name} must hold numbers, got dtype {X.dtype}")
     if X.ndim != 2:
         hint = (
             "; Reshape your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one example"
             if X.ndim == 1
             else ""
         )
-        raise ValueError(f"{name} must be 2-D (examples x features), got {X.ndim}-D{hint}")
-    if X.shape[0] == 0:
-        raise ValueError(
-            f"{name} is empty: 0 sample(s) (shape={X.shape}) while a minimum of 1 is required."
-        )
-    if X.shape[1] == 0:
-        raise ValueError(
-            f"{name} is empty: 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
-        )
+        raise DataError(f"{name} must be 2-D (examples x features), got {X.ndim}-D{hint}")
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if X.shape[axis] == 0:
+            raise DataError(
+                f"{name} is empty: 0 {what}(s) (shape={X.shape}) while a minimum of 1 is required."
+            )
     if dtype is None:
         dtype = np.float32 if X.dtype == np.float32 else np.float64
-    X = np.asarray(X, dtype=dtype)
+    with np.errstate(over="ignore"):  # float64 values beyond float32's range: reported below
+        X = np.asarray(X, dtype=dtype)
     check_finite(X, name, row_offset)
     return X
 
@@ -145,12 +137,32 @@ def check_output_range(Y, output_activation, name="X"):
 
 def check_value_range(y_min, y_max, output_activation, name="X"):
     """:func:`check_output_range` from a minimum and maximum found chunk by chunk."""
-    low, high = OUTPUT_RANGES[output_activation]
+    low, high = ACTIVATIONS[output_activation].output_range
     slack = 1e-8  # rounding in a scaler (MinMaxScaler gives 1 + 2e-16) is not out of range
     if y_min < low - slack or y_max > high + slack:
-        raise ValueError(
+        raise DataError(
             f"{name} has values in [{y_min:.6g}, {y_max:.6g}], outside [{low:g}, {high:g}] that a "
             f"{output_activation} output layer can produce; rescale it (e.g. "
-            f"sparseae.datasets.normalize_patches or sklearn's MinMaxScaler) or use "
-            f"output_activation='linear'"
+            f"sparseae.datasets.normalize_patches or sklearn's MinMaxScaler) or use a linear "
+            f"output layer (output_activation='linear', --output-activation linear)"
         )
+
+
+def validate_params(estimator):
+    """Check an estimator's parameters against its ``_parameter_constraints`` (in ``fit``)."""
+    try:
+        estimator._validate_params()
+    except InvalidParameterError as exc:
+        raise ParameterError(str(exc)) from None
+
+
+def validate_rows(estimator, X, reset, dtype=np.float64):
+    """X as :func:`as_float_matrix` makes it, with scikit-learn's bookkeeping on the estimator:
+    ``n_features_in_`` and, for a DataFrame, ``feature_names_in_`` set when ``reset``, and
+    checked against later calls otherwise."""
+    checked = as_float_matrix(X, dtype=dtype)
+    try:
+        validate_data(estimator, X, reset=reset, skip_check_array=True)
+    except ValueError as exc:
+        raise DataError(str(exc).strip().replace("\n", " ")) from None
+    return checked

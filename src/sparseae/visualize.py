@@ -10,27 +10,20 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_path
+from .errors import DataError, ParameterError
 
 
 def max_activation_inputs(W):
-    r"""The norm-bounded input that maximally activates each hidden unit (notes §4).
-
-    Under ‖x‖² ≤ 1, hidden unit i is most active at
+    r"""The norm-bounded input that maximally activates each hidden unit (notes §4): under ‖x‖² ≤ 1,
+    unit i of W(1) (shape (n_hidden, n_features), e.g. ``model.components_``) is most active at
 
     .. math:: x_j = \frac{W^{(1)}_{ij}}{\sqrt{\sum_j (W^{(1)}_{ij})^2}}
 
-    Parameters
-    ----------
-    W : ndarray of shape (n_hidden, n_features)
-        W(1), e.g. ``model.components_``.
-
-    Returns
-    -------
-    ndarray of shape (n_hidden, n_features); a unit with all-zero weights gives a zero row.
+    (a zero row for a unit whose weights are all zero).
     """
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
-        raise ValueError(f"W must be 2-D (n_hidden, n_features), got shape {W.shape}")
+        raise DataError(f"W must be 2-D (n_hidden, n_features), got shape {W.shape}")
     norms = np.linalg.norm(W, axis=1, keepdims=True)
     return np.divide(W, norms, out=np.zeros_like(W), where=norms > 0)
 
@@ -43,36 +36,24 @@ def infer_patch_shape(n_features):
     p = math.isqrt(n_features // 3)
     if n_features % 3 == 0 and 3 * p * p == n_features:
         return (p, p, 3)
-    raise ValueError(
+    raise ParameterError(
         f"cannot show {n_features} features as square patches; pass patch_shape explicitly"
     )
 
 
 def feature_tiles(W, patch_shape=None, n_cols=None, pad=1):
-    """One tile per hidden unit, each its maximally activating input, laid out on a grid.
+    """One tile per hidden unit (row of W), its maximally activating input, laid out on a grid.
 
-    Each tile is contrast-normalised on its own: scaled so that its largest absolute value maps
-    to 0 or 1 and zero maps to 0.5 (grey), as UFLDL's ``display_network`` does.
-
-    Parameters
-    ----------
-    W : ndarray of shape (n_hidden, n_features)
-    patch_shape : tuple, optional
-        (h, w) for grey or (h, w, 3) for colour patches; inferred for square ones.
-    n_cols : int, optional
-        Tiles per row; default ⌈√n_hidden⌉.
-    pad : int
-        Pixels of border between tiles (black).
-
-    Returns
-    -------
-    ndarray of shape (H, W) or (H, W, 3), float64 in [0, 1]
+    Each tile is contrast-normalised on its own, as UFLDL's ``display_network`` does: its largest
+    absolute value maps to 0 or 1 and zero to 0.5 (grey). ``patch_shape`` is (h, w) or (h, w, 3),
+    inferred for square patches; ``n_cols`` defaults to ⌈√n_hidden⌉; ``pad`` pixels of black border
+    between tiles. Returns an (H, W) or (H, W, 3) float64 array in [0, 1].
     """
     X = max_activation_inputs(W)
     n_tiles, n_features = X.shape
     patch_shape = tuple(patch_shape) if patch_shape is not None else infer_patch_shape(n_features)
     if math.prod(patch_shape) != n_features:
-        raise ValueError(f"patch_shape {patch_shape} does not hold {n_features} features")
+        raise ParameterError(f"patch_shape {patch_shape} does not hold {n_features} features")
     scale = np.abs(X).max(axis=1, keepdims=True)
     tiles = 0.5 + 0.5 * np.divide(X, scale, out=np.zeros_like(X), where=scale > 0)
     tiles = tiles.reshape((n_tiles, *patch_shape))
@@ -92,7 +73,7 @@ def save_image(image, path, scale=8):
     from PIL import Image
 
     if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+        raise ParameterError(f"scale must be a positive integer, got {scale!r}")
     pixels = np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
     with atomic_path(path) as tmp:

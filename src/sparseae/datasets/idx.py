@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError, DataFileNotFoundError
+
 _TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -25,7 +27,7 @@ def read_idx(path):
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"IDX file {str(path)!r} does not exist")
+        raise DataFileNotFoundError(f"IDX file {str(path)!r} does not exist")
     with open(path, "rb") as fh:
         gzipped = fh.read(2) == b"\x1f\x8b"
     try:
@@ -35,22 +37,22 @@ def read_idx(path):
         else:
             raw = path.read_bytes()
     except (OSError, EOFError) as exc:
-        raise ValueError(f"{str(path)!r} is not a readable gzip file (truncated?): {exc}") from None
+        raise DataError(f"{str(path)!r} is not a readable gzip file (truncated?): {exc}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _TYPES or raw[3] == 0:
         magic = int.from_bytes(raw[:4].ljust(4, b"\0"), "big")
-        raise ValueError(
+        raise DataError(
             f"{str(path)!r} is not an IDX file: magic number {magic} (0x{magic:08x}); "
             f"MNIST images have 2051, labels 2049"
         )
     dtype, ndim = np.dtype(_TYPES[raw[2]]), raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{str(path)!r} is truncated inside its header")
+        raise DataError(f"{str(path)!r} is truncated inside its header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + dtype.itemsize * int(np.prod(shape))
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "longer than its header says"
-        raise ValueError(
+        raise DataError(
             f"{str(path)!r} is {what}: header says shape {shape} ({expected} bytes), "
             f"file has {len(raw)} bytes"
         )
@@ -61,7 +63,7 @@ def read_idx_images(path):
     """The images of an IDX file as rows scaled to [0, 1] (pixels / 255)."""
     images = read_idx(path)
     if images.ndim < 2:
-        raise ValueError(f"{str(path)!r} holds labels (shape {images.shape}), not images")
+        raise DataError(f"{str(path)!r} holds labels (shape {images.shape}), not images")
     return images.reshape(len(images), -1) / 255.0
 
 
@@ -72,18 +74,9 @@ def is_idx_path(path):
 
 
 def load_mnist(folder, subset="t10k"):
-    """MNIST images as rows scaled to [0, 1], and their labels.
-
-    Parameters
-    ----------
-    folder : str or Path
-        Holding ``{subset}-images-idx3-ubyte[.gz]`` and ``{subset}-labels-idx1-ubyte[.gz]``.
-    subset : {"t10k", "train"}
-
-    Returns
-    -------
-    X : ndarray of shape (m, 784), float64 in [0, 1]
-    y : ndarray of shape (m,), int64
+    """``(X, y)``: the MNIST images of ``folder``'s ``{subset}-images-idx3-ubyte[.gz]`` as rows in
+    [0, 1] (m, 784), and the labels of ``{subset}-labels-idx1-ubyte[.gz]`` (m,); subset "t10k" or
+    "train".
     """
     folder = Path(folder)
     files = {}
@@ -92,12 +85,12 @@ def load_mnist(folder, subset="t10k"):
         candidates = [folder / stem, folder / f"{stem}.gz"]
         found = [c for c in candidates if c.is_file()]
         if not found:
-            raise FileNotFoundError(f"no {stem}[.gz] in {str(folder)!r}")
+            raise DataFileNotFoundError(f"no {stem}[.gz] in {str(folder)!r}")
         files[kind] = found[0]
     images = read_idx_images(files["images"])
     labels = read_idx(files["labels"])
     if labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(
+        raise DataError(
             f"MNIST files in {str(folder)!r} do not match: images {images.shape}, labels {labels.shape}"
         )
     return images, labels.astype(np.int64)

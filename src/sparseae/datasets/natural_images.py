@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path
+from ..errors import DataError, ParameterError
 
 #: skimage.data photographs of natural scenes, objects and textures, all shipped in the wheel.
 PHOTOGRAPHS = (
@@ -24,23 +25,15 @@ FORMAT_VERSION = 1
 
 
 def whiten_images(images):
-    r"""Olshausen's whitening of square images, each on its own.
+    r"""Olshausen's whitening of square images (k, N, N), each on its own:
 
     .. math:: \hat I_w(f) = \hat I(f) \cdot f \, e^{-(f/f_0)^4}, \qquad f_0 = 0.4 N
 
-    with f the radial frequency in cycles per image. The result is real and zero-mean.
-
-    Parameters
-    ----------
-    images : ndarray of shape (k, N, N)
-
-    Returns
-    -------
-    ndarray of shape (k, N, N), float64
+    with f the radial frequency in cycles per image. The result is real, zero-mean, float64.
     """
     images = np.asarray(images, dtype=np.float64)
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
-        raise ValueError(f"images must have shape (k, N, N), got {images.shape}")
+        raise DataError(f"images must have shape (k, N, N), got {images.shape}")
     n = images.shape[1]
     freqs = np.fft.fftfreq(n) * n  # cycles per image, in FFT order
     f = np.hypot(freqs[:, None], freqs[None, :])
@@ -88,7 +81,7 @@ def natural_images(size=256, cache=True):
     :func:`cache_dir`. A cache file that is unreadable or of the wrong shape is rebuilt.
     """
     if not isinstance(size, int) or size < 16:
-        raise ValueError(f"size must be an integer >= 16, got {size!r}")
+        raise ParameterError(f"size must be an integer >= 16, got {size!r}")
     path = cache_dir() / f"natural_images_v{FORMAT_VERSION}_{size}.npy"
     if cache and path.is_file():
         try:

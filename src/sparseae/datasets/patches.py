@@ -5,32 +5,23 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..errors import DataError, ParameterError
+
 
 def sample_patches(images, n_patches=10000, patch_size=8, random_state=None):
-    """Draw square patches at uniformly random images and positions, one patch per row.
-
-    Parameters
-    ----------
-    images : ndarray of shape (k, H, W) or (k, H, W, C)
-        Grey or colour images.
-    n_patches : int
-    patch_size : int
-    random_state : int, RandomState or Generator-compatible seed, optional
-
-    Returns
-    -------
-    ndarray of shape (n_patches, patch_size * patch_size [* C])
-        Each patch flattened in row-major (C) order: reshape a row to (p, p[, C]) to view it.
+    """Square patches of ``images`` ((k, H, W), or (k, H, W, C) for colour) at uniformly random images
+    and positions: an (n_patches, patch_size² [· C]) array, each row a patch flattened in C order
+    (reshape a row to (p, p[, C]) to view it).
     """
     images = np.asarray(images)
     if images.ndim not in (3, 4) or images.shape[0] == 0:
-        raise ValueError(f"images must have shape (k, H, W) or (k, H, W, C), got {images.shape}")
+        raise DataError(f"images must have shape (k, H, W) or (k, H, W, C), got {images.shape}")
     for name, value in (("n_patches", n_patches), ("patch_size", patch_size)):
         if not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            raise ParameterError(f"{name} must be a positive integer, got {value!r}")
     k, h, w = images.shape[:3]
     if patch_size > min(h, w):
-        raise ValueError(f"patch_size {patch_size} is larger than the images ({h} x {w})")
+        raise ParameterError(f"patch_size {patch_size} is larger than the images ({h} x {w})")
     rng = check_random_state(random_state)
     which = rng.randint(k, size=n_patches)
     top = rng.randint(h - patch_size + 1, size=n_patches)
@@ -43,23 +34,13 @@ def sample_patches(images, n_patches=10000, patch_size=8, random_state=None):
 
 
 def normalize_patches(X):
-    """UFLDL's normalisation of patches for a sigmoid output layer.
-
-    Remove each patch's own mean, truncate to ±3 standard deviations of all the values, and
-    map [-3σ, 3σ] linearly to [0.1, 0.9].
-
-    Parameters
-    ----------
-    X : ndarray of shape (m, n)
-        One patch per row.
-
-    Returns
-    -------
-    ndarray of shape (m, n), float64, values in [0.1, 0.9]
+    """UFLDL's normalisation of patches (rows of X) for a sigmoid output layer: remove each patch's
+    mean, truncate to ±3 standard deviations of all the values, and map [-3σ, 3σ] linearly to
+    [0.1, 0.9]. Returns a new float64 array.
     """
     X = np.array(X, dtype=np.float64)
     if X.ndim != 2 or X.size == 0:
-        raise ValueError(f"X must be a non-empty 2-D array of patches, got shape {X.shape}")
+        raise DataError(f"X must be a non-empty 2-D array of patches, got shape {X.shape}")
     X -= X.mean(axis=1, keepdims=True)
     limit = 3.0 * X.std()
     if limit == 0.0:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError, DataFileNotFoundError
 from .digits import load_digits
 from .files import load_array
 from .idx import is_idx_path, read_idx_images
@@ -25,33 +26,22 @@ def load_rows(path):
 
 def _open_npy(path):
     if not path.is_file():
-        raise FileNotFoundError(f"data file {str(path)!r} does not exist")
+        raise DataFileNotFoundError(f"data file {str(path)!r} does not exist")
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read {str(path)!r}: {exc}") from None
+        raise DataError(f"cannot read {str(path)!r}: {exc}") from None
 
 
 def load_training_data(source="natural", *, n_patches=10000, patch_size=8, colour=False,
                        normalize=None, random_state=None):
-    """Training examples (one per row) from a named source, and a description of them.
+    """``(X, description)``: training examples (one per row) from a named source.
 
-    Parameters
-    ----------
-    source : str
-        ``"natural"``: patches of the built-in whitened images; ``"digits"``: scikit-learn's
-        8x8 digits; a folder: patches of its PNG/JPEG images; an IDX file (MNIST): its images
-        as rows in [0, 1]; a ``.npy``, ``.npz`` or ``.csv`` file: its 2-D array (a ``.npy``
-        comes memory-mapped unless normalised, so that ``fit`` can read it in chunks).
-    n_patches, patch_size, colour : for the image sources.
-    normalize : bool, optional
-        Apply UFLDL's patch normalisation. Default: on for patches of images (natural or a
-        folder), off otherwise.
-
-    Returns
-    -------
-    X : ndarray of shape (m, n)
-    description : str
+    ``source``: "natural" (patches of the built-in whitened images), "digits" (scikit-learn's 8x8
+    digits), a folder (patches of its PNG/JPEG images; ``colour`` for RGB), an IDX file (MNIST, rows
+    in [0, 1]), or a ``.npy``/``.npz``/``.csv`` file (a ``.npy`` comes memory-mapped unless
+    normalised, so that ``fit`` reads it in chunks). ``normalize``: UFLDL's patch normalisation,
+    by default on for patches of images and off otherwise.
     """
     path = Path(source)
     if source == "natural":

@@ -1,31 +1,16 @@
-"""Gradient checks (notes §2.3) for every term alone and together, every activation, depth."""
+"""The math of one evaluation (sparseae.backprop): gradient checks (notes §2.3) of every term
+alone and together, for every registered activation, loss and penalty, at several depths."""
+
+import itertools
 
 import numpy as np
 import pytest
 
-from sparseae import SparseObjective, check_gradient, numerical_gradient
-
-
-def h(x):
-    """h(x) = x1^2 + 3 x1 x2, with its exact gradient."""
-    return x[0] ** 2 + 3 * x[0] * x[1], np.array([2 * x[0] + 3 * x[1], 3 * x[0]])
-
-
-def test_simple_function_at_4_10():
-    assert check_gradient(h, [4.0, 10.0]) < 1e-10
-
-
-def test_numerical_gradient_values():
-    np.testing.assert_allclose(numerical_gradient(lambda x: h(x)[0], [4.0, 10.0]), [38.0, 12.0])
-
-
-def test_check_gradient_catches_a_wrong_gradient():
-    def wrong(x):
-        cost, grad = h(x)
-        return cost, grad * 1.01
-
-    assert check_gradient(wrong, [4.0, 10.0]) > 1e-3
-
+from sparseae import SparseObjective, check_gradient
+from sparseae.activations import ACTIVATIONS, hidden_activations
+from sparseae.backprop import weight_decay
+from sparseae.losses import LOSSES
+from sparseae.penalties import PENALTIES
 
 # Central differences have their own error, O(EPSILON^2) times the third derivative: at the
 # notes' EPSILON = 1e-4 it is about 1.5e-9 relative on tanh layers here (and it shrinks 100x per
@@ -54,9 +39,9 @@ def _difference(a, b):
     return fun
 
 
-ACTIVATION_PAIRS = [
-    (hidden, output) for hidden in ("sigmoid", "tanh") for output in ("sigmoid", "tanh", "linear")
-]
+#: Every combination a contributor can register: checked the moment one is added.
+ACTIVATION_PAIRS = list(itertools.product(hidden_activations(), ACTIVATIONS))
+LOSSES_AND_PENALTIES = list(itertools.product(LOSSES, PENALTIES))
 TERMS = {
     "squared_error": dict(weight_decay=0.0, sparsity_weight=0.0),
     "weight_decay": dict(weight_decay=0.1, sparsity_weight=0.0),
@@ -79,12 +64,16 @@ def test_each_term_alone(rng, term, activation, output_activation):
     assert check_gradient(fun, theta, EPSILON) < 1e-9
 
 
+@pytest.mark.parametrize("loss, sparsity", LOSSES_AND_PENALTIES)
 @pytest.mark.parametrize("activation, output_activation", ACTIVATION_PAIRS)
-def test_all_terms_together_autoencoder(rng, activation, output_activation, elementwise_kernels):
+def test_all_terms_together_autoencoder(rng, activation, output_activation, loss, sparsity,
+                                        elementwise_kernels):  # fmt: skip
     objective, theta = _problem(
         rng,
         activation=activation,
         output_activation=output_activation,
+        loss=loss,
+        sparsity=sparsity,
         weight_decay=1e-3,
         sparsity_target=0.1,
         sparsity_weight=3.0,
@@ -93,7 +82,7 @@ def test_all_terms_together_autoencoder(rng, activation, output_activation, elem
 
 
 @pytest.mark.parametrize("sparse_layer", [2, 3])
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("activation", hidden_activations())
 def test_four_layer_supervised_network(rng, activation, sparse_layer, elementwise_kernels):
     objective, theta = _problem(
         rng,
@@ -133,3 +122,24 @@ def test_sparsity_delta_goes_inside_the_derivative(rng):
     _, gbs = objective.layout.unpack(grad)
     np.testing.assert_allclose(gbs[0], exact, rtol=1e-10)
     assert not np.allclose(gbs[0], printed, rtol=1e-3)
+
+
+def test_forward_matches_equations_6_7(rng):
+    from sparseae.backprop import forward
+    from sparseae.engine import NumpyBackend
+
+    Ws = [rng.normal(size=(3, 4)), rng.normal(size=(2, 3))]
+    bs = [rng.normal(size=3), rng.normal(size=2)]
+    x = rng.normal(size=(5, 4))
+    a = forward(Ws, bs, x, ACTIVATIONS["tanh"], ACTIVATIONS["linear"], NumpyBackend())
+    a2 = np.tanh(x @ Ws[0].T + bs[0])
+    np.testing.assert_allclose(a[1], a2, rtol=1e-14)
+    np.testing.assert_allclose(a[2], a2 @ Ws[1].T + bs[1], rtol=1e-14)
+
+
+def test_weight_decay_leaves_biases_alone(rng):
+    Ws = [rng.normal(size=(3, 4))]
+    gWs = [np.zeros((3, 4))]
+    assert weight_decay(Ws, gWs, 0.5) == pytest.approx(0.25 * (Ws[0] ** 2).sum(), rel=1e-14)
+    np.testing.assert_allclose(gWs[0], 0.5 * Ws[0], rtol=1e-15)
+    assert weight_decay(Ws, gWs, 0.0) == 0.0

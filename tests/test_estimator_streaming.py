@@ -14,36 +14,6 @@ def X(rng):
     return rng.uniform(0.05, 0.95, size=(600, 16))
 
 
-def test_minibatch_gradient_with_batch_rho_hat_is_exact(X):
-    """With ρ̂ from the batch itself, evaluate_batch is the full objective on those rows."""
-    from sparseae import check_gradient
-
-    objective = SparseObjective([16, 6, 16], X, batch_size=50, **KW)
-    rows = X[100:150]
-    theta = objective.layout.initial_theta(0)
-    terms, grad, rho_hat = objective.evaluate_batch(theta, rows)
-    reference = SparseObjective([16, 6, 16], rows, **KW)
-    c, g = reference(theta)
-    assert terms["cost"] == pytest.approx(c, rel=1e-12)
-    np.testing.assert_allclose(grad, g, rtol=1e-10, atol=1e-15)
-    np.testing.assert_allclose(rho_hat, reference.terms(theta)["rho_hat"], rtol=1e-12)
-
-    def fun(t):
-        batch_terms, batch_grad, _ = objective.evaluate_batch(t, rows)
-        return batch_terms["cost"], batch_grad
-
-    assert check_gradient(fun, theta, 1e-5) < 1e-9
-
-
-def test_moving_average_of_rho_hat(X):
-    objective = SparseObjective([16, 6, 16], X, batch_size=50, **KW)
-    theta = objective.layout.initial_theta(0)
-    _, _, batch = objective.evaluate_batch(theta, X[:50])
-    previous = np.full(6, 0.3)
-    _, _, averaged = objective.evaluate_batch(theta, X[:50], previous, momentum=0.1)
-    np.testing.assert_allclose(averaged, 0.9 * previous + 0.1 * batch)
-
-
 def test_adam_fit_lowers_the_exact_cost(X):
     start = SparseAutoencoder(6, solver="adam", max_iter=1, random_state=0, **KW).fit(X)
     longer = SparseAutoencoder(6, solver="adam", max_iter=30, random_state=0, **KW).fit(X)
@@ -79,24 +49,3 @@ def test_partial_fit_on_a_file(tmp_path, X):
     np.save(tmp_path / "x.npy", X)
     model = SparseAutoencoder(6, random_state=0, batch_size=128, **KW).partial_fit(tmp_path / "x.npy")
     assert model.n_iter_ == 1 and model.n_features_in_ == 16
-
-
-def test_fit_decays_the_step_over_the_second_half_and_partial_fit_does_not(X, monkeypatch):
-    import sparseae.adam as adam
-
-    steps = []
-    original = adam.adam_epoch
-
-    def recording(objective, rows, state, rng, learning_rate, **kwargs):
-        steps.append(learning_rate)
-        return original(objective, rows, state, rng, learning_rate, **kwargs)
-
-    monkeypatch.setattr(adam, "adam_epoch", recording)
-    SparseAutoencoder(6, solver="adam", max_iter=8, learning_rate=0.004, random_state=0, **KW).fit(X)
-    np.testing.assert_allclose(steps, [0.004] * 5 + [0.003, 0.002, 0.001])
-    steps.clear()
-    model = SparseAutoencoder(6, learning_rate=0.004, random_state=0, **KW)
-    for _ in range(3):
-        model.partial_fit(X)
-    assert steps == [0.004] * 3
-

@@ -1,19 +1,12 @@
 """Threads for the objective: BLAS single-threaded, the rows split over the cores by sparseae.
 
-Two OpenBLAS libraries are loaded, NumPy's and SciPy's (which L-BFGS-B uses for its own vector
-work). Left at their defaults, each keeps its threads spinning for a while after a call, and
-they steal the cores from each other and from the elementwise work: measured here on 2 cores,
-an L-BFGS fit of the notes' exercise had 100 ms stalls and ran at half speed. So BLAS always
-runs single-threaded in the calling thread (:func:`single_threaded_blas`), and the objective
-spreads its work over the cores itself, coarsely: :func:`over_rows` gives each core one range
-of the examples for a whole pass (forward, or backpropagation), so that one evaluation wakes
-the thread pool twice, not once per matrix product or elementwise step (each wake-up of an idle
-core costs 0.3 ms here, and now and then 10 ms, on a virtual machine). Inside its range a core
-walks :func:`blocks` of rows: a few MiB of buffers per block, which bounds the memory of
-everything that is not kept between the passes, while each block is big enough that its 20 or
-so NumPy calls cost little next to its arithmetic (measured on the notes' exercise: blocks of
-0.5 MiB made an evaluation 1.5x slower than blocks of 4 MiB). NumPy and BLAS release the GIL,
-so Python threads suffice.
+NumPy and SciPy each load an OpenBLAS whose idle threads spin after a call and steal the cores
+from each other and from the elementwise work. So during a fit BLAS runs single-threaded
+(:func:`single_threaded_blas`), and the objective spreads its work over the cores itself,
+coarsely: :func:`over_rows` gives each core one range of rows for a whole pass (the pool wakes
+twice an evaluation, not once per product), walked in :func:`blocks` of a few MiB (bounded
+memory, yet big enough that the NumPy calls cost little next to the arithmetic). NumPy and BLAS
+release the GIL, so Python threads suffice. The measurements are in benchmarks/RESULTS.md.
 """
 
 import os

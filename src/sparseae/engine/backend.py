@@ -1,0 +1,169 @@
+"""Where the objective's arrays live, and how the operations on them run: NumPy on the host, or
+PyTorch tensors on a device. The only module that knows one from the other.
+
+The math (:mod:`sparseae.backprop`, the activations, losses and penalties) is written against a
+backend: its array namespace ``xp`` for the operations NumPy and PyTorch share, and the methods
+below for what differs: allocation, moving θ in and the gradient out, column sums, f (with
+borrowed kernels where faster), and how rows are split over the cores. θ, ρ̂ and the optimizer's
+state stay on the host.
+"""
+
+import contextlib
+
+import numpy as np
+
+from ..errors import DeviceError, ParameterError
+from . import kernels, parallel
+
+
+class _Backend:
+    """What both backends do the same way, through ``xp``."""
+
+    def matmul_into(self, a, b, out):
+        self.xp.matmul(a, b, out=out)
+
+    def sum_of_squares(self, x):
+        return self.xp.vdot(x.reshape(-1), x.reshape(-1))
+
+    def derivative(self, activation, a, delta):
+        """δ ← δ ⊙ f'(z) in place, a = f(z) overwritten."""
+        activation.derivative(a, delta, self.xp)
+
+
+class NumpyBackend(_Backend):
+    """NumPy arrays in ``dtype`` (float64 or float32), rows split over the cores by sparseae."""
+
+    xp = np
+    over_rows = staticmethod(parallel.over_rows)
+
+    def __init__(self, dtype=np.float64):
+        self.dtype = np.dtype(dtype)
+        self._ones = np.ones(0, dtype=self.dtype)
+        self._borrowed = {}  # activation name -> PyTorch method, or None for NumPy's
+
+    def empty(self, shape):
+        return np.empty(shape, dtype=self.dtype)
+
+    def zeros(self, shape):
+        return np.zeros(shape, dtype=self.dtype)
+
+    def from_host(self, array):
+        return np.asarray(array, dtype=self.dtype)
+
+    def to_host(self, array):
+        """A new float64 array: buffers are reused, what leaves the objective must not be."""
+        return np.array(array, dtype=np.float64)
+
+    def scalar(self, value):
+        return float(value)
+
+    def column_sums(self, x):
+        """Σ over the rows of x as a product with ones: in BLAS, several times faster than
+        ``x.sum(axis=0)`` for a hidden layer's narrow blocks (benchmarks/RESULTS.md)."""
+        ones = self._ones
+        if ones.shape[0] < x.shape[0]:
+            ones = self._ones = np.ones(x.shape[0], dtype=self.dtype)
+        return ones[: x.shape[0]] @ x
+
+    def prepare(self, activations):
+        """Decide which activations borrow PyTorch's kernels, in the calling thread (so that no
+        worker thread imports PyTorch)."""
+        for activation in activations:
+            self._borrowed[activation.name] = kernels.borrowed_for_numpy(activation.name)
+
+    def activate(self, activation, z, b=None):
+        """z ← f(z + b) in place."""
+        if activation.name not in self._borrowed:
+            self.prepare([activation])
+        method = self._borrowed[activation.name]
+        if method and kernels.apply_to_numpy(method, z, b):
+            return z
+        with np.errstate(over="ignore"):  # exp(-z) overflows to inf for z < -709: correct
+            return activation.f(z, b, np)
+
+    def row_ranges(self, m):
+        return parallel.row_ranges(m)
+
+    def block_rows(self, width, rows):
+        """Rows per block when each row has ``width`` values in the block's buffers."""
+        return min(rows, parallel.block_rows(width))
+
+    def computing(self):
+        """Around an evaluation: BLAS in one thread, sparseae's own threads on the cores."""
+        return parallel.single_threaded_blas()
+
+
+class TorchBackend(_Backend):
+    """PyTorch tensors on ``device`` ("cpu", "cuda", "cuda:1", ...); PyTorch spreads its own work."""
+
+    def __init__(self, dtype=np.float64, device="cpu"):
+        try:
+            import torch
+        except ImportError:
+            raise DeviceError("device= needs PyTorch: pip install 'sparseae[torch]'") from None
+        self.xp = torch
+        try:
+            self.device = torch.device(device)
+            (torch.zeros(1, device=self.device) + 1).cpu()  # compute there and bring it back
+        except Exception as exc:  # unknown device types, no driver, no such GPU, ...
+            first = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+            raise DeviceError(f"device={device!r} cannot be used by PyTorch: {first}") from None
+        self.dtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+
+    def empty(self, shape):
+        return self.xp.empty(shape, dtype=self.dtype, device=self.device)
+
+    def zeros(self, shape):
+        return self.xp.zeros(shape, dtype=self.dtype, device=self.device)
+
+    def from_host(self, array):
+        if isinstance(array, self.xp.Tensor):
+            return array.to(device=self.device, dtype=self.dtype)
+        return self.xp.as_tensor(np.asarray(array), dtype=self.dtype, device=self.device)
+
+    def to_host(self, array):
+        return array.detach().to("cpu", dtype=self.xp.float64).numpy()
+
+    def scalar(self, value):
+        return float(value.item()) if hasattr(value, "item") else float(value)
+
+    def column_sums(self, x):
+        return self.xp.sum(x, dim=0)
+
+    def prepare(self, activations):
+        pass
+
+    def activate(self, activation, z, b=None):
+        if activation.name not in kernels.FUSED:
+            return activation.f(z, b, self.xp)
+        if b is not None:
+            z.add_(b)
+        return getattr(z, kernels.FUSED[activation.name])()
+
+    def row_ranges(self, m):
+        return [(0, m)]
+
+    @staticmethod
+    def over_rows(fn, ranges):
+        return [fn(i, lo, hi) for i, (lo, hi) in enumerate(ranges)]
+
+    def block_rows(self, width, rows):
+        return rows
+
+    def computing(self):
+        return contextlib.nullcontext()
+
+
+def get_backend(device=None, dtype=np.float64):
+    """NumPy for ``device=None``; PyTorch on that device otherwise."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = None
+    if dtype not in (np.float64, np.float32):
+        raise ParameterError(f"dtype must be float64 or float32, got {dtype!r}")
+    if device is None:
+        return NumpyBackend(dtype)
+    if not isinstance(device, str):
+        raise ParameterError(f"device must be None or a string such as 'cuda', got {device!r}")
+    return TorchBackend(dtype, device)

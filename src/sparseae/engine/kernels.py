@@ -1,0 +1,91 @@
+"""Borrowed elementwise kernels: PyTorch's fused in-place f for arrays the backends hold.
+
+On tensors, f(z + b) is one fused call (``z.sigmoid_()``) instead of the generic steps of
+:mod:`sparseae.activations`. On NumPy arrays, PyTorch's CPU kernels run in place on the same
+memory (``torch.from_numpy``) when PyTorch is installed, where they measure faster than NumPy's:
+that depends on the CPU, as NumPy vectorises float64 ``exp`` and ``tanh`` only with AVX-512
+(figures and CPU models in benchmarks/RESULTS.md):
+
+- sigmoid: PyTorch's, on every CPU measured (AVX2 and AVX-512, float64 and float32);
+- tanh: PyTorch's where NumPy lacks AVX-512 (there NumPy computes it one value at a time);
+  NumPy's where it has it (NumPy's is then the faster).
+
+Decided once per process. ``SPARSEAE_TORCH_KERNELS=0`` in the environment keeps NumPy arrays
+on NumPy's kernels alone. Both kinds agree to a few units in the last place.
+"""
+
+import os
+import warnings
+
+import numpy as np
+
+#: The in-place PyTorch method of each activation that has a fused kernel.
+FUSED = {"sigmoid": "sigmoid_", "tanh": "tanh_"}
+#: Values per PyTorch call on a NumPy array: under PyTorch's parallel grain (32,768 values), so
+#: each call runs in the calling thread (the objective already runs one thread per core), and
+#: small enough that the bias add and f meet the values in cache.
+CHUNK = 16384
+_SHAREABLE = (np.dtype(np.float64), np.dtype(np.float32))
+
+_torch = None  # the torch module once looked for; False when absent or switched off
+
+
+def torch_module():
+    """The torch module when its kernels may be borrowed for NumPy arrays, else False.
+
+    Looked for once (importing PyTorch takes a second): the objective asks when it is built,
+    in the calling thread, so that no worker thread imports it.
+    """
+    global _torch
+    if _torch is None:
+        _torch = False
+        if os.environ.get("SPARSEAE_TORCH_KERNELS", "1") != "0":
+            try:
+                import torch
+
+                _torch = torch
+            except ImportError:
+                pass
+            except Exception as exc:  # installed but broken (a missing CUDA library, ...)
+                warnings.warn(
+                    f"PyTorch is installed but failed to import ({exc}); sparseae uses NumPy's "
+                    "kernels (set SPARSEAE_TORCH_KERNELS=0 to silence this)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+    return _torch
+
+
+def numpy_is_vectorised():
+    """Whether this NumPy computes float64 exp and tanh with AVX-512 (8 values an instruction)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # NumPy < 2
+        from numpy.core._multiarray_umath import __cpu_features__
+    return bool(__cpu_features__.get("AVX512_SKX"))
+
+
+def borrowed_for_numpy(name):
+    """The PyTorch method to run on NumPy arrays for activation ``name``, or None for NumPy's."""
+    if name not in FUSED or not torch_module():
+        return None
+    if name == "tanh" and numpy_is_vectorised():
+        return None
+    return FUSED[name]
+
+
+def apply_to_numpy(method, z, b):
+    """z ← f(z + b) with torch's in-place ``method``, a chunk of rows at a time; False if z
+    cannot be shared with PyTorch (not 2-D, not C-contiguous, read-only, other dtypes)."""
+    shareable = z.ndim == 2 and z.dtype in _SHAREABLE and z.flags.c_contiguous and z.flags.writeable
+    if not shareable:
+        return False
+    torch = torch_module()
+    step = max(1, CHUNK // max(1, z.shape[1]))
+    bias = None if b is None else torch.from_numpy(np.ascontiguousarray(b, dtype=z.dtype))
+    for start in range(0, z.shape[0], step):
+        chunk = torch.from_numpy(z[start : start + step])
+        if bias is not None:
+            chunk.add_(bias)
+        getattr(chunk, method)()
+    return True

@@ -1,0 +1,67 @@
+"""Minimising J(θ): the notes' batch gradient descent, L-BFGS and conjugate gradient (§2.2,
+§2.3), and Adam for minibatches. Each sees a function of θ and nothing else: the full-batch
+solvers ``fun(theta) -> (cost, gradient)``, Adam one such function per minibatch.
+
+To add a full-batch solver: a function ``solver(tracker, theta0, *, max_iter, tol, ...)`` in
+:mod:`~sparseae.optim.full_batch` (or a module of its own) returning an :class:`OptimizeResult`,
+and its name in :data:`SOLVERS`.
+"""
+
+import warnings
+from functools import partial
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ..errors import FitInterrupted, ParameterError
+from ..validation import check_parameters
+from .full_batch import OptimizeResult, Tracker, gradient_descent, scipy_solver
+
+#: Full-batch solvers by name: each ``solver(tracker, theta0, *, max_iter, tol, ...)``.
+SOLVERS = {
+    "lbfgs": partial(scipy_solver, method="L-BFGS-B"),
+    "cg": partial(scipy_solver, method="CG"),
+    "gd": gradient_descent,
+}
+
+__all__ = ["OptimizeResult", "SOLVERS", "minimize"]
+
+
+def minimize(fun, theta0, *, solver="lbfgs", max_iter=400, tol=1e-5, learning_rate=0.1,
+             lbfgs_memory=10, callback=None):  # fmt: skip
+    """Minimise ``fun(theta) -> (cost, gradient)`` from ``theta0`` (not modified): an OptimizeResult.
+
+    ``solver``: "lbfgs" (SciPy's L-BFGS-B, unbounded, keeping ``lbfgs_memory`` corrections),
+    "cg" (SciPy's nonlinear conjugate gradient) or "gd" (the notes' batch gradient descent with
+    step ``learning_rate``). Stops after ``max_iter`` iterations, or when the largest gradient
+    component is at most ``tol`` (L-BFGS also when an iteration barely reduces the cost).
+    ``callback(iteration, cost)`` is called after each iteration.
+
+    Raises NonFiniteCostError (carrying the last finite iterate) if the cost or gradient becomes
+    non-finite, and FitInterrupted (carrying the last completed iterate) on Ctrl-C. A stop that is
+    not convergence is a ConvergenceWarning carrying the solver's message.
+    """
+    check_parameters(dict(solver=solver, max_iter=max_iter, tol=tol, learning_rate=learning_rate),
+                     "minimize")  # fmt: skip
+    if solver not in SOLVERS:
+        raise ParameterError(
+            f"solver {solver!r} works on minibatches: use SparseAutoencoder(solver={solver!r})"
+        )
+    options = dict(max_iter=max_iter, tol=tol)
+    if solver == "gd":
+        options["learning_rate"] = learning_rate
+    if solver == "lbfgs":
+        options["lbfgs_memory"] = lbfgs_memory
+    tracker = Tracker(fun, theta0, callback)
+    try:
+        result = SOLVERS[solver](tracker, np.asarray(theta0), **options)
+    except KeyboardInterrupt:
+        raise FitInterrupted(tracker.theta.copy(), len(tracker.loss_curve), tracker.loss_curve) from None
+    if not result.converged:
+        warnings.warn(
+            f"solver {solver!r} stopped after {result.n_iter} iterations without converging: "
+            f"{result.message}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result

@@ -1,0 +1,63 @@
+r"""Adam (Kingma & Ba, 2015), the streaming solver's optimizer: it sees θ and a gradient.
+
+:func:`run_epoch` takes one function ``fun(theta) -> (cost, grad)`` per minibatch and steps θ
+in place after each; what a minibatch is, and how ρ̂ is estimated on it, is the caller's
+business (:meth:`sparseae.objective.SparseObjective.evaluate_batch`). Unlike textbook Adam, a
+fit holds the step for half its epochs, then lowers it linearly to zero (:func:`step_schedule`),
+so the minibatch noise settles (measured in benchmarks/RESULTS.md).
+"""
+
+import numpy as np
+
+from ..errors import NonFiniteCostError
+
+
+class Adam:
+    r"""Adam's moments and step count for a flat θ of ``size`` values.
+
+    .. math:: m \leftarrow \beta_1 m + (1 - \beta_1) g, \quad
+              v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \quad
+              \theta \leftarrow \theta - \alpha \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t}
+              \frac{m}{\sqrt{v} + \epsilon}
+    """
+
+    def __init__(self, size, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m = np.zeros(size)
+        self.v = np.zeros(size)
+        self.t = 0
+
+    def step(self, theta, grad, learning_rate):
+        """θ ← θ - step, in place."""
+        self.t += 1
+        self.m *= self.beta1
+        self.m += (1 - self.beta1) * grad
+        self.v *= self.beta2
+        self.v += (1 - self.beta2) * grad * grad
+        alpha = learning_rate * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        theta -= alpha * self.m / (np.sqrt(self.v) + self.eps)
+
+
+def step_schedule(learning_rate, epoch, epochs):
+    """The step of epoch ``epoch`` (0-based) of ``epochs``: held for the first half, then lowered
+    linearly towards zero (2/epochs of it in the last epoch)."""
+    return learning_rate * min(1.0, 2.0 * (1.0 - epoch / epochs))
+
+
+def run_epoch(functions, theta, optimizer, learning_rate):
+    """One step of ``optimizer`` per function in ``functions``; θ updated in place.
+
+    Returns the mean minibatch cost. Raises :class:`~sparseae.errors.NonFiniteCostError`
+    (with θ as it was before the bad minibatch) when a cost or gradient is not finite.
+    """
+    costs = []
+    for fun in functions:
+        cost, grad = fun(theta)
+        if not np.isfinite(cost) or not np.isfinite(grad).all():
+            raise NonFiniteCostError(
+                "the minibatch cost became non-finite (diverging: lower learning_rate); the "
+                "parameters before that minibatch are kept", theta.copy(), 0,
+            )  # fmt: skip
+        optimizer.step(theta, grad, learning_rate)
+        costs.append(cost)
+    return float(np.mean(costs))

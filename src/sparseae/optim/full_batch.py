@@ -1,0 +1,91 @@
+"""The full-batch solvers (notes §2.2, §2.3): the notes' batch gradient descent, and L-BFGS and
+nonlinear conjugate gradient from :func:`scipy.optimize.minimize`, behind one tracker that
+rejects non-finite values and records each completed iteration."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize as scipy_minimize
+
+from ..errors import NonFiniteCostError
+
+
+@dataclass
+class OptimizeResult:
+    """What a solver returns: the final θ, its cost, and how it got there."""
+
+    theta: np.ndarray
+    cost: float
+    n_iter: int
+    converged: bool
+    message: str
+    loss_curve: list = field(default_factory=list)
+
+
+class Tracker:
+    """Wraps ``fun`` to reject non-finite values and records each completed iteration."""
+
+    def __init__(self, fun, theta0, callback):
+        self.fun = fun
+        self.callback = callback
+        self.theta = np.array(theta0, dtype=np.float64)  # last completed iterate
+        self.loss_curve = []
+
+    def evaluate(self, theta):
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one message
+            cost, grad = self.fun(theta)
+        if not np.isfinite(cost) or not np.isfinite(grad).all():
+            what = "cost" if not np.isfinite(cost) else "gradient"
+            raise NonFiniteCostError(
+                f"the {what} became non-finite after {len(self.loss_curve)} iterations "
+                f"(diverging: lower the learning rate, or check the data's scale); "
+                f"the parameters of the last finite iteration are kept",
+                self.theta.copy(),
+                len(self.loss_curve),
+            )
+        return cost, grad
+
+    def iteration_done(self, theta, cost):
+        self.theta[...] = theta
+        self.loss_curve.append(float(cost))
+        if self.callback is not None:
+            self.callback(len(self.loss_curve), float(cost))
+
+
+def gradient_descent(tracker, theta0, *, learning_rate=0.1, max_iter=400, tol=1e-5):
+    r"""Batch gradient descent until max |∇J| ≤ tol or max_iter steps.
+
+    .. math:: \theta := \theta - \alpha \nabla_\theta J(\theta)
+    """
+    theta = np.array(theta0, dtype=np.float64)
+    cost, grad = tracker.evaluate(theta)
+    converged = np.abs(grad).max() <= tol
+    n_iter = 0
+    while not converged and n_iter < max_iter:
+        theta -= learning_rate * grad
+        cost, grad = tracker.evaluate(theta)
+        n_iter += 1
+        tracker.iteration_done(theta, cost)
+        converged = np.abs(grad).max() <= tol
+    message = f"max |gradient| <= tol = {tol:g}" if converged else f"reached max_iter = {max_iter}"
+    return OptimizeResult(theta, float(cost), n_iter, bool(converged), message, tracker.loss_curve)
+
+
+def scipy_solver(tracker, theta0, *, method, max_iter, tol, lbfgs_memory=10):
+    """Run SciPy's ``"L-BFGS-B"`` (unbounded) or ``"CG"`` on the tracked function."""
+    options = {"maxiter": max_iter, "gtol": tol}
+    if method == "L-BFGS-B":
+        options.update(maxcor=lbfgs_memory, maxfun=max(15000, 20 * max_iter))
+    res = scipy_minimize(
+        tracker.evaluate,
+        np.asarray(theta0, dtype=np.float64),
+        jac=True,
+        method=method,
+        options=options,
+        callback=lambda intermediate_result: tracker.iteration_done(
+            intermediate_result.x, intermediate_result.fun
+        ),
+    )
+    message = res.message if isinstance(res.message, str) else str(res.message)
+    return OptimizeResult(res.x, float(res.fun), int(res.nit), bool(res.success), message,
+                          tracker.loss_curve)  # fmt: skip

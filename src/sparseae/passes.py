@@ -1,0 +1,98 @@
+"""The two passes of :mod:`sparseae.backprop` over many rows: buffers, blocks, cores.
+
+When the rows are in memory, pass 1 keeps a(2) .. a(k) and pass 2 starts from them (the notes'
+in-memory method); otherwise pass 2 recomputes them (the two-pass method). Either way the layers
+above k and every δ exist for one block of rows at a time, in buffers reused across evaluations.
+The backend splits the rows into ranges (one per core on NumPy) and sizes the blocks; each range
+adds into its own gradient buffer, summed in a fixed order, so threads do not change the result.
+"""
+
+import numpy as np
+
+from . import backprop
+from .engine.parallel import blocks
+
+
+class RowPasses:
+    """Buffers and passes for batches of at most ``rows`` examples of a network with ``layout``,
+    activations ``f`` and ``f_out`` and ``loss``; ``k`` is the sparse layer whose activations pass 1
+    sums (None without a sparsity term: then pass 2 alone is the whole evaluation).
+    """
+
+    def __init__(self, layout, backend, f, f_out, loss, k, rows):
+        self.layout, self.backend = layout, backend
+        self.f, self.f_out, self.loss, self.k = f, f_out, loss, k
+        self.kept_layers = k or 1
+        sizes = layout.layer_sizes
+        # Each row of a block holds its a(l) and δ(l) for l ≥ 2, and its x.
+        self.block = backend.block_rows(2 * sum(sizes[1:]) + sizes[0], rows)
+        self.kept = [backend.empty((rows, s)) for s in sizes[1 : self.kept_layers]]
+        self._scratch = {}
+        backend.prepare([f, f_out])
+
+    def _workspace(self, i):
+        """Range i's block buffers: a(l) and δ(l) for l ≥ 2, and its share of the gradient."""
+        if i not in self._scratch:
+            sizes = self.layout.layer_sizes[1:]
+            self._scratch[i] = {
+                "a": [self.backend.empty((self.block, s)) for s in sizes],
+                "delta": [self.backend.empty((self.block, s)) for s in sizes],
+                "grad": self.backend.zeros((self.layout.size,)),
+            }
+        return self._scratch[i]
+
+    def _over_rows(self, run, m):
+        return self.backend.over_rows(run, self.backend.row_ranges(m))
+
+    def hidden_sums(self, Ws, bs, X):
+        """Pass 1: a(2) .. a(k) of X's rows into the kept buffers; Σ of a(k) (host float64)."""
+        k = self.kept_layers
+
+        def run(i, lo, hi):
+            total = np.zeros(self.layout.layer_sizes[k - 1])
+            for start, stop in blocks(lo, hi, self.block):
+                out = [buffer[start:stop] for buffer in self.kept]
+                rows = X[start:stop]
+                block_sum = backprop.hidden_sums(Ws, bs, rows, self.f, self.f_out, k, self.backend, out)
+                total += self.backend.to_host(block_sum)
+            return total
+
+        return np.sum(self._over_rows(run, X.shape[0]), axis=0)
+
+    def zero_gradient(self):
+        for workspace in self._scratch.values():
+            workspace["grad"][...] = 0
+
+    def gradient(self):
+        """The gradient added up since :meth:`zero_gradient`, as a new host float64 array."""
+        parts = [self._scratch[i]["grad"] for i in sorted(self._scratch)]
+        total = self.backend.to_host(parts[0])
+        for part in parts[1:]:
+            total += self.backend.to_host(part)
+        return total
+
+    def backpropagate(self, Ws, bs, X, Y, m, sparsity_delta, kept):
+        """Pass 2 over X's rows (targets Y); returns Σ of their loss (host float).
+
+        Adds their share of the gradient of the loss and sparsity terms to the gradient
+        buffers. ``kept``: whether pass 1 has just put these rows' a(2) .. a(k) in the kept
+        buffers.
+        """
+        k = self.kept_layers if kept else 1
+        f, f_out, backend = self.f, self.f_out, self.backend
+
+        def run(i, lo, hi):
+            workspace = self._workspace(i)
+            grads = self.layout.unpack(workspace["grad"])
+            total = 0.0
+            for start, stop in blocks(lo, hi, self.block):
+                a = [X[start:stop]] + [buffer[start:stop] for buffer in self.kept[: k - 1]]
+                out = workspace["a"][k - 1 :]
+                a += backprop.forward(Ws[k - 1 :], bs[k - 1 :], a[-1], f, f_out, backend, out=out)[1:]
+                deltas = [delta[: stop - start] for delta in workspace["delta"]]
+                value = backprop.backpropagate(Ws, a, Y[start:stop], m, f, f_out, self.loss, backend,
+                                      grads, deltas, self.k, sparsity_delta)  # fmt: skip
+                total += backend.scalar(value)
+            return total
+
+        return sum(self._over_rows(run, X.shape[0]))

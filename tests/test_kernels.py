@@ -1,0 +1,70 @@
+"""Borrowed kernels: which activations take PyTorch's on NumPy arrays, and when they cannot."""
+
+import builtins
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from sparseae.engine import kernels
+
+
+@pytest.fixture
+def torch(monkeypatch):
+    torch = pytest.importorskip("torch", reason="PyTorch not installed (optional extra)")
+    monkeypatch.setattr(kernels, "_torch", torch)
+    return torch
+
+
+@pytest.mark.parametrize("vectorised, expected", [(False, {"sigmoid": "sigmoid_", "tanh": "tanh_"}),
+                                                   (True, {"sigmoid": "sigmoid_", "tanh": None})])  # fmt: skip
+def test_choice_follows_the_cpu(monkeypatch, vectorised, expected):
+    """sigmoid is borrowed on every CPU measured; tanh only where NumPy lacks AVX-512."""
+    monkeypatch.setattr(kernels, "_torch", object())  # "PyTorch is there"
+    monkeypatch.setattr(kernels, "numpy_is_vectorised", lambda: vectorised)
+    assert {name: kernels.borrowed_for_numpy(name) for name in expected} == expected
+    assert kernels.borrowed_for_numpy("linear") is None
+
+
+def test_nothing_is_borrowed_without_pytorch(monkeypatch):
+    monkeypatch.setattr(kernels, "_torch", False)
+    assert kernels.borrowed_for_numpy("sigmoid") is None
+
+
+def test_arrays_that_cannot_be_shared_are_left_to_numpy(rng, torch):
+    view = rng.normal(size=(40, 30))[:, ::2]  # not contiguous
+    assert not kernels.apply_to_numpy("sigmoid_", view, None)
+    assert not kernels.apply_to_numpy("sigmoid_", np.zeros(5), None)  # 1-d
+    swapped = np.zeros((3, 4), dtype=">f8" if np.little_endian else "<f8")  # foreign byte order
+    assert not kernels.apply_to_numpy("sigmoid_", swapped, None)
+    readonly = np.zeros((3, 4))
+    readonly.flags.writeable = False
+    assert not kernels.apply_to_numpy("sigmoid_", readonly, None)
+
+
+def test_shared_arrays_are_computed_in_place_chunk_by_chunk(rng, torch, monkeypatch):
+    monkeypatch.setattr(kernels, "CHUNK", 64)  # many chunks, the last one partial
+    z, b = rng.normal(size=(101, 10)), rng.normal(size=10)
+    expected = expit(z + b)
+    assert kernels.apply_to_numpy("sigmoid_", z, b)
+    np.testing.assert_allclose(z, expected, rtol=4e-16)
+
+
+def test_a_broken_pytorch_falls_back_to_numpy_with_a_warning(monkeypatch):
+    real_import = builtins.__import__
+
+    def failing_import(name, *args, **kwargs):
+        if name == "torch":
+            raise OSError("libcudart.so.12: cannot open shared object file")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    monkeypatch.setattr(kernels, "_torch", None)
+    with pytest.warns(RuntimeWarning, match="PyTorch is installed but failed to import"):
+        assert kernels.torch_module() is False
+
+
+def test_environment_switches_borrowing_off(monkeypatch):
+    monkeypatch.setenv("SPARSEAE_TORCH_KERNELS", "0")
+    monkeypatch.setattr(kernels, "_torch", None)
+    assert kernels.torch_module() is False
