@@ -4,12 +4,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from sparseae import (
-    NonFiniteCostError,
-    ParameterError,
-    SparseAutoencoder,
-    SparseObjective,
-)
+from sparseae import DataError, NonFiniteCostError, ParameterError, SparseAutoencoder, SparseObjective
 
 
 @pytest.fixture
@@ -51,7 +46,6 @@ def test_transform_and_inverse_transform(X):
     model = fit_quietly(SparseAutoencoder(4, max_iter=50, random_state=0), X)
     H = model.transform(X)
     assert H.shape == (60, 4)
-    assert H.min() >= 0 and H.max() <= 1
     W1, b1 = model.components_, model.intercepts_[0]
     np.testing.assert_allclose(H, 1 / (1 + np.exp(-(X @ W1.T + b1))))
     R = model.inverse_transform(H)
@@ -185,3 +179,14 @@ def test_divergence_keeps_last_finite_parameters(rng):
         model.fit(X)
     assert all(np.isfinite(c).all() for c in model.coefs_)
     assert np.isfinite(model.transform(X)).all()
+
+
+def test_dataframe_columns_are_remembered_and_checked(X):
+    pd = pytest.importorskip("pandas", reason="pandas is needed for DataFrame input")
+    df = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
+    model = fit_quietly(SparseAutoencoder(5, max_iter=5, random_state=0), df)
+    assert list(model.feature_names_in_) == list(df.columns)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        np.testing.assert_array_equal(model.transform(df), model.transform(X))
+    with pytest.raises(DataError, match="feature names should match"):
+        model.transform(df.rename(columns={"pixel0": "renamed"}))

@@ -18,13 +18,13 @@ import numpy as np
 
 from . import __version__
 from ._io import atomic_path
-from .errors import DataError
+from .errors import DataError, ParameterError
 
 USAGE_ERROR, DATA_ERROR = 2, 1
 
 
-class UsageError(Exception):
-    """A command line that cannot be run as written."""
+class UsageError(ParameterError):
+    """A command line that cannot be run as written (its message is already the whole line)."""
 
 
 def _in_flags(message):

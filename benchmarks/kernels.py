@@ -1,0 +1,61 @@
+"""The speed tricks of sparseae/engine, measured on this CPU: which elementwise kernels to borrow
+from PyTorch for NumPy arrays, and whether column sums by a product with ones beat np.sum.
+
+    python benchmarks/kernels.py
+
+Prints ns per value (best of 30, one thread) for sigmoid and tanh on NumPy's kernels and on
+PyTorch's (in place on the same memory, as sparseae runs them), in float64 and float32, and µs
+per column sum of blocks of a hidden layer's shapes. sparseae/engine/kernels.py chooses from
+figures like these; record them in RESULTS.md with the CPU model.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import machine  # noqa: E402
+
+
+def best_ns_per_value(fn, z0, reps=30):
+    best = np.inf
+    for _ in range(reps):
+        z = z0.copy()
+        t0 = time.perf_counter()
+        fn(z)
+        best = min(best, time.perf_counter() - t0)
+    return best / z0.size * 1e9
+
+
+def main():
+    import torch
+
+    torch.set_num_threads(1)
+    from sparseae.activations import ACTIVATIONS
+    from sparseae.engine import kernels
+
+    info = machine()
+    print(f"{info['cpu']}, NumPy {info['numpy']}, AVX-512 vectorised NumPy: {kernels.numpy_is_vectorised()}")
+    rng = np.random.default_rng(0)
+    print("| f | dtype | NumPy ns/value | PyTorch ns/value |\n|---|---|---|---|")
+    for name in ("sigmoid", "tanh"):
+        for dtype in (np.float64, np.float32):
+            z0 = rng.normal(0, 4, size=(2000, 784)).astype(dtype)
+            with np.errstate(over="ignore"):
+                ours = best_ns_per_value(lambda z: ACTIVATIONS[name].f(z, None, np), z0)
+            theirs = best_ns_per_value(lambda z: kernels.apply_to_numpy(kernels.FUSED[name], z, None), z0)
+            print(f"| {name} | {np.dtype(dtype).name} | {ours:.2f} | {theirs:.2f} |")
+    print("\n| block | ones @ x (µs) | x.sum(axis=0) (µs) |\n|---|---|---|")
+    with threadpool_limits(1):
+        for shape in [(4096, 25), (4096, 64), (1300, 784), (1000, 1024)]:
+            x, ones = rng.normal(size=shape), np.ones(shape[0])
+            product = best_ns_per_value(lambda _: ones @ x, np.zeros(1), 200) / 1e3
+            summed = best_ns_per_value(lambda _: x.sum(axis=0), np.zeros(1), 200) / 1e3
+            print(f"| {shape[0]} x {shape[1]} | {product:.1f} | {summed:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
