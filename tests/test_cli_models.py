@@ -68,8 +68,11 @@ def test_show_writes_tiles_of_a_model_and_a_pipeline(tmp_path, saved, rng):
         warnings.simplefilter("ignore", ConvergenceWarning)
         pipe.fit(X)
     sparseae.save(pipe, tmp_path / "p.safetensors")
-    assert main(["show", str(tmp_path / "p.safetensors"), "-o", str(out)]) == 0
-    assert main(["show", str(path), "-o", str(out), "--patch-shape", "3", "5"]) == 2
+    before = out.read_bytes()
+    assert main(["show", str(tmp_path / "p.safetensors"), "-o", str(out)]) == 2  # no silent overwrite
+    assert out.read_bytes() == before
+    assert main(["show", str(tmp_path / "p.safetensors"), "-o", str(out), "--overwrite"]) == 0
+    assert main(["show", str(path), "-o", str(out), "--overwrite", "--patch-shape", "3", "5"]) == 2
 
 
 def test_train_on_digits_and_encode_idx(tmp_path):

@@ -9,6 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import sparseae
 from sparseae import ModelFileError, SparseAutoencoder
+from sparseae.persistence import _digest
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,8 @@ def test_file_is_safetensors_with_versioned_json(tmp_path, model):
     (header_len,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + header_len])
     config = json.loads(header["__metadata__"]["sparseae"])
-    assert config["format_version"] == 1
+    assert config["format_version"] == 2
+    assert len(header["__metadata__"]["sparseae_sha256"]) == 64
     assert config["kind"] == "SparseAutoencoder"
     assert config["params"]["activation"] == "tanh"
     assert set(header) - {"__metadata__"} == {"W1", "b1", "W2", "b2", "rho_hat"}
@@ -51,8 +53,46 @@ def _rewrite(path, out, mutate):
         arrays = {k: f.get_tensor(k) for k in f.keys()}
         config = json.loads(f.metadata()["sparseae"])
     mutate(config, arrays)
-    save_file(arrays, str(out), metadata={"sparseae": json.dumps(config)})
+    document = json.dumps(config)  # well formed, with a digest that matches: a buggy writer's file
+    save_file(arrays, str(out), metadata={"sparseae": document, "sparseae_sha256": _digest(document, arrays)})
     return out
+
+
+def _flip(raw, offset):
+    raw = bytearray(raw)
+    raw[offset] ^= 0x01
+    return bytes(raw)
+
+
+def test_a_flipped_byte_in_a_weight_or_the_config_is_caught(tmp_path, model):
+    model, _ = model
+    good = model.save(tmp_path / "good.safetensors").read_bytes()
+    (header_len,) = struct.unpack("<Q", good[:8])
+    weights, config = tmp_path / "w.safetensors", tmp_path / "c.safetensors"
+    weights.write_bytes(_flip(good, len(good) - 20))  # inside the last tensor's float64 bytes
+    at = good.index(b'n_hidden\\": ') + len(b'n_hidden\\": ')  # the config's first digit of n_hidden
+    config.write_bytes(good[:at] + bytes([good[at] ^ 0x01]) + good[at + 1 :])  # 4 -> 5 hidden units
+    assert config.read_bytes() != good and len(config.read_bytes()) == len(good)
+    for path in (weights, config):
+        with pytest.raises(ModelFileError, match="do not match their saved digest"):
+            sparseae.load(path)
+
+
+def test_format_version_1_files_without_a_digest_still_load(tmp_path, model):
+    model, X = model
+
+    def version_1(config, arrays):
+        config["format_version"] = 1
+
+    path = _rewrite(model.save(tmp_path / "m.safetensors"), tmp_path / "v1.safetensors", version_1)
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    with safe_open(str(path), framework="np") as f:
+        metadata = dict(f.metadata())
+    del metadata["sparseae_sha256"]
+    save_file(load_file(str(path)), str(path), metadata=metadata)
+    np.testing.assert_array_equal(sparseae.load(path).transform(X), model.transform(X))
 
 
 def test_bad_files_get_clear_errors(tmp_path, model):

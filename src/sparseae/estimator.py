@@ -214,7 +214,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 if isinstance(exc, NonFiniteCostError):
                     raise NonFiniteCostError(f"{exc} (after {finished} epochs)", theta, finished) from None
                 self._warn_interrupted(finished, "minibatch")
-                raise
+                raise FitInterrupted(theta, finished, curve) from None
         self._set_parameters(self._full_objective(source, m, n), stream.theta.copy(), done + epochs, curve)
         return self
 

@@ -9,6 +9,7 @@ The preprocessing transformers save the same way, and so does a ``Pipeline`` of 
 temporary file beside the target and renames it, so a half-written file never has the real name.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -17,8 +18,8 @@ import numpy as np
 from ._io import atomic_path
 from .errors import DataTypeError, ModelFileError
 
-FORMAT_VERSION = 1
-_KEY = "sparseae"
+FORMAT_VERSION = 2  # 2 added the digest; version 1 files (without it) still load
+_KEY, _DIGEST = "sparseae", "sparseae_sha256"
 #: The classes a model file may hold, by name; each gives ``_get_state()`` and ``_from_state()``.
 _KINDS = {}
 
@@ -71,11 +72,23 @@ def save(model, path):
     from safetensors.numpy import save_file
 
     config, arrays = _state(model)
-    document = {"format_version": FORMAT_VERSION, **config}
+    document = json.dumps({"format_version": FORMAT_VERSION, **config})
     tensors = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    metadata = {_KEY: document, _DIGEST: _digest(document, tensors)}
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={_KEY: json.dumps(document)})
+        save_file(tensors, str(tmp), metadata=metadata)
     return Path(path)
+
+
+def _digest(document, tensors):
+    """SHA-256 of the config and of every tensor (name, dtype, shape, bytes): a flipped byte
+    anywhere in a model file is a ModelFileError, never a silently different model."""
+    h = hashlib.sha256(document.encode())
+    for name in sorted(tensors):
+        a = tensors[name]
+        h.update(f"\0{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
 
 
 def load(path):
@@ -83,6 +96,8 @@ def load(path):
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{str(path)!r} is a folder, not a model file (a run's is model.safetensors)")
     if not path.is_file():
         raise ModelFileError(f"model file {str(path)!r} does not exist")
     try:
@@ -99,7 +114,7 @@ def load(path):
         document = json.loads(metadata[_KEY])
         version = document["format_version"]
         kind = document["kind"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelFileError(f"{str(path)!r} has a damaged sparseae config: {exc!r}") from None
     if not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{str(path)!r} has an invalid format_version {version!r}")
@@ -108,6 +123,8 @@ def load(path):
             f"{str(path)!r} was written in model format version {version}, newer than this "
             f"sparseae reads (up to {FORMAT_VERSION}); upgrade sparseae to load it"
         )
+    if (version >= 2 or _DIGEST in metadata) and metadata.get(_DIGEST) != _digest(metadata[_KEY], arrays):
+        raise ModelFileError(f"{str(path)!r} is corrupt: its contents do not match their saved digest")
     try:
         return _rebuild(document, arrays)
     except (ValueError, KeyError, TypeError) as exc:

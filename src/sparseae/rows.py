@@ -34,7 +34,7 @@ class NpyRows:
             path = Path(source)
             if not path.is_file():
                 raise DataFileNotFoundError(f"data file {str(path)!r} does not exist")
-            shape, dtype, fortran, offset = _read_header(path)
+            shape, dtype, fortran, offset = read_npy_header(path)
         if len(shape) != 2:
             raise DataError(f"{str(path)!r} holds an array of shape {shape}; fit needs 2-D rows")
         if fortran and shape[0] > 1 and shape[1] > 1:
@@ -101,7 +101,8 @@ class ArrayRows:
         return self.X[start:stop]
 
 
-def _read_header(path):
+def read_npy_header(path):
+    """``(shape, dtype, fortran_order, data_offset)`` of a .npy file; a DataError if it is not one."""
     with open(path, "rb") as fh:
         try:
             version = np.lib.format.read_magic(fh)

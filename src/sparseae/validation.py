@@ -144,7 +144,7 @@ def check_value_range(y_min, y_max, output_activation, name="X"):
             f"{name} has values in [{y_min:.6g}, {y_max:.6g}], outside [{low:g}, {high:g}] that a "
             f"{output_activation} output layer can produce; rescale it (e.g. "
             f"sparseae.datasets.normalize_patches or sklearn's MinMaxScaler) or use a linear "
-            f"output layer (output_activation='linear', --output-activation linear)"
+            f"output layer (output_activation='linear')"
         )
 
 

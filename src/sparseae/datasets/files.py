@@ -26,7 +26,7 @@ def load_array(path, key=None):
                 if key is None:
                     if len(names) != 1:
                         raise DataError(
-                            f"{str(path)!r} holds {len(names)} arrays {names}; say which with key"
+                            f"{str(path)!r} holds {len(names)} arrays {names}; say which with key (--key)"
                         )
                     key = names[0]
                 if key not in names:
@@ -44,11 +44,18 @@ def load_array(path, key=None):
 
 
 def _load_csv(path):
+    """A CSV of numbers, with or without a header line; no rows at all is a DataError."""
     with open(path, encoding="utf-8") as fh:
-        first = fh.readline()
+        first = [line for line, _ in zip((line for line in fh if line.strip()), range(2))]
+    header = bool(first) and not _is_numbers(first[0])
+    if len(first) <= header:
+        raise DataError(f"{str(path)!r} holds no rows of numbers (empty, or a header alone)")
+    return np.loadtxt(path, delimiter=",", skiprows=int(header), ndmin=2)
+
+
+def _is_numbers(line):
     try:
-        [float(v) for v in first.strip().split(",")]
-        skip = 0
+        [float(v) for v in line.strip().split(",")]
     except ValueError:
-        skip = 1  # a header line
-    return np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
+        return False
+    return True

@@ -1,10 +1,12 @@
 """One name for every kind of training data the command line accepts with ``--data``."""
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError, DataFileNotFoundError
+from ..rows import read_npy_header
 from .digits import load_digits
 from .files import load_array
 from .idx import is_idx_path, read_idx_images
@@ -13,33 +15,38 @@ from .natural_images import natural_images
 from .patches import normalize_patches, sample_patches
 
 
-def load_rows(path):
+def load_rows(path, key=None):
     """The examples in a file, one per row: a ``.npy`` memory-mapped (so ``fit`` and ``encode``
-    read it in chunks), an IDX file's images in [0, 1], or a ``.npz``/``.csv`` array."""
+    read it in chunks), an IDX file's images in [0, 1], or a ``.npz`` (array ``key``)/``.csv``."""
     path = Path(path)
     if path.suffix.lower() == ".npy":
         return _open_npy(path)
     if is_idx_path(path):
         return read_idx_images(path)
-    return load_array(path)
+    return load_array(path, key)
 
 
 def _open_npy(path):
     if not path.is_file():
         raise DataFileNotFoundError(f"data file {str(path)!r} does not exist")
+    shape, dtype, _, offset = read_npy_header(path)
+    expected, size = offset + math.prod(shape) * dtype.itemsize, path.stat().st_size
+    if size < expected:
+        raise DataError(f"{str(path)!r} is truncated: its header says shape {shape} ({expected} bytes), "
+                        f"the file has {size} bytes")  # fmt: skip
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {str(path)!r}: {exc}") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"cannot read {str(path)!r} as .npy: {exc or 'the file is empty'}") from None
 
 
-def load_training_data(source="natural", *, n_patches=10000, patch_size=8, colour=False,
+def load_training_data(source="natural", *, key=None, n_patches=10000, patch_size=8, colour=False,
                        normalize=None, random_state=None):
     """``(X, description)``: training examples (one per row) from a named source.
 
     ``source``: "natural" (patches of the built-in whitened images), "digits" (scikit-learn's 8x8
     digits), a folder (patches of its PNG/JPEG images; ``colour`` for RGB), an IDX file (MNIST, rows
-    in [0, 1]), or a ``.npy``/``.npz``/``.csv`` file (a ``.npy`` comes memory-mapped unless
+    in [0, 1]), or a ``.npy``/``.npz`` (array ``key``)/``.csv`` file (a ``.npy`` memory-mapped unless
     normalised, so that ``fit`` reads it in chunks). ``normalize``: UFLDL's patch normalisation,
     by default on for patches of images and off otherwise.
     """
@@ -56,7 +63,7 @@ def load_training_data(source="natural", *, n_patches=10000, patch_size=8, colou
     elif is_idx_path(path):
         X, what, patches = read_idx_images(path), f"IDX images {source}", False
     else:
-        X, what, patches = load_rows(path), f"file {source}", False
+        X, what, patches = load_rows(path, key), f"file {source}", False
     if normalize if normalize is not None else patches:
         X = normalize_patches(X)
         what += " (normalised)"

@@ -38,8 +38,7 @@ class Tracker:
             what = "cost" if not np.isfinite(cost) else "gradient"
             raise NonFiniteCostError(
                 f"the {what} became non-finite after {len(self.loss_curve)} iterations "
-                f"(diverging: lower the learning rate, or check the data's scale); "
-                f"the parameters of the last finite iteration are kept",
+                f"(diverging: lower the learning rate, or check the data's scale)",
                 self.theta.copy(),
                 len(self.loss_curve),
             )

@@ -1,0 +1,54 @@
+"""The ``sparseae`` command: train, encode, show, gradcheck, selftaught.
+
+``main(argv) -> int``, so tests call it in process. A failure is one line on stderr,
+``sparseae COMMAND: error: ...``, in the command line's words and never a traceback, and the
+exit status says its kind, mapped here from :mod:`sparseae.errors` in one place: 2 a usage
+error (a flag or value: ParameterError), 1 anything else sparseae raises on purpose (data,
+files, model files, numerical failure, devices: SparseaeError) and file-system errors, 130
+Ctrl-C. Warnings become ``note:`` lines after a success, and are dropped after a failure.
+"""
+
+import sys
+import warnings
+
+from ..errors import ParameterError, SparseaeError
+from .commands import encode, gradcheck, selftaught, show
+from .parser import build_parser, in_flags
+from .train import train
+
+COMMANDS = {"train": train, "encode": encode, "show": show, "gradcheck": gradcheck, "selftaught": selftaught}
+
+
+def _one_line(exc):
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if isinstance(exc, OSError) and exc.filename:
+        text = f"{exc.filename}: {text}"
+    return in_flags(" ".join(text.split()) or type(exc).__name__)
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status."""
+    prog = "sparseae"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            args = build_parser().parse_args(argv)
+            prog = f"sparseae {args.command}"
+            status = COMMANDS[args.command](args)
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted; nothing was left half-written", file=sys.stderr)
+            return 130
+        except ParameterError as exc:
+            print(f"{getattr(exc, 'prog', prog)}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except (SparseaeError, OSError) as exc:
+            print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+            return 1
+    if status == 0:
+        for note in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+            print(f"{prog}: note: {note}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

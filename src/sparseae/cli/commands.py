@@ -1,0 +1,121 @@
+"""``sparseae encode``, ``show``, ``gradcheck`` and ``selftaught``."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_path
+from ..errors import DataError
+from .parser import UsageError
+from .run_folder import RunFolder, write_json
+
+
+def _check_output(path, overwrite):
+    path = Path(path)
+    if path.exists() and (path.is_dir() or not overwrite):
+        hint = "" if path.is_dir() else " or pass --overwrite"
+        raise UsageError(f"-o {str(path)!r} already exists; choose another{hint}")
+    return path
+
+
+def encode(args):
+    from numpy.lib.format import open_memmap
+
+    from .. import load
+    from ..datasets.sources import load_rows
+    from ..validation import as_float_matrix
+
+    out = _check_output(args.output, args.overwrite)
+    model = load(args.model)
+    X = load_rows(args.data, key=args.key)
+    if X.ndim != 2:
+        raise DataError(f"{args.data!r} holds an array of shape {X.shape}; encode needs 2-D rows")
+    if X.shape[0] == 0:
+        raise DataError(f"{args.data!r} holds no rows (shape {X.shape}); there is nothing to encode")
+    with atomic_path(out) as tmp:
+        for start in range(0, X.shape[0], args.batch_size):
+            chunk = as_float_matrix(X[start : start + args.batch_size], "data", row_offset=start)
+            H = model.transform(chunk)
+            if start == 0:
+                features = open_memmap(tmp, mode="w+", dtype=np.float64, shape=(X.shape[0], H.shape[1]))
+            features[start : start + len(H)] = H
+        features.flush()
+        del features
+    print(f"wrote {out}: {X.shape[0]} rows of features")
+    return 0
+
+
+def _autoencoder_and_view(model):
+    """The autoencoder inside a saved model, and its W1 mapped back to pixels."""
+    from sklearn.pipeline import Pipeline
+
+    from ..estimator import SparseAutoencoder
+    from ..preprocessing import ZCAWhitening
+
+    steps = [step for _, step in model.steps] if isinstance(model, Pipeline) else [model]
+    for i in range(len(steps) - 1, -1, -1):
+        if isinstance(steps[i], SparseAutoencoder):
+            W = steps[i].components_
+            if i > 0 and isinstance(steps[i - 1], ZCAWhitening):
+                W = W @ steps[i - 1]._matrix(-0.5)  # UFLDL shows W·ZCAWhite for whitened input
+            return W
+    raise DataError("the model holds no SparseAutoencoder whose features could be shown")
+
+
+def show(args):
+    from .. import load
+    from ..visualize import save_tiles
+
+    out = _check_output(args.output, args.overwrite)
+    W = _autoencoder_and_view(load(args.model))
+    print(f"wrote {save_tiles(W, out, args.patch_shape)}: {W.shape[0]} tiles")
+    return 0
+
+
+def gradcheck(args):
+    from ..activations import ACTIVATIONS, hidden_activations
+    from ..gradcheck import check_gradient
+    from ..objective import SparseObjective
+
+    X = np.random.default_rng(args.seed).uniform(0.05, 0.95, size=(10, 8))
+    worst = 0.0
+    for activation in hidden_activations():
+        for output in ACTIVATIONS:
+            objective = SparseObjective([8, 5, 8], X, activation=activation, output_activation=output,
+                                        weight_decay=1e-3, sparsity_target=0.1, sparsity_weight=3.0)  # fmt: skip
+            diff = check_gradient(objective, objective.layout.initial_theta(args.seed), epsilon=args.epsilon)
+            worst = max(worst, diff)
+            print(f"{activation:>7} hidden, {output:>7} output: {diff:.3e}  {'ok' if diff <= args.threshold else 'FAIL'}")
+    if not worst <= args.threshold:
+        print(f"sparseae gradcheck: error: worst difference {worst:.3e} > {args.threshold:g}", file=sys.stderr)
+        return 1
+    print(f"gradient check passed: worst relative difference {worst:.3e}")
+    return 0
+
+
+def selftaught(args):
+    from ..datasets import load_mnist
+    from ..selftaught import self_taught_learning
+    from ..visualize import save_tiles
+
+    run = RunFolder(args.out, args.overwrite) if args.out else None  # refuse a bad --out early
+    X, y = load_mnist(args.mnist, args.subset)
+    result = self_taught_learning(
+        X, y, n_hidden=args.n_hidden, max_iter=args.max_iter, n_unlabeled=args.n_unlabeled,
+        n_labeled=args.n_labeled, random_state=args.seed, verbose=0 if args.quiet else 1,
+    )  # fmt: skip
+    autoencoder = result.pop("autoencoder")
+    print(
+        f"held-out accuracy on digits 0-4: raw pixels {result['accuracy_raw']:.2%}, "
+        f"learned features {result['accuracy_features']:.2%} (chance {result['chance']:.2%}); "
+        f"{result['n_unlabeled']} unlabeled, {result['n_train']} train, {result['n_test']} test, "
+        f"{result['seconds_total']:.0f} s"
+    )
+    if run is not None:
+        with run:
+            write_json(result, run.path / "results.json")
+            autoencoder.save(run.path / "model.safetensors")
+            save_tiles(autoencoder.components_, run.path / "features.png")
+            run.commit()
+    return 0

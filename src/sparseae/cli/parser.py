@@ -1,0 +1,129 @@
+"""The command line's flags, and how a parameter error is said in them."""
+
+import argparse
+import math
+import re
+
+from ..errors import ParameterError
+
+
+class UsageError(ParameterError):
+    """A command line that cannot be run as written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        exc = UsageError(message)
+        exc.prog = self.prog  # "sparseae train" for a subcommand's flags
+        raise exc
+
+
+def in_flags(message):
+    """A message in the command line's words: "The 'n_hidden' parameter of SparseAutoencoder
+    must be ..." becomes "--n-hidden must be ...", and "output_activation='linear'" becomes
+    "--output-activation linear"."""
+    message = re.sub(r"The '(\w+)' parameter of \w+ ", lambda m: f"--{m[1].replace('_', '-')} ", message)
+    return re.sub(r"\b([a-z]+(?:_[a-z]+)*)='([\w.:-]+)'", lambda m: f"--{m[1].replace('_', '-')} {m[2]}", message)
+
+
+def _number(kind, low=None, positive=False, auto=False, finite=True):
+    """An argparse type: a ``kind`` (int or float), at least ``low`` or positive, or 'auto'."""
+
+    def parse(text):
+        if auto and text == "auto":
+            return text
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if (value is None or (finite and not math.isfinite(value)) or (positive and not value > 0)
+                or (low is not None and value < low)):  # fmt: skip
+            what = "a positive" if positive else "a whole" if kind is int else "a finite"
+            what += " number" + ("" if low is None else f" >= {low}") + (" or auto" if auto else "")
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+POSITIVE = _number(float, positive=True)
+SEED = _number(int, low=0)
+
+
+def _add_model_flags(p):
+    g = p.add_argument_group("model (defaults: the notes' exercise)")
+    g.add_argument("--n-hidden", type=int, default=25, help="hidden units s2 (25)")
+    g.add_argument("--sparsity", default="kl", help="sparsity penalty on rho_hat: kl (kl)")
+    g.add_argument("--sparsity-target", type=float, default=0.01, help="rho (0.01)")
+    g.add_argument("--sparsity-weight", type=float, default=3.0, help="beta (3)")
+    g.add_argument("--weight-decay", type=float, default=1e-4, help="lambda (1e-4)")
+    g.add_argument("--activation", default="sigmoid", help="hidden f: sigmoid or tanh")
+    g.add_argument("--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear")
+    g.add_argument("--solver", default="lbfgs", help="lbfgs, cg, gd or adam (lbfgs)")
+    g.add_argument("--max-iter", type=int, default=400, help="iterations (400)")
+    g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")
+    g.add_argument("--learning-rate", type=_number(float, auto=True, finite=False), default="auto",
+                   help="gd/adam step (auto)")  # fmt: skip
+    g.add_argument("--batch-size", type=_number(int, auto=True), default="auto",
+                   help="rows per chunk (a .npy larger than memory) or adam minibatch (auto)")  # fmt: skip
+    g.add_argument("--lbfgs-memory", type=_number(int, auto=True), default="auto", help="L-BFGS memory")
+    g.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
+    g.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
+    g.add_argument("--seed", type=SEED, default=0, help="random_state of weights and patches (0)")
+
+
+def build_parser():
+    parser = _Parser(prog="sparseae", description="The sparse autoencoder of the CS294A notes.")
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"sparseae {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    train = sub.add_parser("train", help="train a sparse autoencoder and write a run folder")
+    _add_model_flags(train)
+    d = train.add_argument_group("data (default: 10,000 8x8 patches of the built-in images)")
+    d.add_argument("--data", default="natural",
+                   help="natural (built-in images), digits (scikit-learn's), a folder of PNG/JPEG "
+                   "images, an IDX file (MNIST), or a .npy/.npz/.csv file, one example a row")  # fmt: skip
+    d.add_argument("--key", help="which array of a .npz that holds several")
+    d.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
+                   help="UFLDL patch normalisation (default: on for image patches only)")  # fmt: skip
+    d.add_argument("--patches", type=_number(int, low=1), default=10000, help="patches to sample (10000)")
+    d.add_argument("--patch-size", type=_number(int, low=1), default=8, help="patch side in pixels (8)")
+    d.add_argument("--colour", action="store_true", help="RGB patches from an image folder")
+    train.add_argument("--out", help="run folder (default: a new folder under runs/)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    encode = sub.add_parser("encode", help="write the hidden activations of a saved model")
+    encode.add_argument("model", help="a .safetensors model (autoencoder or pipeline)")
+    encode.add_argument("data", help="a .npy (read in chunks), .npz, .csv or IDX file")
+    encode.add_argument("-o", "--output", required=True, help="the .npy file to write")
+    encode.add_argument("--key", help="which array of a .npz that holds several")
+    encode.add_argument("--batch-size", type=_number(int, low=1), default=10000, help="rows a chunk")
+    encode.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+    show = sub.add_parser("show", help="write the feature tiles of a saved model")
+    show.add_argument("model", help="a .safetensors model (autoencoder or pipeline)")
+    show.add_argument("-o", "--output", default="features.png", help="PNG file (features.png)")
+    show.add_argument("--patch-shape", type=_number(int, low=1), nargs="+", help="H W, or H W 3 for colour")
+    show.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+    taught = sub.add_parser("selftaught", help="UFLDL's self-taught learning on MNIST digits")
+    taught.add_argument("--mnist", required=True, help="folder with the MNIST IDX files")
+    taught.add_argument("--subset", choices=("t10k", "train"), default="t10k", help="(t10k)")
+    taught.add_argument("--n-hidden", type=_number(int, low=1), default=196)
+    taught.add_argument("--max-iter", type=_number(int, low=1), default=400)
+    taught.add_argument("--n-unlabeled", type=_number(int, low=1), help="use only this many unlabeled images")
+    taught.add_argument("--n-labeled", type=_number(int, low=2), help="use only this many labeled images")
+    taught.add_argument("--seed", type=SEED, default=0)
+    taught.add_argument("--out", help="folder for results.json, features.png and the model")
+    taught.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    taught.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    check = sub.add_parser("gradcheck", help="check the gradient on a small random problem")
+    check.add_argument("--epsilon", type=POSITIVE, default=1e-4, help="EPSILON (1e-4)")
+    check.add_argument("--threshold", type=POSITIVE, default=1e-8, help="fail above this (1e-8)")
+    check.add_argument("--seed", type=SEED, default=0)
+    return parser

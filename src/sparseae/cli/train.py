@@ -1,0 +1,93 @@
+"""``sparseae train``: fit on the chosen data and write a run folder, whole or not at all.
+
+A run stops ``completed`` (max_iter or convergence), ``interrupted`` (Ctrl-C) or ``diverged``
+(a non-finite cost). The last two keep the parameters of the last completed (finite) iteration:
+when there is one, the run folder is written with them and ``metrics.json`` says how it stopped;
+when there is none, nothing is written. Either way the command says which, in one line.
+"""
+
+import sys
+import time
+
+import numpy as np
+
+from ..errors import FitInterrupted, NonFiniteCostError
+from .run_folder import RunFolder, write_json
+
+MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "weight_decay",
+               "activation", "output_activation", "solver", "max_iter", "tol", "learning_rate",
+               "batch_size", "lbfgs_memory", "dtype", "device")  # fmt: skip
+EXIT = {"completed": 0, "diverged": 1, "interrupted": 130}
+
+
+def train(args):
+    from ..datasets import load_training_data
+    from ..engine import get_backend
+    from ..estimator import SparseAutoencoder
+    from ..validation import validate_params
+
+    model = SparseAutoencoder(**{k: getattr(args, k) for k in MODEL_FLAGS}, random_state=args.seed,
+                              verbose=0 if args.quiet else 1)  # fmt: skip
+    validate_params(model)
+    get_backend(model.device, np.dtype(model.dtype))  # an unusable device fails before the data loads
+    X, description = load_training_data(args.data, key=args.key, n_patches=args.patches,
+                                        patch_size=args.patch_size, colour=args.colour,
+                                        normalize=args.normalize, random_state=args.seed)  # fmt: skip
+    with RunFolder(args.out, args.overwrite) as run:
+        start, stopped, failure = time.perf_counter(), "completed", None
+        try:
+            model.fit(X)
+        except FitInterrupted as exc:
+            stopped, failure = "interrupted", exc
+        except NonFiniteCostError as exc:
+            stopped, failure = "diverged", exc
+        seconds = time.perf_counter() - start
+        if failure is not None and failure.n_iter == 0:
+            what = "interrupted" if stopped == "interrupted" else str(failure)
+            print(f"sparseae train: error: {what} before the first iteration completed; nothing written",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT[stopped]
+        metrics = _write_run(run.path, model, X, description, seconds, args.seed, stopped)
+        run.commit()
+    if failure is None:
+        print(f"trained {model.n_iter_} iterations in {seconds:.1f} s: cost {model.loss_:.6g}, "
+              f"reconstruction MSE {metrics['reconstruction_mse']:.4g}; wrote {run.final}/")  # fmt: skip
+    else:
+        what = f"interrupted after {failure.n_iter} iterations" if stopped == "interrupted" else str(failure)
+        print(f"sparseae train: error: {what}; saved the last completed iteration to {run.final}/ "
+              f"(metrics.json: \"stopped\": \"{stopped}\")", file=sys.stderr)  # fmt: skip
+    return EXIT[stopped]
+
+
+def _write_run(folder, model, X, description, seconds, seed, stopped):
+    """model.safetensors, metrics.json, features.png (square patches), cost.png into ``folder``."""
+    from ..edges import edge_score
+    from ..network import Layout
+    from ..visualize import infer_patch_shape, save_cost_curve, save_tiles
+
+    model.save(folder / "model.safetensors")
+    terms = model.loss_terms_
+    metrics = {
+        "data": description, "n_examples": int(X.shape[0]), "layer_sizes": model.layer_sizes_,
+        "stopped": stopped, "cost": model.loss_, **{k: v for k, v in terms.items() if k != "rho_hat"},
+        # mean((h(x) - x)^2) over all values = 2 * squared_error / n; no extra pass over X
+        "reconstruction_mse": 2.0 * terms["squared_error"] / X.shape[1],
+        "n_iter": model.n_iter_, "seconds": seconds,
+    }  # fmt: skip
+    if terms["rho_hat"] is not None:
+        rho_hat = terms["rho_hat"]
+        metrics.update(rho_hat_mean=float(rho_hat.mean()), rho_hat_min=float(rho_hat.min()),
+                       rho_hat_max=float(rho_hat.max()))  # fmt: skip
+    try:
+        patch_shape = infer_patch_shape(X.shape[1])
+    except ValueError:
+        patch_shape = None
+    if patch_shape is not None:
+        save_tiles(model.components_, folder / "features.png", patch_shape)
+        if len(patch_shape) == 2:
+            layout = Layout(model.layer_sizes_)
+            W0 = layout.unpack(layout.initial_theta(seed))[0][0]
+            metrics.update(edge_score=edge_score(model.components_), edge_score_initial=edge_score(W0))
+    save_cost_curve(model.loss_curve_, folder / "cost.png")
+    write_json(metrics, folder / "metrics.json")
+    return metrics
