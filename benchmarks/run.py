@@ -42,6 +42,7 @@ import peers  # noqa: E402
 
 import sparseae  # noqa: E402
 from sparseae.datasets import natural_images, normalize_patches, sample_patches  # noqa: E402
+from sparseae.fitting import auto_lbfgs_memory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist"
@@ -176,7 +177,7 @@ def run_workload(name, args):
             row["eval_seconds"][key] = median_seconds(fn, args.repeats)
         print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
 
-    auto = sparseae.SparseAutoencoder()._lbfgs_memory(m, objective.layout)
+    auto = auto_lbfgs_memory(m, objective.layout)
     row["lbfgs_memory_auto"] = auto
     runs = [("torch_autograd", torch_fun, 10), ("sparseae_f64", objective, 10),
             ("sparseae_f32", objective32, 10), ("numpy_notes", numpy_fun, 10),

@@ -2,14 +2,15 @@
 
 import numpy as np
 import pytest
-from scipy.special import expit
+from scipy.special import expit, softmax
 
 from sparseae.activations import ACTIVATIONS, Activation, hidden_activations, register
 from sparseae.engine import NumpyBackend
 
 #: An independent reference for each activation. A newly registered activation fails
 #: test_every_activation_has_a_reference until it gets one here.
-REFERENCE = {"sigmoid": expit, "tanh": np.tanh, "linear": lambda z: z}
+REFERENCE = {"sigmoid": expit, "tanh": np.tanh, "linear": lambda z: z,
+             "softmax": lambda z: softmax(z, axis=1)}  # fmt: skip
 #: Two code paths for the same f (NumPy's vectorised exp on AVX-512, its scalar exp elsewhere,
 #: scipy's expit, PyTorch's kernels) agree to a few units in the last place, not bit for bit.
 MAX_ULP = 4
@@ -35,8 +36,11 @@ def test_f_of_z_plus_b_in_place(rng, name, dtype, elementwise_kernels):
     expected = REFERENCE[name]((z + b).astype(np.float64))
     out = NumpyBackend(dtype).activate(ACTIVATIONS[name], z, b)
     assert out is z and out.dtype == dtype
-    # float64: within a few units in the last place; float32: within a few of its own.
-    rtol, atol = (4e-16, 1e-300) if dtype == np.float64 else (4e-7, 1e-38)
+    # float64: within a few units in the last place; float32: within a few of its own. A function
+    # of a whole row (softmax) sums the row first: its rounding grows with the row's length.
+    eps = np.finfo(dtype).eps
+    rtol = (4 if ACTIVATIONS[name].elementwise else z.shape[1] + 4) * eps
+    atol = 1e-300 if dtype == np.float64 else 1e-38
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=atol)
 
 
@@ -57,7 +61,7 @@ def test_sigmoid_saturates_exactly(elementwise_kernels):
     assert out[0, 1] == pytest.approx(np.exp(-40.0), rel=1e-15)  # no cancellation near 0
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("name", sorted(n for n, act in ACTIVATIONS.items() if act.elementwise))
 def test_derivative_from_the_output_matches_central_differences(rng, name):
     """δ ← δ ⊙ f'(z), given only a = f(z), against (f(z + h) - f(z - h)) / 2h."""
     act = ACTIVATIONS[name]
@@ -82,6 +86,8 @@ def test_the_same_code_runs_on_torch_tensors(rng, name):
     expected = act.f(z.copy(), b, np)
     out = act.f(torch.from_numpy(z.copy()), torch.from_numpy(b), torch)
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-15, atol=1e-300)
+    if not act.elementwise:
+        return  # its δ comes from its loss (test_losses.py)
     delta = rng.normal(size=z.shape)
     expected_delta = delta.copy()
     act.derivative(expected.copy(), expected_delta, np)
@@ -117,3 +123,11 @@ def test_one_registration_makes_an_activation_usable_and_checked():
         assert check_gradient(objective, theta, 1e-5) < 1e-9
     finally:
         del ACTIVATIONS["softsign"]
+
+
+def test_softmax_rows_are_distributions_without_overflow(elementwise_kernels):
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [710.0, 709.0, -5.0]])
+    a = NumpyBackend().activate(ACTIVATIONS["softmax"], z.copy())
+    assert np.isfinite(a).all()
+    np.testing.assert_allclose(a.sum(axis=1), 1.0, rtol=1e-15)
+    np.testing.assert_allclose(a[0], [1.0, 0.0, 0.0]) and np.testing.assert_allclose(a[1], 1 / 3)

@@ -10,6 +10,7 @@ from sparseae import SparseObjective, check_gradient
 from sparseae.activations import ACTIVATIONS, hidden_activations
 from sparseae.backprop import weight_decay
 from sparseae.losses import LOSSES
+from sparseae.objective import compatible
 from sparseae.penalties import PENALTIES
 
 # Central differences have their own error, O(EPSILON^2) times the third derivative: at the
@@ -22,6 +23,8 @@ EPSILON = 1e-5
 def _problem(rng, layer_sizes=(8, 5, 8), m=10, supervised=False, **kwargs):
     X = rng.uniform(0.05, 0.95, size=(m, layer_sizes[0]))
     Y = rng.uniform(0.05, 0.95, size=(m, layer_sizes[-1])) if supervised else None
+    if kwargs.get("loss") == "cross_entropy":  # one-hot labels, every class present
+        Y = np.eye(layer_sizes[-1])[np.arange(m) % layer_sizes[-1]]
     objective = SparseObjective(list(layer_sizes), X, Y, **kwargs)
     theta = objective.layout.initial_theta(0)
     theta += rng.normal(0.0, 0.01, size=theta.shape)  # biases off zero, so b's gradient is tested
@@ -42,6 +45,10 @@ def _difference(a, b):
 #: Every combination a contributor can register: checked the moment one is added.
 ACTIVATION_PAIRS = list(itertools.product(hidden_activations(), ACTIVATIONS))
 LOSSES_AND_PENALTIES = list(itertools.product(LOSSES, PENALTIES))
+#: Those the objective accepts (softmax outputs go with the cross-entropy loss, and only they).
+COMBINATIONS = [(h, o, loss, p) for (h, o), (loss, p) in itertools.product(ACTIVATION_PAIRS, LOSSES_AND_PENALTIES)
+                if compatible(ACTIVATIONS[o], LOSSES[loss])]  # fmt: skip
+SQUARED_ERROR_PAIRS = [(h, o) for h, o in ACTIVATION_PAIRS if compatible(ACTIVATIONS[o], LOSSES["squared_error"])]
 TERMS = {
     "squared_error": dict(weight_decay=0.0, sparsity_weight=0.0),
     "weight_decay": dict(weight_decay=0.1, sparsity_weight=0.0),
@@ -49,7 +56,7 @@ TERMS = {
 }
 
 
-@pytest.mark.parametrize("activation, output_activation", ACTIVATION_PAIRS)
+@pytest.mark.parametrize("activation, output_activation", SQUARED_ERROR_PAIRS)
 @pytest.mark.parametrize("term", sorted(TERMS))
 def test_each_term_alone(rng, term, activation, output_activation):
     acts = dict(activation=activation, output_activation=output_activation)
@@ -64,10 +71,8 @@ def test_each_term_alone(rng, term, activation, output_activation):
     assert check_gradient(fun, theta, EPSILON) < 1e-9
 
 
-@pytest.mark.parametrize("loss, sparsity", LOSSES_AND_PENALTIES)
-@pytest.mark.parametrize("activation, output_activation", ACTIVATION_PAIRS)
-def test_all_terms_together_autoencoder(rng, activation, output_activation, loss, sparsity,
-                                        elementwise_kernels):  # fmt: skip
+@pytest.mark.parametrize("activation, output_activation, loss, sparsity", COMBINATIONS)
+def test_all_terms_together(rng, activation, output_activation, loss, sparsity, elementwise_kernels):
     objective, theta = _problem(
         rng,
         activation=activation,

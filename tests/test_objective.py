@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from sparseae import Layout, ParameterError, SparseObjective
+from sparseae import DataError, Layout, ParameterError, SparseObjective
 from sparseae.rows import NpyRows
 
 KW = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
@@ -103,8 +103,12 @@ def test_gradient_does_not_depend_on_the_previous_call(rng):
         (dict(sparsity_weight=-0.1), "'sparsity_weight'"),
         (dict(activation="relu"), r"'activation' .* among \{'sigmoid', 'tanh'\}\. Got 'relu'"),
         (dict(activation="linear"), r"'activation' .* Got 'linear'"),  # an output-only f
-        (dict(output_activation="softmax"), "'output_activation'"),
-        (dict(loss="hinge"), r"'loss' .* among \{'squared_error'\}"),
+        (dict(output_activation="relu"), "'output_activation'"),
+        (dict(output_activation="softmax"), "'softmax' and loss='squared_error' do not go together"),
+        (dict(loss="cross_entropy"), "'sigmoid' and loss='cross_entropy' do not go together"),
+        (dict(loss="hinge"), r"'loss' .* among \{'squared_error', 'cross_entropy'\}"),
+        (dict(weight_decay=(0.1, -1.0)), r"'weight_decay' .* Got -1.0"),
+        (dict(weight_decay=(0.1, 0.1, 0.1)), r"weight_decay needs one value per weight matrix \(2\), got 3"),
         (dict(sparsity="l2"), r"'sparsity' .* among \{'kl'\}"),
         (dict(sparsity_weight=1.0, sparse_layer=3), "sparse_layer must be a hidden layer"),
     ],
@@ -192,3 +196,34 @@ def test_moving_average_of_rho_hat(X):
     previous = np.full(6, 0.3)
     _, _, averaged = objective.evaluate_batch(theta, X[:50], previous, momentum=0.1)
     np.testing.assert_allclose(averaged, 0.9 * previous + 0.1 * batch)
+
+
+def test_cross_entropy_needs_rows_of_class_probabilities(rng):
+    X = rng.uniform(size=(4, 3))
+    with pytest.raises(DataError, match="rows of class probabilities"):
+        SparseObjective([3, 2], X, np.full((4, 2), 0.7), output_activation="softmax", loss="cross_entropy")
+
+
+def test_weight_decay_per_layer(rng):
+    X = rng.uniform(0.1, 0.9, size=(6, 4))
+    theta = Layout([4, 3, 4]).initial_theta(0)
+    Ws = Layout([4, 3, 4]).unpack(theta)[0]
+    base = SparseObjective([4, 3, 4], X).terms(theta)["cost"]
+    per_layer = SparseObjective([4, 3, 4], X, weight_decay=(0.0, 0.5)).terms(theta)["cost"]
+    assert per_layer - base == pytest.approx(0.25 * (Ws[1] ** 2).sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 40])
+def test_chunked_fine_tuning_objective_equals_in_memory(rng, batch_size):
+    """A supervised network (the stack's fine-tuning: softmax, cross-entropy) in the notes' two
+    passes, chunk by chunk, equals the in-memory evaluation."""
+    from sparseae.softmax import one_hot
+
+    X, labels = rng.uniform(0.05, 0.95, size=(97, 9)), np.arange(97) % 3
+    kw = dict(output_activation="softmax", loss="cross_entropy", weight_decay=(0.0, 1e-2), sparsity_weight=3.0,
+              sparsity_target=0.1)  # fmt: skip
+    theta = Layout([9, 5, 3]).initial_theta(0) + 0.01
+    c0, g0 = SparseObjective([9, 5, 3], X, one_hot(labels, 3), **kw)(theta)
+    c, g = SparseObjective([9, 5, 3], X, one_hot(labels, 3), batch_size=batch_size, **kw)(theta)
+    assert c == pytest.approx(c0, rel=1e-12)
+    assert np.linalg.norm(g - g0) / np.linalg.norm(g0) < 1e-12

@@ -46,3 +46,28 @@ def test_cost_and_gradient_match_autograd(rng, activation, output_activation):
     ref.backward()
     assert cost == pytest.approx(ref.item(), rel=1e-13)
     np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_fine_tuning_cost_and_gradient_match_autograd(rng, activation):
+    """The stack's fine-tuning objective: hidden layers, softmax, cross-entropy, λ on the softmax."""
+    from sparseae.softmax import one_hot
+
+    sizes, labels = [12, 8, 6, 4], np.arange(25) % 4
+    X = rng.uniform(0.05, 0.95, size=(25, 12))
+    objective = SparseObjective(sizes, X, one_hot(labels, 4), activation=activation, output_activation="softmax",
+                                loss="cross_entropy", weight_decay=(0.0, 0.0, 1e-2))  # fmt: skip
+    theta = objective.layout.initial_theta(0) + rng.normal(0, 0.05, objective.size)
+    cost, grad = objective(theta)
+    t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+    a, offset, f = torch.tensor(X), 0, {"sigmoid": torch.sigmoid, "tanh": torch.tanh}[activation]
+    for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        W = t[offset : offset + fan_in * fan_out].reshape(fan_out, fan_in)
+        b = t[offset + fan_in * fan_out : offset + fan_in * fan_out + fan_out]
+        offset += fan_in * fan_out + fan_out
+        z = a @ W.T + b
+        a = z if l == len(sizes) - 2 else f(z)
+    ref = torch.nn.functional.cross_entropy(a, torch.tensor(labels)) + 1e-2 / 2 * (W**2).sum()
+    ref.backward()
+    assert cost == pytest.approx(ref.item(), rel=1e-13)
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-10, atol=1e-14)

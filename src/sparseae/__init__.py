@@ -11,6 +11,8 @@ The pieces, each in its own module, follow the notes:
 - :mod:`sparseae.optim`: gradient descent, L-BFGS, conjugate gradient (§2.2, §2.3) and Adam;
 - :mod:`sparseae.estimator`: the scikit-learn estimator ``SparseAutoencoder``;
 - :mod:`sparseae.visualize` and :mod:`sparseae.edges`: what the hidden units learned (§4);
+- :mod:`sparseae.softmax` and :mod:`sparseae.stacked`: softmax regression, and stacked sparse
+  autoencoders with fine-tuning (UFLDL's deep networks);
 - :mod:`sparseae.preprocessing`: UFLDL's patch normalisation, PCA and ZCA whitening;
 - :mod:`sparseae.datasets`: whitened natural images, patches, MNIST, digits, image folders;
 - :mod:`sparseae.selftaught`: UFLDL's self-taught learning experiment;
@@ -35,6 +37,8 @@ from .optim import OptimizeResult, minimize
 from .penalties import kl_divergence
 from .persistence import load, save
 from .preprocessing import PatchNormalizer, PCAWhitening, ZCAWhitening
+from .softmax import SoftmaxRegression
+from .stacked import StackedSparseAutoencoder
 from .visualize import feature_tiles, max_activation_inputs
 
 __version__ = "0.1.0"
@@ -50,8 +54,10 @@ __all__ = [
     "ParameterError",
     "PatchNormalizer",
     "SparseAutoencoder",
+    "SoftmaxRegression",
     "SparseObjective",
     "SparseaeError",
+    "StackedSparseAutoencoder",
     "ZCAWhitening",
     "check_gradient",
     "edge_score",

@@ -19,19 +19,24 @@ from typing import Callable
 
 import numpy as np
 
+from .errors import ParameterError
+
 
 @dataclass(frozen=True)
 class Activation:
     """``f(z, b, xp)``: z ← f(z + b) in place (b broadcast over rows, or None), returns z;
     ``derivative(a, delta, xp)``: δ ← δ ⊙ f'(z) in place given a = f(z), a overwritten;
     ``output_range``: where f's values lie (targets outside it cannot be reproduced; ρ̂ is
-    measured on it, notes footnote 3); ``hidden``: whether a hidden layer may use it."""
+    measured on it, notes footnote 3); ``hidden``: whether a hidden layer may use it;
+    ``elementwise``: False when f couples a row's units (softmax), so that δ(n_l) must come
+    from a loss that gives ∂/∂z(n_l) itself."""
 
     name: str
     f: Callable
     derivative: Callable
     output_range: tuple
     hidden: bool = True
+    elementwise: bool = True
 
 
 ACTIVATIONS = {}
@@ -86,9 +91,28 @@ def identity_derivative(a, delta, xp):
     """f'(z) = 1: δ is unchanged."""
 
 
+def softmax(z, b, xp):
+    r"""Each row's class probabilities, stably (the row's largest z subtracted first):
+
+    .. math:: f(z)_j = \frac{e^{z_j}}{\sum_{j'} e^{z_{j'}}}
+    """
+    if b is not None:
+        z += b
+    z -= xp.amax(z, axis=1, keepdims=True)  # no overflow for any z; the largest term is e^0
+    xp.exp(z, out=z)
+    z /= xp.sum(z, axis=1, keepdims=True)
+    return z
+
+
+def softmax_derivative(a, delta, xp):
+    """Not elementwise: the cross-entropy loss gives δ(n_l) = a - y directly (see losses.py)."""
+    raise ParameterError("softmax's derivative couples a row's units; pair it with loss='cross_entropy'")
+
+
 register(Activation("sigmoid", sigmoid, sigmoid_derivative, (0.0, 1.0)))
 register(Activation("tanh", tanh, tanh_derivative, (-1.0, 1.0)))
 register(Activation("linear", identity, identity_derivative, (-np.inf, np.inf), hidden=False))
+register(Activation("softmax", softmax, softmax_derivative, (0.0, 1.0), hidden=False, elementwise=False))
 
 
 def hidden_activations():

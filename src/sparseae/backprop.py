@@ -114,8 +114,13 @@ def weight_decay(Ws, gWs, lam):
     .. math:: \frac{\lambda}{2} \sum_l \lVert W^{(l)} \rVert^2, \qquad
               \nabla_{W^{(l)}} \mathrel{+}= \lambda W^{(l)}
 
-    Biases are not decayed (notes eq. 8, footnote 1).
+    Biases are not decayed (notes eq. 8, footnote 1). ``lam`` may also hold one λ_l per W(l)
+    (UFLDL's fine-tuning decays the softmax layer alone): then Σ_l (λ_l/2) ‖W(l)‖².
     """
+    if isinstance(lam, tuple):
+        for W, gW, lam_l in zip(Ws, gWs, lam):
+            gW += lam_l * W
+        return 0.5 * sum(lam_l * float(np.vdot(W, W)) for W, lam_l in zip(Ws, lam))
     if not lam:
         return 0.0
     for W, gW in zip(Ws, gWs):

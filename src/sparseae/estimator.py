@@ -1,6 +1,5 @@
 """The scikit-learn estimator: ``SparseAutoencoder``."""
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,6 @@ from . import persistence
 from ._data import batch_rows, chunk_rows, is_dask_array, minibatches, training_source
 from .activations import ACTIVATIONS
 from .engine import NumpyBackend, get_backend
-from .engine.parallel import single_threaded_blas
 from .errors import (
     DataError,
     FitInterrupted,
@@ -24,12 +22,18 @@ from .errors import (
     NonFiniteCostError,
     ParameterError,
 )
+from .fitting import auto_lbfgs_memory, fit_full_batch, warn_interrupted
 from .network import Layout, forward
 from .objective import SparseObjective
-from .optim import minimize
 from .optim.adam import Adam, run_epoch, step_schedule
 from .progress import Progress
-from .validation import CONSTRAINTS, as_float_matrix, validate_params, validate_rows
+from .validation import (
+    CONSTRAINTS,
+    Names,
+    as_float_matrix,
+    validate_params,
+    validate_rows,
+)
 
 
 @dataclass
@@ -44,7 +48,9 @@ class _Stream:
 
 
 @persistence.register
-class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class SparseAutoencoder(
+    persistence.Saveable, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     r"""The sparse autoencoder of the CS294A notes: n → n_hidden → n, trained on y = x.
 
     Minimises, from UFLDL's initialisation (each term: :mod:`sparseae.backprop`),
@@ -118,6 +124,8 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "weight_decay", "activation",
         "output_activation", "solver", "max_iter", "tol", "learning_rate", "batch_size",
         "lbfgs_memory", "dtype", "device", "random_state", "verbose")}  # fmt: skip
+    # It reconstructs x by squared error: an output that couples a row's units (softmax) cannot.
+    _parameter_constraints["output_activation"] = [Names(ACTIVATIONS, lambda act: act.elementwise)]
 
     def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0,
                  weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid", solver="lbfgs",
@@ -148,22 +156,10 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             return self._run_epochs(source, m, n, self.max_iter, decay=True)
         out_of_core = not isinstance(source, np.ndarray)
         objective = self._objective(source, m, n, batch_rows(self, m, n, out_of_core=out_of_core))
-        with Progress(self.max_iter, enabled=self.verbose > 0) as progress, single_threaded_blas():
-            try:
-                result = minimize(
-                    objective, theta0, solver=self.solver, max_iter=self.max_iter, tol=self.tol,
-                    learning_rate=self._learning_rate(),
-                    lbfgs_memory=self._lbfgs_memory(m, objective.layout), callback=progress.update,
-                )  # fmt: skip
-            except NonFiniteCostError as exc:
-                self._set_parameters(objective, exc.theta, exc.n_iter, [])
-                raise
-            except FitInterrupted as exc:
-                self._set_parameters(objective, exc.theta, exc.n_iter, exc.loss_curve)
-                self._warn_interrupted(exc.n_iter)
-                raise
-        self._set_parameters(objective, result.theta, result.n_iter, result.loss_curve)
-        return self
+        memory = auto_lbfgs_memory(m, objective.layout) if self.lbfgs_memory == "auto" else self.lbfgs_memory
+        return fit_full_batch(self, objective, theta0, solver=self.solver, max_iter=self.max_iter,
+                              tol=self.tol, learning_rate=self._learning_rate(),
+                              lbfgs_memory=memory)  # fmt: skip
 
     def partial_fit(self, X, y=None):
         """One epoch of the streaming solver (Adam) over X; call again with more data.
@@ -213,17 +209,10 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 self._set_parameters(self._full_objective(source, m, n), theta, finished, curve)
                 if isinstance(exc, NonFiniteCostError):
                     raise NonFiniteCostError(f"{exc} (after {finished} epochs)", theta, finished) from None
-                self._warn_interrupted(finished, "minibatch")
+                warn_interrupted(finished, "minibatch")
                 raise FitInterrupted(theta, finished, curve) from None
         self._set_parameters(self._full_objective(source, m, n), stream.theta.copy(), done + epochs, curve)
         return self
-
-    @staticmethod
-    def _warn_interrupted(n_iter, unit="iteration"):
-        warnings.warn(
-            f"fit interrupted after {n_iter} iterations; the estimator keeps the parameters of "
-            f"the last completed {unit}", UserWarning, stacklevel=3,
-        )  # fmt: skip
 
     def _full_objective(self, source, m, n):
         """The exact J_sparse on the data, for loss_ (two passes if the data is out of core)."""
@@ -246,12 +235,6 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         if self.learning_rate != "auto":
             return self.learning_rate
         return 0.002 if self.solver == "adam" else 0.1
-
-    def _lbfgs_memory(self, m, layout):
-        if self.lbfgs_memory != "auto":
-            return self.lbfgs_memory
-        activations = m * sum(layout.layer_sizes[1:])
-        return int(min(100, max(10, activations // (2 * layout.size))))
 
     def _adopt_theta(self, layout, theta):
         """Fitted weights as views into the one flat θ."""
@@ -318,14 +301,6 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """The negative mean squared reconstruction error, -mean((h(x) - x)^2): higher is better."""
         X = validate_rows(self, X, reset=False)
         return -float(np.mean((self.reconstruct(X) - X) ** 2))
-
-    def save(self, path):
-        """Write the fitted model to ``path`` (safetensors with its JSON config).
-
-        Read it back with :func:`sparseae.load`; see :mod:`sparseae.persistence`.
-        """
-        check_is_fitted(self)
-        return persistence.save(self, path)
 
     # -- persistence: plain numbers and JSON, never pickle -----------------------------------
 

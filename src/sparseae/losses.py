@@ -12,6 +12,10 @@ output is next: its ∂/∂z(n_l) = a(n_l) - y, so it sets ``includes_output_der
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
+from .errors import DataError
+
 
 @dataclass(frozen=True)
 class Loss:
@@ -22,6 +26,8 @@ class Loss:
     name: str
     value_and_delta: Callable
     includes_output_derivative: bool = False
+    output_activation: str = None  # the output layer it requires, if any
+    check_targets: Callable = None  # raises DataError for targets it cannot take
 
 
 LOSSES = {}
@@ -43,3 +49,31 @@ def squared_error(a, y, delta, backend):
 
 
 register(Loss("squared_error", squared_error))
+
+
+def cross_entropy(a, y, delta, backend):
+    r"""Softmax regression's cost (UFLDL), summed over the block's examples, for softmax outputs
+    a = p(j | x) and one-hot targets y:
+
+    .. math:: -\sum_i \sum_j 1\{y^{(i)} = j\} \log p(j \mid x^{(i)}), \qquad
+              \frac{\partial}{\partial z^{(n_l)}} = a^{(n_l)} - y
+
+    The probabilities come from the max-subtracted softmax, so no exponential overflows; a
+    log p is floored at the dtype's smallest normal number, so a true class whose probability
+    underflows (a logit gap beyond ~700) costs about 708 rather than infinity.
+    """
+    xp = backend.xp
+    log_a = xp.log(xp.clip(a, backend.tiny, None))  # (rows, classes)
+    xp.subtract(a, y, out=delta)
+    return -backend.vdot(y, log_a)
+
+
+def _probability_rows(Y):
+    """δ(n_l) = a - y is the gradient only when each target row is a distribution."""
+    if Y.ndim != 2 or (Y < 0).any() or not np.allclose(Y.sum(axis=1), 1.0, atol=1e-6):
+        raise DataError("cross-entropy targets must be rows of class probabilities (one-hot labels): "
+                        "non-negative, each row summing to 1")  # fmt: skip
+
+
+register(Loss("cross_entropy", cross_entropy, includes_output_derivative=True, output_activation="softmax",
+              check_targets=_probability_rows))

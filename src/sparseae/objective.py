@@ -28,17 +28,44 @@ from .rows import ArrayRows, NpyRows
 from .validation import check_parameters
 
 
+def compatible(f_out, loss):
+    """Whether output activation ``f_out`` and ``loss`` make an objective: a loss may require an
+    output, and an output that couples a row's units needs a loss that gives δ(n_l) itself."""
+    required = loss.output_activation in (None, f_out.name)
+    return required and (f_out.elementwise or loss.includes_output_derivative)
+
+
+def _weight_decay(weight_decay, n_weights, caller):
+    """λ as a float, or one λ per weight matrix W(1) .. W(n_l - 1) (a tuple)."""
+    if np.ndim(weight_decay) == 0:
+        check_parameters({"weight_decay": weight_decay}, caller)
+        return float(weight_decay)
+    for lam in weight_decay:
+        check_parameters({"weight_decay": lam}, caller)
+    if len(weight_decay) != n_weights:
+        raise ParameterError(
+            f"weight_decay needs one value per weight matrix ({n_weights}), got {len(weight_decay)}"
+        )
+    return tuple(float(lam) for lam in weight_decay)
+
+
 class ObjectiveBase:
     """The model an objective evaluates, and the evaluation every driver shares."""
 
-    def _set_model(self, layer_sizes, caller, *, sparse_layer, **params):
+    def _set_model(self, layer_sizes, caller, *, sparse_layer, weight_decay, **params):
         check_parameters(params, caller)
-        self.layout, self.params = Layout(layer_sizes), dict(params, sparse_layer=sparse_layer)
+        self.layout = Layout(layer_sizes)
+        self.params = dict(params, sparse_layer=sparse_layer, weight_decay=weight_decay)
         sizes = self.layout.layer_sizes
+        self.lam = _weight_decay(weight_decay, len(sizes) - 1, caller)
         self.f, self.f_out = ACTIVATIONS[params["activation"]], ACTIVATIONS[params["output_activation"]]
         self.loss, self.penalty = LOSSES[params["loss"]], PENALTIES[params["sparsity"]]
-        self.lam, self.rho = float(params["weight_decay"]), float(params["sparsity_target"])
-        self.beta, self.k = float(params["sparsity_weight"]), None
+        if not compatible(self.f_out, self.loss):
+            raise ParameterError(
+                f"output_activation={self.f_out.name!r} and loss={self.loss.name!r} do not go together: "
+                f"softmax outputs need loss='cross_entropy', and it needs them"
+            )
+        self.rho, self.beta, self.k = float(params["sparsity_target"]), float(params["sparsity_weight"]), None
         if self.beta > 0:
             if not (isinstance(sparse_layer, int) and 2 <= sparse_layer <= len(sizes) - 1):
                 raise ParameterError(
@@ -145,11 +172,12 @@ class SparseObjective(ObjectiveBase):
         )
         self._m = shape[0]
         self.batch_size = self._m if batch_size is None else min(batch_size, self._m)
-        self.source = self.X = self.Y = None
+        self.source = self.targets = self.X = self.Y = None
+        if Y is not None and self.loss.check_targets is not None:
+            self.loss.check_targets(np.asarray(Y))
         if out_of_core or self.batch_size < self._m:
-            if Y is not None:
-                raise ParameterError("chunked (out-of-core) evaluation is for autoencoders: Y must be None")
             self.source = X if out_of_core else ArrayRows(X)
+            self.targets = None if Y is None else ArrayRows(np.asarray(Y))  # small: kept in memory
         else:
             self.X = self.backend.from_host(X)
             self.Y = self.X if Y is None else self.backend.from_host(Y)
@@ -195,10 +223,14 @@ class SparseObjective(ObjectiveBase):
                                     rho_hat_average, momentum)  # fmt: skip
 
     def _chunks(self):
-        """The data's rows in chunks of batch_size, in the backend's dtype and place."""
+        """``(x, y)``: the rows in chunks of batch_size, in the backend's dtype and place (y is x
+        for an autoencoder)."""
         self.source.check_unchanged()
         for start in range(0, self._m, self.batch_size):
-            yield self.backend.from_host(self.source.rows(start, start + self.batch_size))
+            stop = start + self.batch_size
+            x = self.backend.from_host(self.source.rows(start, stop))
+            y = x if self.targets is None else self.backend.from_host(self.targets.rows(start, stop))
+            yield x, y
 
     def _evaluate_chunks(self, theta):
         """The notes' two passes, chunk by chunk: pass 2 recomputes the forward pass."""
@@ -207,14 +239,14 @@ class SparseObjective(ObjectiveBase):
 
         def pass1():
             total = np.zeros(self.layout.layer_sizes[self.k - 1])
-            for chunk in self._chunks():
-                total += passes.hidden_sums(Ws, bs, chunk)
+            for x, _ in self._chunks():
+                total += passes.hidden_sums(Ws, bs, x)
             return total
 
         def pass2(sparsity_delta):
             delta, loss_sum = self._delta(sparsity_delta), 0.0
-            for chunk in self._chunks():
-                loss_sum += passes.backpropagate(Ws, bs, chunk, chunk, m, delta, kept=False)
+            for x, y in self._chunks():
+                loss_sum += passes.backpropagate(Ws, bs, x, y, m, delta, kept=False)
             return loss_sum, passes.gradient()
 
         return self.evaluate_passes(theta, m, pass1, pass2)

@@ -24,6 +24,17 @@ _KEY, _DIGEST = "sparseae", "sparseae_sha256"
 _KINDS = {}
 
 
+class Saveable:
+    """``model.save(path)``: write the fitted model (safetensors with its JSON config); read it
+    back with :func:`sparseae.load`."""
+
+    def save(self, path):
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        return save(self, path)
+
+
 def register(cls):
     """Class decorator: ``cls`` saves and loads by its name (``_get_state``, ``_from_state``)."""
     _KINDS[cls.__name__] = cls

@@ -166,3 +166,26 @@ def validate_rows(estimator, X, reset, dtype=np.float64):
     except ValueError as exc:
         raise DataError(str(exc).strip().replace("\n", " ")) from None
     return checked
+
+
+def validate_labels(y, m):
+    """``(classes, indices)``: y as m class labels of any hashable kind, and each one's class index."""
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import column_or_1d
+
+    try:
+        y = column_or_1d(np.asarray(y), warn=True)
+        if y.dtype.kind in "fc" and not np.isfinite(y).all():
+            bad = np.flatnonzero(~np.isfinite(y))
+            raise DataError(f"y has {len(bad)} NaN or infinite labels (first at row {bad[0]})")
+        check_classification_targets(y)
+        classes, indices = np.unique(y, return_inverse=True)
+    except DataError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"y: {' '.join(str(exc).split())}") from None
+    if len(y) != m:
+        raise DataError(f"X has {m} rows but y has {len(y)} labels")
+    if len(classes) < 2:
+        raise DataError(f"y holds one class ({classes[0]!r}); a classifier needs at least 2")
+    return classes, indices

@@ -76,19 +76,25 @@ def show(args):
 def gradcheck(args):
     from ..activations import ACTIVATIONS, hidden_activations
     from ..gradcheck import check_gradient
-    from ..objective import SparseObjective
+    from ..losses import LOSSES
+    from ..objective import SparseObjective, compatible
 
     X = np.random.default_rng(args.seed).uniform(0.05, 0.95, size=(10, 8))
     worst = 0.0
     for activation in hidden_activations():
-        for output in ACTIVATIONS:
-            objective = SparseObjective([8, 5, 8], X, activation=activation, output_activation=output,
-                                        weight_decay=1e-3, sparsity_target=0.1, sparsity_weight=3.0)  # fmt: skip
+        pairs = [(o, s) for o in ACTIVATIONS for s in LOSSES if compatible(ACTIVATIONS[o], LOSSES[s])]
+        for output, loss in pairs:
+            Y = None if LOSSES[loss].check_targets is None else np.eye(8)[np.arange(10) % 8]  # one-hot
+            objective = SparseObjective([8, 5, 8], X, Y, activation=activation, output_activation=output,
+                                        loss=loss, weight_decay=1e-3, sparsity_target=0.1,
+                                        sparsity_weight=3.0)  # fmt: skip
             diff = check_gradient(objective, objective.layout.initial_theta(args.seed), epsilon=args.epsilon)
             worst = max(worst, diff)
-            print(f"{activation:>7} hidden, {output:>7} output: {diff:.3e}  {'ok' if diff <= args.threshold else 'FAIL'}")
+            print(f"{activation:>7} hidden, {output:>7} output, {loss:>13}: {diff:.3e}  "
+                  f"{'ok' if diff <= args.threshold else 'FAIL'}")  # fmt: skip
     if not worst <= args.threshold:
-        print(f"sparseae gradcheck: error: worst difference {worst:.3e} > {args.threshold:g}", file=sys.stderr)
+        print(f"sparseae gradcheck: error: worst difference {worst:.3e} > {args.threshold:g}",
+              file=sys.stderr)  # fmt: skip
         return 1
     print(f"gradient check passed: worst relative difference {worst:.3e}")
     return 0

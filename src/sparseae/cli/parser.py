@@ -23,7 +23,8 @@ def in_flags(message):
     must be ..." becomes "--n-hidden must be ...", and "output_activation='linear'" becomes
     "--output-activation linear"."""
     message = re.sub(r"The '(\w+)' parameter of \w+ ", lambda m: f"--{m[1].replace('_', '-')} ", message)
-    return re.sub(r"\b([a-z]+(?:_[a-z]+)*)='([\w.:-]+)'", lambda m: f"--{m[1].replace('_', '-')} {m[2]}", message)
+    flag = r"\b([a-z]+(?:_[a-z]+)*)='([\w.:-]+)'"
+    return re.sub(flag, lambda m: f"--{m[1].replace('_', '-')} {m[2]}", message)
 
 
 def _number(kind, low=None, positive=False, auto=False, finite=True):

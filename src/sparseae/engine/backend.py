@@ -22,8 +22,12 @@ class _Backend:
     def matmul_into(self, a, b, out):
         self.xp.matmul(a, b, out=out)
 
+    def vdot(self, x, y):
+        """Σ x ⊙ y over all elements."""
+        return self.xp.vdot(x.reshape(-1), y.reshape(-1))
+
     def sum_of_squares(self, x):
-        return self.xp.vdot(x.reshape(-1), x.reshape(-1))
+        return self.vdot(x, x)
 
     def derivative(self, activation, a, delta):
         """δ ← δ ⊙ f'(z) in place, a = f(z) overwritten."""
@@ -38,6 +42,7 @@ class NumpyBackend(_Backend):
 
     def __init__(self, dtype=np.float64):
         self.dtype = np.dtype(dtype)
+        self.tiny = float(np.finfo(self.dtype).tiny)  # the smallest normal number
         self._ones = np.ones(0, dtype=self.dtype)
         self._borrowed = {}  # activation name -> PyTorch method, or None for NumPy's
 
@@ -109,6 +114,7 @@ class TorchBackend(_Backend):
             first = (str(exc).strip() or type(exc).__name__).splitlines()[0]
             raise DeviceError(f"device={device!r} cannot be used by PyTorch: {first}") from None
         self.dtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+        self.tiny = float(torch.finfo(self.dtype).tiny)
 
     def empty(self, shape):
         return self.xp.empty(shape, dtype=self.dtype, device=self.device)

@@ -1,0 +1,86 @@
+"""Stacked sparse autoencoders: pretraining, softmax, fine-tuning through the core's objective."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+import sparseae
+from sparseae import ParameterError, SparseObjective, StackedSparseAutoencoder, check_gradient
+from sparseae.softmax import one_hot
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(y))
+    X, y = X[order] / 16.0, y[order]
+    return X[:900], y[:900], X[900:1500], y[900:1500]
+
+
+def fit(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def stack(digits):
+    X, y, _, _ = digits
+    # λ = 1e-4: UFLDL's 3e-3 is for 784-pixel MNIST; on 64 pixels it silences the second layer.
+    return fit(StackedSparseAutoencoder((36, 25), weight_decay=1e-4, pretrain_iter=150, finetune_iter=150,
+                                        random_state=0), X, y)  # fmt: skip
+
+
+def test_gradient_check_of_the_fine_tuning_objective_of_a_three_layer_stack(rng):
+    X, idx = rng.uniform(0.05, 0.95, size=(15, 7)), np.arange(15) % 3
+    objective = SparseObjective([7, 6, 5, 4, 3], X, one_hot(idx, 3), output_activation="softmax",
+                                loss="cross_entropy", weight_decay=(0.0, 0.0, 0.0, 1e-2))  # fmt: skip
+    theta = objective.layout.initial_theta(0) + rng.normal(0, 0.01, size=objective.size)
+    assert check_gradient(objective, theta, epsilon=1e-4) < 1e-9
+
+
+def test_fine_tuning_beats_the_pretrained_stack(digits, stack):
+    _, _, X_test, y_test = digits
+    top = X_test
+    for autoencoder in stack.autoencoders_:
+        top = autoencoder.transform(top)
+    before = stack.softmax_.score(top, y_test)
+    after = stack.score(X_test, y_test)
+    assert after > before + 0.02 and after > 0.9, (before, after)
+
+
+def test_pretrained_parts_are_kept_unchanged_and_the_network_starts_from_them(digits):
+    X, y, _, _ = digits
+    frozen = fit(StackedSparseAutoencoder((20,), weight_decay=1e-4, pretrain_iter=30, finetune_iter=0,
+                                          random_state=1), X, y)  # fmt: skip
+    np.testing.assert_array_equal(frozen.coefs_[0].T, frozen.autoencoders_[0].components_)
+    np.testing.assert_array_equal(frozen.coefs_[1].T, frozen.softmax_.coef_)
+    tuned = fit(StackedSparseAutoencoder((20,), weight_decay=1e-4, pretrain_iter=30, finetune_iter=20,
+                                         random_state=1), X, y)  # fmt: skip
+    np.testing.assert_array_equal(tuned.autoencoders_[0].components_, frozen.autoencoders_[0].components_)
+    assert not np.allclose(tuned.coefs_[0].T, tuned.autoencoders_[0].components_)
+    assert tuned.loss_ < frozen.loss_ and len(tuned.loss_curve_) == tuned.n_iter_ > 0
+
+
+def test_transform_is_the_top_hidden_layer_and_probabilities_sum_to_one(digits, stack):
+    _, _, X_test, _ = digits
+    assert stack.transform(X_test).shape == (len(X_test), 25)
+    np.testing.assert_allclose(stack.predict_proba(X_test).sum(axis=1), 1.0, rtol=1e-14)
+
+
+def test_saves_and_loads_with_its_parts(tmp_path, digits, stack):
+    _, _, X_test, _ = digits
+    loaded = sparseae.load(stack.save(tmp_path / "stack.safetensors"))
+    np.testing.assert_array_equal(loaded.predict_proba(X_test), stack.predict_proba(X_test))
+    np.testing.assert_array_equal(loaded.autoencoders_[1].components_, stack.autoencoders_[1].components_)
+    np.testing.assert_array_equal(loaded.softmax_.coef_, stack.softmax_.coef_)
+
+
+@pytest.mark.parametrize("sizes", [(), (10, 0), (3.5,)])
+def test_bad_hidden_layer_sizes_are_named(digits, sizes):
+    X, y, _, _ = digits
+    with pytest.raises(ParameterError, match="hidden_layer_sizes must be one or more positive integers"):
+        StackedSparseAutoencoder(sizes).fit(X, y)
