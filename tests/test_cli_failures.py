@@ -13,6 +13,7 @@ import pytest
 from safetensors.numpy import save_file
 from sklearn.exceptions import ConvergenceWarning
 
+import sparseae
 from sparseae import SparseAutoencoder
 from sparseae.cli import main
 
@@ -51,6 +52,14 @@ def files(tmp_path_factory):
     idx = struct.pack(">IIII", 2051, 10, 28, 28) + bytes(100)  # header says 10 images, has 100 bytes
     (d / "mnist" / "t10k-images-idx3-ubyte").write_bytes(idx)
     (d / "mnist" / "t10k-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, 10) + bytes(10))
+    y = (X[:, 0] > 0.5).astype(int)
+    np.savez(d / "labeled.npz", X=X, y=y)
+    np.savez(d / "one_class.npz", X=X, y=np.zeros(40))
+    np.save(d / "labels_short.npy", y[:-1])
+    np.save(d / "labels_nan.npy", np.where(np.arange(40) == 7, np.nan, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sparseae.SoftmaxRegression(max_iter=5, random_state=0).fit(X, y).save(d / "classifier.safetensors")
     readonly = d / "readonly"
     readonly.mkdir()
     readonly.chmod(0o555)
@@ -122,6 +131,23 @@ CASES = [
     ("show", "foreign file", ["show", "{d}/foreign.safetensors"], 1, r"not a sparseae model"),
     ("show", "existing output", ["show", "{d}/model.safetensors", "-o", "{d}/notes.txt"], 2, r"already exists; choose another or pass --overwrite"),
     ("show", "read-only output", ["show", "{d}/model.safetensors", "-o", "{d}/readonly/f.png"], 1, r"readonly.*: Permission denied"),
+    ("stack", "bad flag", ["stack"], 2, r"^sparseae stack: error: give --data \(with --labels unless the file holds them\) or --mnist"),
+    ("stack", "bad value", ["stack", "--data", "{d}/labeled.npz", "--hidden", "0"], 2, r"argument --hidden: expected a whole number >= 1, got '0'"),
+    ("stack", "bad value", ["stack", "--data", "{d}/labeled.npz", "--test-fraction", "1"], 2, r"--test-fraction must be in \[0, 1\), got 1.0"),
+    ("stack", "bad value", ["stack", "--data", "{d}/labeled.npz", "--weight-decay", "-1"], 2, r"--weight-decay must be a float in the range \[0.0, inf\)"),
+    ("stack", "missing file", ["stack", "--data", "{d}/missing.npz"], 1, r"data file '.*missing.npz' does not exist"),
+    ("stack", "no labels", ["stack", "--data", "{d}/good.npy"], 2, r"holds no labels: give the labels file too \(--labels\)"),
+    ("stack", "wrong shape", ["stack", "--data", "{d}/good.npy", "--labels", "{d}/labels_short.npy"], 1,
+     r"holds 40 examples but '.*labels_short.npy' holds 39 labels"),
+    ("stack", "one class", ["stack", "--data", "{d}/one_class.npz"], 1, r"y holds one class"),
+    ("stack", "NaN", ["stack", "--data", "{d}/good.npy", "--labels", "{d}/labels_nan.npy"], 1, r"y has 1 NaN or infinite labels \(first at row 7\)"),
+    ("stack", "existing output", ["stack", "--data", "{d}/labeled.npz", "--out", "{d}"], 2, r"--out '.*' already exists"),
+    ("predict", "bad flag", ["predict", "{d}/classifier.safetensors", "{d}/good.npy"], 2, r"required: -o/--output"),
+    ("predict", "foreign file", ["predict", "{d}/model.safetensors", "{d}/good.npy", "-o", "l.csv"], 1, r"holds a SparseAutoencoder, not a classifier"),
+    ("predict", "wrong shape", ["predict", "{d}/classifier.safetensors", "{d}/eight.npy", "-o", "l.csv"], 1, r"X has 8 features, but SoftmaxRegression is expecting 9"),
+    ("predict", "NaN", ["predict", "{d}/classifier.safetensors", "{d}/nan.npy", "-o", "l.csv"], 1, r"data has 1 NaN"),
+    ("predict", "existing output", ["predict", "{d}/classifier.safetensors", "{d}/good.npy", "-o", "{d}/notes.txt"], 2, r"already exists"),
+    ("predict", "read-only output", ["predict", "{d}/classifier.safetensors", "{d}/good.npy", "-o", "{d}/readonly/l.csv"], 1, r"Permission denied"),
     ("gradcheck", "bad flag", ["gradcheck", "--bogus"], 2, r"unrecognized arguments: --bogus"),
     ("gradcheck", "bad value", ["gradcheck", "--threshold", "nan"], 2, r"argument --threshold: expected a positive number, got 'nan'"),
     ("gradcheck", "bad value", ["gradcheck", "--threshold", "-1"], 2, r"argument --threshold: expected a positive number, got '-1'"),

@@ -44,6 +44,7 @@ def test_public_names_are_locked():
         "load_array",
         "load_digits",
         "load_image_folder",
+        "load_labeled",
         "load_mnist",
         "load_training_data",
         "natural_images",

@@ -93,6 +93,51 @@ def save_tiles(W, path, patch_shape=None, scale=None):
     return save_image(tiles, path, scale=scale)
 
 
+def layer_features(Ws):
+    """Each unit of the last layer of ``Ws`` (W(1), W(2), ...) as an input pattern: the weighted
+    combination of the first layer's features, W(l) ... W(2) W(1) (UFLDL's visualisation of a
+    deeper layer); for W(1) alone, W(1)."""
+    combined = Ws[0]
+    for W in Ws[1:]:
+        combined = W @ combined
+    return combined
+
+
+def _save_figure(fig, path):
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
+def save_confusion_matrix(y_true, y_pred, classes, path):
+    """Plot the confusion matrix (rows: true class, columns: predicted; counts) to a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import confusion_matrix
+
+    counts = confusion_matrix(y_true, y_pred, labels=classes)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.45 * len(classes), 0.8 + 0.45 * len(classes)))
+    ax.imshow(counts, cmap="Blues")
+    ticks = np.arange(len(classes))
+    ax.set_xticks(ticks, [str(c) for c in classes])
+    ax.set_yticks(ticks, [str(c) for c in classes])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for (i, j), n in np.ndenumerate(counts):
+        ax.text(j, i, str(n), ha="center", va="center", fontsize=7,
+                color="white" if n > counts.max() / 2 else "black")  # fmt: skip
+    ax.set_title(f"accuracy {np.trace(counts) / max(1, counts.sum()):.2%}")
+    fig.tight_layout()
+    return _save_figure(fig, path)
+
+
 def save_cost_curve(loss_curve, path):
     """Plot J_sparse per iteration (log scale) to a PNG; returns the path."""
     import matplotlib
@@ -108,9 +153,4 @@ def save_cost_curve(loss_curve, path):
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title("cost per iteration")
     fig.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=100)
-    finally:
-        plt.close(fig)
-    return Path(path)
+    return _save_figure(fig, path)

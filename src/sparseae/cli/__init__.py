@@ -1,4 +1,4 @@
-"""The ``sparseae`` command: train, encode, show, gradcheck, selftaught.
+"""The ``sparseae`` command: train, encode, show, stack, predict, gradcheck, selftaught.
 
 ``main(argv) -> int``, so tests call it in process. A failure is one line on stderr,
 ``sparseae COMMAND: error: ...``, in the command line's words and never a traceback, and the
@@ -12,11 +12,13 @@ import sys
 import warnings
 
 from ..errors import ParameterError, SparseaeError
+from .classify import predict, stack
 from .commands import encode, gradcheck, selftaught, show
 from .parser import build_parser, in_flags
 from .train import train
 
-COMMANDS = {"train": train, "encode": encode, "show": show, "gradcheck": gradcheck, "selftaught": selftaught}
+COMMANDS = {"train": train, "encode": encode, "show": show, "gradcheck": gradcheck, "selftaught": selftaught,
+            "stack": stack, "predict": predict}  # fmt: skip
 
 
 def _one_line(exc):

@@ -46,21 +46,27 @@ def encode(args):
     return 0
 
 
-def _autoencoder_and_view(model):
-    """The autoencoder inside a saved model, and its W1 mapped back to pixels."""
+def _feature_views(model):
+    """The input patterns to draw for a saved model: its autoencoder's W1 mapped back to pixels,
+    or for a stack each layer's units as combinations of the first layer's features."""
     from sklearn.pipeline import Pipeline
 
     from ..estimator import SparseAutoencoder
     from ..preprocessing import ZCAWhitening
+    from ..stacked import StackedSparseAutoencoder
+    from ..visualize import layer_features
 
     steps = [step for _, step in model.steps] if isinstance(model, Pipeline) else [model]
     for i in range(len(steps) - 1, -1, -1):
+        if isinstance(steps[i], StackedSparseAutoencoder):
+            Ws = [c.T for c in steps[i].coefs_[:-1]]
+            return [layer_features(Ws[:depth]) for depth in range(1, len(Ws) + 1)]
         if isinstance(steps[i], SparseAutoencoder):
             W = steps[i].components_
             if i > 0 and isinstance(steps[i - 1], ZCAWhitening):
                 W = W @ steps[i - 1]._matrix(-0.5)  # UFLDL shows W·ZCAWhite for whitened input
-            return W
-    raise DataError("the model holds no SparseAutoencoder whose features could be shown")
+            return [W]
+    raise DataError("the model holds no autoencoder whose features could be shown")
 
 
 def show(args):
@@ -68,8 +74,12 @@ def show(args):
     from ..visualize import save_tiles
 
     out = _check_output(args.output, args.overwrite)
-    W = _autoencoder_and_view(load(args.model))
-    print(f"wrote {save_tiles(W, out, args.patch_shape)}: {W.shape[0]} tiles")
+    views = _feature_views(load(args.model))
+    paths = [out] + [out.with_name(f"{out.stem}_layer{d}{out.suffix}") for d in range(2, len(views) + 1)]
+    for path in paths[1:]:
+        _check_output(path, args.overwrite)
+    for W, path in zip(views, paths):
+        print(f"wrote {save_tiles(W, path, args.patch_shape)}: {W.shape[0]} tiles")
     return 0
 
 

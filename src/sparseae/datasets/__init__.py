@@ -5,6 +5,7 @@ from .digits import load_digits
 from .files import load_array
 from .idx import load_mnist, read_idx
 from .image_folder import load_image_folder
+from .labeled import load_labeled
 from .natural_images import natural_images, whiten_images
 from .patches import normalize_patches, sample_patches
 from .sources import load_training_data
@@ -13,6 +14,7 @@ __all__ = [
     "load_array",
     "load_digits",
     "load_image_folder",
+    "load_labeled",
     "load_mnist",
     "load_training_data",
     "natural_images",
