@@ -93,3 +93,12 @@ def test_predict_checks_the_feature_count(problem):
     model = fit(SoftmaxRegression(max_iter=5, random_state=0), X, y)
     with pytest.raises(DataError, match="X has 4 features, but SoftmaxRegression is expecting 5"):
         model.predict(X[:, :4])
+
+
+def test_score_with_labels_of_another_kind_or_count_is_named(problem):
+    X, y = problem
+    model = fit(SoftmaxRegression(max_iter=5, random_state=0), X, np.arange(120) % 3)
+    with pytest.raises(DataError, match="y: Mix of label input types"):
+        model.score(X, y)  # strings for a model of numbers
+    with pytest.raises(DataError, match="inconsistent numbers of samples"):
+        model.score(X, np.arange(119) % 3)

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
 from .engine import get_backend
-from .errors import ModelFileError
+from .errors import DataError, ModelFileError, SparseaeError
 from .fitting import auto_lbfgs_memory, fit_full_batch
 from .network import Layout, forward
 from .objective import SparseObjective
@@ -28,13 +28,25 @@ from .validation import (
 )
 
 
+class Classifier(persistence.Saveable, ClassifierMixin):
+    """What both classifiers share: ``score`` (accuracy) whose bad labels are a DataError."""
+
+    def score(self, X, y, sample_weight=None):
+        try:
+            return super().score(X, y, sample_weight)
+        except SparseaeError:
+            raise
+        except ValueError as exc:  # labels of another kind, or another count, than X's rows
+            raise DataError(f"y: {' '.join(str(exc).split())}") from None
+
+
 def one_hot(indices, k):
     """An (m, k) float64 matrix with a 1 at each row's class index."""
     return np.eye(k)[indices]
 
 
 @persistence.register
-class SoftmaxRegression(persistence.Saveable, ClassifierMixin, BaseEstimator):
+class SoftmaxRegression(Classifier, BaseEstimator):
     """Softmax regression: a scikit-learn classifier for any hashable labels.
 
     Parameters

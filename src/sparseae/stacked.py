@@ -16,7 +16,7 @@ import time
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
@@ -28,7 +28,7 @@ from .estimator import SparseAutoencoder
 from .fitting import auto_lbfgs_memory, fit_full_batch
 from .network import Layout, forward
 from .objective import SparseObjective
-from .softmax import SoftmaxRegression, one_hot
+from .softmax import Classifier, SoftmaxRegression, one_hot
 from .validation import (
     CONSTRAINTS,
     Names,
@@ -41,7 +41,7 @@ _SEED_RANGE = 2**31 - 1
 
 
 @persistence.register
-class StackedSparseAutoencoder(persistence.Saveable, ClassifierMixin, TransformerMixin, BaseEstimator):
+class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
     """A deep classifier from stacked sparse autoencoders, fine-tuned (scikit-learn classifier
     and transformer).
 

@@ -1,0 +1,136 @@
+"""Fine-tuning speed: the 784-200-200-10 stack's objective (softmax, cross-entropy) per
+evaluation against its floor and a PyTorch-autograd peer, and whole L-BFGS fits, in one run.
+
+    python benchmarks/finetune.py [--iters 100] [--repeats 9]
+
+Data: the 10,000 MNIST test images and labels (uniform random pixels and labels when MNIST is
+absent). The floor is the eight matrix products one evaluation needs (forward: three; backward:
+three weight gradients and two δ products), with NumPy's BLAS at its default threads, timed in
+the same run. The peer is the same cost in PyTorch on the CPU, differentiated by autograd, driven
+by the same SciPy L-BFGS. Writes benchmarks/finetune.json; prints a Markdown table.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import MNIST, ROOT, lbfgs, machine, time_to  # noqa: E402
+
+import sparseae  # noqa: E402
+from sparseae.softmax import one_hot  # noqa: E402
+
+SIZES = [784, 200, 200, 10]
+
+
+def data():
+    if (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        X, y = sparseae.datasets.load_mnist(MNIST)
+        return X, y, "MNIST t10k"
+    rng = np.random.default_rng(0)
+    return rng.uniform(0, 1, (10000, 784)), rng.integers(0, 10, 10000), "uniform random (MNIST absent)"
+
+
+def eight_products(X, dtype):
+    X = np.asarray(X, dtype=dtype)
+    m = X.shape[0]
+    rng = np.random.default_rng(0)
+    Ws = [rng.uniform(-0.1, 0.1, (o, i)).astype(dtype) for i, o in zip(SIZES[:-1], SIZES[1:])]
+    a = [X] + [np.full((m, s), 0.5, dtype) for s in SIZES[1:]]  # ordinary values: no NaN or
+    d = [rng.uniform(-0.01, 0.01, (m, s)).astype(dtype) for s in SIZES[1:]]  # overflow to slow it
+    g = [np.empty(W.shape, dtype) for W in Ws]
+
+    def run():
+        for l, W in enumerate(Ws):  # forward
+            np.matmul(a[l], W.T, out=a[l + 1])
+        for l in range(len(Ws) - 1, -1, -1):  # backward
+            np.matmul(d[l].T, a[l], out=g[l])
+            if l:
+                np.matmul(d[l], Ws[l], out=d[l - 1])
+
+    return run
+
+
+def torch_peer(X, Y, lam_softmax):
+    import torch
+
+    Xt, labels = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(Y.argmax(axis=1))
+
+    def fun(theta):
+        t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+        a, offset = Xt, 0
+        for l, (i, o) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+            W, b = t[offset : offset + i * o].reshape(o, i), t[offset + i * o : offset + i * o + o]
+            offset += i * o + o
+            z = a @ W.T + b
+            a = z if l == len(SIZES) - 2 else torch.sigmoid(z)
+        cost = torch.nn.functional.cross_entropy(a, labels) + lam_softmax / 2 * (W**2).sum()
+        cost.backward()
+        return float(cost.item()), t.grad.numpy().astype(np.float64)
+
+    return fun
+
+
+def median_seconds(fn, repeats):
+    time.sleep(1.0)
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iters", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args(argv)
+    X, y, what = data()
+    Y = one_hot(np.unique(y, return_inverse=True)[1], 10)
+    decay = (0.0, 0.0, 1e-4)
+    objectives = {dtype: sparseae.SparseObjective(SIZES, X.astype(dtype), Y, output_activation="softmax",
+                                                  loss="cross_entropy", weight_decay=decay)
+                  for dtype in ("float64", "float32")}  # fmt: skip
+    theta0 = sparseae.Layout(SIZES).initial_theta(0)
+    peer = torch_peer(X, Y, 1e-4)
+    evals = {
+        "floor_f64": eight_products(X, np.float64), "floor_f32": eight_products(X, np.float32),
+        "sparseae_f64": lambda: objectives["float64"](theta0), "sparseae_f32": lambda: objectives["float32"](theta0),
+        "torch_autograd": lambda: peer(theta0),
+    }  # fmt: skip
+    seconds = {key: median_seconds(fn, args.repeats) for key, fn in evals.items()}
+    fits = {}
+    warnings.simplefilter("ignore")
+    for key, fun in (("torch_autograd", peer), ("sparseae_f64", objectives["float64"]),
+                     ("sparseae_f32", objectives["float32"])):  # fmt: skip
+        _, cost, trace, total = lbfgs(fun, theta0.copy(), args.iters, maxcor=10)
+        fits[key] = {"seconds": total, "final_cost": cost, "trace": trace}
+    target = fits["torch_autograd"]["final_cost"]
+    for fit in fits.values():
+        fit["seconds_to_torch_final_cost"] = time_to(fit.pop("trace"), target)
+    result = {"machine": machine(), "data": what, "eval_seconds": seconds, "fit": fits, "fit_iterations": args.iters}
+    (ROOT / "benchmarks" / "finetune.json").write_text(json.dumps(result, indent=1) + "\n")
+    s = seconds
+    print(f"{result['machine']['cpu']}; {what}; 784-200-200-10, softmax + cross-entropy")
+    print("| per evaluation | ms | ratio |\n|---|---|---|")
+    print(f"| floor (8 products), float64 | {s['floor_f64'] * 1e3:.1f} | 1 |")
+    print(f"| sparseae float64 | {s['sparseae_f64'] * 1e3:.1f} | {s['sparseae_f64'] / s['floor_f64']:.2f}x floor |")
+    print(f"| sparseae float32 | {s['sparseae_f32'] * 1e3:.1f} | {s['sparseae_f32'] / s['sparseae_f64']:.2f}x float64 |")
+    print(f"| PyTorch autograd, float64 | {s['torch_autograd'] * 1e3:.1f} | "
+          f"{s['torch_autograd'] / s['sparseae_f64']:.2f}x sparseae |")  # fmt: skip
+    for key, fit in fits.items():
+        print(f"fit {key}: {fit['seconds']:.1f} s for {args.iters} iterations, cost {fit['final_cost']:.6f}, "
+              f"to the peer's final cost in {fit['seconds_to_torch_final_cost']}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
