@@ -84,3 +84,17 @@ def test_bad_hidden_layer_sizes_are_named(digits, sizes):
     X, y, _, _ = digits
     with pytest.raises(ParameterError, match="hidden_layer_sizes must be one or more positive integers"):
         StackedSparseAutoencoder(sizes).fit(X, y)
+
+
+def test_a_stack_trains_from_a_npy_file_as_from_memory(tmp_path, digits):
+    """The first layer and fine-tuning read the file in chunks (the exact two-pass objective)."""
+    X, y, X_test, _ = digits
+    np.save(tmp_path / "x.npy", X)
+    kwargs = dict(hidden_layer_sizes=(20, 12), weight_decay=1e-4, pretrain_iter=25, finetune_iter=25,
+                  batch_size=256, random_state=0)  # fmt: skip
+    in_memory = fit(StackedSparseAutoencoder(**kwargs), X, y)
+    for source in (str(tmp_path / "x.npy"), np.load(tmp_path / "x.npy", mmap_mode="r")):
+        from_file = fit(StackedSparseAutoencoder(**kwargs), source, y)
+        assert from_file.n_features_in_ == 64
+        assert from_file.loss_ == pytest.approx(in_memory.loss_, rel=1e-6)
+        np.testing.assert_allclose(from_file.predict_proba(X_test), in_memory.predict_proba(X_test), atol=1e-5)

@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
+from ._data import chunk_rows, is_dask_array, training_source
 from .engine import get_backend
 from .errors import ModelFileError, ParameterError
 from .estimator import SparseAutoencoder
@@ -32,6 +33,7 @@ from .softmax import Classifier, SoftmaxRegression, one_hot
 from .validation import (
     CONSTRAINTS,
     Names,
+    require_labels,
     validate_labels,
     validate_params,
     validate_rows,
@@ -121,14 +123,28 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
             verbose,
         )
 
+    @property
+    def output_activation(self):
+        """What the first autoencoder reconstructs X through: X must lie in its range."""
+        return self.activation
+
     def fit(self, X, y):
-        """Pretrain layer by layer, train the softmax, fine-tune; returns self."""
+        """Pretrain layer by layer, train the softmax, fine-tune; returns self.
+
+        X may be an array, or a path to a ``.npy`` file or a memmap of one: then the first layer
+        trains, and fine-tuning runs, on chunks of the file with the exact two-pass objective
+        (the first layer's features, s_2 values a row, are kept in memory).
+        """
         validate_params(self)
         sizes = self._hidden_sizes()
-        X = validate_rows(self, X, reset=True, dtype=np.dtype(self.dtype))
-        self.classes_, indices = validate_labels(y, X.shape[0])
+        require_labels(y)
+        source, m, n = training_source(self, X, reset=True, dtype=np.dtype(self.dtype))
+        if is_dask_array(source):
+            raise ParameterError("a stack does not take a Dask array yet: pass an array or a .npy path")
+        in_memory = isinstance(source, np.ndarray)
+        self.classes_, indices = validate_labels(y, m)
         rng = check_random_state(self.random_state)
-        features, self.autoencoders_, self.stage_seconds_ = X, [], {}
+        features, self.autoencoders_, self.stage_seconds_ = source if in_memory else X, [], {}
         for s in sizes:
             start = time.perf_counter()
             autoencoder = SparseAutoencoder(
@@ -145,7 +161,12 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
                 random_state=rng.randint(_SEED_RANGE),
                 verbose=self.verbose,
             ).fit(features)
-            features = autoencoder.transform(features)
+            if isinstance(features, np.ndarray):
+                features = autoencoder.transform(features)
+            else:  # the file's rows, a chunk at a time
+                step = chunk_rows(m, n, s)
+                chunks = (source.rows(start, start + step) for start in range(0, m, step))
+                features = np.vstack([autoencoder.transform(chunk) for chunk in chunks])
             self.autoencoders_.append(autoencoder)
             self.stage_seconds_[f"autoencoder {len(self.autoencoders_)}"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -158,28 +179,31 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
             verbose=self.verbose,
         ).fit(features, y)
         self.stage_seconds_["softmax"] = time.perf_counter() - start
-        layout = Layout([X.shape[1], *sizes, len(self.classes_)])
+        layout = Layout([n, *sizes, len(self.classes_)])
         theta0 = np.empty(layout.size)
         Ws, bs = layout.unpack(theta0)
         for l, autoencoder in enumerate(self.autoencoders_):
             Ws[l][...], bs[l][...] = autoencoder.components_, autoencoder.intercepts_[0]
         Ws[-1][...], bs[-1][...] = self.softmax_.coef_, self.softmax_.intercept_
         decay = (0.0,) * len(sizes) + (self.softmax_weight_decay,)
+        batch = self.batch_size if self.batch_size != "auto" else chunk_rows(m, n, max(sizes))
+        batch = None if in_memory else batch
         objective = SparseObjective(
             layout.layer_sizes,
-            X,
+            source,
             one_hot(indices, len(self.classes_)),
             activation=self.activation,
             output_activation="softmax",
             loss="cross_entropy",
             weight_decay=decay,
             backend=get_backend(self.device, np.dtype(self.dtype)),
+            batch_size=batch,
         )
         start = time.perf_counter()
         if self.finetune_iter == 0:
             self._set_parameters(objective, theta0, 0, [])
         else:
-            memory = auto_lbfgs_memory(X.shape[0], layout)
+            memory = auto_lbfgs_memory(m, layout)
             fit_full_batch(self, objective, theta0, solver="lbfgs", max_iter=self.finetune_iter, tol=1e-9,
                            learning_rate=0.1, lbfgs_memory=memory)  # fmt: skip
         self.stage_seconds_["fine-tuning"] = time.perf_counter() - start

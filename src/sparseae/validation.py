@@ -173,6 +173,7 @@ def validate_labels(y, m):
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import column_or_1d
 
+    require_labels(y)
     try:
         y = column_or_1d(np.asarray(y), warn=True)
         if y.dtype.kind in "fc" and not np.isfinite(y).all():
@@ -189,3 +190,9 @@ def validate_labels(y, m):
     if len(classes) < 2:
         raise DataError(f"y holds one class ({classes[0]!r}); a classifier needs at least 2")
     return classes, indices
+
+
+def require_labels(y):
+    """A classifier's fit without labels is a DataError (scikit-learn's words for it)."""
+    if y is None:
+        raise DataError("a classifier needs labels: requires y to be passed, but the target y is None")
