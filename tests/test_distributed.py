@@ -133,3 +133,26 @@ def test_evaluation_failing_twice_is_reported_not_summed(client, X, monkeypatch)
     with pytest.raises(RuntimeError, match="failed on the Dask cluster twice.*no partial gradient"):
         objective(Layout([12, 5, 12]).initial_theta(0))
     assert len(calls) == 2
+
+
+def test_a_stack_on_the_cluster_matches_in_memory(client):
+    """Targets cut like X's row chunks: pretraining and fine-tuning as map-reduces."""
+    from sparseae import StackedSparseAutoencoder
+    from sparseae.distributed import DaskObjective
+    from sparseae.softmax import one_hot
+
+    rng = np.random.default_rng(3)
+    X, y = rng.uniform(0.05, 0.95, size=(300, 10)), np.arange(300) % 3
+    X[:, 0] += 0.04 * (y - 1)  # something to learn
+    sizes, kw = [10, 6, 3], dict(output_activation="softmax", loss="cross_entropy", weight_decay=(0.0, 1e-3))
+    theta = Layout(sizes).initial_theta(0) + 0.01
+    c0, g0 = SparseObjective(sizes, X, one_hot(y, 3), **kw)(theta)
+    c, g = DaskObjective(sizes, da.from_array(X, chunks=(70, 10)), one_hot(y, 3), **kw)(theta)
+    assert abs(c - c0) / c0 < 1e-12 and np.linalg.norm(g - g0) / np.linalg.norm(g0) < 1e-12
+    kwargs = dict(hidden_layer_sizes=(6,), weight_decay=1e-4, pretrain_iter=15, finetune_iter=15,
+                  random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = StackedSparseAutoencoder(**kwargs).fit(X, y)
+        model = StackedSparseAutoencoder(**kwargs).fit(da.from_array(X, chunks=(100, 10)), y)
+    assert abs(model.loss_ - reference.loss_) / reference.loss_ < 1e-6

@@ -73,8 +73,8 @@ def _pass1(block, theta, layer_sizes, params):
     return SparseObjective(layer_sizes, np.asarray(block, np.float64), **params).hidden_sums(theta)
 
 
-def _pass2(block, theta, layer_sizes, params, sparsity_delta, m):
-    objective = SparseObjective(layer_sizes, np.asarray(block, np.float64), **params)
+def _pass2(block, targets, theta, layer_sizes, params, sparsity_delta, m):
+    objective = SparseObjective(layer_sizes, np.asarray(block, np.float64), targets, **params)
     return objective.data_gradient(theta, sparsity_delta, m)
 
 
@@ -83,10 +83,11 @@ class DaskObjective(ObjectiveBase):
 
     Same call interface and parameters as :class:`~sparseae.objective.SparseObjective`
     (``cost, grad = objective(theta)``, ``objective.terms(theta)``), except that the arithmetic
-    is NumPy float64 on the workers.
+    is NumPy float64 on the workers. Targets Y (an in-memory array, m rows) are sent to the
+    workers once, cut like X's row chunks.
     """
 
-    def __init__(self, layer_sizes, X, *, activation="sigmoid", output_activation="sigmoid",
+    def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
                  sparsity_weight=0.0, sparse_layer=2):  # fmt: skip
         self._set_model(
@@ -98,15 +99,31 @@ class DaskObjective(ObjectiveBase):
         if X.shape[1] != self.layout.layer_sizes[0]:
             raise DataError(f"X must have shape (m, {self.layout.layer_sizes[0]}), got {X.shape}")
         self.client = _client()
-        self._delayed, _ = _row_chunks(X)
+        self._delayed, offsets = _row_chunks(X)
         self.blocks = self.client.compute(self._delayed)  # the chunks, kept on the workers
         self._m = X.shape[0]
+        self._targets = [None] * len(offsets)
+        if Y is not None:
+            Y = np.asarray(Y, dtype=np.float64)
+            if Y.shape != (self._m, self.layout.layer_sizes[-1]):
+                expected = (self._m, self.layout.layer_sizes[-1])
+                raise DataError(f"Y must have shape {expected}, got {Y.shape}")
+            if self.loss.check_targets is not None:
+                self.loss.check_targets(Y)
+            self._targets = [Y[start:stop] for start, stop in zip(offsets, offsets[1:] + [self._m])]
+        self.targets = self._scatter_targets()
+
+    def _scatter_targets(self):
+        if self._targets[0] is None:
+            return self._targets
+        return self.client.scatter(self._targets, hash=False)
 
     def evaluate(self, theta):
         try:
             return self._evaluate(theta)
         except Exception as first:  # cancelled tasks, killed workers, lost connections
             self.blocks = self.client.compute(self._delayed)
+            self.targets = self._scatter_targets()
             try:
                 return self._evaluate(theta)
             except Exception as second:
@@ -127,9 +144,9 @@ class DaskObjective(ObjectiveBase):
             return np.sum(sums, axis=0)
 
         def pass2(sparsity_delta):
-            parts = client.gather(client.map(_pass2, self.blocks, theta=theta_f, layer_sizes=sizes,
-                                             params=params, sparsity_delta=sparsity_delta, m=m,
-                                             pure=False))  # fmt: skip
+            parts = client.gather(client.map(_pass2, self.blocks, self.targets, theta=theta_f,
+                                             layer_sizes=sizes, params=params,
+                                             sparsity_delta=sparsity_delta, m=m, pure=False))  # fmt: skip
             return sum(part[0] for part in parts), np.sum([part[1] for part in parts], axis=0)
 
         return self.evaluate_passes(theta, m, pass1, pass2)

@@ -131,16 +131,15 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
     def fit(self, X, y):
         """Pretrain layer by layer, train the softmax, fine-tune; returns self.
 
-        X may be an array, or a path to a ``.npy`` file or a memmap of one: then the first layer
-        trains, and fine-tuning runs, on chunks of the file with the exact two-pass objective
-        (the first layer's features, s_2 values a row, are kept in memory).
+        X may be an array, a path to a ``.npy`` file or a memmap of one, or a Dask array: then
+        the first layer trains, and fine-tuning runs, on chunks of the file (or on the cluster)
+        with the exact two-pass objective; the first layer's features, s_2 values a row, are
+        kept in memory for the layers above.
         """
         validate_params(self)
         sizes = self._hidden_sizes()
         require_labels(y)
         source, m, n = training_source(self, X, reset=True, dtype=np.dtype(self.dtype))
-        if is_dask_array(source):
-            raise ParameterError("a stack does not take a Dask array yet: pass an array or a .npy path")
         in_memory = isinstance(source, np.ndarray)
         self.classes_, indices = validate_labels(y, m)
         rng = check_random_state(self.random_state)
@@ -163,6 +162,10 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
             ).fit(features)
             if isinstance(features, np.ndarray):
                 features = autoencoder.transform(features)
+            elif is_dask_array(source):  # on the workers, chunk by chunk; s_2 values a row come back
+                rows = source.rechunk({1: -1})
+                features = rows.map_blocks(autoencoder.transform, chunks=(rows.chunks[0], (s,)),
+                                           dtype=np.float64).compute()  # fmt: skip
             else:  # the file's rows, a chunk at a time
                 step = chunk_rows(m, n, s)
                 chunks = (source.rows(start, start + step) for start in range(0, m, step))
@@ -188,17 +191,17 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
         decay = (0.0,) * len(sizes) + (self.softmax_weight_decay,)
         batch = self.batch_size if self.batch_size != "auto" else chunk_rows(m, n, max(sizes))
         batch = None if in_memory else batch
-        objective = SparseObjective(
-            layout.layer_sizes,
-            source,
-            one_hot(indices, len(self.classes_)),
-            activation=self.activation,
-            output_activation="softmax",
-            loss="cross_entropy",
-            weight_decay=decay,
-            backend=get_backend(self.device, np.dtype(self.dtype)),
-            batch_size=batch,
-        )
+        if is_dask_array(source):
+            from .distributed import DaskObjective
+
+            objective = DaskObjective(layout.layer_sizes, source, one_hot(indices, len(self.classes_)),
+                                      activation=self.activation, output_activation="softmax",
+                                      loss="cross_entropy", weight_decay=decay)  # fmt: skip
+        else:
+            objective = SparseObjective(layout.layer_sizes, source, one_hot(indices, len(self.classes_)),
+                                        activation=self.activation, output_activation="softmax",
+                                        loss="cross_entropy", weight_decay=decay, batch_size=batch,
+                                        backend=get_backend(self.device, np.dtype(self.dtype)))  # fmt: skip
         start = time.perf_counter()
         if self.finetune_iter == 0:
             self._set_parameters(objective, theta0, 0, [])
