@@ -12,16 +12,14 @@ by the same SciPy L-BFGS. Writes benchmarks/finetune.json; prints a Markdown tab
 
 import argparse
 import json
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import MNIST, ROOT, lbfgs, machine, time_to  # noqa: E402
+from run import MNIST, ROOT, lbfgs, machine, median_seconds, time_to  # noqa: E402
 
 import sparseae  # noqa: E402
 from sparseae.softmax import one_hot  # noqa: E402
@@ -75,17 +73,6 @@ def torch_peer(X, Y, lam_softmax):
         return float(cost.item()), t.grad.numpy().astype(np.float64)
 
     return fun
-
-
-def median_seconds(fn, repeats):
-    time.sleep(1.0)
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main(argv=None):

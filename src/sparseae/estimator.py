@@ -305,10 +305,7 @@ class SparseAutoencoder(
     # -- persistence: plain numbers and JSON, never pickle -----------------------------------
 
     def _get_state(self):
-        params = self.get_params()
-        params["dtype"] = np.dtype(params["dtype"]).name  # np.float32 and the like: JSON names
-        if not (params["random_state"] is None or isinstance(params["random_state"], int)):
-            params["random_state"] = None  # a RandomState instance has no JSON form
+        params = self._json_params()
         fitted = {
             "n_features_in_": int(self.n_features_in_),
             "n_iter_": self.n_iter_,

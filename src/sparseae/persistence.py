@@ -28,6 +28,16 @@ class Saveable:
     """``model.save(path)``: write the fitted model (safetensors with its JSON config); read it
     back with :func:`sparseae.load`."""
 
+    def _json_params(self):
+        """``get_params()`` as JSON holds them: a NumPy dtype by name, a RandomState instance
+        (which has no JSON form) as None."""
+        params = self.get_params()
+        if "dtype" in params:
+            params["dtype"] = np.dtype(params["dtype"]).name
+        if not (params.get("random_state") is None or isinstance(params["random_state"], int)):
+            params["random_state"] = None
+        return params
+
     def save(self, path):
         from sklearn.utils.validation import check_is_fitted
 

@@ -142,10 +142,7 @@ class SoftmaxRegression(Classifier, BaseEstimator):
     # -- persistence: plain numbers and JSON, never pickle -----------------------------------
 
     def _get_state(self):
-        params = self.get_params()
-        params["dtype"] = np.dtype(params["dtype"]).name
-        if not (params["random_state"] is None or isinstance(params["random_state"], int)):
-            params["random_state"] = None
+        params = self._json_params()
         fitted = {
             "n_features_in_": int(self.n_features_in_),
             "classes_": self.classes_.tolist(),

@@ -249,11 +249,8 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
     # -- persistence: the fine-tuned network, and each pretrained part as its own state ------
 
     def _get_state(self):
-        params = self.get_params()
-        params["dtype"] = np.dtype(params["dtype"]).name
+        params = self._json_params()
         params["hidden_layer_sizes"] = list(self._hidden_sizes())
-        if not (params["random_state"] is None or isinstance(params["random_state"], int)):
-            params["random_state"] = None
         parts, arrays = [], {f"W{l + 1}": c.T for l, c in enumerate(self.coefs_)}
         arrays.update({f"b{l + 1}": b for l, b in enumerate(self.intercepts_)})
         for name, part in [(f"autoencoder{i}", ae) for i, ae in enumerate(self.autoencoders_)] + [
