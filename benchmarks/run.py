@@ -42,7 +42,6 @@ import peers  # noqa: E402
 
 import sparseae  # noqa: E402
 from sparseae.datasets import natural_images, normalize_patches, sample_patches  # noqa: E402
-from sparseae.fitting import auto_lbfgs_memory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist"
@@ -176,6 +175,8 @@ def run_workload(name, args):
         with numpy_kernels() if key.endswith("numpy_kernels") else contextlib.nullcontext():
             row["eval_seconds"][key] = median_seconds(fn, args.repeats)
         print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
+
+    from sparseae.fitting import auto_lbfgs_memory
 
     auto = auto_lbfgs_memory(m, objective.layout)
     row["lbfgs_memory_auto"] = auto
