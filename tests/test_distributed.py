@@ -156,3 +156,16 @@ def test_a_stack_on_the_cluster_matches_in_memory(client):
         reference = StackedSparseAutoencoder(**kwargs).fit(X, y)
         model = StackedSparseAutoencoder(**kwargs).fit(da.from_array(X, chunks=(100, 10)), y)
     assert abs(model.loss_ - reference.loss_) / reference.loss_ < 1e-6
+
+
+def test_reconstruction_metrics_of_a_dask_array_equal_in_memory(client, X):
+    from sparseae import reconstruction_metrics
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = SparseAutoencoder(5, max_iter=10, random_state=0, **KW).fit(X)
+    whole = reconstruction_metrics(model, X)
+    chunked = reconstruction_metrics(model, da.from_array(X, chunks=(200, 6)), batch_size=250)
+    for key in ("fvu", "mse", "l0"):
+        assert chunked[key] == pytest.approx(whole[key], rel=1e-12)
+    assert chunked["terms"]["cost"] == pytest.approx(whole["terms"]["cost"], rel=1e-12)

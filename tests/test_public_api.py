@@ -38,6 +38,7 @@ def test_public_names_are_locked():
         "minimize",
         "numerical_gradient",
         "orientation_selectivity",
+        "reconstruction_metrics",
         "save",
     ]
     assert sorted(sparseae.datasets.__all__) == [

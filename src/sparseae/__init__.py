@@ -16,6 +16,7 @@ The pieces, each in its own module, follow the notes:
 - :mod:`sparseae.preprocessing`: UFLDL's patch normalisation, PCA and ZCA whitening;
 - :mod:`sparseae.datasets`: whitened natural images, patches, MNIST, digits, image folders;
 - :mod:`sparseae.selftaught`: UFLDL's self-taught learning experiment;
+- :mod:`sparseae.metrics`: reconstruction and hidden-unit statistics on held-out rows;
 - :mod:`sparseae.persistence`: safetensors model files;
 - :mod:`sparseae.errors`: the exceptions sparseae raises on purpose.
 """
@@ -31,6 +32,7 @@ from .errors import (
 )
 from .estimator import SparseAutoencoder
 from .gradcheck import check_gradient, numerical_gradient
+from .metrics import reconstruction_metrics
 from .network import Layout, forward
 from .objective import SparseObjective
 from .optim import OptimizeResult, minimize
@@ -70,5 +72,6 @@ __all__ = [
     "minimize",
     "numerical_gradient",
     "orientation_selectivity",
+    "reconstruction_metrics",
     "save",
 ]

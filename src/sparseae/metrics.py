@@ -1,0 +1,98 @@
+r"""How well a fitted autoencoder reconstructs data, and how its hidden units behave, measured on
+any rows (held-out ones, ideally): one function, chunk by chunk.
+
+"Active" is defined once, here, for every hidden activation: unit j is active on example x when
+its activation lies above a fraction ``threshold`` of the way from the activation's floor to its
+ceiling, :math:`a_j(x) > \text{lo} + \text{threshold}\,(\text{hi} - \text{lo})` (sigmoid:
+a > 0.5 at the default 0.5; tanh: a > 0); for an activation with no ceiling (as a ReLU would
+be), active means above its floor, a > lo. This is the notes' reading ("active if its output is
+close to 1, inactive if close to 0", §3), with the halfway point as the default line.
+"""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._data import as_rows, is_dask_array
+from .activations import ACTIVATIONS
+from .errors import ParameterError
+from .penalties import mean_activation
+from .validation import as_float_matrix
+
+
+def _chunks(model, X, batch_size):
+    """X's rows in chunks, as float64 arrays: an array, a .npy path or memmap, or a Dask array."""
+    if is_dask_array(X):
+        for block in X.rechunk({0: batch_size, 1: -1}).blocks:
+            yield as_float_matrix(np.asarray(block.compute()))
+        return
+    rows = as_rows(X)
+    if rows is None:
+        X = as_float_matrix(X)
+        for start in range(0, X.shape[0], batch_size):
+            yield X[start : start + batch_size]
+        return
+    for start in range(0, rows.shape[0], batch_size):
+        yield as_float_matrix(rows.rows(start, start + batch_size), row_offset=start)
+
+
+def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch_size=10000):
+    r"""Reconstruction and unit statistics of ``model`` (a fitted SparseAutoencoder) on rows X.
+
+    X: an array, a path to a ``.npy`` file or a memmap of one, or a Dask array; it is read
+    ``batch_size`` rows at a time (a Dask array's chunks are brought to this process one by one).
+
+    Returns a dict:
+
+    - ``fvu``: the fraction of variance unexplained, centred on X's column means x̄,
+      :math:`\sum_i \lVert x_i - \hat x_i \rVert^2 / \sum_i \lVert x_i - \bar x \rVert^2`;
+    - ``mse``: :math:`\frac{1}{m n} \sum_i \lVert x_i - \hat x_i \rVert^2`;
+    - ``l0``: the mean number of hidden units active per example (module docstring);
+    - ``dead_units``, ``dense_units``: indices of units active on no example, and on more than
+      ``dense_fraction`` of them;
+    - ``rho_hat``: each unit's mean activation on the activation's [0, 1] scale (as the
+      sparsity penalty measures it);
+    - ``terms``: each term of J_sparse on X (the loss, ``weight_decay``, ``sparsity``, ``cost``);
+    - ``n_examples``.
+    """
+    check_is_fitted(model)
+    if not 0 <= threshold < 1 or not 0 < dense_fraction < 1:
+        raise ParameterError(f"threshold must be in [0, 1) and dense_fraction in (0, 1), got {threshold}, "
+                             f"{dense_fraction}")  # fmt: skip
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
+    f = ACTIVATIONS[model.activation]
+    lo, hi = f.output_range
+    line = lo + threshold * (hi - lo) if np.isfinite(hi) else lo
+    n_hidden = model.coefs_[0].shape[1]
+    m, sse, active_count, active_sum, a_sum = 0, 0.0, np.zeros(n_hidden), 0.0, np.zeros(n_hidden)
+    mean, m2 = None, None  # X's column means and centred sums of squares, merged chunk by chunk
+    for x in _chunks(model, X, batch_size):
+        H = model.transform(x)  # checks the feature count
+        sse += float(((model.inverse_transform(H) - x) ** 2).sum())
+        active = H > line
+        active_count += active.sum(axis=0)
+        active_sum += float(active.sum())
+        a_sum += H.sum(axis=0)
+        k, chunk_mean = x.shape[0], x.mean(axis=0)
+        chunk_m2 = ((x - chunk_mean) ** 2).sum(axis=0)
+        if mean is None:
+            mean, m2 = chunk_mean, chunk_m2
+        else:  # Chan et al.'s pairwise update: exact, and stable for any chunking
+            delta = chunk_mean - mean
+            mean = mean + delta * k / (m + k)
+            m2 = m2 + chunk_m2 + delta**2 * m * k / (m + k)
+        m += k
+    total = float(m2.sum())
+    rho_hat, _ = mean_activation(a_sum, m, f)
+    source = X if is_dask_array(X) else as_rows(X) or as_float_matrix(X)
+    objective = model._full_objective(source, m, mean.size)  # in chunks when X is a file
+    return {
+        "fvu": sse / total if total > 0 else float("nan"),
+        "mse": sse / (m * mean.size),
+        "l0": active_sum / m,
+        "dead_units": np.flatnonzero(active_count == 0).tolist(),
+        "dense_units": np.flatnonzero(active_count > dense_fraction * m).tolist(),
+        "rho_hat": rho_hat,
+        "terms": {k: v for k, v in objective.terms(model.theta_).items() if k != "rho_hat"},
+        "n_examples": m,
+    }
