@@ -155,3 +155,16 @@ def test_command_line_streaming_solver(tmp_path, data):
             "--n-hidden", "7", "--max-iter", "3", "--out", str(out), "--quiet"]  # fmt: skip
     assert main(argv) == 0
     assert (out / "model.safetensors").exists()
+
+
+def test_train_with_held_out_rows_reports_on_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "--patches", "600", "--n-hidden", "6", "--max-iter", "30", "--quiet", "--out", "run",
+            "--validation-fraction", "0.25", "--early-stopping", "--n-iter-no-change", "5"]  # fmt: skip
+    assert main(argv) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    validation = metrics["validation"]
+    assert validation["n_examples"] == 150 and metrics["n_examples"] == 600
+    assert validation["best_score"] == min(validation["scores"]) == pytest.approx(validation["terms"]["cost"])
+    assert set(validation) >= {"fvu", "mse", "l0", "dead_units", "dense_units", "rho_hat", "terms"}
+    assert len(validation["rho_hat"]) == 6

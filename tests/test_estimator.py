@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from sparseae import DataError, NonFiniteCostError, ParameterError, SparseAutoencoder, SparseObjective
+from sparseae import (
+    DataError,
+    NonFiniteCostError,
+    ParameterError,
+    SparseAutoencoder,
+    SparseObjective,
+)
 
 
 @pytest.fixture

@@ -8,7 +8,12 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import sparseae
-from sparseae import ParameterError, SparseAutoencoder, SparseObjective, reconstruction_metrics
+from sparseae import (
+    ParameterError,
+    SparseAutoencoder,
+    SparseObjective,
+    reconstruction_metrics,
+)
 
 
 @pytest.fixture(scope="module")

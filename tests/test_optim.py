@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
@@ -82,3 +84,19 @@ def test_divergence_stops_with_the_last_finite_parameters():
 def test_bad_solver_settings(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         minimize(quadratic, np.zeros(3), **kwargs)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "cg", "gd"])
+def test_a_callback_sees_theta_and_can_stop_the_solver_without_a_warning(solver):
+    seen = []
+
+    def stop_at_three(iteration, cost, theta):
+        seen.append((iteration, cost, theta.copy()))
+        return iteration == 3
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # a requested stop is not a failure
+        result = minimize(quadratic, np.zeros(3), solver=solver, max_iter=100, tol=0.0,
+                          learning_rate=0.05, callback=stop_at_three)  # fmt: skip
+    assert [s[0] for s in seen] == [1, 2, 3] and len(result.loss_curve) == 3
+    assert quadratic(seen[-1][2])[0] == pytest.approx(seen[-1][1])

@@ -8,7 +8,12 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 import sparseae
-from sparseae import ParameterError, SparseObjective, StackedSparseAutoencoder, check_gradient
+from sparseae import (
+    ParameterError,
+    SparseObjective,
+    StackedSparseAutoencoder,
+    check_gradient,
+)
 from sparseae.softmax import one_hot
 
 

@@ -22,7 +22,7 @@ from .errors import (
     NonFiniteCostError,
     ParameterError,
 )
-from .fitting import auto_lbfgs_memory, fit_full_batch, warn_interrupted
+from .fitting import Monitor, auto_lbfgs_memory, fit_full_batch, warn_interrupted
 from .network import Layout, forward
 from .objective import SparseObjective
 from .optim.adam import Adam, run_epoch, step_schedule
@@ -99,6 +99,19 @@ class SparseAutoencoder(
     device : str or None, default None
         None: NumPy. "cpu", "cuda", "cuda:1", ...: PyTorch tensors on that device (needs the
         ``torch`` extra), the same objective code running on them.
+    validation_fraction : float, default 0.0
+        Rows of an in-memory X held out at random (by ``random_state``) and not trained on: J_sparse
+        on them is recorded after each iteration (``validation_scores_``, lower is better). Their
+        indices are ``validation_rows_``.
+    early_stopping : bool, default False
+        Stop when the held-out cost has not improved for ``n_iter_no_change`` iterations, and keep
+        the parameters of the best one (needs ``validation_fraction`` > 0).
+    n_iter_no_change : int, default 10
+    warm_start : bool, default False
+        Start ``fit`` from the current weights; ``n_iter_`` and ``loss_curve_`` continue.
+    callback : callable or None, default None
+        ``callback(state)`` after each iteration (epoch for "adam"), ``state`` with ``n_iter``,
+        ``loss``, ``validation_score`` and ``theta`` (read-only); returning True stops the fit.
     random_state : int, RandomState instance or None
         Seeds the initial weights: the same seed gives the same weights, bit for bit.
     verbose : int, default 0
@@ -123,20 +136,25 @@ class SparseAutoencoder(
     _parameter_constraints = {name: CONSTRAINTS[name] for name in (
         "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "weight_decay", "activation",
         "output_activation", "solver", "max_iter", "tol", "learning_rate", "batch_size",
-        "lbfgs_memory", "dtype", "device", "random_state", "verbose")}  # fmt: skip
+        "lbfgs_memory", "dtype", "device", "validation_fraction", "early_stopping", "n_iter_no_change",
+        "warm_start", "callback", "random_state", "verbose")}  # fmt: skip
     # It reconstructs x by squared error: an output that couples a row's units (softmax) cannot.
     _parameter_constraints["output_activation"] = [Names(ACTIVATIONS, lambda act: act.elementwise)]
 
     def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0,
                  weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid", solver="lbfgs",
                  max_iter=400, tol=1e-5, learning_rate="auto", batch_size="auto", lbfgs_memory="auto",
-                 dtype="float64", device=None, random_state=None, verbose=0):  # fmt: skip
+                 dtype="float64", device=None, validation_fraction=0.0, early_stopping=False,
+                 n_iter_no_change=10, warm_start=False, callback=None, random_state=None,
+                 verbose=0):  # fmt: skip
         self.n_hidden, self.sparsity = n_hidden, sparsity
         self.sparsity_target, self.sparsity_weight = sparsity_target, sparsity_weight
         self.weight_decay, self.activation = weight_decay, activation
         self.output_activation = output_activation
         self.solver, self.max_iter, self.tol, self.learning_rate = solver, max_iter, tol, learning_rate
         self.batch_size, self.lbfgs_memory, self.dtype, self.device = batch_size, lbfgs_memory, dtype, device
+        self.validation_fraction, self.early_stopping = validation_fraction, early_stopping
+        self.n_iter_no_change, self.warm_start, self.callback = n_iter_no_change, warm_start, callback
         self.random_state, self.verbose = random_state, verbose
 
     # -- fitting -----------------------------------------------------------------------------
@@ -149,17 +167,63 @@ class SparseAutoencoder(
         """
         validate_params(self)
         self.__dict__.pop("_stream", None)
-        source, m, n = training_source(self, X, reset=True, dtype=np.dtype(self.dtype))
-        theta0 = Layout([n, self.n_hidden, n]).initial_theta(self.random_state)
+        warm = self.warm_start and hasattr(self, "theta_")
+        before = (self.n_iter_, list(self.loss_curve_)) if warm else (0, [])
+        source, m, n = training_source(self, X, reset=not warm, dtype=np.dtype(self.dtype))
+        source, m, monitor = self._hold_out(source, m, n)
+        layout = Layout([n, self.n_hidden, n])
+        same_shape = warm and self.theta_.size == layout.size
+        theta0 = self.theta_.copy() if same_shape else layout.initial_theta(self.random_state)
         if self.solver == "adam":
             self._start_stream(theta0)
-            return self._run_epochs(source, m, n, self.max_iter, decay=True)
+            self._run_epochs(source, m, n, self.max_iter, decay=True, monitor=monitor)
+            return self._finish_watched(monitor, self._full_objective(source, m, n), before)
         out_of_core = not isinstance(source, np.ndarray)
         objective = self._objective(source, m, n, batch_rows(self, m, n, out_of_core=out_of_core))
         memory = auto_lbfgs_memory(m, objective.layout) if self.lbfgs_memory == "auto" else self.lbfgs_memory
-        return fit_full_batch(self, objective, theta0, solver=self.solver, max_iter=self.max_iter,
-                              tol=self.tol, learning_rate=self._learning_rate(),
-                              lbfgs_memory=memory)  # fmt: skip
+        fit_full_batch(self, objective, theta0, solver=self.solver, max_iter=self.max_iter,
+                       tol=self.tol, learning_rate=self._learning_rate(), lbfgs_memory=memory,
+                       monitor=monitor)  # fmt: skip
+        return self._finish_watched(monitor, objective, before)
+
+    def _hold_out(self, source, m, n):
+        """``(training rows, their count, Monitor)``: ``validation_fraction`` of the rows held out."""
+        self.__dict__.pop("validation_rows_", None)
+        held_out = None
+        if self.validation_fraction > 0:
+            if not isinstance(source, np.ndarray):
+                raise ParameterError(
+                    "validation_fraction needs X in memory; for a file or a Dask array, hold rows "
+                    "out yourself and use reconstruction_metrics"
+                )
+            v = int(round(self.validation_fraction * m))
+            if v < 1 or m - v < self.n_hidden:
+                raise ParameterError(
+                    f"validation_fraction={self.validation_fraction} holds out {v} of {m} rows, leaving "
+                    f"{m - v} to train {self.n_hidden} hidden units; it needs at least one held-out row "
+                    f"and as many training rows as units"
+                )
+            order = check_random_state(self.random_state).permutation(m)
+            self.validation_rows_ = np.sort(order[:v])
+            held_out = self._objective(source[self.validation_rows_], v, n)
+            source, m = source[np.sort(order[v:])], m - v
+        elif self.early_stopping:
+            raise ParameterError("early_stopping needs held-out rows: set validation_fraction > 0")
+        if held_out is None and self.callback is None:
+            return source, m, None
+        return source, m, Monitor(held_out, self.early_stopping, self.n_iter_no_change, self.callback)
+
+    def _finish_watched(self, monitor, objective, before):
+        """After a fit: the held-out scores, the best iteration's θ for early stopping, and a warm
+        start's earlier iterations in front of the new ones."""
+        if monitor is not None and monitor.objective is not None:
+            self.validation_scores_ = before_scores = monitor.scores
+            self.best_validation_score_ = min(before_scores) if before_scores else None
+            if self.early_stopping and monitor.best_theta is not None:
+                self._set_parameters(objective, monitor.best_theta, self.n_iter_, self.loss_curve_)
+        self.n_iter_ += before[0]
+        self.loss_curve_ = before[1] + self.loss_curve_
+        return self
 
     def partial_fit(self, X, y=None):
         """One epoch of the streaming solver (Adam) over X; call again with more data.
@@ -180,7 +244,7 @@ class SparseAutoencoder(
         self._stream = _Stream(theta0.copy(), Adam(theta0.size), check_random_state(self.random_state))
         self.loss_curve_, self.n_iter_ = [], 0
 
-    def _run_epochs(self, source, m, n, epochs, decay):
+    def _run_epochs(self, source, m, n, epochs, decay, monitor=None):
         """Adam over minibatches for ``epochs`` epochs; ``decay``: fit's step schedule."""
         if is_dask_array(source):
             raise ParameterError("solver='adam' does not take a Dask array; use a full-batch solver")
@@ -203,6 +267,9 @@ class SparseAutoencoder(
                     functions = map(minibatch, minibatches(source, batch, stream.rng))
                     curve.append(run_epoch(functions, stream.theta, stream.adam, step))
                     progress.update(epoch + 1, curve[-1])
+                    if monitor is not None and monitor(len(curve) - done, curve[-1], stream.theta):
+                        epochs = epoch + 1
+                        break
             except (KeyboardInterrupt, NonFiniteCostError) as exc:
                 finished = done + len(curve) - len(self.loss_curve_)
                 theta = exc.theta if isinstance(exc, NonFiniteCostError) else stream.theta.copy()

@@ -3,6 +3,9 @@ a progress bar, BLAS held to one thread, and on a divergence or Ctrl-C the last 
 set on the estimator before the error goes on (with a warning saying so for Ctrl-C)."""
 
 import warnings
+from types import SimpleNamespace
+
+import numpy as np
 
 from .engine.parallel import single_threaded_blas
 from .errors import FitInterrupted, NonFiniteCostError
@@ -16,14 +19,21 @@ def auto_lbfgs_memory(m, layout):
     return int(min(100, max(10, m * sum(layout.layer_sizes[1:]) // (2 * layout.size))))
 
 
-def fit_full_batch(estimator, objective, theta0, *, solver, max_iter, tol, learning_rate, lbfgs_memory):
+def fit_full_batch(estimator, objective, theta0, *, solver, max_iter, tol, learning_rate, lbfgs_memory,
+                   monitor=None):  # fmt: skip
     """``minimize`` ``objective`` from ``theta0``, then ``estimator._set_parameters(objective,
-    theta, n_iter, loss_curve)``, also with the last good θ when the solver fails."""
+    theta, n_iter, loss_curve)``, also with the last good θ when the solver fails.
+    ``monitor(iteration, cost, theta)`` after each iteration stops the solver by returning True."""
     with Progress(max_iter, enabled=estimator.verbose > 0) as progress, single_threaded_blas():
+
+        def each_iteration(iteration, cost, theta):
+            progress.update(iteration, cost)
+            return monitor is not None and monitor(iteration, cost, theta)
+
         try:
             result = minimize(objective, theta0, solver=solver, max_iter=max_iter, tol=tol,
                               learning_rate=learning_rate, lbfgs_memory=lbfgs_memory,
-                              callback=progress.update)  # fmt: skip
+                              callback=each_iteration)  # fmt: skip
         except NonFiniteCostError as exc:
             estimator._set_parameters(objective, exc.theta, exc.n_iter, [])
             raise
@@ -38,3 +48,30 @@ def fit_full_batch(estimator, objective, theta0, *, solver, max_iter, tol, learn
 def warn_interrupted(n_iter, unit="iteration"):
     warnings.warn(f"fit interrupted after {n_iter} iterations; the estimator keeps the parameters of "
                   f"the last completed {unit}", UserWarning, stacklevel=4)  # fmt: skip
+
+
+class Monitor:
+    """What a fit watches after each iteration: the cost on held-out rows (``scores``; the best
+    θ kept), early stopping after ``patience`` iterations without a better score, and a user's
+    ``callback(state)``, whose True also stops the fit. ``state`` has ``n_iter``, ``loss``,
+    ``validation_score`` (None without held-out rows) and ``theta`` (read-only)."""
+
+    def __init__(self, held_out_objective=None, early_stopping=False, patience=10, callback=None):
+        self.objective, self.early_stopping, self.patience = held_out_objective, early_stopping, patience
+        self.callback = callback
+        self.scores, self.best_theta, self.best, self.since_best = [], None, np.inf, 0
+
+    def __call__(self, iteration, cost, theta):
+        score = None
+        if self.objective is not None:
+            score = float(self.objective.terms(theta)["cost"])
+            self.scores.append(score)
+            if score < self.best:
+                self.best, self.best_theta, self.since_best = score, np.array(theta, dtype=np.float64), 0
+            else:
+                self.since_best += 1
+        stop = self.early_stopping and self.since_best >= self.patience
+        if self.callback is not None:
+            state = SimpleNamespace(n_iter=iteration, loss=float(cost), validation_score=score, theta=theta)
+            stop = self.callback(state) is True or stop
+        return stop

@@ -62,6 +62,11 @@ CONSTRAINTS = {
     "dtype": [Names(("float64", "float32")), Hidden(Options(type, {np.float64, np.float32})),
               Hidden(Options(np.dtype, FLOAT_DTYPES))],  # fmt: skip
     "device": [None, str],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "early_stopping": ["boolean"],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "warm_start": ["boolean"],
+    "callback": [callable, None],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }

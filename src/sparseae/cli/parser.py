@@ -71,6 +71,10 @@ def _add_model_flags(p):
     g.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
     g.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
     g.add_argument("--seed", type=SEED, default=0, help="random_state of weights and patches (0)")
+    g.add_argument("--validation-fraction", type=float, default=0.0,
+                   help="rows held out and scored each iteration, reported in metrics.json (0)")  # fmt: skip
+    g.add_argument("--early-stopping", action="store_true", help="stop when the held-out cost stalls")
+    g.add_argument("--n-iter-no-change", type=int, default=10, help="iterations it may stall (10)")
 
 
 def build_parser():

@@ -16,7 +16,8 @@ from .run_folder import RunFolder, write_json
 
 MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "weight_decay",
                "activation", "output_activation", "solver", "max_iter", "tol", "learning_rate",
-               "batch_size", "lbfgs_memory", "dtype", "device")  # fmt: skip
+               "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction", "early_stopping",
+               "n_iter_no_change")  # fmt: skip
 EXIT = {"completed": 0, "diverged": 1, "interrupted": 130}
 
 
@@ -33,6 +34,8 @@ def train(args):
     X, description = load_training_data(args.data, key=args.key, n_patches=args.patches,
                                         patch_size=args.patch_size, colour=args.colour,
                                         normalize=args.normalize, random_state=args.seed)  # fmt: skip
+    if model.validation_fraction > 0:
+        X = np.asarray(X)  # held-out rows are drawn from data in memory
     with RunFolder(args.out, args.overwrite) as run:
         start, stopped, failure = time.perf_counter(), "completed", None
         try:
@@ -88,6 +91,13 @@ def _write_run(folder, model, X, description, seconds, seed, stopped):
             layout = Layout(model.layer_sizes_)
             W0 = layout.unpack(layout.initial_theta(seed))[0][0]
             metrics.update(edge_score=edge_score(model.components_), edge_score_initial=edge_score(W0))
+    if hasattr(model, "validation_rows_"):
+        from ..metrics import reconstruction_metrics
+
+        held_out = reconstruction_metrics(model, X[model.validation_rows_])
+        metrics["validation"] = {**held_out, "rho_hat": held_out["rho_hat"].tolist(),
+                                 "best_score": model.best_validation_score_,
+                                 "scores": model.validation_scores_}  # fmt: skip
     save_cost_curve(model.loss_curve_, folder / "cost.png")
     write_json(metrics, folder / "metrics.json")
     return metrics

@@ -35,7 +35,8 @@ def minimize(fun, theta0, *, solver="lbfgs", max_iter=400, tol=1e-5, learning_ra
     "cg" (SciPy's nonlinear conjugate gradient) or "gd" (the notes' batch gradient descent with
     step ``learning_rate``). Stops after ``max_iter`` iterations, or when the largest gradient
     component is at most ``tol`` (L-BFGS also when an iteration barely reduces the cost).
-    ``callback(iteration, cost)`` is called after each iteration.
+    ``callback(iteration, cost)`` is called after each iteration (with θ, read-only, as a third
+argument when it takes three); returning True stops the solver there, without a warning.
 
     Raises NonFiniteCostError (carrying the last finite iterate) if the cost or gradient becomes
     non-finite, and FitInterrupted (carrying the last completed iterate) on Ctrl-C. A stop that is
@@ -57,7 +58,7 @@ def minimize(fun, theta0, *, solver="lbfgs", max_iter=400, tol=1e-5, learning_ra
         result = SOLVERS[solver](tracker, np.asarray(theta0), **options)
     except KeyboardInterrupt:
         raise FitInterrupted(tracker.theta.copy(), len(tracker.loss_curve), tracker.loss_curve) from None
-    if not result.converged:
+    if not result.converged and not tracker.stopped:
         warnings.warn(
             f"solver {solver!r} stopped after {result.n_iter} iterations without converging: "
             f"{result.message}",

@@ -2,6 +2,7 @@
 nonlinear conjugate gradient from :func:`scipy.optimize.minimize`, behind one tracker that
 rejects non-finite values and records each completed iteration."""
 
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,8 +29,10 @@ class Tracker:
     def __init__(self, fun, theta0, callback):
         self.fun = fun
         self.callback = callback
+        self._with_theta = callback is not None and len(inspect.signature(callback).parameters) >= 3
         self.theta = np.array(theta0, dtype=np.float64)  # last completed iterate
         self.loss_curve = []
+        self.stopped = False  # by the callback
 
     def evaluate(self, theta):
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one message
@@ -45,10 +48,14 @@ class Tracker:
         return cost, grad
 
     def iteration_done(self, theta, cost):
+        """Record a completed iterate; a callback that returns True stops the solver there."""
         self.theta[...] = theta
         self.loss_curve.append(float(cost))
         if self.callback is not None:
-            self.callback(len(self.loss_curve), float(cost))
+            extra = (self.theta,) if self._with_theta else ()
+            if self.callback(len(self.loss_curve), float(cost), *extra) is True:
+                self.stopped = True
+                raise StopIteration  # SciPy's solvers end on it; gradient_descent too
 
 
 def gradient_descent(tracker, theta0, *, learning_rate=0.1, max_iter=400, tol=1e-5):
@@ -64,7 +71,10 @@ def gradient_descent(tracker, theta0, *, learning_rate=0.1, max_iter=400, tol=1e
         theta -= learning_rate * grad
         cost, grad = tracker.evaluate(theta)
         n_iter += 1
-        tracker.iteration_done(theta, cost)
+        try:
+            tracker.iteration_done(theta, cost)
+        except StopIteration:
+            break
         converged = np.abs(grad).max() <= tol
     message = f"max |gradient| <= tol = {tol:g}" if converged else f"reached max_iter = {max_iter}"
     return OptimizeResult(theta, float(cost), n_iter, bool(converged), message, tracker.loss_curve)
