@@ -66,6 +66,8 @@ def test_warm_start_continues_where_fit_stopped(X):
     assert warm.n_iter_ == 10 and len(warm.loss_curve_) == 10 and warm.loss_ < warm.loss_curve_[4]
     cold = fit(SparseAutoencoder(**KW, max_iter=5), X)
     np.testing.assert_array_equal(cold.theta_, first)  # the first half was an ordinary fit
+    fit(warm.set_params(n_hidden=4), X)  # another shape cannot continue: it starts afresh
+    assert warm.n_iter_ == 5 and warm.coefs_[0].shape == (10, 4)
 
 
 def test_callback_sees_each_iteration_and_can_stop(X):
@@ -88,3 +90,10 @@ def test_callback_sees_each_iteration_and_can_stop(X):
 def test_bad_settings_are_named(X, params, match):
     with pytest.raises(ParameterError, match=match):
         SparseAutoencoder(**KW, **params).fit(X)
+
+
+def test_a_later_fit_without_held_out_rows_forgets_the_earlier_scores(X):
+    model = fit(SparseAutoencoder(**KW, max_iter=5, validation_fraction=0.2), X)
+    assert hasattr(model, "validation_scores_")
+    fit(model.set_params(validation_fraction=0.0), X)
+    assert not hasattr(model, "validation_scores_") and not hasattr(model, "validation_rows_")

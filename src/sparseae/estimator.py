@@ -168,12 +168,12 @@ class SparseAutoencoder(
         validate_params(self)
         self.__dict__.pop("_stream", None)
         warm = self.warm_start and hasattr(self, "theta_")
-        before = (self.n_iter_, list(self.loss_curve_)) if warm else (0, [])
         source, m, n = training_source(self, X, reset=not warm, dtype=np.dtype(self.dtype))
         source, m, monitor = self._hold_out(source, m, n)
         layout = Layout([n, self.n_hidden, n])
-        same_shape = warm and self.theta_.size == layout.size
-        theta0 = self.theta_.copy() if same_shape else layout.initial_theta(self.random_state)
+        warm = warm and self.theta_.size == layout.size  # a changed n_hidden starts afresh
+        before = (self.n_iter_, list(self.loss_curve_)) if warm else (0, [])
+        theta0 = self.theta_.copy() if warm else layout.initial_theta(self.random_state)
         if self.solver == "adam":
             self._start_stream(theta0)
             self._run_epochs(source, m, n, self.max_iter, decay=True, monitor=monitor)
@@ -188,7 +188,8 @@ class SparseAutoencoder(
 
     def _hold_out(self, source, m, n):
         """``(training rows, their count, Monitor)``: ``validation_fraction`` of the rows held out."""
-        self.__dict__.pop("validation_rows_", None)
+        for stale in ("validation_rows_", "validation_scores_", "best_validation_score_"):
+            self.__dict__.pop(stale, None)
         held_out = None
         if self.validation_fraction > 0:
             if not isinstance(source, np.ndarray):
@@ -217,8 +218,8 @@ class SparseAutoencoder(
         """After a fit: the held-out scores, the best iteration's θ for early stopping, and a warm
         start's earlier iterations in front of the new ones."""
         if monitor is not None and monitor.objective is not None:
-            self.validation_scores_ = before_scores = monitor.scores
-            self.best_validation_score_ = min(before_scores) if before_scores else None
+            self.validation_scores_ = scores = monitor.scores
+            self.best_validation_score_ = min(scores) if scores else None
             if self.early_stopping and monitor.best_theta is not None:
                 self._set_parameters(objective, monitor.best_theta, self.n_iter_, self.loss_curve_)
         self.n_iter_ += before[0]
