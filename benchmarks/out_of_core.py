@@ -103,7 +103,7 @@ def eval_times(tmp, repeats):
     result = {"rows": rows, "chunk_rows": batch,
               "in_memory": median(lambda: in_memory(theta)),
               "out_of_core": median(lambda: out_of_core(theta))}  # fmt: skip
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
         with distributed.Client(cluster):
             dask_objective = DaskObjective([64, 25, 64], da.from_array(X, chunks=(25_000, 64)), **kw)
             result["dask_localcluster_2_workers"] = median(lambda: dask_objective(theta))

@@ -17,7 +17,7 @@ KW = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"  # any free port
     )
     with distributed.Client(cluster) as client:
         yield client
