@@ -208,14 +208,14 @@ def test_a_divergence_after_some_iterations_saves_them_and_says_where(tmp_path, 
             "--solver", "gd", "--learning-rate", "20", "--max-iter", "1000", "--tol", "0", "--out", str(out), "--quiet"]  # fmt: skip
     assert main(argv) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "non-finite after 72 iterations" in err
-    assert f"saved the last completed iteration to {out}/" in err
     import json
 
     import sparseae
 
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["stopped"] == "diverged" and metrics["n_iter"] == 72
+    metrics = json.loads((out / "metrics.json").read_text())  # (72 iterations on this machine's CPU)
+    assert metrics["stopped"] == "diverged" and metrics["n_iter"] >= 1
+    assert err.count("\n") == 1 and f"non-finite after {metrics['n_iter']} iterations" in err
+    assert f"saved the last completed iteration to {out}/" in err
     assert np.isfinite(sparseae.load(out / "model.safetensors").loss_)
 
 

@@ -54,7 +54,7 @@ def test_fine_tuning_beats_the_pretrained_stack(digits, stack):
         top = autoencoder.transform(top)
     before = stack.softmax_.score(top, y_test)
     after = stack.score(X_test, y_test)
-    assert after > before + 0.02 and after > 0.9, (before, after)
+    assert after > before + 0.01 and after > 0.93, (before, after)  # here: 0.943 -> 0.968
 
 
 def test_pretrained_parts_are_kept_unchanged_and_the_network_starts_from_them(digits):
