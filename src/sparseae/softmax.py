@@ -31,6 +31,17 @@ from .validation import (
 class Classifier(persistence.Saveable, ClassifierMixin):
     """What both classifiers share: ``score`` (accuracy) whose bad labels are a DataError."""
 
+    def _fitted_state(self, **more):
+        """The fitted numbers both classifiers save (labels as a JSON list: ints, floats, strings)."""
+        return {"n_features_in_": int(self.n_features_in_), "classes_": self.classes_.tolist(),
+                "n_iter_": self.n_iter_, "loss_": self.loss_, "loss_curve_": self.loss_curve_,
+                **more}  # fmt: skip
+
+    def _adopt_fitted_state(self, fitted):
+        self.classes_ = np.asarray(fitted["classes_"])
+        self.n_iter_, self.loss_ = int(fitted["n_iter_"]), float(fitted["loss_"])
+        self.loss_curve_ = [float(v) for v in fitted["loss_curve_"]]
+
     def score(self, X, y, sample_weight=None):
         try:
             return super().score(X, y, sample_weight)
@@ -143,20 +154,14 @@ class SoftmaxRegression(Classifier, BaseEstimator):
 
     def _get_state(self):
         params = self._json_params()
-        fitted = {
-            "n_features_in_": int(self.n_features_in_),
-            "classes_": self.classes_.tolist(),
-            "n_iter_": self.n_iter_,
-            "loss_": self.loss_,
-            "loss_curve_": self.loss_curve_,
-        }
+        fitted = self._fitted_state()
         return params, fitted, {"W": self.coef_, "b": self.intercept_}
 
     @classmethod
     def _from_state(cls, params, fitted, arrays):
         model = cls(**params)
         validate_params(model)
-        model.classes_ = np.asarray(fitted["classes_"])
+        model._adopt_fitted_state(fitted)
         k, n = len(model.classes_), int(fitted["n_features_in_"])
         layout = Layout([n, k])
         theta = np.empty(layout.size)
@@ -168,6 +173,4 @@ class SoftmaxRegression(Classifier, BaseEstimator):
                 )
             target[...] = arrays[name]
         model.theta_, model.coef_, model.intercept_, model.n_features_in_ = theta, W, b, n
-        model.n_iter_, model.loss_ = int(fitted["n_iter_"]), float(fitted["loss_"])
-        model.loss_curve_ = [float(v) for v in fitted["loss_curve_"]]
         return model

@@ -259,21 +259,14 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
             part_params, part_fitted, part_arrays = part._get_state()
             parts.append({"name": name, "params": part_params, "fitted": part_fitted})
             arrays.update({f"{name}.{key}": value for key, value in part_arrays.items()})
-        fitted = {
-            "n_features_in_": int(self.n_features_in_),
-            "classes_": self.classes_.tolist(),
-            "n_iter_": self.n_iter_,
-            "loss_": self.loss_,
-            "loss_curve_": self.loss_curve_,
-            "parts": parts,
-        }
+        fitted = self._fitted_state(parts=parts)
         return params, fitted, arrays
 
     @classmethod
     def _from_state(cls, params, fitted, arrays):
         model = cls(**params)
         validate_params(model)
-        model.classes_ = np.asarray(fitted["classes_"])
+        model._adopt_fitted_state(fitted)
         n = int(fitted["n_features_in_"])
         layout = Layout([n, *model._hidden_sizes(), len(model.classes_)])
         theta = np.empty(layout.size)
@@ -290,8 +283,6 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
             target[...] = arrays[name]
         model.theta_, model.n_features_in_ = theta, n
         model.coefs_, model.intercepts_ = [W.T for W in Ws], list(bs)
-        model.n_iter_, model.loss_ = int(fitted["n_iter_"]), float(fitted["loss_"])
-        model.loss_curve_ = [float(v) for v in fitted["loss_curve_"]]
         parts = {}
         for part in fitted["parts"]:
             kind = SoftmaxRegression if part["name"] == "softmax" else SparseAutoencoder
