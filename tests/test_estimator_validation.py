@@ -97,3 +97,10 @@ def test_a_later_fit_without_held_out_rows_forgets_the_earlier_scores(X):
     assert hasattr(model, "validation_scores_")
     fit(model.set_params(validation_fraction=0.0), X)
     assert not hasattr(model, "validation_scores_") and not hasattr(model, "validation_rows_")
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_the_progress_bar_shows_the_held_out_cost_and_the_time_left(X, solver, capsys):
+    fit(SparseAutoencoder(**KW, solver=solver, max_iter=6, validation_fraction=0.25, verbose=1), X)
+    bar = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "6/6" in bar and "cost=" in bar and "held-out=" in bar and "<" in bar  # elapsed<left

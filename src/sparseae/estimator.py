@@ -267,8 +267,9 @@ class SparseAutoencoder(
                     step = step_schedule(rate, epoch, epochs) if decay else rate
                     functions = map(minibatch, minibatches(source, batch, stream.rng))
                     curve.append(run_epoch(functions, stream.theta, stream.adam, step))
-                    progress.update(epoch + 1, curve[-1])
-                    if monitor is not None and monitor(len(curve) - done, curve[-1], stream.theta):
+                    stop = monitor is not None and monitor(len(curve) - done, curve[-1], stream.theta)
+                    progress.update(epoch + 1, curve[-1], monitor.last_score if monitor is not None else None)
+                    if stop:
                         epochs = epoch + 1
                         break
             except (KeyboardInterrupt, NonFiniteCostError) as exc:

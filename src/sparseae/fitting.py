@@ -27,8 +27,9 @@ def fit_full_batch(estimator, objective, theta0, *, solver, max_iter, tol, learn
     with Progress(max_iter, enabled=estimator.verbose > 0) as progress, single_threaded_blas():
 
         def each_iteration(iteration, cost, theta):
-            progress.update(iteration, cost)
-            return monitor is not None and monitor(iteration, cost, theta)
+            stop = monitor is not None and monitor(iteration, cost, theta)
+            progress.update(iteration, cost, monitor.last_score if monitor is not None else None)
+            return stop
 
         try:
             result = minimize(objective, theta0, solver=solver, max_iter=max_iter, tol=tol,
@@ -60,6 +61,11 @@ class Monitor:
         self.objective, self.early_stopping, self.patience = held_out_objective, early_stopping, patience
         self.callback = callback
         self.scores, self.best_theta, self.best, self.since_best = [], None, np.inf, 0
+
+    @property
+    def last_score(self):
+        """The held-out cost of the latest iteration, or None."""
+        return self.scores[-1] if self.scores else None
 
     def __call__(self, iteration, cost, theta):
         score = None

@@ -1,10 +1,12 @@
-"""The progress display during training: a tqdm bar with the iteration and the cost."""
+"""The progress display during training: a tqdm bar with the iteration, the cost, the cost on
+held-out rows when there are some, and tqdm's estimate of the time left."""
 
 from tqdm.auto import tqdm
 
 
 class Progress:
-    """Context manager whose ``update(iteration, cost)`` feeds a progress bar (or nothing)."""
+    """Context manager whose ``update(iteration, cost, validation=None)`` feeds a progress bar
+    (or nothing)."""
 
     def __init__(self, total, enabled=True, description="training"):
         self.total = total
@@ -17,10 +19,13 @@ class Progress:
             self._bar = tqdm(total=self.total, desc=self.description, unit="it", leave=True)
         return self
 
-    def update(self, iteration, cost):
+    def update(self, iteration, cost, validation=None):
         if self._bar is not None:
             self._bar.update(iteration - self._bar.n)
-            self._bar.set_postfix(cost=f"{cost:.6g}", refresh=False)
+            shown = {"cost": f"{cost:.6g}"}
+            if validation is not None:
+                shown["held-out"] = f"{validation:.6g}"
+            self._bar.set_postfix(shown, refresh=False)
 
     def __exit__(self, *exc):
         if self._bar is not None:
