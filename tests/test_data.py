@@ -83,3 +83,20 @@ def test_minibatches_cover_every_row_once_per_epoch(rng, data):
         assert [len(r) for r in rows].count(100) == 1 and sum(len(r) for r in rows) == 1000
         seen = np.sort(np.concatenate(rows), axis=0)
         np.testing.assert_array_equal(seen, np.sort(X, axis=0))
+
+
+def test_row_chunks_name_the_global_row_whatever_holds_the_rows(tmp_path, data):
+    from sparseae._data import row_chunks
+    from sparseae.errors import DataError
+
+    X, _ = data
+    bad = X.copy()
+    bad[731, 5] = np.inf
+    np.save(tmp_path / "bad.npy", bad)
+    for source in (bad, str(tmp_path / "bad.npy"), np.load(tmp_path / "bad.npy", mmap_mode="r")):
+        chunks = row_chunks(source, 250, "data")
+        start, first = next(chunks)
+        assert start == 0 and first.shape == (250, 20)
+        with pytest.raises(DataError, match=r"data has 1 NaN or infinite values \(first at row 731, column 5\)"):
+            list(chunks)
+    assert [len(c) for _, c in row_chunks(X.tolist(), 400)] == [400, 400, 200]  # any array-like

@@ -66,3 +66,10 @@ def test_dead_and_dense_units_and_the_threshold(fitted, tmp_path):
     assert floor["l0"] == 6 and floor["dead_units"] == [] and floor["dense_units"] == list(range(6))
     with pytest.raises(ParameterError, match="threshold must be in"):
         reconstruction_metrics(model, X, threshold=1.0)
+
+
+def test_a_file_is_read_once(fitted, tmp_path, row_reads):
+    model, X = fitted
+    np.save(tmp_path / "x.npy", X)
+    reconstruction_metrics(model, str(tmp_path / "x.npy"), batch_size=30)
+    assert row_reads == [30, 30, 30, 30]  # 100 rows in one pass: J's terms come from the same sums

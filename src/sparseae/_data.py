@@ -1,6 +1,8 @@
 """What ``fit`` accepts: an in-memory array, a ``.npy`` path or memmap read in chunks, or a
 Dask array; each validated once, before training, with errors that name the row."""
 
+import os
+
 import numpy as np
 
 from .errors import DataError
@@ -96,3 +98,22 @@ def minibatches(source, batch, rng):
             yield rows.X[np.sort(order[start : start + batch])]
         else:
             yield rows.rows(start, start + batch)
+
+
+def row_chunks(X, batch_size, name="X"):
+    """``(start, rows)`` over X in chunks of ``batch_size``, each checked by ``as_float_matrix``
+    (errors name the global row): an array or memmap (sliced), a ``.npy`` path (read a chunk at a
+    time), or a Dask array (its chunks brought to this process one by one)."""
+    if is_dask_array(X):
+        X = X.rechunk({0: batch_size, 1: -1})
+        starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
+        for start, block in zip(starts, X.blocks):
+            yield int(start), as_float_matrix(np.asarray(block.compute()), name, row_offset=int(start))
+        return
+    rows = as_rows(X) if isinstance(X, (str, os.PathLike)) else None
+    if rows is None and not hasattr(X, "shape"):
+        X = as_float_matrix(X, name)
+    m = rows.shape[0] if rows is not None else X.shape[0]
+    for start in range(0, m, batch_size):
+        chunk = rows.rows(start, start + batch_size) if rows is not None else X[start : start + batch_size]
+        yield start, as_float_matrix(chunk, name, row_offset=start)

@@ -12,33 +12,16 @@ close to 1, inactive if close to 0", §3), with the halfway point as the default
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import as_rows, is_dask_array
+from ._data import row_chunks
 from .activations import ACTIVATIONS
 from .errors import ParameterError
 from .penalties import mean_activation
-from .validation import as_float_matrix
-
-
-def _chunks(model, X, batch_size):
-    """X's rows in chunks, as float64 arrays: an array, a .npy path or memmap, or a Dask array."""
-    if is_dask_array(X):
-        for block in X.rechunk({0: batch_size, 1: -1}).blocks:
-            yield as_float_matrix(np.asarray(block.compute()))
-        return
-    rows = as_rows(X)
-    if rows is None:
-        X = as_float_matrix(X)
-        for start in range(0, X.shape[0], batch_size):
-            yield X[start : start + batch_size]
-        return
-    for start in range(0, rows.shape[0], batch_size):
-        yield as_float_matrix(rows.rows(start, start + batch_size), row_offset=start)
 
 
 def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch_size=10000):
     r"""Reconstruction and unit statistics of ``model`` (a fitted SparseAutoencoder) on rows X.
 
-    X: an array, a path to a ``.npy`` file or a memmap of one, or a Dask array; it is read
+    X: an array, a path to a ``.npy`` file or a memmap of one, or a Dask array; it is read once,
     ``batch_size`` rows at a time (a Dask array's chunks are brought to this process one by one).
 
     Returns a dict:
@@ -66,7 +49,9 @@ def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch
     n_hidden = model.coefs_[0].shape[1]
     m, sse, active_count, active_sum, a_sum = 0, 0.0, np.zeros(n_hidden), 0.0, np.zeros(n_hidden)
     mean, m2 = None, None  # X's column means and centred sums of squares, merged chunk by chunk
-    for x in _chunks(model, X, batch_size):
+    first = None
+    for _, x in row_chunks(X, batch_size):
+        first = x if first is None else first
         H = model.transform(x)  # checks the feature count
         sse += float(((model.inverse_transform(H) - x) ** 2).sum())
         active = H > line
@@ -84,8 +69,11 @@ def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch
         m += k
     total = float(m2.sum())
     rho_hat, _ = mean_activation(a_sum, m, f)
-    source = X if is_dask_array(X) else as_rows(X) or as_float_matrix(X)
-    objective = model._full_objective(source, m, mean.size)  # in chunks when X is a file
+    # J's terms from this one pass: the objective's own skeleton, given the pass-1 sums (Σ a(2))
+    # and the loss (Σ ½‖x̂ - x‖²); the gradient it would add is not wanted (zeros).
+    objective = model._objective(first, first.shape[0], mean.size)
+    terms, _ = objective.evaluate_passes(model.theta_, m, lambda: a_sum,
+                                         lambda _: (0.5 * sse, np.zeros(objective.size)))  # fmt: skip
     return {
         "fvu": sse / total if total > 0 else float("nan"),
         "mse": sse / (m * mean.size),
@@ -93,6 +81,6 @@ def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch
         "dead_units": np.flatnonzero(active_count == 0).tolist(),
         "dense_units": np.flatnonzero(active_count > dense_fraction * m).tolist(),
         "rho_hat": rho_hat,
-        "terms": {k: v for k, v in objective.terms(model.theta_).items() if k != "rho_hat"},
+        "terms": {k: v for k, v in terms.items() if k != "rho_hat"},
         "n_examples": m,
     }

@@ -90,8 +90,8 @@ def _write_stack_run(folder, model, X, y, description, n_train, n_test):
 
 def predict(args):
     from .. import load
+    from .._data import row_chunks
     from ..datasets.sources import load_rows
-    from ..validation import as_float_matrix
 
     out = _check_output(args.output, args.overwrite)
     model = load(args.model)
@@ -103,8 +103,7 @@ def predict(args):
         raise DataError(f"{args.data!r} holds an array of shape {X.shape}; predict needs rows of examples")
     with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.write("label\n")
-        for start in range(0, X.shape[0], args.batch_size):
-            chunk = as_float_matrix(X[start : start + args.batch_size], "data", row_offset=start)
+        for _, chunk in row_chunks(X, args.batch_size, "data"):
             fh.writelines(f"{label}\n" for label in model.predict(chunk))
     print(f"wrote {out}: {X.shape[0]} labels", file=sys.stdout)
     return 0

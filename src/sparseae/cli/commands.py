@@ -23,8 +23,8 @@ def encode(args):
     from numpy.lib.format import open_memmap
 
     from .. import load
+    from .._data import row_chunks
     from ..datasets.sources import load_rows
-    from ..validation import as_float_matrix
 
     out = _check_output(args.output, args.overwrite)
     model = load(args.model)
@@ -34,8 +34,7 @@ def encode(args):
     if X.shape[0] == 0:
         raise DataError(f"{args.data!r} holds no rows (shape {X.shape}); there is nothing to encode")
     with atomic_path(out) as tmp:
-        for start in range(0, X.shape[0], args.batch_size):
-            chunk = as_float_matrix(X[start : start + args.batch_size], "data", row_offset=start)
+        for start, chunk in row_chunks(X, args.batch_size, "data"):
             H = model.transform(chunk)
             if start == 0:
                 features = open_memmap(tmp, mode="w+", dtype=np.float64, shape=(X.shape[0], H.shape[1]))
