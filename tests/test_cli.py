@@ -20,7 +20,7 @@ def default_run(tmp_path_factory):
 
 def test_default_run_writes_the_run_folder(default_run):
     names = {p.name for p in default_run.iterdir()}
-    assert names == {"model.safetensors", "features.png", "cost.png", "metrics.json"}
+    assert names == {"model.safetensors", "features.png", "cost.png", "metrics.json", "run.json"}
     metrics = json.loads((default_run / "metrics.json").read_text())
     assert metrics["layer_sizes"] == [64, 25, 64]
     assert metrics["n_examples"] == 10000

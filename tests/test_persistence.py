@@ -168,3 +168,17 @@ def test_saved_file_has_the_permissions_of_a_plain_write(tmp_path, model):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_model_fitted_with_a_callback_saves_without_it(tmp_path, rng):
+    """A callback has no JSON form: the file holds None for it, and everything else."""
+    X = rng.uniform(0, 1, size=(50, 8))
+    calls = []
+    model = sparseae.SparseAutoencoder(3, max_iter=3, random_state=0, callback=calls.append)
+    with pytest.warns(Warning):
+        model.fit(X)
+    assert len(calls) == 3
+    model.save(tmp_path / "m.safetensors")
+    loaded = sparseae.load(tmp_path / "m.safetensors")
+    assert loaded.callback is None
+    np.testing.assert_array_equal(loaded.theta_, model.theta_)

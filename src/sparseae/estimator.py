@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import persistence
 from ._data import batch_rows, chunk_rows, is_dask_array, minibatches, training_source
 from .activations import ACTIVATIONS
+from .checkpoint import Checkpoint, check_same_data, data_fingerprint, read_checkpoint, write_checkpoint
 from .engine import NumpyBackend, get_backend
 from .errors import (
     DataError,
@@ -31,6 +32,7 @@ from .validation import (
     CONSTRAINTS,
     Names,
     as_float_matrix,
+    check_parameters,
     validate_params,
     validate_rows,
 )
@@ -159,35 +161,104 @@ class SparseAutoencoder(
 
     # -- fitting -----------------------------------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, checkpoint=None, checkpoint_every=10, resume_from=None):
         """Learn the weights from X, one example per row; y is ignored. Returns self.
 
         X may be an array, a path to a ``.npy`` file or a memmap of one (read in chunks, never
         whole), or a Dask array (evaluated on the active dask.distributed Client).
+
+        ``checkpoint``: a file to which θ and the optimizer's state are written (atomically) every
+        ``checkpoint_every`` iterations. ``resume_from``: such a file: the fit goes on from it, on
+        the same X with the same parameters (``max_iter``, ``verbose`` and ``callback`` may
+        differ), to ``max_iter`` iterations in all. Adam and gradient descent resume bit for bit;
+        L-BFGS and CG restart from the saved θ (:mod:`sparseae.checkpoint`).
         """
         validate_params(self)
+        if checkpoint is not None:
+            check_parameters({"checkpoint_every": checkpoint_every}, "fit")
+        resumed = self._read_resume(resume_from) if resume_from is not None else None
         self.__dict__.pop("_stream", None)
-        warm = self.warm_start and hasattr(self, "theta_")
+        warm = self.warm_start and hasattr(self, "theta_") and resumed is None
         source, m, n = training_source(self, X, reset=not warm, dtype=np.dtype(self.dtype))
-        source, m, monitor = self._hold_out(source, m, n)
+        fingerprint = None
+        if checkpoint is not None or resumed is not None:
+            fingerprint = data_fingerprint(source, m, n)
+        if resumed is not None:
+            check_same_data(resumed.data, fingerprint)
         layout = Layout([n, self.n_hidden, n])
         warm = warm and self.theta_.size == layout.size  # a changed n_hidden starts afresh
-        before = (self.n_iter_, list(self.loss_curve_)) if warm else (0, [])
-        theta0 = self.theta_.copy() if warm else layout.initial_theta(self.random_state)
-        if self.solver == "adam":
-            self._start_stream(theta0)
-            self._run_epochs(source, m, n, self.max_iter, decay=True, monitor=monitor)
-            return self._finish_watched(monitor, self._full_objective(source, m, n), before)
-        out_of_core = not isinstance(source, np.ndarray)
-        objective = self._objective(source, m, n, batch_rows(self, m, n, out_of_core=out_of_core))
-        memory = auto_lbfgs_memory(m, objective.layout) if self.lbfgs_memory == "auto" else self.lbfgs_memory
-        fit_full_batch(self, objective, theta0, solver=self.solver, max_iter=self.max_iter,
-                       tol=self.tol, learning_rate=self._learning_rate(), lbfgs_memory=memory,
-                       monitor=monitor)  # fmt: skip
-        return self._finish_watched(monitor, objective, before)
+        if resumed is not None:
+            before, theta0 = (resumed.n_iter, resumed.loss_curve), resumed.theta
+            if resumed.theta.size != layout.size:
+                raise ModelFileError(f"the checkpoint's θ has {resumed.theta.size} values, not {layout.size}")
+        else:
+            before = (self.n_iter_, list(self.loss_curve_)) if warm else (0, [])
+            theta0 = self.theta_.copy() if warm else layout.initial_theta(self.random_state)
+        source, m, monitor = self._hold_out(source, m, n, before, resumed)
+        if checkpoint is not None:
+            monitor.checkpoint, monitor.checkpoint_every = self._checkpointer(checkpoint, fingerprint), \
+                checkpoint_every  # fmt: skip
+        remaining = self.max_iter - before[0] if resumed is not None else self.max_iter
+        try:
+            if self.solver == "adam":
+                self._start_stream(theta0, resumed.adam if resumed is not None else None)
+                self._run_epochs(source, m, n, remaining, decay=True, monitor=monitor, first=before[0])
+                return self._finish_watched(monitor, self._full_objective(source, m, n), before)
+            out_of_core = not isinstance(source, np.ndarray)
+            objective = self._objective(source, m, n, batch_rows(self, m, n, out_of_core=out_of_core))
+            if remaining <= 0:
+                self._set_parameters(objective, theta0, 0, [])
+                return self._finish_watched(monitor, objective, before)
+            memory = self.lbfgs_memory
+            if memory == "auto":
+                memory = auto_lbfgs_memory(m, objective.layout)
+            fit_full_batch(self, objective, theta0, solver=self.solver, max_iter=remaining,
+                           tol=self.tol, learning_rate=self._learning_rate(), lbfgs_memory=memory,
+                           monitor=monitor)  # fmt: skip
+            return self._finish_watched(monitor, objective, before)
+        except (FitInterrupted, NonFiniteCostError) as exc:
+            exc.n_iter += before[0]  # the iterations of the whole fit, as n_iter_ below
+            self.n_iter_ += before[0]
+            self.loss_curve_ = before[1] + self.loss_curve_
+            raise
 
-    def _hold_out(self, source, m, n):
-        """``(training rows, their count, Monitor)``: ``validation_fraction`` of the rows held out."""
+    def _read_resume(self, path):
+        """The checkpoint at ``path``, checked against this estimator's parameters."""
+        ckpt = read_checkpoint(path)
+        mine = self._json_params()
+        for name in sorted(set(mine) | set(ckpt.params)):
+            if name in ("max_iter", "verbose", "callback"):
+                continue
+            if mine.get(name) != ckpt.params.get(name):
+                raise ParameterError(
+                    f"resume_from={str(path)!r} was written by a fit with {name}="
+                    f"{ckpt.params.get(name)!r}, not {mine.get(name)!r}; resume with the same parameters"
+                )
+        return ckpt
+
+    def _checkpointer(self, path, fingerprint):
+        """``write(n_iter, theta, monitor)``: the fit's state as a checkpoint at ``path``."""
+
+        def write(n_iter, theta, monitor):
+            adam = None
+            if self.solver == "adam":
+                stream = self._stream
+                adam = {"m": stream.adam.m, "v": stream.adam.v, "t": stream.adam.t,
+                        "rng": stream.rng.get_state(), "rho_hat": stream.rho_hat}  # fmt: skip
+            validation = None
+            if monitor.objective is not None:
+                validation = {"rows": self.validation_rows_, "scores": monitor.scores, "best": monitor.best,
+                              "since_best": monitor.since_best, "best_theta": monitor.best_theta}  # fmt: skip
+            write_checkpoint(path, Checkpoint(
+                params=self._json_params(), n_features=self.n_features_in_, n_iter=n_iter,
+                loss_curve=monitor.loss_curve, theta=np.asarray(theta, dtype=np.float64), data=fingerprint,
+                adam=adam, validation=validation))  # fmt: skip
+
+        return write
+
+    def _hold_out(self, source, m, n, before=(0, []), resumed=None):
+        """``(training rows, their count, Monitor or None)``: ``validation_fraction`` of the rows held
+        out (a resumed fit's: the checkpoint's), and what watches each iteration."""
         for stale in ("validation_rows_", "validation_scores_", "best_validation_score_"):
             self.__dict__.pop(stale, None)
         held_out = None
@@ -204,20 +275,27 @@ class SparseAutoencoder(
                     f"{m - v} to train {self.n_hidden} hidden units; it needs at least one held-out row "
                     f"and as many training rows as units"
                 )
-            order = check_random_state(self.random_state).permutation(m)
-            self.validation_rows_ = np.sort(order[:v])
+            if resumed is not None and resumed.validation is not None:
+                self.validation_rows_ = resumed.validation["rows"]
+            else:
+                self.validation_rows_ = np.sort(check_random_state(self.random_state).permutation(m)[:v])
+            if len(self.validation_rows_) != v or not np.all(self.validation_rows_ < m):
+                raise ModelFileError("the checkpoint's held-out rows do not fit this data")
             held_out = self._objective(source[self.validation_rows_], v, n)
-            source, m = source[np.sort(order[v:])], m - v
+            training = np.setdiff1d(np.arange(m), self.validation_rows_, assume_unique=True)
+            source, m = source[training], m - v
         elif self.early_stopping:
             raise ParameterError("early_stopping needs held-out rows: set validation_fraction > 0")
-        if held_out is None and self.callback is None:
-            return source, m, None
-        return source, m, Monitor(held_out, self.early_stopping, self.n_iter_no_change, self.callback)
+        monitor = Monitor(held_out, self.early_stopping, self.n_iter_no_change, self.callback,
+                          n_done=before[0], loss_curve=before[1])  # fmt: skip
+        if held_out is not None and resumed is not None and resumed.validation is not None:
+            monitor.restore(resumed.validation)
+        return source, m, monitor
 
     def _finish_watched(self, monitor, objective, before):
         """After a fit: the held-out scores, the best iteration's θ for early stopping, and a warm
-        start's earlier iterations in front of the new ones."""
-        if monitor is not None and monitor.objective is not None:
+        start's or a resumed fit's earlier iterations in front of the new ones."""
+        if monitor.objective is not None:
             self.validation_scores_ = scores = monitor.scores
             self.best_validation_score_ = min(scores) if scores else None
             if self.early_stopping and monitor.best_theta is not None:
@@ -241,12 +319,20 @@ class SparseAutoencoder(
             self._start_stream(Layout([n, self.n_hidden, n]).initial_theta(self.random_state))
         return self._run_epochs(source, m, n, 1, decay=False)
 
-    def _start_stream(self, theta0):
+    def _start_stream(self, theta0, saved=None):
+        """The streaming solver's state: fresh, or ``saved`` (a checkpoint's ``adam``)."""
         self._stream = _Stream(theta0.copy(), Adam(theta0.size), check_random_state(self.random_state))
+        if saved is not None:
+            adam = self._stream.adam
+            adam.m[...], adam.v[...], adam.t = saved["m"], saved["v"], saved["t"]
+            self._stream.rng = np.random.RandomState()
+            self._stream.rng.set_state(saved["rng"])
+            self._stream.rho_hat = saved["rho_hat"]
         self.loss_curve_, self.n_iter_ = [], 0
 
-    def _run_epochs(self, source, m, n, epochs, decay, monitor=None):
-        """Adam over minibatches for ``epochs`` epochs; ``decay``: fit's step schedule."""
+    def _run_epochs(self, source, m, n, epochs, decay, monitor=None, first=0):
+        """Adam over minibatches for ``epochs`` epochs; ``decay``: fit's step schedule, on which
+        these are epochs ``first``, ``first + 1``, ... of ``first + epochs``."""
         if is_dask_array(source):
             raise ParameterError("solver='adam' does not take a Dask array; use a full-batch solver")
         batch = batch_rows(self, m, n, minibatch=True)
@@ -264,7 +350,7 @@ class SparseAutoencoder(
         with Progress(epochs, enabled=self.verbose > 0, description="epochs") as progress:
             try:
                 for epoch in range(epochs):
-                    step = step_schedule(rate, epoch, epochs) if decay else rate
+                    step = step_schedule(rate, first + epoch, first + epochs) if decay else rate
                     functions = map(minibatch, minibatches(source, batch, stream.rng))
                     curve.append(run_epoch(functions, stream.theta, stream.adam, step))
                     stop = monitor is not None and monitor(len(curve) - done, curve[-1], stream.theta)

@@ -53,14 +53,27 @@ def warn_interrupted(n_iter, unit="iteration"):
 
 class Monitor:
     """What a fit watches after each iteration: the cost on held-out rows (``scores``; the best
-    θ kept), early stopping after ``patience`` iterations without a better score, and a user's
-    ``callback(state)``, whose True also stops the fit. ``state`` has ``n_iter``, ``loss``,
-    ``validation_score`` (None without held-out rows) and ``theta`` (read-only)."""
+    θ kept), early stopping after ``patience`` iterations without a better score, a user's
+    ``callback(state)``, whose True also stops the fit, and checkpoints.
 
-    def __init__(self, held_out_objective=None, early_stopping=False, patience=10, callback=None):
+    ``state`` has ``n_iter``, ``loss``, ``validation_score`` (None without held-out rows) and
+    ``theta`` (read-only). ``n_done`` and ``loss_curve`` are the iterations of the fit before this
+    solver run (a resumed or warm-started one): ``n_iter`` counts from its start.
+    ``checkpoint(n_iter, theta, monitor)`` is called after every ``checkpoint_every``-th iteration.
+    """
+
+    def __init__(self, held_out_objective=None, early_stopping=False, patience=10, callback=None, *,
+                 n_done=0, loss_curve=(), checkpoint=None, checkpoint_every=None):  # fmt: skip
         self.objective, self.early_stopping, self.patience = held_out_objective, early_stopping, patience
-        self.callback = callback
+        self.callback, self.checkpoint, self.checkpoint_every = callback, checkpoint, checkpoint_every
+        self.n_done, self.loss_curve = n_done, list(loss_curve)
         self.scores, self.best_theta, self.best, self.since_best = [], None, np.inf, 0
+
+    def restore(self, validation):
+        """Continue from a checkpoint's held-out record (:class:`sparseae.checkpoint.Checkpoint`)."""
+        self.scores, self.best, self.since_best = list(validation["scores"]), validation["best"], \
+            validation["since_best"]  # fmt: skip
+        self.best_theta = validation["best_theta"]
 
     @property
     def last_score(self):
@@ -68,6 +81,8 @@ class Monitor:
         return self.scores[-1] if self.scores else None
 
     def __call__(self, iteration, cost, theta):
+        n_iter = self.n_done + iteration
+        self.loss_curve.append(float(cost))
         score = None
         if self.objective is not None:
             score = float(self.objective.terms(theta)["cost"])
@@ -78,6 +93,8 @@ class Monitor:
                 self.since_best += 1
         stop = self.early_stopping and self.since_best >= self.patience
         if self.callback is not None:
-            state = SimpleNamespace(n_iter=iteration, loss=float(cost), validation_score=score, theta=theta)
+            state = SimpleNamespace(n_iter=n_iter, loss=float(cost), validation_score=score, theta=theta)
             stop = self.callback(state) is True or stop
+        if self.checkpoint is not None and n_iter % self.checkpoint_every == 0:
+            self.checkpoint(n_iter, theta, self)
         return stop

@@ -29,9 +29,11 @@ class Saveable:
     back with :func:`sparseae.load`."""
 
     def _json_params(self):
-        """``get_params()`` as JSON holds them: a NumPy dtype by name, a RandomState instance
-        (which has no JSON form) as None."""
+        """``get_params()`` as JSON holds them: a NumPy dtype by name; a RandomState instance
+        and a callback (which have no JSON form) as None."""
         params = self.get_params()
+        if params.get("callback") is not None:
+            params["callback"] = None
         if "dtype" in params:
             params["dtype"] = np.dtype(params["dtype"]).name
         if not (params.get("random_state") is None or isinstance(params["random_state"], int)):
@@ -90,9 +92,15 @@ def _rebuild(config, arrays):
 
 def save(model, path):
     """Write a fitted model, transformer or Pipeline of them to ``path`` (``.safetensors``)."""
+    config, arrays = _state(model)
+    return write_document(path, config, arrays)
+
+
+def write_document(path, config, arrays):
+    """Write ``{"format_version": ..., **config}`` and ``arrays`` as one safetensors file with its
+    digest, atomically. Models and checkpoints are both such files."""
     from safetensors.numpy import save_file
 
-    config, arrays = _state(model)
     document = json.dumps({"format_version": FORMAT_VERSION, **config})
     tensors = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
     metadata = {_KEY: document, _DIGEST: _digest(document, tensors)}
@@ -114,39 +122,50 @@ def _digest(document, tensors):
 
 def load(path):
     """Read a model written by :func:`save`; raises :class:`ModelFileError` on a bad file."""
+    document, arrays = read_document(path, "model")
+    if document["kind"] == "Checkpoint":
+        raise ModelFileError(f"{str(path)!r} is a training checkpoint, not a model: resume from it with "
+                             f"fit(X, resume_from=...) or sparseae train --resume")  # fmt: skip
+    try:
+        return _rebuild(document, arrays)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{str(path)!r} does not hold a consistent {document['kind']}: {exc}") from None
+
+
+def read_document(path, what):
+    """``(config, arrays)`` of a file written by :func:`write_document`, checked: it exists, is
+    safetensors, is sparseae's, is not from a newer format, and matches its digest. ``what``
+    ("model", "checkpoint") names the file in the ModelFileError raised otherwise."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
     if path.is_dir():
-        raise ModelFileError(f"{str(path)!r} is a folder, not a model file (a run's is model.safetensors)")
+        raise ModelFileError(f"{str(path)!r} is a folder, not a {what} file (a run's is model.safetensors)")
     if not path.is_file():
-        raise ModelFileError(f"model file {str(path)!r} does not exist")
+        raise ModelFileError(f"{what} file {str(path)!r} does not exist")
     try:
         with safe_open(str(path), framework="np") as f:
             metadata = f.metadata() or {}
             arrays = {name: f.get_tensor(name) for name in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(
-            f"{str(path)!r} is not a readable safetensors model file (corrupt or truncated?): {exc}"
+            f"{str(path)!r} is not a readable safetensors {what} file (corrupt or truncated?): {exc}"
         ) from None
     if _KEY not in metadata:
-        raise ModelFileError(f"{str(path)!r} is a safetensors file but not a sparseae model")
+        raise ModelFileError(f"{str(path)!r} is a safetensors file but not a sparseae {what}")
     try:
         document = json.loads(metadata[_KEY])
         version = document["format_version"]
-        kind = document["kind"]
+        document["kind"]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelFileError(f"{str(path)!r} has a damaged sparseae config: {exc!r}") from None
     if not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{str(path)!r} has an invalid format_version {version!r}")
     if version > FORMAT_VERSION:
         raise ModelFileError(
-            f"{str(path)!r} was written in model format version {version}, newer than this "
+            f"{str(path)!r} was written in format version {version}, newer than this "
             f"sparseae reads (up to {FORMAT_VERSION}); upgrade sparseae to load it"
         )
     if (version >= 2 or _DIGEST in metadata) and metadata.get(_DIGEST) != _digest(metadata[_KEY], arrays):
         raise ModelFileError(f"{str(path)!r} is corrupt: its contents do not match their saved digest")
-    try:
-        return _rebuild(document, arrays)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ModelFileError(f"{str(path)!r} does not hold a consistent {kind}: {exc}") from None
+    return document, arrays

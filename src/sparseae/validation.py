@@ -65,6 +65,7 @@ CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "early_stopping": ["boolean"],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     "warm_start": ["boolean"],
     "callback": [callable, None],
     "random_state": ["random_state"],

@@ -100,6 +100,12 @@ def build_parser():
     train.add_argument("--out", help="run folder (default: a new folder under runs/)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--checkpoint-every", type=_number(int, low=1), metavar="N",
+                       help="write the parameters and the optimizer's state to the run folder every N "
+                       "iterations (the folder then exists from the start)")  # fmt: skip
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue a run written with --checkpoint-every, with its settings, "
+                       "to its max-iter")  # fmt: skip
 
     encode = sub.add_parser("encode", help="write the hidden activations of a saved model")
     encode.add_argument("model", help="a .safetensors model (autoencoder or pipeline)")

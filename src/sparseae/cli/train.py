@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from ..errors import FitInterrupted, NonFiniteCostError
+from .resume import CHECKPOINT, open_resumed_run, record_run
 from .run_folder import RunFolder, write_json
 
 MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "weight_decay",
@@ -27,6 +28,7 @@ def train(args):
     from ..estimator import SparseAutoencoder
     from ..validation import validate_params
 
+    resumed = open_resumed_run(args) if args.resume else None  # replaces args with the run's
     model = SparseAutoencoder(**{k: getattr(args, k) for k in MODEL_FLAGS}, random_state=args.seed,
                               verbose=0 if args.quiet else 1)  # fmt: skip
     validate_params(model)
@@ -36,22 +38,39 @@ def train(args):
                                         normalize=args.normalize, random_state=args.seed)  # fmt: skip
     if model.validation_fraction > 0:
         X = np.asarray(X)  # held-out rows are drawn from data in memory
-    with RunFolder(args.out, args.overwrite) as run:
+    fit = {}
+    if resumed is not None:
+        run = resumed
+        fit = dict(resume_from=run.final / CHECKPOINT, checkpoint=run.final / CHECKPOINT,
+                   checkpoint_every=args.checkpoint_every)  # fmt: skip
+    else:
+        run = RunFolder(args.out, args.overwrite)
+        if args.checkpoint_every:  # the folder appears now, to hold the checkpoints
+            record_run(run.path, args)
+            run.commit()
+            fit = dict(checkpoint=run.final / CHECKPOINT, checkpoint_every=args.checkpoint_every)
+    with run:
         start, stopped, failure = time.perf_counter(), "completed", None
         try:
-            model.fit(X)
+            model.fit(X, **fit)
         except FitInterrupted as exc:
             stopped, failure = "interrupted", exc
         except NonFiniteCostError as exc:
             stopped, failure = "diverged", exc
         seconds = time.perf_counter() - start
-        if failure is not None and failure.n_iter == 0:
+        if failure is not None and failure.n_iter == (resumed.n_iter if resumed else 0):
             what = "interrupted" if stopped == "interrupted" else str(failure)
-            print(f"sparseae train: error: {what} before the first iteration completed; nothing written",
+            left = f"; {run.final}/ is as it was" if run.committed else "; nothing written"
+            print(f"sparseae train: error: {what} before the first iteration completed{left}",
                   file=sys.stderr)  # fmt: skip
             return EXIT[stopped]
-        metrics = _write_run(run.path, model, X, description, seconds, args.seed, stopped)
-        run.commit()
+        folder = run.final if run.committed else run.path
+        if not run.committed:
+            record_run(folder, args)
+        extra = {"resumed_from_iteration": resumed.n_iter} if resumed is not None else {}
+        metrics = _write_run(folder, model, X, description, seconds, args.seed, stopped, extra)
+        if not run.committed:
+            run.commit()
     if failure is None:
         print(f"trained {model.n_iter_} iterations in {seconds:.1f} s: cost {model.loss_:.6g}, "
               f"reconstruction MSE {metrics['reconstruction_mse']:.4g}; wrote {run.final}/")  # fmt: skip
@@ -62,7 +81,7 @@ def train(args):
     return EXIT[stopped]
 
 
-def _write_run(folder, model, X, description, seconds, seed, stopped):
+def _write_run(folder, model, X, description, seconds, seed, stopped, extra):
     """model.safetensors, metrics.json, features.png (square patches), cost.png into ``folder``."""
     from ..edges import edge_score
     from ..network import Layout
@@ -75,7 +94,7 @@ def _write_run(folder, model, X, description, seconds, seed, stopped):
         "stopped": stopped, "cost": model.loss_, **{k: v for k, v in terms.items() if k != "rho_hat"},
         # mean((h(x) - x)^2) over all values = 2 * squared_error / n; no extra pass over X
         "reconstruction_mse": 2.0 * terms["squared_error"] / X.shape[1],
-        "n_iter": model.n_iter_, "seconds": seconds,
+        "n_iter": model.n_iter_, "seconds": seconds, **extra,
     }  # fmt: skip
     if terms["rho_hat"] is not None:
         rho_hat = terms["rho_hat"]

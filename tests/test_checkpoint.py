@@ -1,0 +1,234 @@
+"""Checkpoints that resume: a fit killed after a checkpoint goes on from it to where the
+uninterrupted fit ends (Adam and gradient descent bit for bit, L-BFGS and CG within 0.5 % of
+the cost), in the estimator and in ``sparseae train --resume`` after a real SIGKILL; and every
+checkpoint or run that cannot be resumed says why in one line, leaving the run as it was."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import sparseae
+from sparseae.checkpoint import read_checkpoint, write_checkpoint
+from sparseae.cli import main
+from sparseae.errors import DataChangedError, ModelFileError, ParameterError
+
+
+class Killed(Exception):
+    """Stands for the process dying after iteration ``at``."""
+
+
+def _killer(at):
+    def callback(state):
+        if state.n_iter == at:
+            raise Killed
+
+    return callback
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(0).uniform(0.05, 0.95, size=(400, 16))
+
+
+def _fit_killed_then_resumed(X, path, kill_at, every=5, **params):
+    with pytest.raises(Killed):
+        sparseae.SparseAutoencoder(4, callback=_killer(kill_at), **params).fit(
+            X, checkpoint=path, checkpoint_every=every)  # fmt: skip
+    saved = read_checkpoint(path)
+    assert saved.n_iter == (kill_at - 1) // every * every and len(saved.loss_curve) == saved.n_iter
+    return sparseae.SparseAutoencoder(4, **params).fit(X, resume_from=path)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "gd"])
+@pytest.mark.parametrize("validation_fraction", [0.0, 0.25])
+def test_adam_and_gd_resume_bit_for_bit(X, tmp_path, solver, validation_fraction):
+    params = dict(solver=solver, max_iter=23, random_state=0, validation_fraction=validation_fraction)
+    whole = sparseae.SparseAutoencoder(4, **params).fit(X)
+    resumed = _fit_killed_then_resumed(X, tmp_path / "c.safetensors", kill_at=13, **params)
+    np.testing.assert_array_equal(resumed.theta_, whole.theta_)
+    assert resumed.loss_curve_ == whole.loss_curve_ and resumed.n_iter_ == whole.n_iter_ == 23
+    if validation_fraction:
+        np.testing.assert_array_equal(resumed.validation_rows_, whole.validation_rows_)
+        assert resumed.validation_scores_ == whole.validation_scores_
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["lbfgs", "cg"])
+def test_lbfgs_and_cg_restart_from_the_saved_theta_and_end_within_half_a_percent(X, tmp_path, solver):
+    params = dict(solver=solver, max_iter=120, random_state=0)
+    whole = sparseae.SparseAutoencoder(4, **params).fit(X)
+    resumed = _fit_killed_then_resumed(X, tmp_path / "c.safetensors", kill_at=47, every=10, **params)
+    assert resumed.loss_curve_[:40] == whole.loss_curve_[:40]  # the checkpoint's history is kept
+    assert resumed.n_iter_ == len(resumed.loss_curve_) <= 120
+    assert resumed.loss_ == pytest.approx(whole.loss_, rel=5e-3)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_early_stopping_resumes_with_its_best_iteration_and_patience(X, tmp_path):
+    params = dict(solver="adam", learning_rate=0.05, max_iter=60, random_state=0, validation_fraction=0.25,
+                  early_stopping=True, n_iter_no_change=3)  # fmt: skip
+    whole = sparseae.SparseAutoencoder(4, **params).fit(X)
+    resumed = _fit_killed_then_resumed(X, tmp_path / "c.safetensors", kill_at=whole.n_iter_, every=1,
+                                       **params)  # fmt: skip
+    assert resumed.n_iter_ == whole.n_iter_ < 60  # it did stop early, at the same iteration
+    np.testing.assert_array_equal(resumed.theta_, whole.theta_)
+
+
+def _a_checkpoint(X, path, **params):
+    params = dict(solver="gd", max_iter=5, random_state=0, **params)
+    sparseae.SparseAutoencoder(4, **params).fit(X, checkpoint=path, checkpoint_every=5)
+    return params
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_resuming_with_other_parameters_or_data_is_refused(X, tmp_path):
+    path = tmp_path / "c.safetensors"
+    params = _a_checkpoint(X, path)
+    with pytest.raises(ParameterError, match="written by a fit with n_hidden=4, not 5"):
+        sparseae.SparseAutoencoder(5, **params).fit(X, resume_from=path)
+    with pytest.raises(ParameterError, match="weight_decay=0.0001, not 0.1"):
+        sparseae.SparseAutoencoder(4, **{**params, "weight_decay": 0.1}).fit(X, resume_from=path)
+    with pytest.raises(DataChangedError, match="399 rows x 16 columns, the checkpointed fit had 400 x 16"):
+        sparseae.SparseAutoencoder(4, **params).fit(X[1:], resume_from=path)
+    changed = X.copy()
+    changed[0, 0] = 0.5
+    with pytest.raises(DataChangedError, match="first rows differ"):
+        sparseae.SparseAutoencoder(4, **params).fit(changed, resume_from=path)
+    longer = sparseae.SparseAutoencoder(4, **{**params, "max_iter": 9}).fit(X, resume_from=path)
+    assert longer.n_iter_ == 9  # max_iter may grow: the fit goes on to it
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_bad_checkpoints_are_one_line_model_file_errors(X, tmp_path):
+    path = tmp_path / "c.safetensors"
+    params = _a_checkpoint(X, path)
+    model = sparseae.SparseAutoencoder(4, **params)
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    (tmp_path / "flipped.safetensors").write_bytes(bytes(data))
+    (tmp_path / "cut.safetensors").write_bytes(bytes(data[: len(data) // 2]))
+    newer = read_checkpoint(path)
+    import sparseae.checkpoint as ckpt_module
+
+    for name, match in [("flipped", "corrupt"), ("cut", "corrupt or truncated"), ("missing", "does not exist")]:
+        with pytest.raises(ModelFileError, match=match):
+            model.fit(X, resume_from=tmp_path / f"{name}.safetensors")
+    ckpt_module.CHECKPOINT_VERSION += 1
+    try:
+        write_checkpoint(tmp_path / "newer.safetensors", newer)
+    finally:
+        ckpt_module.CHECKPOINT_VERSION -= 1
+    with pytest.raises(ModelFileError, match="newer than this sparseae reads"):
+        model.fit(X, resume_from=tmp_path / "newer.safetensors")
+    fitted = sparseae.SparseAutoencoder(4, **params).fit(X)
+    fitted.save(tmp_path / "model.safetensors")
+    with pytest.raises(ModelFileError, match="not a training checkpoint"):
+        model.fit(X, resume_from=tmp_path / "model.safetensors")
+    with pytest.raises(ModelFileError, match="is a training checkpoint, not a model"):
+        sparseae.load(path)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_write_that_dies_leaves_the_previous_checkpoint_whole(X, tmp_path, monkeypatch):
+    path = tmp_path / "c.safetensors"
+    _a_checkpoint(X, path)
+    before = path.read_bytes()
+    import safetensors.numpy
+
+    def dies_half_way(tensors, filename, metadata=None):
+        with open(filename, "wb") as f:
+            f.write(b"\0" * 100)
+        raise OSError("killed while writing")
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", dies_half_way)
+    with pytest.raises(OSError, match="killed while writing"):
+        write_checkpoint(path, read_checkpoint(path))
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["c.safetensors"]
+
+
+# -- the command line, with a real SIGKILL -------------------------------------------------------
+
+
+def _kill_after_first_checkpoint(argv, cwd):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "sparseae", *argv], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    checkpoint = cwd / "run" / "checkpoint.safetensors"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGKILL to a child process")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver, max_iter, every", [("lbfgs", 300, 5), ("adam", 12, 2)])
+def test_train_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path, solver, max_iter, every):
+    common = ["--solver", solver, "--max-iter", str(max_iter), "--patches", "4000", "--quiet"]
+    assert main(["train", *common, "--out", str(tmp_path / "whole")]) == 0
+    _kill_after_first_checkpoint(["train", *common, "--checkpoint-every", str(every), "--out", "run"], tmp_path)
+    run = tmp_path / "run"
+    assert not (run / "metrics.json").exists()  # killed: no results yet, but a checkpoint
+    killed_at = read_checkpoint(run / "checkpoint.safetensors").n_iter
+    assert 0 < killed_at < max_iter
+    assert main(["train", "--resume", str(run), "--quiet"]) == 0
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    resumed = json.loads((run / "metrics.json").read_text())
+    assert resumed["stopped"] == "completed" and resumed["resumed_from_iteration"] == killed_at
+    assert resumed["cost"] == pytest.approx(whole["cost"], rel=5e-3)
+    if solver == "adam":
+        a, b = sparseae.load(tmp_path / "whole" / "model.safetensors"), sparseae.load(run / "model.safetensors")
+        np.testing.assert_array_equal(a.theta_, b.theta_)
+        assert resumed["cost"] == whole["cost"]
+    assert not [f for f in os.listdir(run) if f.endswith(".tmp")]  # a write the kill cut short is gone
+
+
+def test_resume_refuses_what_it_cannot_resume_and_leaves_the_run_as_it_was(tmp_path, capsys):
+    def fails(argv, code, message):
+        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        assert main(argv) == code
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+    X = np.random.default_rng(0).uniform(0, 1, size=(300, 16))
+    np.save(tmp_path / "x.npy", X)
+    argv = ["train", "--data", str(tmp_path / "x.npy"), "--n-hidden", "4", "--max-iter", "8", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*argv, "--checkpoint-every", "4", "--out", str(tmp_path / "done")]) == 0
+    assert main([*argv, "--checkpoint-every", "4", "--out", str(tmp_path / "run")]) == 0
+    (tmp_path / "run" / "metrics.json").unlink()  # as if killed before its results were written
+    capsys.readouterr()
+    fails(["train", "--resume", str(tmp_path / "nowhere")], 1, "no such run folder")
+    fails(["train", "--resume", str(tmp_path)], 1, "not a sparseae run folder (it has no run.json)")
+    fails(["train", "--resume", str(tmp_path / "plain")], 1, "train with --checkpoint-every N")
+    fails(["train", "--resume", str(tmp_path / "done")], 1, "the run already completed")
+    fails(["train", "--resume", str(tmp_path / "run"), "--n-hidden", "5"], 2, "drop --n-hidden")
+    np.save(tmp_path / "x.npy", X[:-1])  # the data file changed: another size
+    fails(["train", "--resume", str(tmp_path / "run")], 1, "changed since the run began")
+    changed = X.copy()
+    changed[0, 0] = 0.5
+    np.save(tmp_path / "x.npy", changed)  # same size, other values
+    fails(["train", "--resume", str(tmp_path / "run")], 1, "its first rows differ")
+    np.save(tmp_path / "x.npy", X)
+    checkpoint = tmp_path / "run" / "checkpoint.safetensors"
+    good = checkpoint.read_bytes()
+    checkpoint.write_bytes(good[:-10] + bytes(10))
+    fails(["train", "--resume", str(tmp_path / "run")], 1, "is corrupt")
+    checkpoint.write_bytes(good)
+    record = tmp_path / "run" / "run.json"
+    saved = record.read_text()
+    record.write_text(saved.replace('"format_version": 1', '"format_version": 99'))
+    fails(["train", "--resume", str(tmp_path / "run")], 1, "newer than this sparseae reads")
+    record.write_text(saved)
+    assert main(["train", "--resume", str(tmp_path / "run"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["n_iter"] == 8
