@@ -20,7 +20,8 @@ def default_run(tmp_path_factory):
 
 def test_default_run_writes_the_run_folder(default_run):
     names = {p.name for p in default_run.iterdir()}
-    assert names == {"model.safetensors", "features.png", "cost.png", "metrics.json", "run.json"}
+    assert names == {"model.safetensors", "features.png", "cost.png", "metrics.json", "run.json", "report.html",
+                     "report_data.safetensors"}
     metrics = json.loads((default_run / "metrics.json").read_text())
     assert metrics["layer_sizes"] == [64, 25, 64]
     assert metrics["n_examples"] == 10000

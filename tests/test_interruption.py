@@ -42,7 +42,8 @@ def test_train_leaves_a_whole_run_of_the_last_completed_iteration_or_nothing(tmp
         assert code in INTERRUPTED, err
         return
     assert code in (0, *INTERRUPTED), err
-    assert sorted(os.listdir(run)) == ["cost.png", "features.png", "metrics.json", "model.safetensors", "run.json"]
+    assert sorted(os.listdir(run)) == ["cost.png", "features.png", "metrics.json", "model.safetensors", "report.html",
+                                    "report_data.safetensors", "run.json"]
     metrics = json.loads((run / "metrics.json").read_text())
     model = sparseae.load(run / "model.safetensors")
     assert metrics["stopped"] in (("completed",) if code == 0 else ("interrupted", "completed"))

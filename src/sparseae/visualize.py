@@ -4,6 +4,7 @@
 a display; :func:`save_tiles` and :func:`save_cost_curve` write PNG files.
 """
 
+import io
 import math
 from pathlib import Path
 
@@ -68,16 +69,24 @@ def feature_tiles(W, patch_shape=None, n_cols=None, pad=1):
     return grid
 
 
-def save_image(image, path, scale=8):
-    """Write an array in [0, 1] as a PNG, each pixel enlarged to ``scale`` x ``scale``."""
+def image_png(image, scale=8):
+    """An array in [0, 1] as PNG bytes, each pixel enlarged to ``scale`` x ``scale``."""
     from PIL import Image
 
     if not isinstance(scale, int) or scale < 1:
         raise ParameterError(f"scale must be a positive integer, got {scale!r}")
     pixels = np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def save_image(image, path, scale=8):
+    """Write an array in [0, 1] as a PNG, each pixel enlarged to ``scale`` x ``scale``."""
+    data = image_png(image, scale)
     with atomic_path(path) as tmp:
-        Image.fromarray(pixels).save(tmp, format="PNG")
+        tmp.write_bytes(data)
     return Path(path)
 
 
@@ -86,11 +95,18 @@ def save_tiles(W, path, patch_shape=None, scale=None):
 
     ``scale`` enlarges each pixel; by default 8 for 8x8 patches, 2 for 28x28 digits.
     """
-    tiles = feature_tiles(W, patch_shape)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(tiles_png(W, patch_shape, scale))
+    return Path(path)
+
+
+def tiles_png(W, patch_shape=None, scale=None, n_cols=None):
+    """:func:`feature_tiles` of W as PNG bytes (``scale`` as for :func:`save_tiles`)."""
+    tiles = feature_tiles(W, patch_shape, n_cols=n_cols)
     if scale is None:
         side = max(tiles.shape[0] // max(1, math.isqrt(len(W))), 1)
         scale = max(1, min(8, 64 // side))
-    return save_image(tiles, path, scale=scale)
+    return image_png(tiles, scale=scale)
 
 
 def layer_features(Ws):
@@ -138,19 +154,8 @@ def save_confusion_matrix(y_true, y_pred, classes, path):
     return _save_figure(fig, path)
 
 
-def save_cost_curve(loss_curve, path):
-    """Plot J_sparse per iteration (log scale) to a PNG; returns the path."""
-    import matplotlib
+def save_cost_curve(loss_curve, path, validation_scores=None):
+    """Plot J_sparse per iteration (log scale; held-out rows too when given) to a PNG."""
+    from .figures import cost_curves
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(np.arange(1, len(loss_curve) + 1), loss_curve)
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("J_sparse")
-    ax.set_yscale("log")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.set_title("cost per iteration")
-    fig.tight_layout()
-    return _save_figure(fig, path)
+    return _save_figure(cost_curves(loss_curve, validation_scores), path)

@@ -1,4 +1,4 @@
-"""The ``sparseae`` command: train, encode, show, stack, predict, gradcheck, selftaught.
+"""The ``sparseae`` command: train, report, encode, show, stack, predict, gradcheck, selftaught.
 
 ``main(argv) -> int``, so tests call it in process. A failure is one line on stderr,
 ``sparseae COMMAND: error: ...``, in the command line's words and never a traceback, and the
@@ -13,12 +13,12 @@ import warnings
 
 from ..errors import ParameterError, SparseaeError
 from .classify import predict, stack
-from .commands import encode, gradcheck, selftaught, show
+from .commands import encode, gradcheck, report, selftaught, show
 from .parser import build_parser, in_flags
 from .train import train
 
 COMMANDS = {"train": train, "encode": encode, "show": show, "gradcheck": gradcheck, "selftaught": selftaught,
-            "stack": stack, "predict": predict}  # fmt: skip
+            "stack": stack, "predict": predict, "report": report}  # fmt: skip
 
 
 def _one_line(exc):

@@ -82,6 +82,18 @@ def show(args):
     return 0
 
 
+def report(args):
+    import webbrowser
+
+    from ..report import write_report
+
+    path = write_report(args.run_dir)
+    print(f"wrote {path}")
+    if args.open:
+        webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
 def gradcheck(args):
     from ..activations import ACTIVATIONS, hidden_activations
     from ..gradcheck import check_gradient

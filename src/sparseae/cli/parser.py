@@ -107,6 +107,10 @@ def build_parser():
                        help="continue a run written with --checkpoint-every, with its settings, "
                        "to its max-iter")  # fmt: skip
 
+    report = sub.add_parser("report", help="rebuild a run folder's report.html from its files")
+    report.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by sparseae train")
+    report.add_argument("--open", action="store_true", help="open the report in the web browser")
+
     encode = sub.add_parser("encode", help="write the hidden activations of a saved model")
     encode.add_argument("model", help="a .safetensors model (autoencoder or pipeline)")
     encode.add_argument("data", help="a .npy (read in chunks), .npz, .csv or IDX file")

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from ..errors import FitInterrupted, NonFiniteCostError
+from ..report import write_report, write_report_data
 from .resume import CHECKPOINT, open_resumed_run, record_run
 from .run_folder import RunFolder, write_json
 
@@ -82,7 +83,8 @@ def train(args):
 
 
 def _write_run(folder, model, X, description, seconds, seed, stopped, extra):
-    """model.safetensors, metrics.json, features.png (square patches), cost.png into ``folder``."""
+    """model.safetensors, metrics.json, features.png (square patches), cost.png, report.html (and
+the data it needs, report_data.safetensors) into ``folder``."""
     from ..edges import edge_score
     from ..network import Layout
     from ..visualize import infer_patch_shape, save_cost_curve, save_tiles
@@ -110,13 +112,24 @@ def _write_run(folder, model, X, description, seconds, seed, stopped, extra):
             layout = Layout(model.layer_sizes_)
             W0 = layout.unpack(layout.initial_theta(seed))[0][0]
             metrics.update(edge_score=edge_score(model.components_), edge_score_initial=edge_score(W0))
+    training, held_out = X, None
     if hasattr(model, "validation_rows_"):
-        from ..metrics import reconstruction_metrics
-
-        held_out = reconstruction_metrics(model, X[model.validation_rows_])
-        metrics["validation"] = {**held_out, "rho_hat": held_out["rho_hat"].tolist(),
-                                 "best_score": model.best_validation_score_,
+        held_out = X[model.validation_rows_]
+        training = X[np.setdiff1d(np.arange(X.shape[0]), model.validation_rows_, assume_unique=True)]
+        metrics["validation"] = {**_unit_metrics(model, held_out), "best_score": model.best_validation_score_,
                                  "scores": model.validation_scores_}  # fmt: skip
-    save_cost_curve(model.loss_curve_, folder / "cost.png")
+    metrics["training"] = _unit_metrics(model, training)
+    save_cost_curve(model.loss_curve_, folder / "cost.png", getattr(model, "validation_scores_", None))
+    write_report_data(folder, model, training if held_out is None else held_out,
+                      "training rows (none held out)" if held_out is None else "held-out rows")  # fmt: skip
     write_json(metrics, folder / "metrics.json")
+    write_report(folder)
     return metrics
+
+
+def _unit_metrics(model, X):
+    """:func:`~sparseae.reconstruction_metrics` on X, as JSON holds it."""
+    from ..metrics import reconstruction_metrics
+
+    found = reconstruction_metrics(model, X)
+    return {**found, "rho_hat": found["rho_hat"].tolist()}
