@@ -9,7 +9,7 @@ from sparseae.engine import NumpyBackend
 
 #: An independent reference for each activation. A newly registered activation fails
 #: test_every_activation_has_a_reference until it gets one here.
-REFERENCE = {"sigmoid": expit, "tanh": np.tanh, "linear": lambda z: z,
+REFERENCE = {"sigmoid": expit, "tanh": np.tanh, "linear": lambda z: z, "relu": lambda z: np.maximum(z, 0.0),
              "softmax": lambda z: softmax(z, axis=1)}  # fmt: skip
 #: Two code paths for the same f (NumPy's vectorised exp on AVX-512, its scalar exp elsewhere,
 #: scipy's expit, PyTorch's kernels) agree to a few units in the last place, not bit for bit.

@@ -11,7 +11,7 @@ from sparseae.activations import ACTIVATIONS, hidden_activations
 from sparseae.backprop import weight_decay
 from sparseae.losses import LOSSES
 from sparseae.objective import compatible
-from sparseae.penalties import PENALTIES
+from sparseae.penalties import PENALTIES, unsuited
 
 # Central differences have their own error, O(EPSILON^2) times the third derivative: at the
 # notes' EPSILON = 1e-4 it is about 1.5e-9 relative on tanh layers here (and it shrinks 100x per
@@ -47,7 +47,9 @@ ACTIVATION_PAIRS = list(itertools.product(hidden_activations(), ACTIVATIONS))
 LOSSES_AND_PENALTIES = list(itertools.product(LOSSES, PENALTIES))
 #: Those the objective accepts (softmax outputs go with the cross-entropy loss, and only they).
 COMBINATIONS = [(h, o, loss, p) for (h, o), (loss, p) in itertools.product(ACTIVATION_PAIRS, LOSSES_AND_PENALTIES)
-                if compatible(ACTIVATIONS[o], LOSSES[loss])]  # fmt: skip
+                if compatible(ACTIVATIONS[o], LOSSES[loss]) and unsuited(PENALTIES[p], ACTIVATIONS[h]) is None]  # fmt: skip
+#: What a penalty needs besides ρ and β.
+PENALTY_PARAMS = {"topk": {"top_k": 2}}
 SQUARED_ERROR_PAIRS = [(h, o) for h, o in ACTIVATION_PAIRS if compatible(ACTIVATIONS[o], LOSSES["squared_error"])]
 TERMS = {
     "squared_error": dict(weight_decay=0.0, sparsity_weight=0.0),
@@ -60,11 +62,13 @@ TERMS = {
 @pytest.mark.parametrize("term", sorted(TERMS))
 def test_each_term_alone(rng, term, activation, output_activation):
     acts = dict(activation=activation, output_activation=output_activation)
+    if term == "sparsity":  # the notes' KL where the activation takes it, L1 on a ReLU
+        acts["sparsity"] = "kl" if unsuited(PENALTIES["kl"], ACTIVATIONS[activation]) is None else "l1"
     full, theta = _problem(rng, **acts, **TERMS[term])
     if term == "squared_error":
         fun = full
     else:
-        base = SparseObjective([8, 5, 8], full.X, **acts)
+        base = SparseObjective([8, 5, 8], full.X, **{k: v for k, v in acts.items() if k != "sparsity"})
         fun = _difference(full, base)
     cost, _ = fun(theta)
     assert cost > 0  # the term is really there
@@ -82,8 +86,26 @@ def test_all_terms_together(rng, activation, output_activation, loss, sparsity, 
         weight_decay=1e-3,
         sparsity_target=0.1,
         sparsity_weight=3.0,
+        **PENALTY_PARAMS.get(sparsity, {}),
     )
     assert check_gradient(objective, theta, EPSILON) < 1e-9
+
+
+@pytest.mark.parametrize("activation, sparsity", [(h, p) for h in hidden_activations() for p in PENALTIES
+                                                  if unsuited(PENALTIES[p], ACTIVATIONS[h]) is None])  # fmt: skip
+def test_unit_norm_decoder_reparametrisation(rng, activation, sparsity):
+    """decoder_norm="unit": the gradient in the unscaled θ through the normalisation, and the
+    network uses unit columns."""
+    objective, theta = _problem(rng, activation=activation, sparsity=sparsity, weight_decay=1e-3,
+                                sparsity_target=0.1, sparsity_weight=3.0, decoder_norm="unit",
+                                **PENALTY_PARAMS.get(sparsity, {}))  # fmt: skip
+    W = objective.layout.unpack(objective.effective_theta(theta))[0][-1]
+    np.testing.assert_allclose(np.linalg.norm(W, axis=0), 1.0, rtol=1e-14)  # the network's decoder ...
+    assert not np.allclose(np.linalg.norm(objective.layout.unpack(theta)[0][-1], axis=0), 1.0)  # not θ's
+    assert check_gradient(objective, theta, EPSILON) < 1e-9
+    scaled = theta.copy()
+    objective.layout.unpack(scaled)[0][-1][...] *= 3.0  # the cost does not see a column's scale
+    assert objective(scaled)[0] == pytest.approx(objective(theta)[0], rel=1e-13)
 
 
 @pytest.mark.parametrize("sparse_layer", [2, 3])
@@ -98,6 +120,7 @@ def test_four_layer_supervised_network(rng, activation, sparse_layer, elementwis
         sparsity_target=0.2,
         sparsity_weight=1.0,
         sparse_layer=sparse_layer,
+        sparsity="kl" if unsuited(PENALTIES["kl"], ACTIVATIONS[activation]) is None else "l1",
     )
     assert check_gradient(objective, theta, EPSILON) < 1e-9
 

@@ -80,7 +80,7 @@ CASES = [
     ("train", "bad flag", ["train", "--bogus"], 2, r"unrecognized arguments: --bogus"),
     ("train", "bad value", ["train", "--n-hidden", "0"], 2, r"^sparseae train: error: --n-hidden must be an int in the range \[1, inf\)"),
     ("train", "bad value", ["train", "--sparsity-target", "1.5"], 2, r"--sparsity-target must be a float in the range \(0.0, 1.0\)\. Got 1.5"),
-    ("train", "bad value", ["train", "--activation", "relu"], 2, r"--activation must be a str among \{'sigmoid', 'tanh'\}"),
+    ("train", "bad value", ["train", "--activation", "softplus"], 2, r"--activation must be a str among \{'sigmoid', 'tanh', 'relu'\}"),
     ("train", "bad value", ["train", "--seed", "-1"], 2, r"^sparseae train: error: argument --seed: expected a whole number >= 0, got '-1'$"),
     ("train", "bad value", ["train", "--max-iter", "many"], 2, r"argument --max-iter: invalid int value: 'many'"),
     ("train", "bad value", ["train", "--patches", "0"], 2, r"argument --patches: expected a whole number >= 1, got '0'"),

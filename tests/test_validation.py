@@ -18,7 +18,7 @@ def test_every_parameter_of_the_estimator_is_in_the_table():
     own = SparseAutoencoder._parameter_constraints
     assert {k: v for k, v in own.items() if k != "output_activation"} == {
         k: CONSTRAINTS[k] for k in SparseAutoencoder().get_params() if k != "output_activation"}  # fmt: skip
-    assert own["output_activation"][0].options == ["sigmoid", "tanh", "linear"]  # no softmax
+    assert own["output_activation"][0].options == ["sigmoid", "tanh", "relu", "linear"]  # no softmax
 
 
 def test_choices_are_listed_in_their_own_order_every_time():

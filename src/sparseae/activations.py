@@ -80,6 +80,21 @@ def tanh_derivative(a, delta, xp):
     delta *= a
 
 
+def relu(z, b, xp):
+    r""".. math:: f(z) = \max(0, z)"""
+    if b is not None:
+        z += b
+    return xp.clip(z, 0.0, None, out=z)
+
+
+def relu_derivative(a, delta, xp):
+    r""".. math:: \delta \leftarrow \delta \odot [a > 0]
+
+    (0 at z = 0 itself: a subgradient; a unit a TopK penalty switched off has a = 0 too, so no
+    gradient reaches it through f')."""
+    delta *= a > 0
+
+
 def identity(z, b, xp):
     r"""UFLDL's linear decoder: .. math:: f(z) = z"""
     if b is not None:
@@ -111,6 +126,7 @@ def softmax_derivative(a, delta, xp):
 
 register(Activation("sigmoid", sigmoid, sigmoid_derivative, (0.0, 1.0)))
 register(Activation("tanh", tanh, tanh_derivative, (-1.0, 1.0)))
+register(Activation("relu", relu, relu_derivative, (0.0, np.inf)))
 register(Activation("linear", identity, identity_derivative, (-np.inf, np.inf), hidden=False))
 register(Activation("softmax", softmax, softmax_derivative, (0.0, 1.0), hidden=False, elementwise=False))
 

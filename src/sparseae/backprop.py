@@ -32,7 +32,7 @@ and the buffers.
 import numpy as np
 
 
-def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None):
+def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None, select=None):
     r"""The forward pass, equations (6)-(7), for a block of rows: ``[a(1), a(2), ..., a(n_layers)]``.
 
     .. math:: z^{(l+1)} = W^{(l)} a^{(l)} + b^{(l)}, \qquad a^{(l+1)} = f(z^{(l+1)})
@@ -41,7 +41,8 @@ def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None):
     hidden layer: the last W is always the output layer's, whose f is ``f_out``; the others use
     ``f``). ``X`` is a(1), shape (rows, s_1). ``n_layers=2`` stops at an autoencoder's hidden code.
     ``out``: buffers of at least ``rows`` rows for a(2), a(3), ..., written in place (new arrays
-    when omitted).
+    when omitted). ``select``: ``(l, fn)`` applies ``fn`` to a(l) in place once it is computed
+    (the TopK penalty's selection; l counted as for these ``Ws``).
     """
     nl = len(Ws) + 1
     n_layers = nl if n_layers is None else n_layers
@@ -51,18 +52,20 @@ def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None):
         z = backend.empty((X.shape[0], W.shape[0])) if out is None else out[l - 1][: X.shape[0]]
         backend.matmul_into(a[l - 1], W.T, z)  # W(l) a(l): (rows, s_{l+1})
         backend.activate(f_out if l == nl - 1 else f, z, bs[l - 1])  # f(z(l+1)), in place
+        if select is not None and select[0] == l + 1:
+            select[1](z)
         a.append(z)
     return a
 
 
-def hidden_sums(Ws, bs, X, f, f_out, k, backend, out=None):
+def hidden_sums(Ws, bs, X, f, f_out, k, backend, out=None, select=None):
     r"""Pass 1 on a block: Σ over its rows of a(k), from which ρ̂ comes.
 
     .. math:: \sum_i a^{(k)}(x^{(i)}) \in \mathbb{R}^{s_k}
 
     ``out`` keeps a(2) .. a(k) for pass 2, when the block stays in memory.
     """
-    a = forward(Ws, bs, X, f, f_out, backend, n_layers=k, out=out)
+    a = forward(Ws, bs, X, f, f_out, backend, n_layers=k, out=out, select=select)
     return backend.column_sums(a[k - 1])  # (s_k,)
 
 
@@ -84,7 +87,7 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
     ``y``: the block's targets (y = x for an autoencoder); ``m``: the examples of the whole
     objective, which every δ is divided by; ``deltas``: buffers for δ(2) .. δ(n_l); ``k``: the
     sparse layer, whose δ gets ``sparsity_delta`` (β KL'(ρ̂) dρ̂/da / m per unit) before f', or
-    None. a(2) .. a(n_l) are overwritten by f'.
+    None (no term, as for TopK). a(2) .. a(n_l) are overwritten by f'.
     """
     nl = len(a)
     gWs, gbs = grads
@@ -101,7 +104,7 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
             break
         previous = deltas[l - 2]  # δ(l)
         backend.matmul_into(delta, Ws[l - 1], previous)  # (W(l))ᵀ δ(l+1): (rows, s_l)
-        if l == k:
+        if l == k and sparsity_delta is not None:
             previous += sparsity_delta  # the sparsity term, before f'
         backend.derivative(f, a[l - 1], previous)  # ⊙ f'(z(l)); a(l) overwritten
         delta = previous

@@ -89,12 +89,13 @@ class DaskObjective(ObjectiveBase):
 
     def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
-                 sparsity_weight=0.0, sparse_layer=2):  # fmt: skip
+                 sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None):  # fmt: skip
         self._set_model(
             layer_sizes, "DaskObjective", activation=activation,
             output_activation=output_activation, loss=loss, sparsity=sparsity,
             weight_decay=weight_decay, sparsity_target=sparsity_target,
-            sparsity_weight=sparsity_weight, sparse_layer=sparse_layer,
+            sparsity_weight=sparsity_weight, sparse_layer=sparse_layer, top_k=top_k,
+            decoder_norm=decoder_norm,
         )  # fmt: skip
         if X.shape[1] != self.layout.layer_sizes[0]:
             raise DataError(f"X must have shape (m, {self.layout.layer_sizes[0]}), got {X.shape}")
@@ -119,6 +120,9 @@ class DaskObjective(ObjectiveBase):
         return self.client.scatter(self._targets, hash=False)
 
     def evaluate(self, theta):
+        return self._reparametrised(theta, self._evaluate_retrying)
+
+    def _evaluate_retrying(self, theta):
         try:
             return self._evaluate(theta)
         except Exception as first:  # cancelled tasks, killed workers, lost connections

@@ -1,5 +1,6 @@
 """The scikit-learn estimator: ``SparseAutoencoder``."""
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,13 @@ from sklearn.utils.validation import check_is_fitted
 from . import persistence
 from ._data import batch_rows, chunk_rows, is_dask_array, minibatches, training_source
 from .activations import ACTIVATIONS
-from .checkpoint import Checkpoint, check_same_data, data_fingerprint, read_checkpoint, write_checkpoint
+from .checkpoint import (
+    Checkpoint,
+    check_same_data,
+    data_fingerprint,
+    read_checkpoint,
+    write_checkpoint,
+)
 from .engine import NumpyBackend, get_backend
 from .errors import (
     DataError,
@@ -27,6 +34,7 @@ from .fitting import Monitor, auto_lbfgs_memory, fit_full_batch, warn_interrupte
 from .network import Layout, forward
 from .objective import SparseObjective
 from .optim.adam import Adam, run_epoch, step_schedule
+from .penalties import PENALTIES, check_activation
 from .progress import Progress
 from .validation import (
     CONSTRAINTS,
@@ -64,13 +72,22 @@ class SparseAutoencoder(
     ----------
     n_hidden : int, default 25
         s_2, the hidden units.
-    sparsity : str, default "kl"
-        The penalty on the hidden units' mean activations ρ̂ (:mod:`sparseae.penalties`): "kl",
-        the notes' β Σ_j KL(ρ ‖ ρ̂_j).
+    sparsity : {"kl", "l1", "topk"}, default "kl"
+        The sparsity penalty on the hidden layer (:mod:`sparseae.penalties`): "kl", the notes'
+        β Σ_j KL(ρ ‖ ρ̂_j) on the mean activations (sigmoid or tanh units); "l1", β (1/m) Σ_i Σ_j
+        |a_j| (sigmoid or relu units); "topk", each example keeps its ``k`` largest hidden
+        activations and the others are set to 0 (sigmoid or relu units; no β).
     sparsity_target, sparsity_weight, weight_decay : float, default 0.01, 3.0, 1e-4
-        ρ in (0, 1), the wanted mean activation of each hidden unit; β ≥ 0 (0: a plain
-        autoencoder); λ ≥ 0.
-    activation : {"sigmoid", "tanh"}, default "sigmoid"
+        ρ in (0, 1), the wanted mean activation of each hidden unit (KL only); β ≥ 0 (0: a plain
+        autoencoder; not used by TopK); λ ≥ 0. A ρ or β given to a penalty that does not use it
+        is a warning.
+    k : int or None, default None
+        For ``sparsity="topk"``: the hidden units each example keeps, 1 to n_hidden - 1.
+    decoder_norm : {None, "unit"}, default None
+        "unit": the decoder W2 is used with each column at unit norm (a reparametrisation: θ stays
+        unconstrained for L-BFGS; ``coefs_`` hold the normalised W2), so an L1 penalty cannot be
+        cheated by shrinking the activations and growing the decoder.
+    activation : {"sigmoid", "tanh", "relu"}, default "sigmoid"
         The hidden layer's f.
     output_activation : {"sigmoid", "tanh", "linear"}, default "sigmoid"
         The output layer's f. A sigmoid output needs X in [0, 1] (tanh: [-1, 1]); "linear" is
@@ -136,21 +153,23 @@ class SparseAutoencoder(
     """
 
     _parameter_constraints = {name: CONSTRAINTS[name] for name in (
-        "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "weight_decay", "activation",
-        "output_activation", "solver", "max_iter", "tol", "learning_rate", "batch_size",
-        "lbfgs_memory", "dtype", "device", "validation_fraction", "early_stopping", "n_iter_no_change",
-        "warm_start", "callback", "random_state", "verbose")}  # fmt: skip
+        "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "decoder_norm",
+        "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
+        "learning_rate", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
+        "early_stopping", "n_iter_no_change", "warm_start", "callback", "random_state",
+        "verbose")}  # fmt: skip
     # It reconstructs x by squared error: an output that couples a row's units (softmax) cannot.
     _parameter_constraints["output_activation"] = [Names(ACTIVATIONS, lambda act: act.elementwise)]
 
-    def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0,
-                 weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid", solver="lbfgs",
-                 max_iter=400, tol=1e-5, learning_rate="auto", batch_size="auto", lbfgs_memory="auto",
-                 dtype="float64", device=None, validation_fraction=0.0, early_stopping=False,
-                 n_iter_no_change=10, warm_start=False, callback=None, random_state=None,
-                 verbose=0):  # fmt: skip
+    def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0, k=None,
+                 decoder_norm=None, weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid",
+                 solver="lbfgs", max_iter=400, tol=1e-5, learning_rate="auto", batch_size="auto",
+                 lbfgs_memory="auto", dtype="float64", device=None, validation_fraction=0.0,
+                 early_stopping=False, n_iter_no_change=10, warm_start=False, callback=None,
+                 random_state=None, verbose=0):  # fmt: skip
         self.n_hidden, self.sparsity = n_hidden, sparsity
         self.sparsity_target, self.sparsity_weight = sparsity_target, sparsity_weight
+        self.k, self.decoder_norm = k, decoder_norm
         self.weight_decay, self.activation = weight_decay, activation
         self.output_activation = output_activation
         self.solver, self.max_iter, self.tol, self.learning_rate = solver, max_iter, tol, learning_rate
@@ -174,6 +193,7 @@ class SparseAutoencoder(
         L-BFGS and CG restart from the saved θ (:mod:`sparseae.checkpoint`).
         """
         validate_params(self)
+        self._check_sparsity()
         if checkpoint is not None:
             check_parameters({"checkpoint_every": checkpoint_every}, "fit")
         resumed = self._read_resume(resume_from) if resume_from is not None else None
@@ -221,6 +241,30 @@ class SparseAutoencoder(
             self.n_iter_ += before[0]
             self.loss_curve_ = before[1] + self.loss_curve_
             raise
+
+    def _check_sparsity(self):
+        """The penalty's own rules, before any data is read: an activation it can work with, k for
+        TopK, and a warning for ρ, β or k given to a penalty that does not use them."""
+        penalty = PENALTIES[self.sparsity]
+        if self.sparsity_weight > 0 or penalty.select is not None:
+            check_activation(penalty, ACTIVATIONS[self.activation])
+        if penalty.select is not None:
+            if self.k is None:
+                raise ParameterError(f"sparsity={self.sparsity!r} needs k, the hidden units each example "
+                                     f"keeps")  # fmt: skip
+            if self.k >= self.n_hidden:
+                raise ParameterError(f"k={self.k} keeps every one of the n_hidden={self.n_hidden} units; "
+                                     f"k must be below n_hidden")  # fmt: skip
+        unused = []
+        if not penalty.uses_target and self.sparsity_target != 0.01:
+            unused.append(f"sparsity_target={self.sparsity_target}")
+        if not penalty.uses_weight and self.sparsity_weight != 3.0:
+            unused.append(f"sparsity_weight={self.sparsity_weight}")
+        if penalty.select is None and self.k is not None:
+            unused.append(f"k={self.k}")
+        if unused:
+            warnings.warn(f"sparsity={self.sparsity!r} does not use {' or '.join(unused)}; it is ignored",
+                          UserWarning, stacklevel=3)  # fmt: skip
 
     def _read_resume(self, path):
         """The checkpoint at ``path``, checked against this estimator's parameters."""
@@ -314,6 +358,7 @@ class SparseAutoencoder(
         first = not hasattr(self, "_stream")
         if first:
             validate_params(self)
+            self._check_sparsity()
         source, m, n = training_source(self, X, reset=first, dtype=np.dtype(self.dtype))
         if first:
             self._start_stream(Layout([n, self.n_hidden, n]).initial_theta(self.random_state))
@@ -377,7 +422,8 @@ class SparseAutoencoder(
     def _objective(self, source, m, n, batch_size=None):
         params = dict(activation=self.activation, output_activation=self.output_activation,
                       sparsity=self.sparsity, weight_decay=self.weight_decay,
-                      sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight)  # fmt: skip
+                      sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight,
+                      top_k=self._top_k(), decoder_norm=self.decoder_norm)  # fmt: skip
         if is_dask_array(source):
             from .distributed import DaskObjective
 
@@ -391,6 +437,9 @@ class SparseAutoencoder(
             return self.learning_rate
         return 0.002 if self.solver == "adam" else 0.1
 
+    def _top_k(self):
+        return self.k if PENALTIES[self.sparsity].select is not None else None
+
     def _adopt_theta(self, layout, theta):
         """Fitted weights as views into the one flat θ."""
         self.theta_ = theta
@@ -399,7 +448,7 @@ class SparseAutoencoder(
         self.intercepts_ = list(bs)
 
     def _set_parameters(self, objective, theta, n_iter, loss_curve):
-        self._adopt_theta(objective.layout, np.array(theta, dtype=np.float64))
+        self._adopt_theta(objective.layout, np.array(objective.effective_theta(theta), dtype=np.float64))
         self.n_iter_ = int(n_iter)
         self.loss_curve_ = list(loss_curve)
         terms = objective.terms(self.theta_)
@@ -433,7 +482,8 @@ class SparseAutoencoder(
         check_is_fitted(self)
         X = validate_rows(self, X, reset=False)
         Ws, bs = self._weights()
-        return forward(Ws, bs, X, self.activation, self.output_activation, n_layers=2)[-1]
+        a = forward(Ws, bs, X, self.activation, self.output_activation, n_layers=2, top_k=self._top_k())
+        return a[-1]
 
     def inverse_transform(self, H):
         """Decode hidden activations: h = f_out(W2 a(2) + b2), shape (m, n_features)."""

@@ -82,15 +82,17 @@ class Layout:
         return theta
 
 
-def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_layers=None):
+def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_layers=None, top_k=None):
     """The forward pass (equations 6-7) on NumPy arrays: ``[a(1), a(2), ..., a(n_layers)]``.
 
     ``Ws``, ``bs`` as from :meth:`Layout.unpack`; X of shape (m, s_1), one example per row;
     ``activation`` and ``output_activation`` by name; ``n_layers=2`` stops at an autoencoder's
-    hidden code. The arithmetic is :func:`sparseae.backprop.forward`'s, in X's float dtype.
+    hidden code; ``top_k``: the TopK penalty's selection on a(2). The arithmetic is
+    :func:`sparseae.backprop.forward`'s, in X's float dtype.
     """
     X = np.asarray(X)
     backend = NumpyBackend(np.float32 if X.dtype == np.float32 else np.float64)
     X = backend.from_host(X)
     f, f_out = ACTIVATIONS[activation], ACTIVATIONS[output_activation]
-    return backprop.forward(Ws, bs, X, f, f_out, backend, n_layers=n_layers)
+    select = None if top_k is None else (2, lambda a: backend.keep_top_k(a, top_k))
+    return backprop.forward(Ws, bs, X, f, f_out, backend, n_layers=n_layers, select=select)

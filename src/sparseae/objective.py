@@ -23,7 +23,7 @@ from .errors import DataError, ParameterError
 from .losses import LOSSES
 from .network import Layout
 from .passes import RowPasses
-from .penalties import PENALTIES, mean_activation, sparsity_terms
+from .penalties import PENALTIES, check_activation, mean_activation, sparsity_terms
 from .rows import ArrayRows, NpyRows
 from .validation import check_parameters
 
@@ -52,10 +52,14 @@ def _weight_decay(weight_decay, n_weights, caller):
 class ObjectiveBase:
     """The model an objective evaluates, and the evaluation every driver shares."""
 
-    def _set_model(self, layer_sizes, caller, *, sparse_layer, weight_decay, **params):
+    def _set_model(self, layer_sizes, caller, *, sparse_layer, weight_decay, top_k=None, decoder_norm=None,
+                   **params):  # fmt: skip
         check_parameters(params, caller)
         self.layout = Layout(layer_sizes)
-        self.params = dict(params, sparse_layer=sparse_layer, weight_decay=weight_decay)
+        self.params = dict(params, sparse_layer=sparse_layer, weight_decay=weight_decay, top_k=top_k)
+        if decoder_norm not in (None, "unit"):
+            raise ParameterError(f"decoder_norm must be None or 'unit', got {decoder_norm!r}")
+        self.decoder_norm = decoder_norm
         sizes = self.layout.layer_sizes
         self.lam = _weight_decay(weight_decay, len(sizes) - 1, caller)
         self.f, self.f_out = ACTIVATIONS[params["activation"]], ACTIVATIONS[params["output_activation"]]
@@ -66,13 +70,25 @@ class ObjectiveBase:
                 f"softmax outputs need loss='cross_entropy', and it needs them"
             )
         self.rho, self.beta, self.k = float(params["sparsity_target"]), float(params["sparsity_weight"]), None
-        if self.beta > 0:
+        self.top_k = None
+        selecting = self.penalty.select is not None
+        if self.beta > 0 or selecting:
             if not (isinstance(sparse_layer, int) and 2 <= sparse_layer <= len(sizes) - 1):
                 raise ParameterError(
                     f"sparse_layer must be a hidden layer, 2 to {len(sizes) - 1} for layer sizes "
                     f"{list(sizes)}, got {sparse_layer!r}"
                 )
+            check_activation(self.penalty, self.f)
             self.k = sparse_layer
+        if selecting:
+            units = sizes[sparse_layer - 1]
+            if top_k is None:
+                raise ParameterError(f"sparsity={self.penalty.name!r} needs k, the units each example keeps")
+            whole = isinstance(top_k, (int, np.integer)) and not isinstance(top_k, bool)
+            if not (whole and 1 <= top_k < units):
+                raise ParameterError(f"k must be a whole number from 1 to {units - 1} (fewer than the "
+                                     f"{units} units of the sparse layer), got {top_k!r}")  # fmt: skip
+            self.top_k = int(top_k)
 
     @property
     def size(self):
@@ -96,14 +112,47 @@ class ObjectiveBase:
             rho_hat, drho_da = mean_activation(pass1(), m, self.f)
             if rho_hat_average is not None:
                 rho_hat = (1.0 - momentum) * rho_hat_average + momentum * rho_hat
-            sparsity, sparsity_delta = sparsity_terms(
-                self.penalty, self.rho, self.beta, rho_hat, drho_da, m
-            )
+            if self.penalty.value is not None and self.beta > 0:
+                sparsity, sparsity_delta = sparsity_terms(
+                    self.penalty, self.rho, self.beta, rho_hat, drho_da, m
+                )
         loss_sum, grad = pass2(sparsity_delta)
         decay = weight_decay(self.layout.unpack(theta)[0], self.layout.unpack(grad)[0], self.lam)
         terms = {self.loss.name: loss_sum / m, "weight_decay": decay, "sparsity": sparsity,
                  "rho_hat": rho_hat}  # fmt: skip
         terms["cost"] = terms[self.loss.name] + decay + sparsity
+        return terms, grad
+
+    def effective_theta(self, theta):
+        """θ as the network uses it: with ``decoder_norm="unit"``, a copy whose output layer's
+        W has each column (one per unit of the layer below) divided by its norm; else θ."""
+        if self.decoder_norm is None:
+            return theta
+        theta = np.array(theta, dtype=np.float64)
+        self._unit_decoder(theta)
+        return theta
+
+    def _unit_decoder(self, theta):
+        """Normalise θ's decoder columns in place; their norms before."""
+        W = self.layout.unpack(theta)[0][-1]  # (s_nl, s_{nl-1})
+        norms = np.maximum(np.sqrt(np.einsum("ij,ij->j", W, W)), np.finfo(np.float64).tiny)
+        W /= norms
+        return norms
+
+    def _reparametrised(self, theta, evaluate):
+        r"""``evaluate(θ)``, through the unit-norm decoder when ``decoder_norm="unit"``: the network
+        uses :math:`\hat w_j = v_j / \lVert v_j \rVert` for θ's decoder column :math:`v_j`, and
+        the gradient in :math:`v_j` is
+        :math:`(g_j - \hat w_j (\hat w_j \cdot g_j)) / \lVert v_j \rVert`, g the gradient in
+        :math:`\hat w`. θ stays unconstrained, so L-BFGS needs nothing else."""
+        if self.decoder_norm is None:
+            return evaluate(theta)
+        effective = np.array(theta, dtype=np.float64)
+        norms = self._unit_decoder(effective)
+        terms, grad = evaluate(effective)
+        W, g = self.layout.unpack(effective)[0][-1], self.layout.unpack(grad)[0][-1]
+        g -= W * np.einsum("ij,ij->j", W, g)
+        g /= norms
         return terms, grad
 
     def terms(self, theta):
@@ -136,12 +185,18 @@ class SparseObjective(ObjectiveBase):
         f of the hidden layers and of the output layer (:mod:`sparseae.activations`).
     loss : str, default "squared_error"
         The data term (:mod:`sparseae.losses`), the notes' ½‖h(x) - y‖².
-    sparsity : str, default "kl"
-        The penalty on ρ̂ (:mod:`sparseae.penalties`), the notes' KL(ρ ‖ ρ̂_j).
+    sparsity : {"kl", "l1", "topk"}, default "kl"
+        The sparsity penalty (:mod:`sparseae.penalties`): the notes' KL(ρ ‖ ρ̂_j), L1 of the
+        activations, or TopK (``top_k`` units kept per example).
     weight_decay, sparsity_target, sparsity_weight : float
         λ ≥ 0 (biases are not decayed), ρ in (0, 1), β ≥ 0 (0: no sparsity term).
     sparse_layer : int
         The hidden layer (notes' numbering, input = 1) that carries the sparsity penalty.
+    top_k : int, optional
+        For ``sparsity="topk"``: the units of the sparse layer each example keeps.
+    decoder_norm : {None, "unit"}
+        "unit": the output layer's W is used with each column at unit norm (θ holds it unscaled;
+        :meth:`effective_theta` gives the W used), so L1 cannot shrink the code and grow the decoder.
     backend : NumpyBackend or TorchBackend, optional
         Where the arithmetic runs; by default NumPy in X's dtype.
     batch_size : int, optional
@@ -151,12 +206,14 @@ class SparseObjective(ObjectiveBase):
 
     def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
-                 sparsity_weight=0.0, sparse_layer=2, backend=None, batch_size=None):  # fmt: skip
+                 sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None, backend=None,
+                 batch_size=None):  # fmt: skip
         self._set_model(
             layer_sizes, "SparseObjective", activation=activation,
             output_activation=output_activation, loss=loss, sparsity=sparsity,
             weight_decay=weight_decay, sparsity_target=sparsity_target,
-            sparsity_weight=sparsity_weight, sparse_layer=sparse_layer,
+            sparsity_weight=sparsity_weight, sparse_layer=sparse_layer, top_k=top_k,
+            decoder_norm=decoder_norm,
         )  # fmt: skip
         sizes = self.layout.layer_sizes
         out_of_core = isinstance(X, (NpyRows, ArrayRows))
@@ -186,8 +243,12 @@ class SparseObjective(ObjectiveBase):
     def _passes(self):
         """The passes over rows and their reused buffers, made on first use."""
         if self._row_passes is None:
+            select = None
+            if self.top_k is not None:
+                top_k, backend, penalty = self.top_k, self.backend, self.penalty
+                select = lambda a: penalty.select(a, top_k, backend)  # noqa: E731
             self._row_passes = RowPasses(self.layout, self.backend, self.f, self.f_out, self.loss,
-                                         self.k, self.batch_size)  # fmt: skip
+                                         self.k, self.batch_size, select)  # fmt: skip
         return self._row_passes
 
     def _start(self, theta):
@@ -206,10 +267,13 @@ class SparseObjective(ObjectiveBase):
         ``terms`` has the loss (``squared_error``), ``weight_decay``, ``sparsity``, ``cost``
         (their sum) and ``rho_hat`` (host array; None when β = 0); ``grad`` is float64.
         """
-        with self.backend.computing():
-            if self.source is not None:
-                return self._evaluate_chunks(theta)
-            return self._evaluate_rows(theta, self.X, self.Y)
+        def evaluate(theta):
+            with self.backend.computing():
+                if self.source is not None:
+                    return self._evaluate_chunks(theta)
+                return self._evaluate_rows(theta, self.X, self.Y)
+
+        return self._reparametrised(theta, evaluate)
 
     def _evaluate_rows(self, theta, X, Y, rho_hat_average=None, momentum=0.1):
         """In memory: pass 1 keeps a(2) .. a(k) of X's rows, and pass 2 starts from them."""
@@ -262,8 +326,12 @@ class SparseObjective(ObjectiveBase):
         if len(rows) > self.batch_size:
             raise ParameterError(f"a minibatch has {len(rows)} rows, more than batch_size={self.batch_size}")
         chunk = self.backend.from_host(rows)
-        with self.backend.computing():
-            terms, grad = self._evaluate_rows(theta, chunk, chunk, rho_hat_average, momentum)
+
+        def evaluate(theta):
+            with self.backend.computing():
+                return self._evaluate_rows(theta, chunk, chunk, rho_hat_average, momentum)
+
+        terms, grad = self._reparametrised(theta, evaluate)
         return terms, grad, terms["rho_hat"]
 
     # -- the two passes as separate steps, for a map-reduce over chunks on other machines ---

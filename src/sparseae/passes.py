@@ -19,9 +19,10 @@ class RowPasses:
     sums (None without a sparsity term: then pass 2 alone is the whole evaluation).
     """
 
-    def __init__(self, layout, backend, f, f_out, loss, k, rows):
+    def __init__(self, layout, backend, f, f_out, loss, k, rows, select=None):
         self.layout, self.backend = layout, backend
         self.f, self.f_out, self.loss, self.k = f, f_out, loss, k
+        self.select = select  # fn(a) changing a(k) in place (TopK), or None
         self.kept_layers = k or 1
         sizes = layout.layer_sizes
         # Each row of a block holds its a(l) and δ(l) for l ≥ 2, and its x.
@@ -53,11 +54,19 @@ class RowPasses:
             for start, stop in blocks(lo, hi, self.block):
                 out = [buffer[start:stop] for buffer in self.kept]
                 rows = X[start:stop]
-                block_sum = backprop.hidden_sums(Ws, bs, rows, self.f, self.f_out, k, self.backend, out)
+                block_sum = backprop.hidden_sums(Ws, bs, rows, self.f, self.f_out, k, self.backend, out,
+                                                 self._select_at(1))  # fmt: skip
                 total += self.backend.to_host(block_sum)
             return total
 
         return np.sum(self._over_rows(run, X.shape[0]), axis=0)
+
+    def _select_at(self, first):
+        """``select`` for a forward pass that starts from layer ``first``: a(k) counted from there;
+        None when a(k) is its input (selected already) or there is no selection."""
+        if self.select is None or self.k - first + 1 < 2:
+            return None
+        return (self.k - first + 1, self.select)
 
     def zero_gradient(self):
         for workspace in self._scratch.values():
@@ -88,7 +97,8 @@ class RowPasses:
             for start, stop in blocks(lo, hi, self.block):
                 a = [X[start:stop]] + [buffer[start:stop] for buffer in self.kept[: k - 1]]
                 out = workspace["a"][k - 1 :]
-                a += backprop.forward(Ws[k - 1 :], bs[k - 1 :], a[-1], f, f_out, backend, out=out)[1:]
+                a += backprop.forward(Ws[k - 1 :], bs[k - 1 :], a[-1], f, f_out, backend, out=out,
+                                      select=self._select_at(k))[1:]  # fmt: skip
                 deltas = [delta[: stop - start] for delta in workspace["delta"]]
                 value = backprop.backpropagate(Ws, a, Y[start:stop], m, f, f_out, self.loss, backend,
                                       grads, deltas, self.k, sparsity_delta)  # fmt: skip

@@ -1,16 +1,27 @@
-r"""Sparsity penalties on a hidden layer's mean activations ρ̂, and their δ term (notes §3).
+r"""Sparsity penalties on a hidden layer (notes §3 and beyond), and their δ term.
 
-ρ̂_j is the average activation of hidden unit j over the m examples, measured on the interval
-of the layer's activation (0 inactive, 1 fully active: for tanh, inactive at -1, ρ̂_j is the
-mean of (a_j + 1)/2; notes footnote 3):
+ρ̂_j is the average activation of hidden unit j over the m examples, measured from the floor of
+the layer's activation, on its interval when it has a ceiling (0 inactive, 1 fully active: for
+tanh, inactive at -1, ρ̂_j is the mean of (a_j + 1)/2; notes footnote 3):
 
 .. math:: \hat\rho_j = \frac{1}{m} \sum_{i=1}^m \frac{a^{(k)}_j(x^{(i)}) - \text{lo}}{\text{hi} - \text{lo}}
+          \quad \text{(hi - lo taken as 1 for a ReLU, which has no ceiling)}
 
 A :class:`Penalty` gives the penalty of each ρ̂_j and its derivative; J gets β times their sum,
 and backpropagation adds β · penalty'(ρ̂) · dρ̂/da / m at layer k (:func:`sparsity_terms`).
 
-To add a penalty on ρ̂: write its value and derivative, and :func:`register` them here. The
-gradient-check tests iterate over :data:`PENALTIES`, so the new one is checked at once.
+- ``"kl"``, the notes' β Σ_j KL(ρ ‖ ρ̂_j), for activations with a floor and a ceiling;
+- ``"l1"``, β (1/m) Σ_i Σ_j |a_j(x_i)|: on an activation whose floor is 0 (sigmoid, ReLU) that
+  is β Σ_j ρ̂_j, so it is a penalty on ρ̂ too, with derivative 1;
+- ``"topk"``: each example keeps its ``k`` largest activations of layer k and the rest are set
+  to 0 (:func:`keep_top_k`, applied in the forward pass), with no term added to J: the gradient
+  flows through the kept units (f' is 0 at a = 0 for sigmoid and ReLU, so the others get none).
+
+L1 and TopK need a floor of 0 (tanh's 0 is the middle of its range, not "off"); KL needs a
+ceiling (ρ̂ of a ReLU is unbounded). :func:`check_activation` says so.
+
+To add a penalty: write its value and derivative (or a selection), and :func:`register` them
+here. The gradient-check tests iterate over :data:`PENALTIES`, so the new one is checked at once.
 """
 
 from dataclasses import dataclass
@@ -18,14 +29,25 @@ from typing import Callable
 
 import numpy as np
 
+from .errors import ParameterError
+
 
 @dataclass(frozen=True)
 class Penalty:
-    """One sparsity penalty: ``value(rho, rho_hat)`` per unit and its ``derivative`` in ρ̂."""
+    """One sparsity penalty: ``value(rho, rho_hat)`` per unit and its ``derivative`` in ρ̂ (None
+    for a penalty that adds no term); ``select(a, k, backend)``, when given, changes the sparse
+    layer's activations in the forward pass. ``uses_target``/``uses_weight``: whether ρ / β
+    mean anything to it; ``bounded``: it needs ρ̂ in (0, 1) (an activation with a ceiling);
+    ``floor_zero``: it needs an activation whose floor is 0."""
 
     name: str
-    value: Callable
-    derivative: Callable
+    value: Callable = None
+    derivative: Callable = None
+    select: Callable = None
+    uses_target: bool = False
+    uses_weight: bool = True
+    bounded: bool = False
+    floor_zero: bool = False
 
 
 PENALTIES = {}
@@ -54,13 +76,52 @@ def kl_divergence_derivative(rho, rho_hat):
     return -rho / rho_hat + (1.0 - rho) / (1.0 - rho_hat)
 
 
-register(Penalty("kl", kl_divergence, kl_divergence_derivative))
+def l1_value(rho, rho_hat):
+    r"""β's share per unit of the L1 penalty on activations with floor 0: (1/m) Σ_i |a_j| = ρ̂_j."""
+    return rho_hat
+
+
+def l1_derivative(rho, rho_hat):
+    """d ρ̂_j / d ρ̂_j = 1: every example's δ term is β/m, whatever its activation."""
+    return np.ones_like(rho_hat)
+
+
+def keep_top_k(a, k, backend):
+    """TopK: in each row of ``a`` keep the k largest values, set the others to 0 (in place)."""
+    backend.keep_top_k(a, k)
+
+
+register(Penalty("kl", kl_divergence, kl_divergence_derivative, uses_target=True, bounded=True))
+register(Penalty("l1", l1_value, l1_derivative, floor_zero=True))
+register(Penalty("topk", select=keep_top_k, uses_weight=False, floor_zero=True))
+
+
+def unsuited(penalty, activation):
+    """Why ``penalty`` cannot be put on a layer of ``activation`` (a sentence), or None if it can."""
+    lo, hi = activation.output_range
+    if penalty.bounded and not np.isfinite(hi):
+        return (f"sparsity={penalty.name!r} needs a mean activation in (0, 1), and activation="
+                f"{activation.name!r} has no ceiling (its ρ̂ is unbounded); use sparsity='l1' or "
+                f"sparsity='topk' with it, or a sigmoid or tanh")  # fmt: skip
+    if penalty.floor_zero and lo != 0:
+        return (f"sparsity={penalty.name!r} needs an activation that is off at 0, and activation="
+                f"{activation.name!r} is off at {lo:g}; use 'sigmoid' or 'relu' with it, or "
+                f"sparsity='kl'")  # fmt: skip
+    return None
+
+
+def check_activation(penalty, activation):
+    """Raise ParameterError when ``penalty`` cannot be put on a layer of ``activation``, saying why."""
+    reason = unsuited(penalty, activation)
+    if reason is not None:
+        raise ParameterError(reason)
 
 
 def mean_activation(a_sum, m, activation):
     """ρ̂ from the sparse layer's column sums over m examples, and dρ̂_j/da_ij · m."""
     lo, hi = activation.output_range
-    return (np.asarray(a_sum, dtype=np.float64) / m - lo) / (hi - lo), 1.0 / (hi - lo)
+    width = hi - lo if np.isfinite(hi) else 1.0
+    return (np.asarray(a_sum, dtype=np.float64) / m - lo) / width, 1.0 / width
 
 
 def sparsity_terms(penalty, rho, beta, rho_hat, drho_da, m):
@@ -68,10 +129,10 @@ def sparsity_terms(penalty, rho, beta, rho_hat, drho_da, m):
 
     .. math:: \frac{\beta}{m}\, \text{penalty}'(\hat\rho)\, \frac{d\hat\rho}{da}
 
-    (host float64). ρ̂ is clipped to [ε, 1 - ε], ε the float64 machine epsilon, so that both
-    stay finite when a unit saturates on every example.
+    (host float64). For a bounded penalty (KL), ρ̂ is clipped to [ε, 1 - ε], ε the float64
+    machine epsilon, so that both stay finite when a unit saturates on every example.
     """
     eps = np.finfo(np.float64).eps
-    clipped = np.clip(rho_hat, eps, 1.0 - eps)
+    clipped = np.clip(rho_hat, eps, 1.0 - eps) if penalty.bounded else rho_hat
     value = beta * float(penalty.value(rho, clipped).sum())
     return value, (beta * drho_da / m) * penalty.derivative(rho, clipped)

@@ -65,6 +65,8 @@ CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "early_stopping": ["boolean"],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "k": [Interval(Integral, 1, None, closed="left"), None],
+    "decoder_norm": [Names(("unit",)), None],
     "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     "warm_start": ["boolean"],
     "callback": [callable, None],

@@ -1,5 +1,6 @@
 """``sparseae encode``, ``show``, ``gradcheck`` and ``selftaught``."""
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -99,19 +100,22 @@ def gradcheck(args):
     from ..gradcheck import check_gradient
     from ..losses import LOSSES
     from ..objective import SparseObjective, compatible
+    from ..penalties import PENALTIES, unsuited
 
     X = np.random.default_rng(args.seed).uniform(0.05, 0.95, size=(10, 8))
     worst = 0.0
     for activation in hidden_activations():
         pairs = [(o, s) for o in ACTIVATIONS for s in LOSSES if compatible(ACTIVATIONS[o], LOSSES[s])]
-        for output, loss in pairs:
+        penalties = [p for p in PENALTIES if unsuited(PENALTIES[p], ACTIVATIONS[activation]) is None]
+        for (output, loss), penalty in itertools.product(pairs, penalties):
             Y = None if LOSSES[loss].check_targets is None else np.eye(8)[np.arange(10) % 8]  # one-hot
+            top_k = 2 if PENALTIES[penalty].select else None
             objective = SparseObjective([8, 5, 8], X, Y, activation=activation, output_activation=output,
-                                        loss=loss, weight_decay=1e-3, sparsity_target=0.1,
-                                        sparsity_weight=3.0)  # fmt: skip
+                                        loss=loss, sparsity=penalty, weight_decay=1e-3, sparsity_target=0.1,
+                                        sparsity_weight=3.0, top_k=top_k)  # fmt: skip
             diff = check_gradient(objective, objective.layout.initial_theta(args.seed), epsilon=args.epsilon)
             worst = max(worst, diff)
-            print(f"{activation:>7} hidden, {output:>7} output, {loss:>13}: {diff:.3e}  "
+            print(f"{activation:>7} hidden, {output:>7} output, {loss:>13}, {penalty:>4}: {diff:.3e}  "
                   f"{'ok' if diff <= args.threshold else 'FAIL'}")  # fmt: skip
     if not worst <= args.threshold:
         print(f"sparseae gradcheck: error: worst difference {worst:.3e} > {args.threshold:g}",

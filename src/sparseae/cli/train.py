@@ -16,10 +16,10 @@ from ..report import write_report, write_report_data
 from .resume import CHECKPOINT, open_resumed_run, record_run
 from .run_folder import RunFolder, write_json
 
-MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "weight_decay",
-               "activation", "output_activation", "solver", "max_iter", "tol", "learning_rate",
-               "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction", "early_stopping",
-               "n_iter_no_change")  # fmt: skip
+MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "decoder_norm",
+               "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
+               "learning_rate", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
+               "early_stopping", "n_iter_no_change")  # fmt: skip
 EXIT = {"completed": 0, "diverged": 1, "interrupted": 130}
 
 

@@ -33,6 +33,11 @@ class _Backend:
         """δ ← δ ⊙ f'(z) in place, a = f(z) overwritten."""
         activation.derivative(a, delta, self.xp)
 
+    def keep_top_k(self, a, k):
+        """In each row of a, the k largest values stay and the others become 0, in place."""
+        if k < a.shape[1]:
+            self._zero_smallest(a, a.shape[1] - k)
+
 
 class NumpyBackend(_Backend):
     """NumPy arrays in ``dtype`` (float64 or float32), rows split over the cores by sparseae."""
@@ -85,6 +90,11 @@ class NumpyBackend(_Backend):
             return z
         with np.errstate(over="ignore"):  # exp(-z) overflows to inf for z < -709: correct
             return activation.f(z, b, np)
+
+    @staticmethod
+    def _zero_smallest(a, n):
+        smallest = np.argpartition(a, n - 1, axis=1)[:, :n]
+        np.put_along_axis(a, smallest, 0.0, axis=1)
 
     def row_ranges(self, m):
         return parallel.row_ranges(m)
@@ -145,6 +155,10 @@ class TorchBackend(_Backend):
         if b is not None:
             z.add_(b)
         return getattr(z, kernels.FUSED[activation.name])()
+
+    def _zero_smallest(self, a, n):
+        smallest = self.xp.topk(a, n, dim=1, largest=False).indices
+        a.scatter_(1, smallest, 0.0)
 
     def row_ranges(self, m):
         return [(0, m)]
