@@ -92,7 +92,7 @@ def test_gradcheck_passes(capsys):
         (["train", "--sparsity-target", "2"], "--sparsity-target must be a float in the range (0.0, 1.0). Got 2.0"),
         (["train", "--solver", "newton"], "--solver must be a str among {'lbfgs', 'cg', 'gd', 'adam'}"),
         (["train", "--bogus"], "unrecognized arguments: --bogus"),
-        (["train", "--max-iter", "many"], "invalid int value"),
+        (["train", "--max-iter", "many"], "expected a whole number >= 1 or auto, got 'many'"),
         ([], "required: COMMAND"),
     ],
 )

@@ -82,7 +82,7 @@ CASES = [
     ("train", "bad value", ["train", "--sparsity-target", "1.5"], 2, r"--sparsity-target must be a float in the range \(0.0, 1.0\)\. Got 1.5"),
     ("train", "bad value", ["train", "--activation", "softplus"], 2, r"--activation must be a str among \{'sigmoid', 'tanh', 'relu'\}"),
     ("train", "bad value", ["train", "--seed", "-1"], 2, r"^sparseae train: error: argument --seed: expected a whole number >= 0, got '-1'$"),
-    ("train", "bad value", ["train", "--max-iter", "many"], 2, r"argument --max-iter: invalid int value: 'many'"),
+    ("train", "bad value", ["train", "--max-iter", "many"], 2, r"argument --max-iter: expected a whole number >= 1 or auto, got 'many'"),
     ("train", "bad value", ["train", "--patches", "0"], 2, r"argument --patches: expected a whole number >= 1, got '0'"),
     ("train", "bad value", ["train", "--dtype", "float16"], 2, r"--dtype must be a str among \{'float64', 'float32'\}"),
     ("train", "missing file", ["train", "--data", "{d}/missing.npy"], 1, r"data file '.*missing.npy' does not exist"),

@@ -33,7 +33,7 @@ from .errors import (
 from .fitting import Monitor, auto_lbfgs_memory, fit_full_batch, warn_interrupted
 from .network import Layout, forward
 from .objective import SparseObjective
-from .optim.adam import Adam, run_epoch, step_schedule
+from .optim.adam import Adam, run_epoch, step_schedule, target_schedule
 from .penalties import PENALTIES, check_activation
 from .progress import Progress
 from .validation import (
@@ -96,14 +96,18 @@ class SparseAutoencoder(
         L-BFGS, conjugate gradient, or the notes' batch gradient descent, each on the exact
         full-batch J_sparse; or "adam", the streaming solver on minibatches of ``batch_size``
         rows with ρ̂ tracked as a moving average (see :mod:`sparseae.optim.adam`).
-    max_iter : int, default 400
-        Iterations; for "adam", epochs (passes over the data).
+    max_iter : int or "auto", default "auto"
+        Iterations; for "adam", epochs (passes over the data). "auto": 400 iterations, or 450
+        epochs for "adam" (what it needs to come within 2 % of L-BFGS's cost on the notes'
+        exercise: benchmarks/RESULTS.md).
     tol : float, default 1e-5
         Stop when the largest gradient component is at most ``tol`` (not used by "adam").
     learning_rate : float or "auto", default "auto"
-        The step: α of "gd" (auto: 0.1) or Adam's step size (auto: 0.002), which ``fit``
-        holds for the first half of ``max_iter`` epochs and then lowers linearly to zero
-        (:mod:`sparseae.optim.adam` says why; ``partial_fit`` keeps it constant).
+        The step: α of "gd" (auto: 0.1) or Adam's step size (auto: 0.004), which ``fit``
+        holds for the first half of the epochs and then lowers linearly to zero; over the first
+        30 % of the epochs ``fit`` also lowers the KL penalty's target from 0.5 to ρ
+        geometrically, which keeps Adam off the plateau where every unit is off
+        (:mod:`sparseae.optim.adam` says why; ``partial_fit`` keeps both constant).
     batch_size : int or "auto", default "auto"
         For "adam", the minibatch (auto: 100). Otherwise rows per chunk of the notes' two-pass
         evaluation (auto: all rows of an in-memory array; about 64 MiB of a ``.npy`` or memmap).
@@ -148,7 +152,8 @@ class SparseAutoencoder(
     loss_terms_ : dict
         Its terms: ``squared_error``, ``weight_decay``, ``sparsity``; and ``rho_hat``.
     loss_curve_ : list of float
-        The cost after each iteration.
+        The cost after each iteration; for "adam", the mean minibatch cost of each epoch (during
+        the target's warm-up, with the warmed-up target).
     n_features_in_ : int
     """
 
@@ -158,12 +163,13 @@ class SparseAutoencoder(
         "learning_rate", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
         "early_stopping", "n_iter_no_change", "warm_start", "callback", "random_state",
         "verbose")}  # fmt: skip
+    _parameter_constraints["max_iter"] = CONSTRAINTS["max_iter"] + [Names(("auto",))]
     # It reconstructs x by squared error: an output that couples a row's units (softmax) cannot.
     _parameter_constraints["output_activation"] = [Names(ACTIVATIONS, lambda act: act.elementwise)]
 
     def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0, k=None,
                  decoder_norm=None, weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid",
-                 solver="lbfgs", max_iter=400, tol=1e-5, learning_rate="auto", batch_size="auto",
+                 solver="lbfgs", max_iter="auto", tol=1e-5, learning_rate="auto", batch_size="auto",
                  lbfgs_memory="auto", dtype="float64", device=None, validation_fraction=0.0,
                  early_stopping=False, n_iter_no_change=10, warm_start=False, callback=None,
                  random_state=None, verbose=0):  # fmt: skip
@@ -218,7 +224,7 @@ class SparseAutoencoder(
         if checkpoint is not None:
             monitor.checkpoint, monitor.checkpoint_every = self._checkpointer(checkpoint, fingerprint), \
                 checkpoint_every  # fmt: skip
-        remaining = self.max_iter - before[0] if resumed is not None else self.max_iter
+        remaining = self._max_iter() - before[0] if resumed is not None else self._max_iter()
         try:
             if self.solver == "adam":
                 self._start_stream(theta0, resumed.adam if resumed is not None else None)
@@ -396,6 +402,8 @@ class SparseAutoencoder(
             try:
                 for epoch in range(epochs):
                     step = step_schedule(rate, first + epoch, first + epochs) if decay else rate
+                    if decay and objective.penalty.uses_target and objective.k is not None:
+                        objective.rho = target_schedule(self.sparsity_target, first + epoch, first + epochs)
                     functions = map(minibatch, minibatches(source, batch, stream.rng))
                     curve.append(run_epoch(functions, stream.theta, stream.adam, step))
                     stop = monitor is not None and monitor(len(curve) - done, curve[-1], stream.theta)
@@ -435,7 +443,12 @@ class SparseAutoencoder(
     def _learning_rate(self):
         if self.learning_rate != "auto":
             return self.learning_rate
-        return 0.002 if self.solver == "adam" else 0.1
+        return 0.004 if self.solver == "adam" else 0.1
+
+    def _max_iter(self):
+        if self.max_iter != "auto":
+            return self.max_iter
+        return 450 if self.solver == "adam" else 400
 
     def _top_k(self):
         return self.k if PENALTIES[self.sparsity].select is not None else None

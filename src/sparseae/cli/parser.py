@@ -63,7 +63,8 @@ def _add_model_flags(p):
     g.add_argument("--activation", default="sigmoid", help="hidden f: sigmoid, tanh or relu")
     g.add_argument("--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear")
     g.add_argument("--solver", default="lbfgs", help="lbfgs, cg, gd or adam (lbfgs)")
-    g.add_argument("--max-iter", type=int, default=400, help="iterations (400)")
+    g.add_argument("--max-iter", type=_number(int, low=1, auto=True), default="auto",
+                   help="iterations, or epochs for adam (auto: 400, adam 450)")
     g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")
     g.add_argument("--learning-rate", type=_number(float, auto=True, finite=False), default="auto",
                    help="gd/adam step (auto)")  # fmt: skip
