@@ -50,6 +50,8 @@ def test_public_names_are_locked():
         "load_training_data",
         "natural_images",
         "normalize_patches",
+        "patch_limit",
+        "patch_stream",
         "read_idx",
         "sample_patches",
         "whiten_images",

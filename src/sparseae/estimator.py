@@ -2,6 +2,7 @@
 
 import warnings
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import (
@@ -370,6 +371,34 @@ class SparseAutoencoder(
             self._start_stream(Layout([n, self.n_hidden, n]).initial_theta(self.random_state))
         return self._run_epochs(source, m, n, 1, decay=False)
 
+    def fit_stream(self, chunks, n_chunks):
+        """Adam over a stream longer than memory: one pass over each chunk of ``chunks`` (an
+        iterable of arrays with the same columns, such as
+        :func:`sparseae.datasets.patch_stream`), holding one chunk at a time, with ``fit``'s
+        schedules (the step, and the KL target's warm-up) spread over ``n_chunks`` chunks as over
+        epochs. Starts afresh from ``random_state``; ``callback(state)`` after each chunk
+        (``state.n_iter``: chunks done). Returns self.
+        """
+        validate_params(self)
+        self._check_sparsity()
+        if not (isinstance(n_chunks, int) and n_chunks >= 1):
+            raise ParameterError(f"n_chunks must be a positive integer, got {n_chunks!r}")
+        self.__dict__.pop("_stream", None)
+        for i, chunk in enumerate(chunks):
+            if i >= n_chunks:
+                raise DataError(f"the stream has more than n_chunks={n_chunks} chunks")
+            source, m, n = training_source(self, chunk, reset=i == 0, dtype=np.dtype(self.dtype))
+            if i == 0:
+                self._start_stream(Layout([n, self.n_hidden, n]).initial_theta(self.random_state))
+            self._run_epochs(source, m, n, 1, decay=True, first=i, total=n_chunks)  # n_iter_ = i + 1
+            state = SimpleNamespace(n_iter=i + 1, loss=self.loss_curve_[-1], validation_score=None,
+                                    theta=self._stream.theta)  # fmt: skip
+            if self.callback is not None and self.callback(state) is True:
+                break
+        if not hasattr(self, "_stream"):
+            raise DataError("the stream held no chunks")
+        return self
+
     def _start_stream(self, theta0, saved=None):
         """The streaming solver's state: fresh, or ``saved`` (a checkpoint's ``adam``)."""
         self._stream = _Stream(theta0.copy(), Adam(theta0.size), check_random_state(self.random_state))
@@ -381,15 +410,16 @@ class SparseAutoencoder(
             self._stream.rho_hat = saved["rho_hat"]
         self.loss_curve_, self.n_iter_ = [], 0
 
-    def _run_epochs(self, source, m, n, epochs, decay, monitor=None, first=0):
+    def _run_epochs(self, source, m, n, epochs, decay, monitor=None, first=0, total=None):
         """Adam over minibatches for ``epochs`` epochs; ``decay``: fit's step schedule, on which
-        these are epochs ``first``, ``first + 1``, ... of ``first + epochs``."""
+        these are epochs ``first``, ``first + 1``, ... of ``total`` (default ``first + epochs``)."""
+        total = first + epochs if total is None else total
         if is_dask_array(source):
             raise ParameterError("solver='adam' does not take a Dask array; use a full-batch solver")
         batch = batch_rows(self, m, n, minibatch=True)
         objective = self._objective(source, m, n, batch)
         stream, curve, done = self._stream, list(self.loss_curve_), self.n_iter_
-        rate = self._learning_rate()
+        rate = self._learning_rate(adam=True)
 
         def minibatch(rows):
             def fun(theta):
@@ -401,9 +431,9 @@ class SparseAutoencoder(
         with Progress(epochs, enabled=self.verbose > 0, description="epochs") as progress:
             try:
                 for epoch in range(epochs):
-                    step = step_schedule(rate, first + epoch, first + epochs) if decay else rate
+                    step = step_schedule(rate, first + epoch, total) if decay else rate
                     if decay and objective.penalty.uses_target and objective.k is not None:
-                        objective.rho = target_schedule(self.sparsity_target, first + epoch, first + epochs)
+                        objective.rho = target_schedule(self.sparsity_target, first + epoch, total)
                     functions = map(minibatch, minibatches(source, batch, stream.rng))
                     curve.append(run_epoch(functions, stream.theta, stream.adam, step))
                     stop = monitor is not None and monitor(len(curve) - done, curve[-1], stream.theta)
@@ -440,10 +470,11 @@ class SparseAutoencoder(
         return SparseObjective([n, self.n_hidden, n], source, backend=backend, batch_size=batch_size,
                                **params)  # fmt: skip
 
-    def _learning_rate(self):
+    def _learning_rate(self, adam=False):
+        """The step of "gd", or of Adam (``adam``: also for partial_fit, whatever the solver)."""
         if self.learning_rate != "auto":
             return self.learning_rate
-        return 0.004 if self.solver == "adam" else 0.1
+        return 0.004 if adam or self.solver == "adam" else 0.1
 
     def _max_iter(self):
         if self.max_iter != "auto":

@@ -100,6 +100,9 @@ def build_parser():
     d.add_argument("--patches", type=_number(int, low=1), default=10000, help="patches to sample (10000)")
     d.add_argument("--patch-size", type=_number(int, low=1), default=8, help="patch side in pixels (8)")
     d.add_argument("--colour", action="store_true", help="RGB patches from an image folder")
+    d.add_argument("--stream", action="store_true",
+                   help="train with Adam on a stream, one chunk of 10,000 at a time, in constant memory: "
+                   "--patches sampled on the fly, or a .npy file's rows")  # fmt: skip
     train.add_argument("--out", help="run folder (default: a new folder under runs/)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")

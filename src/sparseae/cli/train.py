@@ -12,15 +12,14 @@ import time
 import numpy as np
 
 from ..errors import FitInterrupted, NonFiniteCostError
-from ..report import write_report, write_report_data
 from .resume import CHECKPOINT, open_resumed_run, record_run
-from .run_folder import RunFolder, write_json
+from .run_files import EXIT, write_run
+from .run_folder import RunFolder
 
 MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "decoder_norm",
                "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
                "learning_rate", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
                "early_stopping", "n_iter_no_change")  # fmt: skip
-EXIT = {"completed": 0, "diverged": 1, "interrupted": 130}
 
 
 def train(args):
@@ -34,6 +33,10 @@ def train(args):
                               verbose=0 if args.quiet else 1)  # fmt: skip
     validate_params(model)
     get_backend(model.device, np.dtype(model.dtype))  # an unusable device fails before the data loads
+    if args.stream:
+        from .stream import stream_train
+
+        return stream_train(args, model)
     X, description = load_training_data(args.data, key=args.key, n_patches=args.patches,
                                         patch_size=args.patch_size, colour=args.colour,
                                         normalize=args.normalize, random_state=args.seed)  # fmt: skip
@@ -69,7 +72,14 @@ def train(args):
         if not run.committed:
             record_run(folder, args)
         extra = {"resumed_from_iteration": resumed.n_iter} if resumed is not None else {}
-        metrics = _write_run(folder, model, X, description, seconds, args.seed, stopped, extra)
+        training, held_out = X, None
+        if hasattr(model, "validation_rows_"):
+            held_out = X[model.validation_rows_]
+            kept = np.setdiff1d(np.arange(X.shape[0]), model.validation_rows_, assume_unique=True)
+            training = X[kept]
+        extra = {"n_examples": int(X.shape[0]), **extra}
+        metrics = write_run(folder, model, training, held_out, description, seconds, args.seed, stopped,
+                             extra)  # fmt: skip
         if not run.committed:
             run.commit()
     if failure is None:
@@ -80,56 +90,3 @@ def train(args):
         print(f"sparseae train: error: {what}; saved the last completed iteration to {run.final}/ "
               f"(metrics.json: \"stopped\": \"{stopped}\")", file=sys.stderr)  # fmt: skip
     return EXIT[stopped]
-
-
-def _write_run(folder, model, X, description, seconds, seed, stopped, extra):
-    """model.safetensors, metrics.json, features.png (square patches), cost.png, report.html (and
-the data it needs, report_data.safetensors) into ``folder``."""
-    from ..edges import edge_score
-    from ..network import Layout
-    from ..visualize import infer_patch_shape, save_cost_curve, save_tiles
-
-    model.save(folder / "model.safetensors")
-    terms = model.loss_terms_
-    metrics = {
-        "data": description, "n_examples": int(X.shape[0]), "layer_sizes": model.layer_sizes_,
-        "stopped": stopped, "cost": model.loss_, **{k: v for k, v in terms.items() if k != "rho_hat"},
-        # mean((h(x) - x)^2) over all values = 2 * squared_error / n; no extra pass over X
-        "reconstruction_mse": 2.0 * terms["squared_error"] / X.shape[1],
-        "n_iter": model.n_iter_, "seconds": seconds, **extra,
-    }  # fmt: skip
-    if terms["rho_hat"] is not None:
-        rho_hat = terms["rho_hat"]
-        metrics.update(rho_hat_mean=float(rho_hat.mean()), rho_hat_min=float(rho_hat.min()),
-                       rho_hat_max=float(rho_hat.max()))  # fmt: skip
-    try:
-        patch_shape = infer_patch_shape(X.shape[1])
-    except ValueError:
-        patch_shape = None
-    if patch_shape is not None:
-        save_tiles(model.components_, folder / "features.png", patch_shape)
-        if len(patch_shape) == 2:
-            layout = Layout(model.layer_sizes_)
-            W0 = layout.unpack(layout.initial_theta(seed))[0][0]
-            metrics.update(edge_score=edge_score(model.components_), edge_score_initial=edge_score(W0))
-    training, held_out = X, None
-    if hasattr(model, "validation_rows_"):
-        held_out = X[model.validation_rows_]
-        training = X[np.setdiff1d(np.arange(X.shape[0]), model.validation_rows_, assume_unique=True)]
-        metrics["validation"] = {**_unit_metrics(model, held_out), "best_score": model.best_validation_score_,
-                                 "scores": model.validation_scores_}  # fmt: skip
-    metrics["training"] = _unit_metrics(model, training)
-    save_cost_curve(model.loss_curve_, folder / "cost.png", getattr(model, "validation_scores_", None))
-    write_report_data(folder, model, training if held_out is None else held_out,
-                      "training rows (none held out)" if held_out is None else "held-out rows")  # fmt: skip
-    write_json(metrics, folder / "metrics.json")
-    write_report(folder)
-    return metrics
-
-
-def _unit_metrics(model, X):
-    """:func:`~sparseae.reconstruction_metrics` on X, as JSON holds it."""
-    from ..metrics import reconstruction_metrics
-
-    found = reconstruction_metrics(model, X)
-    return {**found, "rho_hat": found["rho_hat"].tolist()}

@@ -7,7 +7,7 @@ from .idx import load_mnist, read_idx
 from .image_folder import load_image_folder
 from .labeled import load_labeled
 from .natural_images import natural_images, whiten_images
-from .patches import normalize_patches, sample_patches
+from .patches import normalize_patches, patch_limit, patch_stream, sample_patches
 from .sources import load_training_data
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "load_training_data",
     "natural_images",
     "normalize_patches",
+    "patch_limit",
+    "patch_stream",
     "read_idx",
     "sample_patches",
     "whiten_images",
