@@ -10,6 +10,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -37,6 +38,7 @@ from .objective import SparseObjective
 from .optim.adam import Adam, run_epoch, step_schedule, target_schedule
 from .penalties import PENALTIES, check_activation
 from .progress import Progress
+from .resample import SAMPLE_ROWS, dead_units, resample
 from .validation import (
     CONSTRAINTS,
     Names,
@@ -131,6 +133,13 @@ class SparseAutoencoder(
         Stop when the held-out cost has not improved for ``n_iter_no_change`` iterations, and keep
         the parameters of the best one (needs ``validation_fraction`` > 0).
     n_iter_no_change : int, default 10
+    resample_dead : int, default 0
+        Every this many iterations (epochs for "adam"), units active on no training example are
+        given a new start from an example the model reconstructs badly (:mod:`sparseae.resample`);
+        full-batch solvers restart their history after each such window, and ``fit``'s Adam
+        resamples in the first 90 % of its epochs only. For units that can be exactly off (ReLU,
+        or TopK); 0: never. Measured choices (benchmarks/RESULTS.md): 50 for L-BFGS, 5 for Adam.
+        ``n_resampled_`` counts the units resampled.
     warm_start : bool, default False
         Start ``fit`` from the current weights; ``n_iter_`` and ``loss_curve_`` continue.
     callback : callable or None, default None
@@ -162,7 +171,7 @@ class SparseAutoencoder(
         "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "decoder_norm",
         "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
         "learning_rate", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
-        "early_stopping", "n_iter_no_change", "warm_start", "callback", "random_state",
+        "early_stopping", "n_iter_no_change", "resample_dead", "warm_start", "callback", "random_state",
         "verbose")}  # fmt: skip
     _parameter_constraints["max_iter"] = CONSTRAINTS["max_iter"] + [Names(("auto",))]
     # It reconstructs x by squared error: an output that couples a row's units (softmax) cannot.
@@ -172,8 +181,8 @@ class SparseAutoencoder(
                  decoder_norm=None, weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid",
                  solver="lbfgs", max_iter="auto", tol=1e-5, learning_rate="auto", batch_size="auto",
                  lbfgs_memory="auto", dtype="float64", device=None, validation_fraction=0.0,
-                 early_stopping=False, n_iter_no_change=10, warm_start=False, callback=None,
-                 random_state=None, verbose=0):  # fmt: skip
+                 early_stopping=False, n_iter_no_change=10, resample_dead=0, warm_start=False,
+                 callback=None, random_state=None, verbose=0):  # fmt: skip
         self.n_hidden, self.sparsity = n_hidden, sparsity
         self.sparsity_target, self.sparsity_weight = sparsity_target, sparsity_weight
         self.k, self.decoder_norm = k, decoder_norm
@@ -183,6 +192,7 @@ class SparseAutoencoder(
         self.batch_size, self.lbfgs_memory, self.dtype, self.device = batch_size, lbfgs_memory, dtype, device
         self.validation_fraction, self.early_stopping = validation_fraction, early_stopping
         self.n_iter_no_change, self.warm_start, self.callback = n_iter_no_change, warm_start, callback
+        self.resample_dead = resample_dead
         self.random_state, self.verbose = random_state, verbose
 
     # -- fitting -----------------------------------------------------------------------------
@@ -226,6 +236,7 @@ class SparseAutoencoder(
             monitor.checkpoint, monitor.checkpoint_every = self._checkpointer(checkpoint, fingerprint), \
                 checkpoint_every  # fmt: skip
         remaining = self._max_iter() - before[0] if resumed is not None else self._max_iter()
+        self.n_resampled_ = 0
         try:
             if self.solver == "adam":
                 self._start_stream(theta0, resumed.adam if resumed is not None else None)
@@ -239,15 +250,44 @@ class SparseAutoencoder(
             memory = self.lbfgs_memory
             if memory == "auto":
                 memory = auto_lbfgs_memory(m, objective.layout)
-            fit_full_batch(self, objective, theta0, solver=self.solver, max_iter=remaining,
-                           tol=self.tol, learning_rate=self._learning_rate(), lbfgs_memory=memory,
-                           monitor=monitor)  # fmt: skip
+            solve = dict(solver=self.solver, tol=self.tol, learning_rate=self._learning_rate(),
+                         lbfgs_memory=memory, monitor=monitor)  # fmt: skip
+            if self.resample_dead and objective.k is not None:
+                self._fit_in_windows(objective, source, theta0, remaining, monitor, solve)
+            else:
+                fit_full_batch(self, objective, theta0, max_iter=remaining, **solve)
             return self._finish_watched(monitor, objective, before)
         except (FitInterrupted, NonFiniteCostError) as exc:
             exc.n_iter += before[0]  # the iterations of the whole fit, as n_iter_ below
             self.n_iter_ += before[0]
             self.loss_curve_ = before[1] + self.loss_curve_
             raise
+
+    def _fit_in_windows(self, objective, source, theta, iterations, monitor, solve):
+        """The full-batch solver for ``resample_dead`` iterations at a time, with dead units
+        resampled between windows (each window starts the solver's history afresh)."""
+        rng = np.random.RandomState(check_random_state(self.random_state).randint(2**31))
+        curve, done, start = [], 0, monitor.n_done
+        while done < iterations:
+            window = min(self.resample_dead, iterations - done)
+            with warnings.catch_warnings():
+                if done + window < iterations:  # a window's end is not the fit's
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                fit_full_batch(self, objective, theta, max_iter=window, **solve)
+            curve += self.loss_curve_
+            done += self.n_iter_
+            monitor.n_done = start + done
+            dead = dead_units(self.loss_terms_["rho_hat"])
+            stopped_early = monitor.early_stopping and monitor.since_best >= monitor.patience
+            if self.n_iter_ == 0 or (self.n_iter_ < window and (dead.size == 0 or stopped_early)):
+                break  # no progress (a failed line search), or converged with every unit alive, or stopped
+            theta = self.theta_.copy()
+            if dead.size and done < iterations:
+                resample(objective.layout, theta, dead, _first_rows(source), self.activation,
+                         self.output_activation, self._top_k(), rng)  # fmt: skip
+                self.n_resampled_ += dead.size
+        monitor.n_done = start
+        self.n_iter_, self.loss_curve_ = done, curve
 
     def _check_sparsity(self):
         """The penalty's own rules, before any data is read: an activation it can work with, k for
@@ -401,6 +441,7 @@ class SparseAutoencoder(
 
     def _start_stream(self, theta0, saved=None):
         """The streaming solver's state: fresh, or ``saved`` (a checkpoint's ``adam``)."""
+        self.n_resampled_ = getattr(self, "n_resampled_", 0) if saved is not None else 0
         self._stream = _Stream(theta0.copy(), Adam(theta0.size), check_random_state(self.random_state))
         if saved is not None:
             adam = self._stream.adam
@@ -436,6 +477,10 @@ class SparseAutoencoder(
                         objective.rho = target_schedule(self.sparsity_target, first + epoch, total)
                     functions = map(minibatch, minibatches(source, batch, stream.rng))
                     curve.append(run_epoch(functions, stream.theta, stream.adam, step))
+                    done_now = first + epoch + 1
+                    window_ends = self.resample_dead and done_now % self.resample_dead == 0
+                    if window_ends and objective.k is not None and (not decay or done_now <= 0.9 * total):
+                        self._resample_stream(source, m, n, objective)
                     stop = monitor is not None and monitor(len(curve) - done, curve[-1], stream.theta)
                     progress.update(epoch + 1, curve[-1], monitor.last_score if monitor is not None else None)
                     if stop:
@@ -451,6 +496,20 @@ class SparseAutoencoder(
                 raise FitInterrupted(theta, finished, curve) from None
         self._set_parameters(self._full_objective(source, m, n), stream.theta.copy(), done + epochs, curve)
         return self
+
+    def _resample_stream(self, source, m, n, objective):
+        """Adam's dead units (on all the rows, at a window's end) resampled, their first moments
+        reset (the second ones kept: measured, a reset v gives the new units steps large enough
+        to kill them again)."""
+        stream = self._stream
+        rho_hat = self._full_objective(source, m, n).terms(stream.theta)["rho_hat"]
+        dead = dead_units(rho_hat)
+        if dead.size:
+            changed = resample(objective.layout, stream.theta, dead, _first_rows(source), self.activation,
+                               self.output_activation, self._top_k(), stream.rng,
+                               objective.effective_theta(stream.theta))  # fmt: skip
+            stream.adam.m[changed] = 0.0
+            self.n_resampled_ += dead.size
 
     def _full_objective(self, source, m, n):
         """The exact J_sparse on the data, for loss_ (two passes if the data is out of core)."""
@@ -597,3 +656,9 @@ class SparseAutoencoder(
         model.loss_terms_["rho_hat"] = arrays.get("rho_hat")
         return model
 
+
+def _first_rows(source):
+    """Up to SAMPLE_ROWS rows of the training data, in memory, for resampling."""
+    if hasattr(source, "rows"):
+        return source.rows(0, SAMPLE_ROWS)
+    return np.asarray(source[:SAMPLE_ROWS])

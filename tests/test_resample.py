@@ -1,0 +1,60 @@
+"""Dead units brought back: what resampling writes, that it leaves the live units alone, that it
+revives units a fit would lose, and that Adam's moments of dead weights never turn subnormal."""
+
+import numpy as np
+import pytest
+
+import sparseae
+from sparseae.network import Layout, forward
+from sparseae.optim.adam import Adam, run_epoch
+from sparseae.resample import FIRING, dead_units, resample
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def test_dead_units_are_those_never_active():
+    assert dead_units(np.array([0.2, 0.0, 1e-300, 0.0])).tolist() == [1, 3]
+
+
+def test_a_resampled_unit_fires_on_a_badly_reconstructed_example_and_on_few_others(rng):
+    X = rng.uniform(0.1, 0.9, size=(2000, 16))
+    layout = Layout([16, 6, 16])
+    theta = layout.initial_theta(0)
+    Ws, bs = layout.unpack(theta)
+    Ws[0][[1, 4]] = 0.0
+    bs[0][[1, 4]] = -1.0  # units 1 and 4: off on every row
+    before = theta.copy()
+    changed = resample(layout, theta, np.array([1, 4]), X, "relu", "linear", None, np.random.RandomState(0))
+    mask_W, mask_b = layout.unpack(changed)
+    assert mask_W[0][[1, 4]].all() and mask_b[0][[1, 4]].all() and mask_W[1][:, [1, 4]].all()
+    np.testing.assert_array_equal(theta[~changed], before[~changed])  # the live units as they were
+    a = forward(*layout.unpack(theta), X, "relu", "linear")[1]
+    firing = (a[:, [1, 4]] > 0).mean(axis=0)
+    np.testing.assert_allclose(firing, FIRING, atol=0.01)
+    np.testing.assert_allclose(np.linalg.norm(layout.unpack(theta)[0][1][:, [1, 4]], axis=0),
+                               np.linalg.norm(Ws[1][:, [0, 2, 3, 5]], axis=0).mean())  # fmt: skip
+
+
+@pytest.mark.parametrize("solver, window", [("lbfgs", 50), ("adam", 5)])
+def test_resampling_revives_units_an_l1_fit_loses(solver, window):
+    from sparseae.datasets import natural_images, normalize_patches, sample_patches
+
+    X = normalize_patches(sample_patches(natural_images(), 3000, 8, random_state=0))
+    params = dict(activation="relu", output_activation="linear", sparsity="l1", sparsity_weight=0.1,
+                  decoder_norm="unit", solver=solver, max_iter=200 if solver == "lbfgs" else 60, random_state=0)  # fmt: skip
+    plain = sparseae.SparseAutoencoder(32, **params).fit(X)
+    revived = sparseae.SparseAutoencoder(32, resample_dead=window, **params).fit(X)
+    lost = len(sparseae.reconstruction_metrics(plain, X)["dead_units"])
+    kept = len(sparseae.reconstruction_metrics(revived, X)["dead_units"])
+    assert plain.n_resampled_ == 0 and revived.n_resampled_ > 0
+    assert lost >= 8 and kept < lost / 2, (lost, kept)
+    assert revived.n_iter_ == len(revived.loss_curve_)
+
+
+def test_adam_flushes_weights_and_moments_decaying_towards_subnormal_numbers():
+    theta = np.array([1e-250, 0.5, -1e-230, 2.0])
+    adam = Adam(4)
+    adam.m[:] = [1e-260, 0.1, 0.0, 1e-300]
+    run_epoch([lambda t: (1.0, np.zeros(4))], theta, adam, 0.0)
+    assert theta[0] == 0.0 and theta[2] == 0.0 and theta[1] == 0.5 and theta[3] == 2.0
+    assert adam.m[0] == 0.0 and adam.m[3] == 0.0 and adam.m[1] != 0.0
