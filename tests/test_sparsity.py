@@ -74,10 +74,10 @@ def test_every_penalty_trains_with_every_solver_and_the_metrics_count_its_dead_u
 
 def test_train_command_takes_the_new_penalties(tmp_path, capsys):
     argv = ["train", "--patches", "2000", "--max-iter", "20", "--quiet", "--activation", "relu",
-            "--output-activation", "linear", "--sparsity", "topk", "--k", "4"]  # fmt: skip
+            "--output-activation", "linear", "--sparsity", "topk", "--k", "4", "--resample-dead", "5"]  # fmt: skip
     assert main([*argv, "--out", str(tmp_path / "run")]) == 0
     model = sparseae.load(tmp_path / "run" / "model.safetensors")
-    assert (model.sparsity, model.k, model.activation) == ("topk", 4, "relu")
+    assert (model.sparsity, model.k, model.activation, model.resample_dead) == ("topk", 4, "relu", 5)
     assert main(["train", "--sparsity", "topk", "--out", str(tmp_path / "bad")]) == 2
     assert "--sparsity topk needs k" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()

@@ -25,6 +25,7 @@ from .checkpoint import (
     write_checkpoint,
 )
 from .engine import NumpyBackend, get_backend
+from .engine.parallel import single_threaded_blas
 from .errors import (
     DataError,
     FitInterrupted,
@@ -469,7 +470,8 @@ class SparseAutoencoder(
 
             return fun
 
-        with Progress(epochs, enabled=self.verbose > 0, description="epochs") as progress:
+        progress = Progress(epochs, enabled=self.verbose > 0, description="epochs")
+        with progress, single_threaded_blas():
             try:
                 for epoch in range(epochs):
                     step = step_schedule(rate, first + epoch, total) if decay else rate

@@ -59,6 +59,8 @@ def _add_model_flags(p):
     g.add_argument("--sparsity-weight", type=float, default=3.0, help="beta, for kl and l1 (3)")
     g.add_argument("--k", type=int, help="for topk: the hidden units each example keeps")
     g.add_argument("--decoder-norm", help="unit: decoder columns kept at unit norm (for l1)")
+    g.add_argument("--resample-dead", type=_number(int, low=0), default=0, metavar="W",
+                   help="resample units dead on all rows every W iterations (0: never)")  # fmt: skip
     g.add_argument("--weight-decay", type=float, default=1e-4, help="lambda (1e-4)")
     g.add_argument("--activation", default="sigmoid", help="hidden f: sigmoid, tanh or relu")
     g.add_argument("--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear")

@@ -9,6 +9,7 @@ memory, yet big enough that the NumPy calls cost little next to the arithmetic).
 release the GIL, so Python threads suffice. The measurements are in benchmarks/RESULTS.md.
 """
 
+import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -23,6 +24,7 @@ MIN_BLOCK_ROWS = 1024
 
 _pool = None
 _controller = None
+_depth = 0  # how deep inside single_threaded_blas the process is
 
 
 def n_cores():
@@ -37,12 +39,27 @@ def _threads():
     return _pool
 
 
+@contextlib.contextmanager
 def single_threaded_blas():
-    """A context in which every loaded BLAS runs one thread (around a whole fit)."""
-    global _controller
+    """A context in which every loaded BLAS runs one thread (around a whole fit). Re-entered
+    inside itself (an evaluation inside a fit) it does nothing: asking threadpoolctl again for
+    every minibatch cost a tenth of Adam's time on the notes' exercise."""
+    global _controller, _depth
+    if _depth:
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
+        return
     if _controller is None:
         _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    with _controller.limit(limits=1, user_api="blas"):
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
 
 
 def row_ranges(m, parallel=True):

@@ -1,0 +1,121 @@
+"""The streaming solver against L-BFGS, and streams longer than memory.
+
+    python benchmarks/streaming.py [--skip-memory]
+
+1. On the notes' exercise (10,000 normalised 8x8 natural patches, 64 -> 25, ρ = 0.01, β = 3,
+   λ = 1e-4), in one run: L-BFGS with its defaults, then Adam with its defaults and with the
+   defaults before the target warm-up (step 0.002, 400 epochs, the KL target at ρ from the start),
+   each judged by the exact full-batch J_sparse at the end: its cost over L-BFGS's and its wall
+   time over L-BFGS's. The same for L1 (ReLU, unit-norm decoder, β = 0.1) and TopK (ReLU, k = 3),
+   64 hidden units, linear output.
+2. ``fit_stream`` over ``patch_stream`` of 100,000 and 1,000,000 patches, each in a fresh
+   process: the peak resident memory (ru_maxrss) after the imports and after the fit.
+
+Writes benchmarks/streaming.json; prints Markdown tables.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import ROOT, machine  # noqa: E402
+
+import sparseae  # noqa: E402
+from sparseae.datasets import natural_images, normalize_patches, sample_patches  # noqa: E402
+
+RELU = dict(activation="relu", output_activation="linear")
+PENALTIES = {
+    "kl": (25, {}),
+    "l1": (64, dict(sparsity="l1", sparsity_weight=0.1, decoder_norm="unit", **RELU)),
+    "topk": (64, dict(sparsity="topk", k=3, **RELU)),
+}
+
+MEMORY = """
+import resource, sys, time
+import sparseae
+from sparseae.datasets import natural_images, patch_stream
+images = natural_images()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+n = int(sys.argv[1])
+start = time.perf_counter()
+sparseae.SparseAutoencoder(25, random_state=0).fit_stream(patch_stream(images, n, 8, 10000, True, 0), -(-n // 10000))
+seconds = time.perf_counter() - start
+print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, seconds)
+"""
+
+
+def timed_fit(X, n_hidden, **params):
+    model = sparseae.SparseAutoencoder(n_hidden, random_state=0, **params)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X)
+    return model.loss_, time.perf_counter() - start
+
+
+def race(X):
+    rows = []
+    for penalty, (n_hidden, params) in PENALTIES.items():
+        lbfgs_cost, lbfgs_seconds = timed_fit(X, n_hidden, **params)
+        runs = [("adam, defaults", {})]
+        if penalty == "kl":
+            runs.append(("adam, defaults before this change", "before"))
+        for label, extra in runs:
+            if extra == "before":
+                import sparseae.estimator as estimator
+
+                kept = estimator.target_schedule
+                estimator.target_schedule = lambda rho, epoch, epochs: rho
+                try:
+                    cost, seconds = timed_fit(X, n_hidden, solver="adam", learning_rate=0.002, max_iter=400,
+                                              **params)  # fmt: skip
+                finally:
+                    estimator.target_schedule = kept
+            else:
+                cost, seconds = timed_fit(X, n_hidden, solver="adam", **params)
+            rows.append({"penalty": penalty, "solver": label, "lbfgs_cost": lbfgs_cost, "lbfgs_seconds": lbfgs_seconds,
+                         "cost": cost, "seconds": seconds, "cost_ratio": cost / lbfgs_cost,
+                         "time_ratio": seconds / lbfgs_seconds})  # fmt: skip
+            print(f"{penalty} {label}: cost {cost:.5f} vs L-BFGS {lbfgs_cost:.5f} ({cost / lbfgs_cost - 1:+.2%}), "
+                  f"{seconds:.1f} s vs {lbfgs_seconds:.1f} s ({seconds / lbfgs_seconds:.2f}x)", flush=True)  # fmt: skip
+    return rows
+
+
+def memory():
+    rows = []
+    for n in (100_000, 1_000_000):
+        out = subprocess.run([sys.executable, "-c", MEMORY, str(n)], capture_output=True, text=True, check=True)
+        before, peak, seconds = out.stdout.split()
+        rows.append({"patches": n, "rss_after_imports_mib": int(before) / 1024, "peak_rss_mib": int(peak) / 1024,
+                     "seconds": float(seconds)})  # fmt: skip
+        print(f"{n} patches: peak {int(peak) / 1024:.0f} MiB (after imports {int(before) / 1024:.0f} MiB), "
+              f"{float(seconds):.1f} s", flush=True)  # fmt: skip
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args(argv)
+    X = normalize_patches(sample_patches(natural_images(), 10000, 8, random_state=0))
+    results = {"machine": machine(), "race": race(X), "memory": [] if args.skip_memory else memory()}
+    (ROOT / "benchmarks" / "streaming.json").write_text(json.dumps(results, indent=2) + "\n")
+    m = results["machine"]
+    print(f"\nMachine: {m['cpu']}, {m['cores']} cores, NumPy {m['numpy']}, commit {m['commit']}\n")
+    print("| penalty | solver | cost / L-BFGS's | time / L-BFGS's | L-BFGS: cost, s |\n|---|---|---|---|---|")
+    for r in results["race"]:
+        print(f"| {r['penalty']} | {r['solver']} | {r['cost_ratio']:.4f} | {r['time_ratio']:.2f}x | "
+              f"{r['lbfgs_cost']:.5f}, {r['lbfgs_seconds']:.1f} |")  # fmt: skip
+    if results["memory"]:
+        print("\n| patches streamed | peak RSS (MiB) | RSS after imports (MiB) | s |\n|---|---|---|---|")
+        for r in results["memory"]:
+            print(f"| {r['patches']:,} | {r['peak_rss_mib']:.0f} | {r['rss_after_imports_mib']:.0f} | {r['seconds']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
