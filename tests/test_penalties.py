@@ -109,3 +109,21 @@ def test_topk_gradient_check_holds_its_active_set_fixed(rng):
             moved[i] += sign * eps
             np.testing.assert_array_equal(np.sort(_active_sets(objective, moved, X), axis=1), at)
     assert check_gradient(objective, theta, eps) < 1e-9
+
+
+@pytest.mark.parametrize("sparsity, activation, extra", [
+    ("l1", "relu", {}), ("topk", "relu", {"top_k": 2}), ("topk", "sigmoid", {"top_k": 3}),
+    ("l1", "sigmoid", {"decoder_norm": "unit"}), ("kl", "sigmoid", {"decoder_norm": "unit"}),
+])  # fmt: skip
+def test_in_chunks_equals_in_memory_for_every_penalty(rng, sparsity, activation, extra):
+    """The two-pass method recomputes the forward pass from layer 1 (TopK's selection included),
+    the in-memory one starts from the kept a(k): the same J and gradient."""
+    X = rng.uniform(0.05, 0.95, size=(37, 8))
+    kw = dict(activation=activation, sparsity=sparsity, weight_decay=1e-3, sparsity_target=0.1,
+              sparsity_weight=0.5, **extra)  # fmt: skip
+    whole = SparseObjective([8, 5, 8], X, **kw)
+    chunked = SparseObjective([8, 5, 8], X, batch_size=6, **kw)
+    theta = whole.layout.initial_theta(1) + rng.normal(0, 0.01, size=whole.size)
+    (c1, g1), (c2, g2) = whole(theta), chunked(theta)
+    assert c2 == pytest.approx(c1, rel=1e-12)
+    np.testing.assert_allclose(g2, g1, rtol=1e-10, atol=1e-14)
