@@ -16,7 +16,7 @@ the optimizer's state:
 With held-out rows it also holds their indices, their scores so far and the best θ.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,7 +42,6 @@ class Checkpoint:
     adam: dict = None
     #: Held-out rows: ``rows``, ``scores``, ``best``, ``since_best``, ``best_theta`` (or None)
     validation: dict = None
-    extra: dict = field(default_factory=dict)
 
 
 def data_fingerprint(source, m, n):
@@ -74,7 +73,7 @@ def write_checkpoint(path, ckpt):
     arrays = {"theta": ckpt.theta}
     config = {"kind": "Checkpoint", "checkpoint_version": CHECKPOINT_VERSION, "params": ckpt.params,
               "n_features": ckpt.n_features, "n_iter": ckpt.n_iter, "loss_curve": ckpt.loss_curve,
-              "data": ckpt.data, "extra": ckpt.extra}  # fmt: skip
+              "data": ckpt.data}  # fmt: skip
     if ckpt.adam is not None:
         _, keys, pos, has_gauss, gauss = ckpt.adam["rng"]
         arrays.update(adam_m=ckpt.adam["m"], adam_v=ckpt.adam["v"], rng_keys=keys)
@@ -104,8 +103,7 @@ def read_checkpoint(path):
             )
         ckpt = Checkpoint(params=dict(config["params"]), n_features=int(config["n_features"]),
                           n_iter=int(config["n_iter"]), loss_curve=[float(c) for c in config["loss_curve"]],
-                          theta=_float_array(arrays, "theta", path), data=dict(config["data"]),
-                          extra=dict(config.get("extra", {})))  # fmt: skip
+                          theta=_float_array(arrays, "theta", path), data=dict(config["data"]))  # fmt: skip
         if "adam" in config:
             pos, has_gauss, gauss = config["adam"]["rng"]
             rng = ("MT19937", arrays["rng_keys"].astype(np.uint32), pos, has_gauss, gauss)

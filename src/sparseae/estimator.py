@@ -442,7 +442,7 @@ class SparseAutoencoder(
 
     def _start_stream(self, theta0, saved=None):
         """The streaming solver's state: fresh, or ``saved`` (a checkpoint's ``adam``)."""
-        self.n_resampled_ = getattr(self, "n_resampled_", 0) if saved is not None else 0
+        self.n_resampled_ = 0
         self._stream = _Stream(theta0.copy(), Adam(theta0.size), check_random_state(self.random_state))
         if saved is not None:
             adam = self._stream.adam

@@ -82,6 +82,16 @@ def _add_model_flags(p):
     g.add_argument("--n-iter-no-change", type=int, default=10, help="iterations it may stall (10)")
 
 
+def _add_rows_in_rows_out(p, model_help, output_help):
+    """The flags of a command that reads a model and data chunk by chunk and writes one file."""
+    p.add_argument("model", help=model_help)
+    p.add_argument("data", help="a .npy (read in chunks), .npz, .csv or IDX file")
+    p.add_argument("-o", "--output", required=True, help=output_help)
+    p.add_argument("--key", help="which array of a .npz that holds several")
+    p.add_argument("--batch-size", type=_number(int, low=1), default=10000, help="rows a chunk")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+
 def build_parser():
     parser = _Parser(prog="sparseae", description="The sparse autoencoder of the CS294A notes.")
     from .. import __version__
@@ -120,12 +130,7 @@ def build_parser():
     report.add_argument("--open", action="store_true", help="open the report in the web browser")
 
     encode = sub.add_parser("encode", help="write the hidden activations of a saved model")
-    encode.add_argument("model", help="a .safetensors model (autoencoder or pipeline)")
-    encode.add_argument("data", help="a .npy (read in chunks), .npz, .csv or IDX file")
-    encode.add_argument("-o", "--output", required=True, help="the .npy file to write")
-    encode.add_argument("--key", help="which array of a .npz that holds several")
-    encode.add_argument("--batch-size", type=_number(int, low=1), default=10000, help="rows a chunk")
-    encode.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _add_rows_in_rows_out(encode, "a .safetensors model (autoencoder or pipeline)", "the .npy file to write")
 
     show = sub.add_parser("show", help="write the feature tiles of a saved model")
     show.add_argument("model", help="a .safetensors model (autoencoder or pipeline)")
@@ -168,12 +173,8 @@ def build_parser():
     stack.add_argument("--quiet", action="store_true", help="no progress bars")
 
     predict = sub.add_parser("predict", help="write the labels a saved classifier gives new data")
-    predict.add_argument("model", help="a .safetensors classifier (or a pipeline ending in one)")
-    predict.add_argument("data", help="a .npy (read in chunks), .npz, .csv or IDX file")
-    predict.add_argument("-o", "--output", required=True, help="the .csv file to write")
-    predict.add_argument("--key", help="which array of a .npz that holds several")
-    predict.add_argument("--batch-size", type=_number(int, low=1), default=10000, help="rows a chunk")
-    predict.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _add_rows_in_rows_out(predict, "a .safetensors classifier (or a pipeline ending in one)",
+                          "the .csv file to write")
 
     check = sub.add_parser("gradcheck", help="check the gradient on a small random problem")
     check.add_argument("--epsilon", type=POSITIVE, default=1e-4, help="EPSILON (1e-4)")
