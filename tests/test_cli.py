@@ -90,7 +90,7 @@ def test_gradcheck_passes(capsys):
     [
         (["train", "--n-hidden", "0"], "--n-hidden must be an int in the range [1, inf). Got 0"),
         (["train", "--sparsity-target", "2"], "--sparsity-target must be a float in the range (0.0, 1.0). Got 2.0"),
-        (["train", "--solver", "newton"], "--solver must be a str among {'lbfgs', 'cg', 'gd', 'adam'}"),
+        (["train", "--solver", "newton"], "--solver must be a str among {'lbfgs', 'l-bfgs-b', 'cg', 'gd', 'adam'}"),
         (["train", "--bogus"], "unrecognized arguments: --bogus"),
         (["train", "--max-iter", "many"], "expected a whole number >= 1 or auto, got 'many'"),
         ([], "required: COMMAND"),

@@ -108,8 +108,10 @@ def test_fit_does_not_modify_X(X):
 
 
 def test_convergence_warning_when_max_iter_reached(X):
-    with pytest.warns(ConvergenceWarning, match="TOTAL NO. OF ITERATIONS REACHED LIMIT"):
+    with pytest.warns(ConvergenceWarning, match="stopped after 3 iterations .* reached max_iter = 3"):
         SparseAutoencoder(4, max_iter=3, random_state=0).fit(X)
+    with pytest.warns(ConvergenceWarning, match="TOTAL NO. OF ITERATIONS REACHED LIMIT"):
+        SparseAutoencoder(4, max_iter=3, random_state=0, solver="l-bfgs-b").fit(X)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +133,7 @@ def test_convergence_warning_when_max_iter_reached(X):
         (dict(sparsity="topk", k=0), r"'k' .* range \[1, inf\)"),
         (dict(sparsity="topk", k=5, n_hidden=5), r"k=5 keeps every one of the n_hidden=5 units"),
         (dict(decoder_norm="l2"), r"'decoder_norm' .* among \{'unit'\} or None"),
-        (dict(solver="sgd"), r"'solver' .* among \{'lbfgs', 'cg', 'gd', 'adam'\}\. Got 'sgd'"),
+        (dict(solver="sgd"), r"'solver' .* among \{'lbfgs', 'l-bfgs-b', 'cg', 'gd', 'adam'\}\. Got 'sgd'"),
         (dict(max_iter=0), r"'max_iter' .* range \[1, inf\)"),
         (dict(tol=float("nan")), r"'tol' .* Got nan"),
         (dict(dtype="float16"), r"'dtype' .* among \{'float64', 'float32'\}\. Got 'float16'"),

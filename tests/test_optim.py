@@ -49,9 +49,11 @@ def test_callback_sees_every_iteration_and_a_decreasing_cost(rng):
     assert costs[-1] == pytest.approx(objective(result.theta)[0])
 
 
-def test_max_iter_is_a_convergence_warning_with_scipys_message():
-    with pytest.warns(ConvergenceWarning, match="ITERATIONS REACHED LIMIT"):
+def test_max_iter_is_a_convergence_warning_with_the_solvers_message():
+    with pytest.warns(ConvergenceWarning, match="reached max_iter = 1"):
         minimize(quadratic, np.zeros(3), solver="lbfgs", max_iter=1, tol=1e-12)
+    with pytest.warns(ConvergenceWarning, match="ITERATIONS REACHED LIMIT"):
+        minimize(quadratic, np.zeros(3), solver="l-bfgs-b", max_iter=1, tol=1e-12)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         minimize(quadratic, np.zeros(3), solver="gd", max_iter=2, tol=1e-12)
 

@@ -24,7 +24,7 @@ def test_every_parameter_of_the_estimator_is_in_the_table():
 
 
 def test_choices_are_listed_in_their_own_order_every_time():
-    with pytest.raises(ParameterError, match=r"among \{'lbfgs', 'cg', 'gd', 'adam'\}\. Got 'x'"):
+    with pytest.raises(ParameterError, match=r"among \{'lbfgs', 'l-bfgs-b', 'cg', 'gd', 'adam'\}\. Got 'x'"):
         check_parameters({"solver": "x"}, "caller")
 
 

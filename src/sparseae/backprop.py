@@ -111,8 +111,9 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
     return value
 
 
-def weight_decay(Ws, gWs, lam):
-    r"""The weight decay term and its gradient, on the host's float64 θ and gradient.
+def weight_decay(Ws, gWs, lam, vdot=np.vdot):
+    r"""The weight decay term and its gradient, on θ and the gradient in float64 (``vdot`` the
+    sum of products of their arrays: NumPy's on the host).
 
     .. math:: \frac{\lambda}{2} \sum_l \lVert W^{(l)} \rVert^2, \qquad
               \nabla_{W^{(l)}} \mathrel{+}= \lambda W^{(l)}
@@ -123,9 +124,9 @@ def weight_decay(Ws, gWs, lam):
     if isinstance(lam, tuple):
         for W, gW, lam_l in zip(Ws, gWs, lam):
             gW += lam_l * W
-        return 0.5 * sum(lam_l * float(np.vdot(W, W)) for W, lam_l in zip(Ws, lam))
+        return 0.5 * sum(lam_l * float(vdot(W, W)) for W, lam_l in zip(Ws, lam))
     if not lam:
         return 0.0
     for W, gW in zip(Ws, gWs):
         gW += lam * W
-    return 0.5 * lam * sum(float(np.vdot(W, W)) for W in Ws)
+    return 0.5 * lam * sum(float(vdot(W, W)) for W in Ws)

@@ -9,9 +9,9 @@ the optimizer's state:
 - ``solver="adam"``: Adam's moments and step count, the random state that orders the
   minibatches and ρ̂'s moving average, taken between epochs: a resumed fit is the uninterrupted
   one, bit for bit. So is ``"gd"``, whose whole state is θ.
-- ``"lbfgs"`` and ``"cg"`` (SciPy's) keep their history to themselves: a resumed fit restarts
-  them from the saved θ, and ends close to, not exactly at, the uninterrupted fit's cost
-  (measured in tests/test_checkpoint.py).
+- ``"lbfgs"``, ``"l-bfgs-b"`` and ``"cg"``: their history is not saved (SciPy's keep theirs
+  to themselves): a resumed fit restarts them from the saved θ, and ends close to, not exactly
+  at, the uninterrupted fit's cost (measured in tests/test_checkpoint.py).
 
 With held-out rows it also holds their indices, their scores so far and the best θ.
 """

@@ -58,6 +58,11 @@ class NonFiniteCostError(SparseaeError, FloatingPointError):
         self.theta, self.n_iter = theta, n_iter
 
 
+class LineSearchFailure(SparseaeError, ArithmeticError):
+    """No step along an L-BFGS direction satisfied the strong Wolfe conditions; the message says
+    why. The solver catches it: a fit ends with a ConvergenceWarning carrying the reason."""
+
+
 class FitInterrupted(KeyboardInterrupt):
     """Ctrl-C during a fit; carries the parameters of the last completed iteration."""
 

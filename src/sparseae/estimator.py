@@ -26,6 +26,7 @@ from .checkpoint import (
 )
 from .engine import NumpyBackend, get_backend
 from .engine.parallel import single_threaded_blas
+from .engine.vectors import host_copy
 from .errors import (
     DataError,
     FitInterrupted,
@@ -96,9 +97,11 @@ class SparseAutoencoder(
     output_activation : {"sigmoid", "tanh", "linear"}, default "sigmoid"
         The output layer's f. A sigmoid output needs X in [0, 1] (tanh: [-1, 1]); "linear" is
         UFLDL's linear decoder, for data of any range such as whitened patches.
-    solver : {"lbfgs", "cg", "gd", "adam"}, default "lbfgs"
-        L-BFGS, conjugate gradient, or the notes' batch gradient descent, each on the exact
-        full-batch J_sparse; or "adam", the streaming solver on minibatches of ``batch_size``
+    solver : {"lbfgs", "l-bfgs-b", "cg", "gd", "adam"}, default "lbfgs"
+        L-BFGS (sparseae's own, unconstrained, with a strong-Wolfe line search and θ kept where
+        the objective computes, a GPU included: :mod:`sparseae.optim.lbfgs`), SciPy's L-BFGS-B
+        (the reference), SciPy's conjugate gradient, or the notes' batch gradient descent, each
+        on the exact full-batch J_sparse; or "adam", the streaming solver on minibatches of ``batch_size``
         rows with ρ̂ tracked as a moving average (see :mod:`sparseae.optim.adam`).
     max_iter : int or "auto", default "auto"
         Iterations; for "adam", epochs (passes over the data). "auto": 400 iterations, or 450
@@ -116,7 +119,7 @@ class SparseAutoencoder(
         For "adam", the minibatch (auto: 100). Otherwise rows per chunk of the notes' two-pass
         evaluation (auto: all rows of an in-memory array; about 64 MiB of a ``.npy`` or memmap).
     lbfgs_memory : int or "auto", default "auto"
-        Corrections L-BFGS keeps (scipy's ``maxcor``, default 10; minFunc keeps 100). "auto":
+        Corrections L-BFGS keeps (SciPy's ``maxcor`` for "l-bfgs-b"; minFunc keeps 100). "auto":
         100, or fewer (at least 10) so the history (2 θ-sized vectors per correction) is no
         larger than the training data's activations (benchmarks/RESULTS.md).
     dtype : {"float64", "float32"} or np.float64, np.float32, default "float64"
@@ -343,7 +346,7 @@ class SparseAutoencoder(
                               "since_best": monitor.since_best, "best_theta": monitor.best_theta}  # fmt: skip
             write_checkpoint(path, Checkpoint(
                 params=self._json_params(), n_features=self.n_features_in_, n_iter=n_iter,
-                loss_curve=monitor.loss_curve, theta=np.asarray(theta, dtype=np.float64), data=fingerprint,
+                loss_curve=monitor.loss_curve, theta=host_copy(theta), data=fingerprint,
                 adam=adam, validation=validation))  # fmt: skip
 
         return write

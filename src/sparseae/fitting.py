@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .engine.parallel import single_threaded_blas
+from .engine.vectors import host_copy
 from .errors import FitInterrupted, NonFiniteCostError
 from .optim import minimize
 from .progress import Progress
@@ -34,7 +35,8 @@ def fit_full_batch(estimator, objective, theta0, *, solver, max_iter, tol, learn
         try:
             result = minimize(objective, theta0, solver=solver, max_iter=max_iter, tol=tol,
                               learning_rate=learning_rate, lbfgs_memory=lbfgs_memory,
-                              callback=each_iteration)  # fmt: skip
+                              callback=each_iteration,
+                              vectors=getattr(objective, "vectors", None))  # fmt: skip
         except NonFiniteCostError as exc:
             estimator._set_parameters(objective, exc.theta, exc.n_iter, [])
             raise
@@ -57,8 +59,9 @@ class Monitor:
     ``callback(state)``, whose True also stops the fit, and checkpoints.
 
     ``state`` has ``n_iter``, ``loss``, ``validation_score`` (None without held-out rows) and
-    ``theta`` (read-only). ``n_done`` and ``loss_curve`` are the iterations of the fit before this
-    solver run (a resumed or warm-started one): ``n_iter`` counts from its start.
+    ``theta`` (read-only; a host copy when the solver keeps θ on a device). ``n_done`` and
+    ``loss_curve`` are the iterations of the fit before this solver run (a resumed or
+    warm-started one): ``n_iter`` counts from its start.
     ``checkpoint(n_iter, theta, monitor)`` is called after every ``checkpoint_every``-th iteration.
     """
 
@@ -88,12 +91,13 @@ class Monitor:
             score = float(self.objective.terms(theta)["cost"])
             self.scores.append(score)
             if score < self.best:
-                self.best, self.best_theta, self.since_best = score, np.array(theta, dtype=np.float64), 0
+                self.best, self.best_theta, self.since_best = score, host_copy(theta), 0
             else:
                 self.since_best += 1
         stop = self.early_stopping and self.since_best >= self.patience
         if self.callback is not None:
-            state = SimpleNamespace(n_iter=n_iter, loss=float(cost), validation_score=score, theta=theta)
+            host = theta if isinstance(theta, np.ndarray) else host_copy(theta)
+            state = SimpleNamespace(n_iter=n_iter, loss=float(cost), validation_score=score, theta=host)
             stop = self.callback(state) is True or stop
         if self.checkpoint is not None and n_iter % self.checkpoint_every == 0:
             self.checkpoint(n_iter, theta, self)

@@ -117,25 +117,38 @@ class ObjectiveBase:
                     self.penalty, self.rho, self.beta, rho_hat, drho_da, m
                 )
         loss_sum, grad = pass2(sparsity_delta)
-        decay = weight_decay(self.layout.unpack(theta)[0], self.layout.unpack(grad)[0], self.lam)
+        vdot = np.vdot if isinstance(theta, np.ndarray) else self.backend.vdot
+        decay = weight_decay(self.layout.unpack(theta)[0], self.layout.unpack(grad)[0], self.lam, vdot)
         terms = {self.loss.name: loss_sum / m, "weight_decay": decay, "sparsity": sparsity,
                  "rho_hat": rho_hat}  # fmt: skip
         terms["cost"] = terms[self.loss.name] + decay + sparsity
         return terms, grad
+
+    @property
+    def vectors(self):
+        """Where an optimizer may keep θ for this objective (:mod:`sparseae.engine.vectors`):
+        given θ there, the objective returns the gradient there."""
+        return self.backend.vectors
 
     def effective_theta(self, theta):
         """θ as the network uses it: with ``decoder_norm="unit"``, a copy whose output layer's
         W has each column (one per unit of the layer below) divided by its norm; else θ."""
         if self.decoder_norm is None:
             return theta
-        theta = np.array(theta, dtype=np.float64)
+        theta = self._copy(theta)
         self._unit_decoder(theta)
         return theta
 
+    def _copy(self, theta):
+        """A float64 copy of θ where θ is: the host, or the backend's device."""
+        on_host = isinstance(theta, np.ndarray) or not self.backend.vectors.holds(theta)
+        return np.array(theta, dtype=np.float64) if on_host else self.backend.vectors.from_host(theta)
+
     def _unit_decoder(self, theta):
         """Normalise θ's decoder columns in place; their norms before."""
+        xp = np if isinstance(theta, np.ndarray) else self.backend.xp
         W = self.layout.unpack(theta)[0][-1]  # (s_nl, s_{nl-1})
-        norms = np.maximum(np.sqrt(np.einsum("ij,ij->j", W, W)), np.finfo(np.float64).tiny)
+        norms = xp.clip(xp.sqrt(xp.einsum("ij,ij->j", W, W)), np.finfo(np.float64).tiny, None)
         W /= norms
         return norms
 
@@ -147,11 +160,12 @@ class ObjectiveBase:
         :math:`\hat w`. θ stays unconstrained, so L-BFGS needs nothing else."""
         if self.decoder_norm is None:
             return evaluate(theta)
-        effective = np.array(theta, dtype=np.float64)
+        effective = self._copy(theta)
         norms = self._unit_decoder(effective)
         terms, grad = evaluate(effective)
+        xp = np if isinstance(grad, np.ndarray) else self.backend.xp
         W, g = self.layout.unpack(effective)[0][-1], self.layout.unpack(grad)[0][-1]
-        g -= W * np.einsum("ij,ij->j", W, g)
+        g -= W * xp.einsum("ij,ij->j", W, g)
         g /= norms
         return terms, grad
 
@@ -160,7 +174,8 @@ class ObjectiveBase:
         return self.evaluate(theta)[0]
 
     def __call__(self, theta):
-        """``(J_sparse(θ), ∇J_sparse(θ))``, the gradient as a new float64 array."""
+        """``(J_sparse(θ), ∇J_sparse(θ))``, the gradient as a new float64 vector where θ is: a
+        host array, or a tensor on the backend's device (:attr:`vectors`)."""
         terms, grad = self.evaluate(theta)
         return terms["cost"], grad
 
@@ -252,8 +267,10 @@ class SparseObjective(ObjectiveBase):
         return self._row_passes
 
     def _start(self, theta):
-        """θ as float64 on the host, its W and b on the backend, and the gradient zeroed."""
-        theta = np.asarray(theta, dtype=np.float64)
+        """θ as float64 (on the host, or a tensor on the backend's device, as given), its W and b
+        on the backend, and the gradient zeroed."""
+        if isinstance(theta, np.ndarray) or not self.backend.vectors.holds(theta):
+            theta = np.asarray(theta, dtype=np.float64)
         passes = self._passes()
         passes.zero_gradient()
         return theta, passes, self.layout.unpack(self.backend.from_host(theta))
@@ -281,7 +298,7 @@ class SparseObjective(ObjectiveBase):
 
         def pass2(sparsity_delta):
             loss_sum = passes.backpropagate(Ws, bs, X, Y, X.shape[0], self._delta(sparsity_delta), kept=True)
-            return loss_sum, passes.gradient()
+            return loss_sum, passes.gradient(on_host=isinstance(theta, np.ndarray))
 
         return self.evaluate_passes(theta, X.shape[0], lambda: passes.hidden_sums(Ws, bs, X), pass2,
                                     rho_hat_average, momentum)  # fmt: skip
@@ -311,7 +328,7 @@ class SparseObjective(ObjectiveBase):
             delta, loss_sum = self._delta(sparsity_delta), 0.0
             for x, y in self._chunks():
                 loss_sum += passes.backpropagate(Ws, bs, x, y, m, delta, kept=False)
-            return loss_sum, passes.gradient()
+            return loss_sum, passes.gradient(on_host=isinstance(theta, np.ndarray))
 
         return self.evaluate_passes(theta, m, pass1, pass2)
 

@@ -72,9 +72,15 @@ class RowPasses:
         for workspace in self._scratch.values():
             workspace["grad"][...] = 0
 
-    def gradient(self):
-        """The gradient added up since :meth:`zero_gradient`, as a new host float64 array."""
+    def gradient(self, on_host=True):
+        """The gradient added up since :meth:`zero_gradient`, as a new float64 vector: a host
+        array, or (``on_host=False``) one in the backend's ``vectors``."""
         parts = [self._scratch[i]["grad"] for i in sorted(self._scratch)]
+        if not on_host:
+            total = self.backend.vectors.from_host(parts[0])
+            for part in parts[1:]:
+                total += part
+            return total
         total = self.backend.to_host(parts[0])
         for part in parts[1:]:
             total += self.backend.to_host(part)

@@ -77,7 +77,7 @@ class SoftmaxRegression(Classifier, BaseEstimator):
         name: CONSTRAINTS[name]
         for name in ("weight_decay", "max_iter", "tol", "dtype", "device", "random_state", "verbose")
     }
-    _parameter_constraints["solver"] = [Names(("lbfgs", "cg", "gd"))]
+    _parameter_constraints["solver"] = [Names(("lbfgs", "l-bfgs-b", "cg", "gd"))]
 
     def __init__(
         self,

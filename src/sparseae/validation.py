@@ -53,7 +53,7 @@ CONSTRAINTS = {
     "activation": [Names(ACTIVATIONS, lambda act: act.hidden)],
     "output_activation": [Names(ACTIVATIONS)],
     "loss": [Names(LOSSES)],
-    "solver": [Names(("lbfgs", "cg", "gd", "adam"))],
+    "solver": [Names(("lbfgs", "l-bfgs-b", "cg", "gd", "adam"))],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "tol": [_NON_NEGATIVE],
     "learning_rate": [Interval(Real, 0, np.inf, closed="neither"), Names(("auto",))],

@@ -4,8 +4,9 @@ PyTorch tensors on a device. The only module that knows one from the other.
 The math (:mod:`sparseae.backprop`, the activations, losses and penalties) is written against a
 backend: its array namespace ``xp`` for the operations NumPy and PyTorch share, and the methods
 below for what differs: allocation, moving θ in and the gradient out, column sums, f (with
-borrowed kernels where faster), and how rows are split over the cores. θ, ρ̂ and the optimizer's
-state stay on the host.
+borrowed kernels where faster), and how rows are split over the cores. ``vectors``
+(:mod:`sparseae.engine.vectors`) is where an optimizer keeps θ: a device's, for L-BFGS on a GPU.
+ρ̂ and the other small vectors stay on the host.
 """
 
 import contextlib
@@ -14,6 +15,7 @@ import numpy as np
 
 from ..errors import DeviceError, ParameterError
 from . import kernels, parallel
+from .vectors import HostVectors, TorchVectors
 
 
 class _Backend:
@@ -50,6 +52,7 @@ class NumpyBackend(_Backend):
         self.tiny = float(np.finfo(self.dtype).tiny)  # the smallest normal number
         self._ones = np.ones(0, dtype=self.dtype)
         self._borrowed = {}  # activation name -> PyTorch method, or None for NumPy's
+        self.vectors = HostVectors()  # where an optimizer keeps θ for this backend
 
     def empty(self, shape):
         return np.empty(shape, dtype=self.dtype)
@@ -125,6 +128,7 @@ class TorchBackend(_Backend):
             raise DeviceError(f"device={device!r} cannot be used by PyTorch: {first}") from None
         self.dtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
         self.tiny = float(torch.finfo(self.dtype).tiny)
+        self.vectors = TorchVectors(torch, self.device)
 
     def empty(self, shape):
         return self.xp.empty(shape, dtype=self.dtype, device=self.device)
@@ -138,7 +142,9 @@ class TorchBackend(_Backend):
         return self.xp.as_tensor(np.asarray(array), dtype=self.dtype, device=self.device)
 
     def to_host(self, array):
-        return array.detach().to("cpu", dtype=self.xp.float64).numpy()
+        """A new float64 array (``copy=True``: a CPU float64 tensor would otherwise lend its
+        buffer, which the next evaluation overwrites)."""
+        return array.detach().to("cpu", dtype=self.xp.float64, copy=True).numpy()
 
     def scalar(self, value):
         return float(value.item()) if hasattr(value, "item") else float(value)

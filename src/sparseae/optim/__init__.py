@@ -16,10 +16,12 @@ from sklearn.exceptions import ConvergenceWarning
 from ..errors import FitInterrupted, ParameterError
 from ..validation import check_parameters
 from .full_batch import OptimizeResult, Tracker, gradient_descent, scipy_solver
+from .lbfgs import lbfgs
 
 #: Full-batch solvers by name: each ``solver(tracker, theta0, *, max_iter, tol, ...)``.
 SOLVERS = {
-    "lbfgs": partial(scipy_solver, method="L-BFGS-B"),
+    "lbfgs": lbfgs,
+    "l-bfgs-b": partial(scipy_solver, method="L-BFGS-B"),
     "cg": partial(scipy_solver, method="CG"),
     "gd": gradient_descent,
 }
@@ -28,15 +30,19 @@ __all__ = ["OptimizeResult", "SOLVERS", "minimize"]
 
 
 def minimize(fun, theta0, *, solver="lbfgs", max_iter=400, tol=1e-5, learning_rate=0.1,
-             lbfgs_memory=10, callback=None):  # fmt: skip
+             lbfgs_memory=10, callback=None, vectors=None):  # fmt: skip
     """Minimise ``fun(theta) -> (cost, gradient)`` from ``theta0`` (not modified): an OptimizeResult.
 
-    ``solver``: "lbfgs" (SciPy's L-BFGS-B, unbounded, keeping ``lbfgs_memory`` corrections),
-    "cg" (SciPy's nonlinear conjugate gradient) or "gd" (the notes' batch gradient descent with
-    step ``learning_rate``). Stops after ``max_iter`` iterations, or when the largest gradient
-    component is at most ``tol`` (L-BFGS also when an iteration barely reduces the cost).
-    ``callback(iteration, cost)`` is called after each iteration (with θ, read-only, as a third
-argument when it takes three); returning True stops the solver there, without a warning.
+    ``solver``: "lbfgs" (:mod:`sparseae.optim.lbfgs`: unconstrained, strong-Wolfe steps,
+    ``lbfgs_memory`` corrections, its vectors in ``vectors``, where ``fun`` takes and returns
+    them: the host's by default, a device's for a PyTorch objective), "l-bfgs-b" (SciPy's
+    L-BFGS-B, unbounded, on the host: the reference), "cg" (SciPy's nonlinear conjugate
+    gradient) or "gd" (the notes' batch gradient descent with step ``learning_rate``). Stops
+    after ``max_iter`` iterations, or when the largest gradient component is at most ``tol``
+    (L-BFGS also when an iteration barely reduces the cost). ``callback(iteration, cost)`` is
+    called after each iteration (with θ, read-only, as a third argument when it takes three);
+    returning True stops the solver there, without a warning. The result's ``n_evaluations``
+    counts the calls of ``fun``.
 
     Raises NonFiniteCostError (carrying the last finite iterate) if the cost or gradient becomes
     non-finite, and FitInterrupted (carrying the last completed iterate) on Ctrl-C. A stop that is
@@ -51,13 +57,14 @@ argument when it takes three); returning True stops the solver there, without a 
     options = dict(max_iter=max_iter, tol=tol)
     if solver == "gd":
         options["learning_rate"] = learning_rate
-    if solver == "lbfgs":
+    if solver in ("lbfgs", "l-bfgs-b"):
         options["lbfgs_memory"] = lbfgs_memory
-    tracker = Tracker(fun, theta0, callback)
+    tracker = Tracker(fun, theta0, callback, vectors if solver == "lbfgs" else None)
     try:
         result = SOLVERS[solver](tracker, np.asarray(theta0), **options)
     except KeyboardInterrupt:
-        raise FitInterrupted(tracker.theta.copy(), len(tracker.loss_curve), tracker.loss_curve) from None
+        raise FitInterrupted(tracker.last_theta(), len(tracker.loss_curve), tracker.loss_curve) from None
+    result.n_evaluations = tracker.n_evaluations
     if not result.converged and not tracker.stopped:
         warnings.warn(
             f"solver {solver!r} stopped after {result.n_iter} iterations without converging: "

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize as scipy_minimize
 
+from ..engine.vectors import HostVectors
 from ..errors import NonFiniteCostError
 
 
@@ -24,32 +25,44 @@ class OptimizeResult:
 
 
 class Tracker:
-    """Wraps ``fun`` to reject non-finite values and records each completed iteration."""
+    """Wraps ``fun`` to reject non-finite values and records each completed iteration.
 
-    def __init__(self, fun, theta0, callback):
+    ``vectors`` (:mod:`sparseae.engine.vectors`) is where θ and the gradient live: the host by
+    default; a device's for a solver that keeps them there (``fun`` then takes and returns
+    tensors). ``n_evaluations`` counts the calls of ``fun``.
+    """
+
+    def __init__(self, fun, theta0, callback, vectors=None):
         self.fun = fun
         self.callback = callback
+        self.vectors = HostVectors() if vectors is None else vectors
         self._with_theta = callback is not None and len(inspect.signature(callback).parameters) >= 3
-        self.theta = np.array(theta0, dtype=np.float64)  # last completed iterate
+        self.theta = self.vectors.from_host(theta0)  # last completed iterate
         self.loss_curve = []
+        self.n_evaluations = 0
         self.stopped = False  # by the callback
 
+    def last_theta(self):
+        """The last completed iterate, as a new host float64 array."""
+        return self.vectors.to_host(self.theta)
+
     def evaluate(self, theta):
+        self.n_evaluations += 1
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one message
             cost, grad = self.fun(theta)
-        if not np.isfinite(cost) or not np.isfinite(grad).all():
+        if not np.isfinite(cost) or not self.vectors.all_finite(grad):
             what = "cost" if not np.isfinite(cost) else "gradient"
             raise NonFiniteCostError(
                 f"the {what} became non-finite after {len(self.loss_curve)} iterations "
                 f"(diverging: lower the learning rate, or check the data's scale)",
-                self.theta.copy(),
+                self.last_theta(),
                 len(self.loss_curve),
             )
         return cost, grad
 
     def iteration_done(self, theta, cost):
         """Record a completed iterate; a callback that returns True stops the solver there."""
-        self.theta[...] = theta
+        self.vectors.copy_into(self.theta, theta)
         self.loss_curve.append(float(cost))
         if self.callback is not None:
             extra = (self.theta,) if self._with_theta else ()

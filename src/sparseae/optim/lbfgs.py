@@ -1,0 +1,219 @@
+r"""Unconstrained L-BFGS on the objective's own arrays: the default ``solver="lbfgs"`` (§2.3).
+
+The direction is :math:`d = -H g`, H the L-BFGS approximation of the inverse Hessian built from
+the last ``memory`` pairs :math:`s_i = \theta_{i+1} - \theta_i`, :math:`y_i = g_{i+1} - g_i`, in
+the compact form of Byrd, Nocedal and Schnabel (1994):
+
+.. math::
+
+    H = \gamma I + \begin{bmatrix} S & \gamma Y \end{bmatrix}
+        \begin{bmatrix} R^{-T} (D + \gamma Y^T Y) R^{-1} & -R^{-T} \\ -R^{-1} & 0 \end{bmatrix}
+        \begin{bmatrix} S^T \\ \gamma Y^T \end{bmatrix},
+    \qquad \gamma = \frac{s^T y}{y^T y} \text{ of the newest pair,}
+
+R the upper triangle of :math:`S^T Y` and D its diagonal. S and Y are the rows of one
+(2 memory, n) array, so H g costs two passes over the history (a product in, a combination out)
+and the rest is memory x memory arithmetic on the host: on a GPU, θ, g and the history stay on
+the device and only 2 memory coefficients cross each way.
+
+The step α is found by a strong-Wolfe line search (Nocedal and Wright, *Numerical Optimization*,
+Algorithms 3.5 and 3.6, with cubic interpolation) on :math:`\phi(\alpha) = J(\theta + \alpha d)`,
+starting from α = 1 (on the first iteration, and after a restart, min(1, 1/‖g‖), as L-BFGS-B).
+"""
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+from ..errors import LineSearchFailure
+from .full_batch import OptimizeResult
+
+#: Sufficient decrease and curvature constants of the strong Wolfe conditions.
+C1, C2 = 1e-4, 0.9
+#: Stop when an iteration reduces J by at most this, relative to max(|J|, 1): SciPy's L-BFGS-B
+#: default (factr 1e7 times the float64 epsilon), so both solvers stop on the same rule.
+FTOL = 1e7 * np.finfo(np.float64).eps
+#: Evaluations one line search may make.
+MAX_EVALUATIONS = 25
+
+
+def cubic_minimum(a, b):
+    """The minimiser of the cubic through ``a = (α, φ, φ')`` and ``b`` (N&W eq. 3.59), or None
+    when it has none."""
+    (xa, fa, da), (xb, fb, db) = a, b
+    if xa == xb:
+        return None
+    d1 = da + db - 3.0 * (fa - fb) / (xa - xb)
+    square = d1 * d1 - da * db
+    if not np.isfinite(square) or square < 0:
+        return None
+    d2 = np.copysign(np.sqrt(square), xb - xa)
+    denominator = db - da + 2.0 * d2
+    if denominator == 0:
+        return None
+    x = xb - (xb - xa) * (db + d2 - d1) / denominator
+    return float(x) if np.isfinite(x) else None
+
+
+def strong_wolfe(phi, f0, dphi0, alpha, *, c1=C1, c2=C2, max_evaluations=MAX_EVALUATIONS):
+    r"""A step α > 0 with :math:`\phi(\alpha) \le \phi(0) + c_1 \alpha \phi'(0)` and
+    :math:`|\phi'(\alpha)| \le c_2 |\phi'(0)|`, for a descent direction (φ'(0) < 0).
+
+    ``phi(α)`` returns ``(value, gradient, derivative)``; the accepted step is always the last
+    one evaluated, returned as ``(α, value, gradient, derivative)``. Raises LineSearchFailure.
+    """
+    previous, evaluations = (0.0, f0, dphi0), 0
+    while evaluations < max_evaluations:
+        f, g, dphi = phi(alpha)
+        evaluations += 1
+        point = (alpha, f, dphi)
+        if f > f0 + c1 * alpha * dphi0 or (evaluations > 1 and f >= previous[1]):
+            return _zoom(phi, previous, point, f0, dphi0, c1, c2, max_evaluations - evaluations)
+        if abs(dphi) <= -c2 * dphi0:
+            return alpha, f, g, dphi
+        if dphi >= 0:
+            return _zoom(phi, point, previous, f0, dphi0, c1, c2, max_evaluations - evaluations)
+        # Still going down: extrapolate, at least a little and at most 10x.
+        low, high = alpha + 0.01 * (alpha - previous[0]), 10.0 * alpha
+        step = cubic_minimum(previous, point)
+        previous, alpha = point, high if step is None or step <= alpha else min(max(step, low), high)
+    raise LineSearchFailure(f"the cost still decreased at every one of {max_evaluations} growing steps")
+
+
+def _zoom(phi, lo, hi, f0, dphi0, c1, c2, evaluations_left):
+    """Algorithm 3.6: ``lo`` satisfies sufficient decrease with the lowest φ so far, and the
+    bracket [lo, hi] holds a step that satisfies both conditions."""
+    for _ in range(evaluations_left):
+        left, right = sorted((lo[0], hi[0]))
+        width = right - left
+        if width <= 1e-10 * right:
+            raise LineSearchFailure(
+                f"the bracket around the step shrank to [{left:.6g}, {right:.6g}] without a step "
+                f"that decreases the cost enough (it is flat to rounding along the direction)"
+            )
+        alpha = cubic_minimum(lo, hi)
+        if alpha is None:
+            alpha = 0.5 * (left + right)
+        alpha = min(max(alpha, left + 0.1 * width), right - 0.1 * width)  # keep off the ends
+        f, g, dphi = phi(alpha)
+        if f > f0 + c1 * alpha * dphi0 or f >= lo[1]:
+            hi = (alpha, f, dphi)
+        else:
+            if abs(dphi) <= -c2 * dphi0:
+                return alpha, f, g, dphi
+            if dphi * (hi[0] - lo[0]) >= 0:
+                hi = lo
+            lo = (alpha, f, dphi)
+    raise LineSearchFailure(f"no step in the bracket satisfied the strong Wolfe conditions within "
+                            f"{MAX_EVALUATIONS} evaluations")  # fmt: skip
+
+
+class History:
+    """The last ``memory`` pairs (s, y), as rows of one array ``rows`` ([S; Y], zero where unused)
+    in the vectors' place, their products :math:`s_i^T y_j` and :math:`y_i^T y_j` (host), and
+    ``rows @ g`` for the current gradient.
+
+    One pass over the rows an iteration computes ``rows @ g_new``; the new pair's products with
+    the older pairs follow as :math:`s_i^T y = s_i^T g_{new} - s_i^T g` (and for :math:`y_i`),
+    the previous iteration's ``rows @ g`` kept, and the new pair's own :math:`s^T y` and
+    :math:`y^T y`, on which γ and R's diagonal rest, are computed directly.
+    """
+
+    def __init__(self, vectors, n, memory):
+        self.vectors, self.memory = vectors, memory
+        self.rows = vectors.zeros((2 * memory, n))
+        self.sy = np.zeros((memory, memory))  # sy[i, j] = s_i . y_j, by slot
+        self.yy = np.zeros((memory, memory))
+        self.order = []  # slots in use, oldest first
+        self.rows_g = np.zeros(2 * memory)  # rows @ g: the rows are zero until used
+
+    def __len__(self):
+        return len(self.order)
+
+    def clear(self):
+        self.order = []
+
+    def add(self, d, alpha, g_new, g):
+        """Store s = α d and y = g_new - g in the oldest (or a free) slot; ``g_new`` becomes the
+        current gradient."""
+        m, vectors = self.memory, self.vectors
+        slot = self.order.pop(0) if len(self.order) == m else min(set(range(m)) - set(self.order))
+        s, y = self.rows[slot], self.rows[m + slot]
+        vectors.scaled_into(s, alpha, d)
+        vectors.subtract_into(y, g_new, g)
+        rows_g_new = vectors.products(self.rows, g_new)
+        rows_y = rows_g_new - self.rows_g  # valid for the slots written before this iteration
+        self.rows_g = rows_g_new
+        self.sy[:, slot], self.yy[:, slot] = rows_y[:m], rows_y[m:]
+        self.sy[slot, slot], self.yy[slot, slot] = vectors.dot(s, y), vectors.dot(y, y)
+        self.yy[slot, :] = self.yy[:, slot]
+        if self.sy[slot, slot] > 0:  # always, after a strong-Wolfe step, except to rounding
+            self.order.append(slot)
+
+    def direction_into(self, d, g):
+        """d ← -H g, for the current gradient g."""
+        m, slots = self.memory, np.array(self.order)
+        newest = slots[-1]
+        gamma = self.sy[newest, newest] / self.yy[newest, newest]
+        R = np.triu(self.sy[np.ix_(slots, slots)])
+        u = solve_triangular(R, self.rows_g[slots])
+        v = np.diag(R) * u + gamma * (self.yy[np.ix_(slots, slots)] @ u) - gamma * self.rows_g[m + slots]
+        p = solve_triangular(R, v, trans="T")
+        coefficients = np.zeros(2 * m)
+        coefficients[slots], coefficients[m + slots] = -p, gamma * u
+        self.vectors.combination_into(d, coefficients, self.rows, -gamma, g)
+
+
+def lbfgs(tracker, theta0, *, max_iter, tol, lbfgs_memory=10):
+    """Minimise the tracked function from ``theta0`` with L-BFGS and strong-Wolfe steps.
+
+    Stops when max |g| ≤ ``tol``, when an iteration reduces J by at most :data:`FTOL` relative to
+    max(|J|, 1), after ``max_iter`` iterations, or when the line search fails twice in a row
+    (the second time from steepest descent, the history cleared): then not converged, θ the last
+    accepted iterate and the message the line search's reason.
+    """
+    vectors = tracker.vectors
+    theta = vectors.from_host(tracker.theta)  # θ0, already moved in by the tracker
+    f, g = tracker.evaluate(theta)
+    n = theta.shape[0]
+    history = History(vectors, n, lbfgs_memory)  # rows_g = rows @ g holds: both are zero
+    d, trial = vectors.zeros(n), vectors.zeros(n)
+    converged, message, n_iter = vectors.max_abs(g) <= tol, f"reached max_iter = {max_iter}", 0
+    if converged:
+        message = f"max |gradient| <= tol = {tol:g}"
+
+    def phi(alpha):
+        vectors.add_into(trial, theta, alpha, d)
+        f_alpha, g_alpha = tracker.evaluate(trial)
+        return f_alpha, g_alpha, vectors.dot(g_alpha, d)
+
+    while not converged and n_iter < max_iter:
+        if history:
+            history.direction_into(d, g)
+            alpha, dphi0 = 1.0, vectors.dot(g, d)
+        if not history or not dphi0 < 0:  # no history yet, or a direction that does not descend
+            history.clear()
+            vectors.scaled_into(d, -1.0, g)
+            dphi0 = vectors.dot(g, d)
+            alpha = min(1.0, 1.0 / np.sqrt(vectors.dot(g, g)))  # a step of length 1, as L-BFGS-B
+        try:
+            alpha, f_new, g_new, dphi = strong_wolfe(phi, f, dphi0, alpha)
+        except LineSearchFailure as failure:
+            if history:
+                history.clear()
+                continue
+            message = f"the line search failed: {failure}"
+            break
+        history.add(d, alpha, g_new, g)
+        theta, trial = trial, theta
+        f_old, f, g = f, f_new, g_new
+        n_iter += 1
+        try:
+            tracker.iteration_done(theta, f)
+        except StopIteration:
+            break
+        if vectors.max_abs(g) <= tol:
+            converged, message = True, f"max |gradient| <= tol = {tol:g}"
+        elif (f_old - f) <= FTOL * max(abs(f_old), abs(f), 1.0):
+            converged, message = True, f"the cost fell by at most {FTOL:.2g} relative to itself"
+    return OptimizeResult(vectors.to_host(theta), float(f), n_iter, bool(converged), message,
+                          tracker.loss_curve)  # fmt: skip
