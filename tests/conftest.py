@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -7,6 +9,13 @@ from sparseae.rows import NpyRows
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def torch_device():
+    """The PyTorch device of the backend tests: "cpu" (CI has no GPU), or SPARSEAE_TEST_DEVICE
+    ("cuda" on a GPU machine, where benchmarks/gpu_check.sh runs them)."""
+    return os.environ.get("SPARSEAE_TEST_DEVICE", "cpu")
 
 
 @pytest.fixture(autouse=True)

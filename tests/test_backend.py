@@ -60,7 +60,7 @@ needs_torch = pytest.mark.skipif(
 
 @needs_torch
 @pytest.mark.parametrize("activation, output_activation", [("sigmoid", "sigmoid"), ("tanh", "linear")])
-def test_torch_backend_matches_numpy(rng, activation, output_activation):
+def test_torch_backend_matches_numpy(rng, activation, output_activation, torch_device):
     X = rng.uniform(0.1, 0.9, size=(200, 12))
     kwargs = dict(
         activation=activation, output_activation=output_activation,
@@ -68,7 +68,7 @@ def test_torch_backend_matches_numpy(rng, activation, output_activation):
     )  # fmt: skip
     theta = Layout([12, 5, 12]).initial_theta(0)
     ref_cost, ref_grad = SparseObjective([12, 5, 12], X, **kwargs)(theta)
-    objective = SparseObjective([12, 5, 12], X, backend=get_backend("cpu"), **kwargs)
+    objective = SparseObjective([12, 5, 12], X, backend=get_backend(torch_device), **kwargs)
     assert isinstance(objective.X, torch.Tensor)
     cost, grad = objective(theta)
     assert isinstance(grad, np.ndarray) and grad.dtype == np.float64
@@ -77,12 +77,12 @@ def test_torch_backend_matches_numpy(rng, activation, output_activation):
 
 
 @needs_torch
-def test_estimator_on_torch_device_matches_numpy(rng):
+def test_estimator_on_torch_device_matches_numpy(rng, torch_device):
     X = rng.uniform(0.1, 0.9, size=(100, 9))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         a = SparseAutoencoder(4, max_iter=15, random_state=0).fit(X)
-        b = SparseAutoencoder(4, max_iter=15, random_state=0, device="cpu").fit(X)
+        b = SparseAutoencoder(4, max_iter=15, random_state=0, device=torch_device).fit(X)
     assert b.loss_ == pytest.approx(a.loss_, rel=1e-8)
     np.testing.assert_allclose(b.transform(X), a.transform(X), rtol=1e-6)
 

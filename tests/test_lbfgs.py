@@ -168,15 +168,15 @@ def test_a_flat_cost_ends_the_fit_without_a_traceback():
 
 
 @needs_torch
-def test_theta_stays_on_the_device_for_the_whole_fit(rng, monkeypatch):
+def test_theta_stays_on_the_device_for_the_whole_fit(rng, monkeypatch, torch_device):
     """Every host copy of a θ-sized tensor is counted: the fit makes one in and one out, however
-    many iterations it runs (device="cpu" stands in for a GPU)."""
+    many iterations it runs (device="cpu" stands in for a GPU, where there is none)."""
     from sparseae.engine import get_backend
     from sparseae.engine.vectors import TorchVectors
 
     X = rng.uniform(0.1, 0.9, size=(200, 12))
     objective = SparseObjective([12, 5, 12], X, weight_decay=1e-3, sparsity_target=0.05,
-                                sparsity_weight=3.0, backend=get_backend("cpu"))  # fmt: skip
+                                sparsity_weight=3.0, backend=get_backend(torch_device))  # fmt: skip
     size, crossings = objective.size, []
 
     def counting(method):
@@ -187,7 +187,8 @@ def test_theta_stays_on_the_device_for_the_whole_fit(rng, monkeypatch):
 
         return counted
 
-    for cls, name in [(torch.Tensor, "numpy"), (torch.Tensor, "__array__"), (torch.Tensor, "tolist")]:
+    for cls, name in [(torch.Tensor, "numpy"), (torch.Tensor, "__array__"), (torch.Tensor, "tolist"),
+                      (torch.Tensor, "cpu")]:
         original = getattr(cls, name)
         monkeypatch.setattr(cls, name, lambda self, *a, _o=original, **k: (
             crossings.append("out") if self.numel() >= size else None, _o(self, *a, **k))[1])
