@@ -137,14 +137,18 @@ class TorchBackend(_Backend):
         return self.xp.zeros(shape, dtype=self.dtype, device=self.device)
 
     def from_host(self, array):
+        """On the device in the backend's dtype. A host array is cast by NumPy first: PyTorch's
+        own float64 -> float32 cast of a host array took 20 ms for θ of (b)'s 308,308 values
+        (measured on an H200 host), NumPy's a fraction of a millisecond."""
         if isinstance(array, self.xp.Tensor):
             return array.to(device=self.device, dtype=self.dtype)
-        return self.xp.as_tensor(np.asarray(array), dtype=self.dtype, device=self.device)
+        host_dtype = np.float64 if self.dtype == self.xp.float64 else np.float32
+        return self.xp.as_tensor(np.asarray(array, dtype=host_dtype), device=self.device)
 
     def to_host(self, array):
-        """A new float64 array (``copy=True``: a CPU float64 tensor would otherwise lend its
-        buffer, which the next evaluation overwrites)."""
-        return array.detach().to("cpu", dtype=self.xp.float64, copy=True).numpy()
+        """A new float64 array, cast where the tensor is (``copy=True``: a CPU float64 tensor
+        would otherwise lend its buffer, which the next evaluation overwrites)."""
+        return array.detach().to(dtype=self.xp.float64).to("cpu", copy=True).numpy()
 
     def scalar(self, value):
         return float(value.item()) if hasattr(value, "item") else float(value)
