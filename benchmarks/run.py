@@ -30,6 +30,7 @@ import time
 import tracemalloc
 import warnings
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ import peers  # noqa: E402
 
 import sparseae  # noqa: E402
 from sparseae.datasets import natural_images, normalize_patches, sample_patches  # noqa: E402
+from sparseae.engine.parallel import single_threaded_blas  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist"
@@ -98,6 +100,20 @@ def lbfgs(fun, theta0, iters, maxcor=10):
                              options={"maxiter": iters, "maxcor": maxcor, "gtol": 0.0,
                                       "ftol": 0.0, "maxfun": 20 * iters})  # fmt: skip
     return res.x, float(res.fun), trace, time.perf_counter() - t0
+
+
+def own_lbfgs(objective, theta0, iters, memory):
+    """sparseae's own L-BFGS (``solver="lbfgs"``, what a user of sparseae gets), with the
+    objective's vectors (a device's for a PyTorch objective); the same (theta, cost, trace,
+    seconds). It stops earlier only if an iteration barely reduces the cost."""
+    trace = []
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(), single_threaded_blas():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = sparseae.minimize(objective, theta0, solver="lbfgs", max_iter=iters, tol=0.0,
+                                lbfgs_memory=memory, vectors=objective.vectors,
+                                callback=lambda it, cost: trace.append((time.perf_counter() - t0, cost)))  # fmt: skip
+    return res.theta, float(res.cost), trace, time.perf_counter() - t0
 
 
 def scipy_blas(threads):
@@ -166,13 +182,15 @@ def run_workload(name, args):
         "floor_f32": lambda: floor32(),
         "sparseae_f64": lambda: objective(theta0),
         "sparseae_f32": lambda: objective32(theta0),
-        "sparseae_f64_numpy_kernels": lambda: objective(theta0),
+        "sparseae_f64_numpy_kernels": None,  # an objective made inside numpy_kernels(), below
         "numpy_notes": lambda: numpy_fun(theta0),
         "torch_autograd": lambda: torch_fun(theta0),
     }
     row["eval_seconds"] = {}
     for key, fn in evals.items():
         with numpy_kernels() if key.endswith("numpy_kernels") else contextlib.nullcontext():
+            if fn is None:  # the backend picks its kernels once, when the objective is made
+                fn = partial(ours(X, w)[0], theta0)
             row["eval_seconds"][key] = median_seconds(fn, args.repeats)
         print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
 
@@ -180,9 +198,12 @@ def run_workload(name, args):
 
     auto = auto_lbfgs_memory(m, objective.layout)
     row["lbfgs_memory_auto"] = auto
-    runs = [("torch_autograd", torch_fun, 10), ("sparseae_f64", objective, 10),
-            ("sparseae_f32", objective32, 10), ("numpy_notes", numpy_fun, 10),
-            ("sparseae_auto", objective, auto), ("sparseae_auto_f32", objective32, auto)]  # fmt: skip
+    # The peers with SciPy's L-BFGS-B, as their users drive them; sparseae with its own L-BFGS
+    # (solver="lbfgs"), and once with L-BFGS-B too ("l-bfgs-b", the reference).
+    runs = [("torch_autograd", torch_fun, 10, lbfgs), ("sparseae_f64", objective, 10, own_lbfgs),
+            ("sparseae_f32", objective32, 10, own_lbfgs), ("numpy_notes", numpy_fun, 10, lbfgs),
+            ("sparseae_auto", objective, auto, own_lbfgs), ("sparseae_auto_f32", objective32, auto, own_lbfgs),
+            ("sparseae_auto_l-bfgs-b", objective, auto, lbfgs)]  # fmt: skip
     if torch_backend_available():
         # sparseae's objective code on PyTorch tensors on --device; on a GPU, also the floor
         # there (the five products as torch.matmul on the device).
@@ -199,10 +220,10 @@ def run_workload(name, args):
         for key, fn in device_evals.items():
             row["eval_seconds"][key] = median_seconds(fn, args.repeats)
             print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
-        runs.append((f"sparseae_auto_torch_{name}", torch_objective, auto))
+        runs.append((f"sparseae_auto_torch_{name}", torch_objective, auto, own_lbfgs))
     fits = {}
-    for key, fun, maxcor in runs:
-        theta, cost, trace, seconds = lbfgs(fun, theta0.copy(), w["iters"], maxcor)
+    for key, fun, maxcor, solver in runs:
+        theta, cost, trace, seconds = solver(fun, theta0.copy(), w["iters"], maxcor)
         fits[key] = {"seconds": seconds, "final_cost": cost, "trace": trace}
         print(f"  fit  {key:>15}: {seconds:8.2f} s, final cost {cost:.6f}", flush=True)
     target = fits["torch_autograd"]["final_cost"]
@@ -229,10 +250,10 @@ def run_workload(name, args):
     # alone, without L-BFGS-B's float64 workspace.
     X32 = X.astype(np.float32)
     memory = {}
-    memory["sparseae_f64"] = peak_memory(lambda: lbfgs(ours(X, w)[0], theta0.copy(), 3))
-    memory["sparseae_f32"] = peak_memory(lambda: lbfgs(ours(X, w, "float32")[0], theta0.copy(), 3))
+    memory["sparseae_f64"] = peak_memory(lambda: own_lbfgs(ours(X, w)[0], theta0.copy(), 3, 10))
+    memory["sparseae_f32"] = peak_memory(lambda: own_lbfgs(ours(X, w, "float32")[0], theta0.copy(), 3, 10))
     memory["sparseae_f32_given_f32_X"] = peak_memory(
-        lambda: lbfgs(ours(X32, w, "float32")[0], theta0.copy(), 3))  # fmt: skip
+        lambda: own_lbfgs(ours(X32, w, "float32")[0], theta0.copy(), 3, 10))  # fmt: skip
     memory["numpy_notes"] = peak_memory(lambda: lbfgs(numpy_fun, theta0.copy(), 3))
     memory["eval_sparseae_f64"] = peak_memory(lambda: ours(X, w)[0](theta0))
     memory["eval_sparseae_f32_given_f32_X"] = peak_memory(lambda: ours(X32, w, "float32")[0](theta0))

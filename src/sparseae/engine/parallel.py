@@ -62,18 +62,6 @@ def single_threaded_blas():
             _depth -= 1
 
 
-@contextlib.contextmanager
-def blas_on_all_cores():
-    """Inside :func:`single_threaded_blas`, BLAS on every core for a while: for work that no row
-    split covers, such as an optimizer's passes over its history (matrix-vector products, which
-    NumPy does not run outside the GIL). Outside it, BLAS is at its default already."""
-    if not _depth:
-        yield
-        return
-    with _controller.limit(limits=n_cores(), user_api="blas"):
-        yield
-
-
 def row_ranges(m, parallel=True):
     """[lo, hi) ranges covering m rows: one per core, or one in all for small m (or serial)."""
     parts = max(1, min(n_cores(), m // MIN_ROWS_PER_CORE)) if parallel else 1
