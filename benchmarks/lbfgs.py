@@ -4,6 +4,7 @@
     python benchmarks/lbfgs.py --workloads b --iters b=50
     python benchmarks/lbfgs.py --device cuda         # the fits on a PyTorch device (θ kept there
                                                      # by sparseae's L-BFGS; L-BFGS-B on the host)
+    python benchmarks/lbfgs.py --memory-study --json benchmarks/lbfgs_memory.json
 
 For each of run.py's workloads (a: the notes' exercise; b: MNIST size; c: wide):
 
@@ -66,13 +67,13 @@ def optimizer_overhead(n, memory, solver, vectors=None):
     return ((t_b - t_a) - (in_b - in_a)) / (len(stamps) - 1 - memory)
 
 
-def fit(objective, theta0, solver, iters, memory, vectors=None):
-    trace, t0 = [], time.perf_counter()
+def fit(objective, theta0, solver, iters, memory, vectors=None, trace=None):
+    trace, t0 = [] if trace is None else trace, time.perf_counter()
     with warnings.catch_warnings(), single_threaded_blas():
         warnings.simplefilter("ignore", ConvergenceWarning)
         result = sparseae.minimize(objective, theta0, solver=solver, max_iter=iters, tol=0.0,
                                    lbfgs_memory=memory, vectors=vectors if solver == "lbfgs" else None,
-                                   callback=lambda it, cost: trace.append(time.perf_counter() - t0))  # fmt: skip
+                                   callback=lambda it, cost: trace.append((time.perf_counter() - t0, cost)))  # fmt: skip
     seconds = time.perf_counter() - t0
     return {"final_cost": result.cost, "iterations": result.n_iter, "evaluations": result.n_evaluations,
             "seconds": seconds, "seconds_per_iteration": seconds / max(1, result.n_iter),
@@ -121,6 +122,31 @@ def run_workload(name, args):
     return row
 
 
+def memory_study(args):
+    """sparseae's L-BFGS with several history sizes, from one θ0: the seconds each takes to reach
+    the highest of their final costs (the one every size reaches), for ``lbfgs_memory="auto"``."""
+    out = {}
+    for name, sizes, iters in (("a", (10, 30, 100), 400), ("b", (5, 15, 50), 100)):
+        w = workload(name, False)
+        X, s2 = w["X"], w["s2"]
+        n = X.shape[1]
+        objective = sparseae.SparseObjective([n, s2, n], X, weight_decay=w["lam"], sparsity_target=w["rho"],
+                                             sparsity_weight=w["beta"])  # fmt: skip
+        theta0, traces = objective.layout.initial_theta(0), {}
+        for k in sizes:
+            traces[k] = []
+            fit(objective, theta0, "lbfgs", iters, k, trace=traces[k])
+        target = max(trace[-1][1] for trace in traces.values())
+        out[name] = {}
+        for k, trace in traces.items():
+            reached = next(t for t, cost in trace if cost <= target * (1 + 1e-12))
+            out[name][k] = {"final_cost": trace[-1][1], "seconds": trace[-1][0], "seconds_to_common_cost": reached,
+                            "common_cost": target, "iterations": len(trace)}  # fmt: skip
+            print(f"  ({name}) memory {k:>3}: final {trace[-1][1]:.6f} in {trace[-1][0]:.2f} s; {target:.6f} "
+                  f"reached at {reached:.2f} s", flush=True)  # fmt: skip
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default="abc")
@@ -128,7 +154,14 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "lbfgs.json"))
+    parser.add_argument("--memory-study", action="store_true",
+                        help="only the history-size study (a: 10, 30, 100; b: 5, 15, 50), to --json")
     args = parser.parse_args(argv)
+    if args.memory_study:
+        result = {"machine": machine(), "memory_study": memory_study(args)}
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(result, indent=1) + "\n")
+        return 0
     args.iters = {k: int(v) for k, v in (item.split("=") for item in args.iters.split(",") if item)}
     result = {"machine": machine(), "device": args.device,
               "workloads": {name: run_workload(name, args) for name in args.workloads}}  # fmt: skip

@@ -44,10 +44,18 @@ def test_arrays_that_cannot_be_shared_are_left_to_numpy(rng, torch):
 
 def test_shared_arrays_are_computed_in_place_chunk_by_chunk(rng, torch, monkeypatch):
     monkeypatch.setattr(kernels, "CHUNK", 64)  # many chunks, the last one partial
+    monkeypatch.setattr(kernels, "SMALL", 1000)
     z, b = rng.normal(size=(101, 10)), rng.normal(size=10)
     expected = expit(z + b)
     assert kernels.apply_to_numpy("sigmoid_", z, b)
     np.testing.assert_allclose(z, expected, rtol=4e-16)
+
+
+def test_small_arrays_stay_with_numpys_kernel(rng, torch):
+    z = rng.normal(size=(100, 25))  # an Adam minibatch's hidden layer: 2,500 values
+    before = z.copy()
+    assert z.size < kernels.SMALL and not kernels.apply_to_numpy("sigmoid_", z, None)
+    np.testing.assert_array_equal(z, before)  # untouched: the caller computes it
 
 
 def test_a_broken_pytorch_falls_back_to_numpy_with_a_warning(monkeypatch):

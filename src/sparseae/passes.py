@@ -59,7 +59,8 @@ class RowPasses:
                 total += self.backend.to_host(block_sum)
             return total
 
-        return np.sum(self._over_rows(run, X.shape[0]), axis=0)
+        parts = self._over_rows(run, X.shape[0])
+        return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
 
     def _select_at(self, first):
         """``select`` for a forward pass that starts from layer ``first``: a(k) counted from there;

@@ -25,6 +25,10 @@ FUSED = {"sigmoid": "sigmoid_", "tanh": "tanh_"}
 #: each call runs in the calling thread (the objective already runs one thread per core), and
 #: small enough that the bias add and f meet the values in cache.
 CHUNK = 16384
+#: Below this many values NumPy's kernel is the faster: PyTorch's call costs more than it saves
+#: (sigmoid on 2,500 float64 values: 9.5 µs borrowed, 7.8 µs NumPy's; on 6,400: 15.1 and 18.3;
+#: Intel Xeon AVX-512, benchmarks/RESULTS.md). Adam's minibatches of 100 rows are this small.
+SMALL = 4096
 _SHAREABLE = (np.dtype(np.float64), np.dtype(np.float32))
 
 _torch = None  # the torch module once looked for; False when absent or switched off
@@ -76,9 +80,10 @@ def borrowed_for_numpy(name):
 
 def apply_to_numpy(method, z, b):
     """z ← f(z + b) with torch's in-place ``method``, a chunk of rows at a time; False if z
-    cannot be shared with PyTorch (not 2-D, not C-contiguous, read-only, other dtypes)."""
+    cannot be shared with PyTorch (not 2-D, not C-contiguous, read-only, other dtypes) or is
+    too small to gain from it (:data:`SMALL`)."""
     shareable = z.ndim == 2 and z.dtype in _SHAREABLE and z.flags.c_contiguous and z.flags.writeable
-    if not shareable:
+    if not shareable or z.size < SMALL:
         return False
     torch = torch_module()
     step = max(1, CHUNK // max(1, z.shape[1]))

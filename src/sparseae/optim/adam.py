@@ -28,6 +28,7 @@ class Adam:
         self.m = np.zeros(size)
         self.v = np.zeros(size)
         self.t = 0
+        self._step, self._scaled = np.empty(size), np.empty(size)  # scratch: the step, in place
 
     def flush_subnormal(self, theta, below=1e-200):
         """Set to 0 the values of θ and of the moments that are decaying towards 0 (a dead unit's
@@ -40,12 +41,20 @@ class Adam:
     def step(self, theta, grad, learning_rate):
         """θ ← θ - step, in place."""
         self.t += 1
+        step = self._step
         self.m *= self.beta1
-        self.m += (1 - self.beta1) * grad
+        np.multiply(grad, 1 - self.beta1, out=step)
+        self.m += step
         self.v *= self.beta2
-        self.v += (1 - self.beta2) * grad * grad
+        np.multiply(grad, 1 - self.beta2, out=step)
+        step *= grad
+        self.v += step
         alpha = learning_rate * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
-        theta -= alpha * self.m / (np.sqrt(self.v) + self.eps)
+        np.sqrt(self.v, out=step)
+        step += self.eps
+        np.multiply(self.m, alpha, out=self._scaled)
+        np.divide(self._scaled, step, out=step)
+        theta -= step
 
 
 def step_schedule(learning_rate, epoch, epochs):
