@@ -15,6 +15,7 @@ To use a real cluster, connect a Client before calling ``fit``::
 
 import numpy as np
 
+from .engine.vectors import HostVectors
 from .errors import DataError, DeviceError, ParameterError
 from .objective import ObjectiveBase, SparseObjective
 from .validation import check_finite, check_value_range
@@ -113,6 +114,11 @@ class DaskObjective(ObjectiveBase):
                 self.loss.check_targets(Y)
             self._targets = [Y[start:stop] for start, stop in zip(offsets, offsets[1:] + [self._m])]
         self.targets = self._scatter_targets()
+
+    @property
+    def vectors(self):
+        """θ stays on the client's host: each evaluation sends it to the workers."""
+        return HostVectors()
 
     def _scatter_targets(self):
         if self._targets[0] is None:
