@@ -35,10 +35,12 @@ class RowPasses:
         """Range i's block buffers: a(l) and δ(l) for l ≥ 2, and its share of the gradient."""
         if i not in self._scratch:
             sizes = self.layout.layer_sizes[1:]
+            grad = self.backend.zeros((self.layout.size,))
             self._scratch[i] = {
                 "a": [self.backend.empty((self.block, s)) for s in sizes],
                 "delta": [self.backend.empty((self.block, s)) for s in sizes],
-                "grad": self.backend.zeros((self.layout.size,)),
+                "grad": grad,
+                "grads": self.layout.unpack(grad),  # its views ∇W(l), ∇b(l), made once
             }
         return self._scratch[i]
 
@@ -99,7 +101,7 @@ class RowPasses:
 
         def run(i, lo, hi):
             workspace = self._workspace(i)
-            grads = self.layout.unpack(workspace["grad"])
+            grads = workspace["grads"]
             total = 0.0
             for start, stop in blocks(lo, hi, self.block):
                 a = [X[start:stop]] + [buffer[start:stop] for buffer in self.kept[: k - 1]]

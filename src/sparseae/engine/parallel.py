@@ -64,7 +64,9 @@ def single_threaded_blas():
 
 def row_ranges(m, parallel=True):
     """[lo, hi) ranges covering m rows: one per core, or one in all for small m (or serial)."""
-    parts = max(1, min(n_cores(), m // MIN_ROWS_PER_CORE)) if parallel else 1
+    if not parallel or m < 2 * MIN_ROWS_PER_CORE:  # (an Adam minibatch: skip asking the OS)
+        return [(0, m)]
+    parts = max(1, min(n_cores(), m // MIN_ROWS_PER_CORE))
     return [(m * k // parts, m * (k + 1) // parts) for k in range(parts)]
 
 
