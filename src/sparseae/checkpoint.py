@@ -9,9 +9,10 @@ the optimizer's state:
 - ``solver="adam"``: Adam's moments and step count, the random state that orders the
   minibatches and ρ̂'s moving average, taken between epochs: a resumed fit is the uninterrupted
   one, bit for bit. So is ``"gd"``, whose whole state is θ.
-- ``"lbfgs"``, ``"l-bfgs-b"`` and ``"cg"``: their history is not saved (SciPy's keep theirs
-  to themselves): a resumed fit restarts them from the saved θ, and ends close to, not exactly
-  at, the uninterrupted fit's cost (measured in tests/test_checkpoint.py).
+- ``"lbfgs"``: its history too (2 x ``lbfgs_memory`` θ-sized vectors and their products), so a
+  resumed fit is the uninterrupted one, bit for bit.
+- ``"l-bfgs-b"`` and ``"cg"`` (SciPy's) keep their history to themselves: a resumed fit restarts
+  them from the saved θ, and ends close to, not exactly at, the uninterrupted fit's cost.
 
 With held-out rows it also holds their indices, their scores so far and the best θ.
 """
@@ -23,7 +24,8 @@ import numpy as np
 from .errors import DataChangedError, ModelFileError
 from .persistence import read_document, write_document
 
-CHECKPOINT_VERSION = 1
+#: 2 added L-BFGS's history; files of version 1 still load.
+CHECKPOINT_VERSION = 2
 #: Rows of the data whose checksum the fingerprint holds (at most 1 MiB of float64).
 _FINGERPRINT_BYTES = 1 << 20
 
@@ -42,6 +44,8 @@ class Checkpoint:
     adam: dict = None
     #: Held-out rows: ``rows``, ``scores``, ``best``, ``since_best``, ``best_theta`` (or None)
     validation: dict = None
+    #: L-BFGS: ``rows`` ([S; Y]), ``sy``, ``yy``, ``rows_g``, ``order`` (or None)
+    lbfgs: dict = None
 
 
 def data_fingerprint(source, m, n):
@@ -86,6 +90,9 @@ def write_checkpoint(path, ckpt):
         if v["best_theta"] is not None:
             arrays["best_theta"] = v["best_theta"]
         config["validation"] = {"scores": v["scores"], "best": v["best"], "since_best": v["since_best"]}
+    if ckpt.lbfgs is not None:
+        arrays.update({f"lbfgs_{name}": ckpt.lbfgs[name] for name in ("rows", "sy", "yy", "rows_g")})
+        config["lbfgs"] = {"order": [int(i) for i in ckpt.lbfgs["order"]]}
     write_document(path, config, arrays)
 
 
@@ -116,6 +123,14 @@ def read_checkpoint(path):
                                "scores": [float(s) for s in v["scores"]], "best": float(v["best"]),
                                "since_best": int(v["since_best"]),
                                "best_theta": arrays.get("best_theta")}  # fmt: skip
+        if "lbfgs" in config:
+            ckpt.lbfgs = {name: _float_array(arrays, f"lbfgs_{name}", path)
+                          for name in ("rows", "sy", "yy", "rows_g")}  # fmt: skip
+            order = [int(i) for i in config["lbfgs"]["order"]]
+            if any(not 0 <= i < len(ckpt.lbfgs["sy"]) for i in order) or len(set(order)) != len(order):
+                raise ModelFileError(f"{str(path)!r} is not a consistent checkpoint: its L-BFGS history "
+                                     f"names slots {order} of {len(ckpt.lbfgs['sy'])}")  # fmt: skip
+            ckpt.lbfgs["order"] = order
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError) as exc:

@@ -210,8 +210,8 @@ class SparseAutoencoder(
         ``checkpoint``: a file to which θ and the optimizer's state are written (atomically) every
         ``checkpoint_every`` iterations. ``resume_from``: such a file: the fit goes on from it, on
         the same X with the same parameters (``max_iter``, ``verbose`` and ``callback`` may
-        differ), to ``max_iter`` iterations in all. Adam and gradient descent resume bit for bit;
-        L-BFGS and CG restart from the saved θ (:mod:`sparseae.checkpoint`).
+        differ), to ``max_iter`` iterations in all. L-BFGS, Adam and gradient descent resume bit
+        for bit; SciPy's L-BFGS-B and CG restart from the saved θ (:mod:`sparseae.checkpoint`).
         """
         validate_params(self)
         self._check_sparsity()
@@ -259,7 +259,8 @@ class SparseAutoencoder(
             if self.resample_dead and objective.k is not None:
                 self._fit_in_windows(objective, source, theta0, remaining, monitor, solve)
             else:
-                fit_full_batch(self, objective, theta0, max_iter=remaining, **solve)
+                state = resumed.lbfgs if resumed is not None and self.solver == "lbfgs" else None
+                fit_full_batch(self, objective, theta0, max_iter=remaining, state=state, **solve)
             return self._finish_watched(monitor, objective, before)
         except (FitInterrupted, NonFiniteCostError) as exc:
             exc.n_iter += before[0]  # the iterations of the whole fit, as n_iter_ below
@@ -344,10 +345,11 @@ class SparseAutoencoder(
             if monitor.objective is not None:
                 validation = {"rows": self.validation_rows_, "scores": monitor.scores, "best": monitor.best,
                               "since_best": monitor.since_best, "best_theta": monitor.best_theta}  # fmt: skip
+            lbfgs = monitor.solver_state.get("lbfgs")
             write_checkpoint(path, Checkpoint(
                 params=self._json_params(), n_features=self.n_features_in_, n_iter=n_iter,
                 loss_curve=monitor.loss_curve, theta=host_copy(theta), data=fingerprint,
-                adam=adam, validation=validation))  # fmt: skip
+                adam=adam, validation=validation, lbfgs=None if lbfgs is None else lbfgs()))  # fmt: skip
 
         return write
 

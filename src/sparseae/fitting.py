@@ -21,10 +21,12 @@ def auto_lbfgs_memory(m, layout):
 
 
 def fit_full_batch(estimator, objective, theta0, *, solver, max_iter, tol, learning_rate, lbfgs_memory,
-                   monitor=None):  # fmt: skip
+                   monitor=None, state=None):  # fmt: skip
     """``minimize`` ``objective`` from ``theta0``, then ``estimator._set_parameters(objective,
     theta, n_iter, loss_curve)``, also with the last good θ when the solver fails.
-    ``monitor(iteration, cost, theta)`` after each iteration stops the solver by returning True."""
+    ``monitor(iteration, cost, theta)`` after each iteration stops the solver by returning True;
+    the solver's state (L-BFGS's history) is in ``monitor.solver_state`` for checkpoints, and a
+    saved one comes back as ``state``."""
     with Progress(max_iter, enabled=estimator.verbose > 0) as progress, single_threaded_blas():
 
         def each_iteration(iteration, cost, theta):
@@ -35,8 +37,9 @@ def fit_full_batch(estimator, objective, theta0, *, solver, max_iter, tol, learn
         try:
             result = minimize(objective, theta0, solver=solver, max_iter=max_iter, tol=tol,
                               learning_rate=learning_rate, lbfgs_memory=lbfgs_memory,
-                              callback=each_iteration,
-                              vectors=getattr(objective, "vectors", None))  # fmt: skip
+                              callback=each_iteration, vectors=getattr(objective, "vectors", None),
+                              state=state,
+                              state_box=None if monitor is None else monitor.solver_state)  # fmt: skip
         except NonFiniteCostError as exc:
             estimator._set_parameters(objective, exc.theta, exc.n_iter, [])
             raise
@@ -71,6 +74,7 @@ class Monitor:
         self.callback, self.checkpoint, self.checkpoint_every = callback, checkpoint, checkpoint_every
         self.n_done, self.loss_curve = n_done, list(loss_curve)
         self.scores, self.best_theta, self.best, self.since_best = [], None, np.inf, 0
+        self.solver_state = {}  # "lbfgs": a function returning L-BFGS's history, set by the solver
 
     def restore(self, validation):
         """Continue from a checkpoint's held-out record (:class:`sparseae.checkpoint.Checkpoint`)."""

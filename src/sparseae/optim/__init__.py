@@ -30,7 +30,7 @@ __all__ = ["OptimizeResult", "SOLVERS", "minimize"]
 
 
 def minimize(fun, theta0, *, solver="lbfgs", max_iter=400, tol=1e-5, learning_rate=0.1,
-             lbfgs_memory=10, callback=None, vectors=None):  # fmt: skip
+             lbfgs_memory=10, callback=None, vectors=None, state=None, state_box=None):  # fmt: skip
     """Minimise ``fun(theta) -> (cost, gradient)`` from ``theta0`` (not modified): an OptimizeResult.
 
     ``solver``: "lbfgs" (:mod:`sparseae.optim.lbfgs`: unconstrained, strong-Wolfe steps,
@@ -42,7 +42,8 @@ def minimize(fun, theta0, *, solver="lbfgs", max_iter=400, tol=1e-5, learning_ra
     (L-BFGS also when an iteration barely reduces the cost). ``callback(iteration, cost)`` is
     called after each iteration (with θ, read-only, as a third argument when it takes three);
     returning True stops the solver there, without a warning. The result's ``n_evaluations``
-    counts the calls of ``fun``.
+    counts the calls of ``fun``. For "lbfgs", ``state`` continues a history saved at ``theta0``
+    and ``state_box["lbfgs"]`` becomes a function returning the current one (checkpoints).
 
     Raises NonFiniteCostError (carrying the last finite iterate) if the cost or gradient becomes
     non-finite, and FitInterrupted (carrying the last completed iterate) on Ctrl-C. A stop that is
@@ -59,6 +60,8 @@ def minimize(fun, theta0, *, solver="lbfgs", max_iter=400, tol=1e-5, learning_ra
         options["learning_rate"] = learning_rate
     if solver in ("lbfgs", "l-bfgs-b"):
         options["lbfgs_memory"] = lbfgs_memory
+    if solver == "lbfgs":
+        options.update(state=state, state_box=state_box)
     tracker = Tracker(fun, theta0, callback, vectors if solver == "lbfgs" else None)
     try:
         result = SOLVERS[solver](tracker, np.asarray(theta0), **options)

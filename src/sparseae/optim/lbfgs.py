@@ -24,7 +24,7 @@ starting from α = 1 (on the first iteration, and after a restart, min(1, 1/‖g
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ..errors import LineSearchFailure
+from ..errors import LineSearchFailure, ModelFileError
 from .full_batch import OptimizeResult
 
 #: Sufficient decrease and curvature constants of the strong Wolfe conditions.
@@ -132,6 +132,23 @@ class History:
     def clear(self):
         self.order = []
 
+    def state(self):
+        """The history as host arrays (for a checkpoint): ``rows``, ``sy``, ``yy``, ``rows_g``
+        and ``order``."""
+        return {"rows": self.vectors.to_host(self.rows), "sy": self.sy.copy(), "yy": self.yy.copy(),
+                "rows_g": self.rows_g.copy(), "order": list(self.order)}  # fmt: skip
+
+    def restore(self, state):
+        """Continue from :meth:`state`'s arrays, taken at the θ the solver starts from."""
+        m, n = self.memory, self.rows.shape[1]
+        if tuple(np.shape(state["rows"])) != (2 * m, n):
+            rows, values = np.shape(state["rows"])
+            raise ModelFileError(f"the saved L-BFGS history holds {rows // 2} corrections of {values} "
+                                 f"values, not {m} of {n}")  # fmt: skip
+        self.rows = self.vectors.from_host(state["rows"])
+        self.sy, self.yy = np.array(state["sy"], dtype=float), np.array(state["yy"], dtype=float)
+        self.rows_g, self.order = np.array(state["rows_g"], dtype=float), [int(i) for i in state["order"]]
+
     def add(self, d, alpha, g_new, g):
         """Store s = α d and y = g_new - g in the oldest (or a free) slot; ``g_new`` becomes the
         current gradient."""
@@ -163,8 +180,12 @@ class History:
         self.vectors.combination_into(d, coefficients, self.rows, -gamma, g)
 
 
-def lbfgs(tracker, theta0, *, max_iter, tol, lbfgs_memory=10):
+def lbfgs(tracker, theta0, *, max_iter, tol, lbfgs_memory=10, state=None, state_box=None):
     """Minimise the tracked function from ``theta0`` with L-BFGS and strong-Wolfe steps.
+
+    ``state``: a history saved by a checkpoint at ``theta0`` (:meth:`History.state`), so that a
+    resumed fit goes on exactly as the uninterrupted one; ``state_box["lbfgs"]`` is set to a
+    function that returns the current history's state, for checkpoints.
 
     Stops when max |g| ≤ ``tol``, when an iteration reduces J by at most :data:`FTOL` relative to
     max(|J|, 1), after ``max_iter`` iterations, or when the line search fails twice in a row
@@ -176,6 +197,10 @@ def lbfgs(tracker, theta0, *, max_iter, tol, lbfgs_memory=10):
     f, g = tracker.evaluate(theta)
     n = theta.shape[0]
     history = History(vectors, n, lbfgs_memory)  # rows_g = rows @ g holds: both are zero
+    if state is not None:
+        history.restore(state)
+    if state_box is not None:
+        state_box["lbfgs"] = history.state
     d, trial = vectors.zeros(n), vectors.zeros(n)
     converged, message, n_iter = vectors.max_abs(g) <= tol, f"reached max_iter = {max_iter}", 0
     if converged:
