@@ -212,3 +212,27 @@ def test_theta_stays_on_the_device_for_the_whole_fit(rng, monkeypatch, torch_dev
                                         sparsity_weight=3.0), objective.layout.initial_theta(0), max_iter=25)
     assert result.cost == pytest.approx(host.cost, rel=1e-10)
     np.testing.assert_allclose(result.theta, host.theta, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("on_device", [False, pytest.param(True, marks=needs_torch)])
+def test_a_saved_history_continues_the_fit_exactly(rng, on_device, request):
+    """What a checkpoint keeps (History.state) restarts L-BFGS where it was, host or device."""
+    X = rng.uniform(0.1, 0.9, size=(200, 12))
+    backend = None
+    if on_device:
+        from sparseae.engine import get_backend
+
+        backend = get_backend(request.getfixturevalue("torch_device"))
+    objective = SparseObjective([12, 5, 12], X, weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0,
+                                backend=backend)  # fmt: skip
+    run = dict(lbfgs_memory=5, vectors=objective.vectors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        whole = minimize(objective, objective.layout.initial_theta(0), max_iter=30, **run)
+        box = {}
+        first = minimize(objective, objective.layout.initial_theta(0), max_iter=12, state_box=box, **run)
+        state = box["lbfgs"]()
+        assert isinstance(state["rows"], np.ndarray) and state["rows"].shape == (10, objective.size)
+        rest = minimize(objective, first.theta, max_iter=18, state=state, **run)
+    assert first.loss_curve + rest.loss_curve == whole.loss_curve
+    np.testing.assert_array_equal(rest.theta, whole.theta)
