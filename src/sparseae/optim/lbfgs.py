@@ -172,9 +172,9 @@ class History:
         newest = slots[-1]
         gamma = self.sy[newest, newest] / self.yy[newest, newest]
         R = np.triu(self.sy[np.ix_(slots, slots)])
-        u = solve_triangular(R, self.rows_g[slots])
+        u = solve_triangular(R, self.rows_g[slots], check_finite=False)  # finite: checked gradients
         v = np.diag(R) * u + gamma * (self.yy[np.ix_(slots, slots)] @ u) - gamma * self.rows_g[m + slots]
-        p = solve_triangular(R, v, trans="T")
+        p = solve_triangular(R, v, trans="T", check_finite=False)
         coefficients = np.zeros(2 * m)
         coefficients[slots], coefficients[m + slots] = -p, gamma * u
         self.vectors.combination_into(d, coefficients, self.rows, -gamma, g)
