@@ -60,6 +60,10 @@ class Layout:
         bs = [theta[start:end] for start, end in self._biases]
         return Ws, bs
 
+    def weights(self, theta):
+        """Flat views of W(1), W(2), ... in θ (no reshaping, no checks: for sums over them)."""
+        return [theta[start:end] for start, end, _ in self._weights]
+
     def weight_mask(self):
         """Boolean vector over θ, True on weights (which are decayed) and False on biases."""
         mask = np.zeros(self.size, dtype=bool)

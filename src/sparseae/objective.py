@@ -118,7 +118,7 @@ class ObjectiveBase:
                 )
         loss_sum, grad = pass2(sparsity_delta)
         vdot = np.vdot if isinstance(theta, np.ndarray) else self.backend.vdot
-        decay = weight_decay(self.layout.unpack(theta)[0], self.layout.unpack(grad)[0], self.lam, vdot)
+        decay = weight_decay(self.layout.weights(theta), self.layout.weights(grad), self.lam, vdot)
         terms = {self.loss.name: loss_sum / m, "weight_decay": decay, "sparsity": sparsity,
                  "rho_hat": rho_hat}  # fmt: skip
         terms["cost"] = terms[self.loss.name] + decay + sparsity

@@ -133,6 +133,6 @@ def sparsity_terms(penalty, rho, beta, rho_hat, drho_da, m):
     machine epsilon, so that both stay finite when a unit saturates on every example.
     """
     eps = np.finfo(np.float64).eps
-    clipped = np.clip(rho_hat, eps, 1.0 - eps) if penalty.bounded else rho_hat
+    clipped = np.minimum(np.maximum(rho_hat, eps), 1.0 - eps) if penalty.bounded else rho_hat  # np.clip
     value = beta * float(penalty.value(rho, clipped).sum())
     return value, (beta * drho_da / m) * penalty.derivative(rho, clipped)
