@@ -13,7 +13,6 @@ figures are run.py's.
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ import peers  # noqa: E402
 import run  # noqa: E402
 
 import sparseae  # noqa: E402
-from sparseae._io import atomic_path  # noqa: E402
+from sparseae.cli.run_folder import write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,8 +84,7 @@ def main(argv=None):
     result["exactness"] = exactness(args.device)
     print(f"{name}: exactness {result['exactness']}", flush=True)
     result["workloads"] = timings(args.device, args.workloads, args.repeats)
-    with atomic_path(args.json) as tmp:
-        tmp.write_text(json.dumps(result, indent=1) + "\n")
+    write_json(result, args.json)
     print(f"wrote {args.json}")
     return 0
 

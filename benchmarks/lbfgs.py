@@ -18,7 +18,6 @@ For each of run.py's workloads (a: the notes' exercise; b: MNIST size; c: wide):
 """
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -33,7 +32,7 @@ import peers  # noqa: E402
 from run import ROOT, machine, median_seconds, workload  # noqa: E402
 
 import sparseae  # noqa: E402
-from sparseae._io import atomic_path  # noqa: E402
+from sparseae.cli.run_folder import write_json  # noqa: E402
 from sparseae.engine.parallel import single_threaded_blas  # noqa: E402
 from sparseae.fitting import auto_lbfgs_memory  # noqa: E402
 
@@ -69,11 +68,15 @@ def optimizer_overhead(n, memory, solver, vectors=None):
 
 def fit(objective, theta0, solver, iters, memory, vectors=None, trace=None):
     trace, t0 = [] if trace is None else trace, time.perf_counter()
+
+    def callback(iteration, cost):
+        trace.append((time.perf_counter() - t0, cost))
+
     with warnings.catch_warnings(), single_threaded_blas():
         warnings.simplefilter("ignore", ConvergenceWarning)
         result = sparseae.minimize(objective, theta0, solver=solver, max_iter=iters, tol=0.0,
-                                   lbfgs_memory=memory, vectors=vectors if solver == "lbfgs" else None,
-                                   callback=lambda it, cost: trace.append((time.perf_counter() - t0, cost)))  # fmt: skip
+                                   lbfgs_memory=memory, callback=callback,
+                                   vectors=vectors if solver == "lbfgs" else None)  # fmt: skip
     seconds = time.perf_counter() - t0
     return {"final_cost": result.cost, "iterations": result.n_iter, "evaluations": result.n_evaluations,
             "seconds": seconds, "seconds_per_iteration": seconds / max(1, result.n_iter),
@@ -140,8 +143,8 @@ def memory_study(args):
         out[name] = {}
         for k, trace in traces.items():
             reached = next(t for t, cost in trace if cost <= target * (1 + 1e-12))
-            out[name][k] = {"final_cost": trace[-1][1], "seconds": trace[-1][0], "seconds_to_common_cost": reached,
-                            "common_cost": target, "iterations": len(trace)}  # fmt: skip
+            out[name][k] = {"final_cost": trace[-1][1], "seconds": trace[-1][0], "common_cost": target,
+                            "seconds_to_common_cost": reached, "iterations": len(trace)}  # fmt: skip
             print(f"  ({name}) memory {k:>3}: final {trace[-1][1]:.6f} in {trace[-1][0]:.2f} s; {target:.6f} "
                   f"reached at {reached:.2f} s", flush=True)  # fmt: skip
     return out
@@ -157,16 +160,13 @@ def main(argv=None):
     parser.add_argument("--memory-study", action="store_true",
                         help="only the history-size study (a: 10, 30, 100; b: 5, 15, 50), to --json")
     args = parser.parse_args(argv)
-    if args.memory_study:
-        result = {"machine": machine(), "memory_study": memory_study(args)}
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(result, indent=1) + "\n")
-        return 0
     args.iters = {k: int(v) for k, v in (item.split("=") for item in args.iters.split(",") if item)}
-    result = {"machine": machine(), "device": args.device,
-              "workloads": {name: run_workload(name, args) for name in args.workloads}}  # fmt: skip
-    with atomic_path(args.json) as tmp:
-        tmp.write_text(json.dumps(result, indent=1) + "\n")
+    result = {"machine": machine(), "device": args.device}
+    if args.memory_study:
+        result["memory_study"] = memory_study(args)
+    else:
+        result["workloads"] = {name: run_workload(name, args) for name in args.workloads}
+    write_json(result, args.json)
     print(f"wrote {args.json}")
     return 0
 

@@ -42,9 +42,6 @@ class HostVectors:
     def max_abs(self, x):
         return float(np.abs(x).max())
 
-    def abs_sum(self, x):
-        return float(blas.dasum(x))
-
     def all_finite(self, x):
         return bool(np.isfinite(x).all())
 
@@ -131,9 +128,6 @@ class TorchVectors:
 
     def max_abs(self, x):
         return float(x.abs().max())
-
-    def abs_sum(self, x):
-        return float(x.abs().sum())
 
     def all_finite(self, x):
         return bool(self.xp.isfinite(x).all())
