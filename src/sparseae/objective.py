@@ -139,10 +139,15 @@ class ObjectiveBase:
         self._unit_decoder(theta)
         return theta
 
+    def _on_device(self, theta):
+        """Whether θ is a tensor on the backend's device (else anything NumPy takes)."""
+        return not isinstance(theta, np.ndarray) and self.backend.vectors.holds(theta)
+
     def _copy(self, theta):
         """A float64 copy of θ where θ is: the host, or the backend's device."""
-        on_host = isinstance(theta, np.ndarray) or not self.backend.vectors.holds(theta)
-        return np.array(theta, dtype=np.float64) if on_host else self.backend.vectors.from_host(theta)
+        if self._on_device(theta):
+            return self.backend.vectors.from_host(theta)
+        return np.array(theta, dtype=np.float64)
 
     def _unit_decoder(self, theta):
         """Normalise θ's decoder columns in place; their norms before."""
@@ -269,7 +274,7 @@ class SparseObjective(ObjectiveBase):
     def _start(self, theta):
         """θ as float64 (on the host, or a tensor on the backend's device, as given), its W and b
         on the backend, and the gradient zeroed."""
-        if isinstance(theta, np.ndarray) or not self.backend.vectors.holds(theta):
+        if not self._on_device(theta):
             theta = np.asarray(theta, dtype=np.float64)
         passes = self._passes()
         passes.zero_gradient()
