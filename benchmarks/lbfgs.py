@@ -29,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers  # noqa: E402
-from run import ROOT, machine, median_seconds, workload  # noqa: E402
+from run import ROOT, machine, median_seconds, time_to, workload  # noqa: E402
 
 import sparseae  # noqa: E402
 from sparseae.cli.run_folder import write_json  # noqa: E402
@@ -142,7 +142,7 @@ def memory_study(args):
         target = max(trace[-1][1] for trace in traces.values())
         out[name] = {}
         for k, trace in traces.items():
-            reached = next(t for t, cost in trace if cost <= target * (1 + 1e-12))
+            reached = time_to(trace, target)
             out[name][k] = {"final_cost": trace[-1][1], "seconds": trace[-1][0], "common_cost": target,
                             "seconds_to_common_cost": reached, "iterations": len(trace)}  # fmt: skip
             print(f"  ({name}) memory {k:>3}: final {trace[-1][1]:.6f} in {trace[-1][0]:.2f} s; {target:.6f} "

@@ -1,10 +1,11 @@
 """θ-sized float64 vectors where an optimizer keeps them: NumPy arrays on the host, or PyTorch
 tensors on the objective's device, so that an optimizer's history never leaves the device.
 
-An optimizer written against :class:`Vectors` moves θ in once and out once; in between only
-scalars and a few history-sized coefficient vectors (2 x corrections values) cross. Every
-transfer of a θ-sized vector goes through :meth:`Vectors.to_host` / :meth:`Vectors.from_host`,
-which count them (``transfers``), so a test can assert that none happens per iteration.
+An optimizer written against these (:class:`HostVectors`, :class:`TorchVectors`: the same
+methods) moves θ in once and out once; in between only scalars and a few history-sized
+coefficient vectors (2 x corrections values) cross. On a device every transfer of a θ-sized
+vector goes through ``to_host`` / ``from_host``, which count them (``transfers``), so a test
+can assert that none happens per iteration.
 """
 
 import numpy as np
@@ -20,7 +21,6 @@ class HostVectors:
     device = None
 
     def __init__(self):
-        self.transfers = 0
         self._scratch = None  # the other cores' parts of a combination
 
     @staticmethod
