@@ -65,3 +65,44 @@ def test_fit_decays_the_step_over_the_second_half_and_partial_fit_does_not(rng, 
     for _ in range(3):
         model.partial_fit(X)
     assert steps == [0.004] * 3
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [({}, 0.3), (dict(beta_1=0.6), 0.6), (dict(sparsity="l1", activation="relu"), 0.9),
+     (dict(sparsity="topk", k=2, activation="relu"), 0.9), (dict(beta_1=0.0, sparsity="l1"), 0.0)],
+)  # fmt: skip
+def test_beta_1_auto_is_short_for_kl_and_kingma_and_bas_for_l1_and_topk(rng, monkeypatch, params, expected):
+    import sparseae.estimator as estimator
+
+    made = []
+    monkeypatch.setattr(estimator, "Adam", lambda size, beta1: made.append(beta1) or Adam(size, beta1))
+    X = rng.uniform(0.1, 0.9, size=(200, 8))
+    kw = {k: v for k, v in KW.items() if params.get("sparsity", "kl") == "kl" or k == "weight_decay"}
+    model = SparseAutoencoder(4, solver="adam", max_iter=2, random_state=0, **kw, **params).fit(X)
+    model.partial_fit(X)  # continues with the same Adam
+    assert made == [expected]
+
+
+def test_beta_1_is_adams_momentum(rng):
+    """β₁ = 0: the first step of each coordinate is α · sign(g), and so is every later one when
+    v has not moved (RMSProp-like); β₁ = 0.9 averages, so a sign flip is damped."""
+    grads = [np.array([1.0, 1.0]), np.array([-1.0, 1.0])]
+    for beta1, second_step in ((0.0, [0.01, -0.01]), (0.9, None)):
+        theta, adam = np.zeros(2), Adam(2, beta1)
+        adam.step(theta, grads[0], 0.01)
+        before = theta.copy()
+        adam.step(theta, grads[1], 0.01)
+        if second_step is not None:
+            np.testing.assert_allclose(theta - before, second_step, rtol=1e-3)
+        else:  # m = 0.09·1 - 0.1·1 < 0 in the first coordinate, tiny next to 0.19 in the second
+            step = theta - before
+            assert abs(step[0]) < 0.1 * abs(step[1])
+
+
+@pytest.mark.parametrize("beta_1", [1.0, -0.1, "fast"])
+def test_a_bad_beta_1_is_a_one_line_error_naming_it(rng, beta_1):
+    from sparseae import ParameterError
+
+    with pytest.raises(ParameterError, match="beta_1"):
+        SparseAutoencoder(4, solver="adam", beta_1=beta_1).fit(rng.uniform(0.1, 0.9, size=(50, 8)))

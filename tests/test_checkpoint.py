@@ -259,3 +259,30 @@ def test_a_version_1_checkpoint_still_resumes_and_a_damaged_history_is_refused(X
     write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "lbfgs": short}))
     with pytest.raises(ModelFileError, match="saved L-BFGS history holds 5 corrections"):
         sparseae.SparseAutoencoder(4, max_iter=20, random_state=0).fit(X, resume_from=path)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_adam_checkpoints_keep_beta_1_and_older_ones_resume_with_0_9(X, tmp_path, monkeypatch):
+    import sparseae.checkpoint as checkpoint
+
+    path = tmp_path / "c.safetensors"
+    params = dict(solver="adam", max_iter=6, random_state=0)
+    sparseae.SparseAutoencoder(4, **params).fit(X, checkpoint=path, checkpoint_every=3)
+    refused = r"Adam's beta_1=0\.3, not 0\.9 \(beta_1=0\.9\); resume with beta_1=0\.3"
+    with pytest.raises(ParameterError, match=refused):
+        sparseae.SparseAutoencoder(4, **{**params, "beta_1": 0.9}).fit(X, resume_from=path)
+    explicit = sparseae.SparseAutoencoder(4, **{**params, "beta_1": 0.3}).fit(X, resume_from=path)
+    assert explicit.n_iter_ == 6  # "auto" and the value it stands for are the same β₁
+    # A checkpoint written before beta_1 existed: those fits used 0.9.
+    saved = read_checkpoint(path)
+    old_params = {k: v for k, v in saved.params.items() if k != "beta_1"}
+    write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "params": old_params}))
+    with pytest.raises(ParameterError, match=r"resume with beta_1=0\.9"):
+        sparseae.SparseAutoencoder(4, **params).fit(X, resume_from=path)
+    assert sparseae.SparseAutoencoder(4, **{**params, "beta_1": 0.9}).fit(X, resume_from=path).n_iter_ == 6
+    # β₁ does not matter to the other solvers: an old L-BFGS checkpoint resumes with "auto"
+    sparseae.SparseAutoencoder(4, max_iter=6, random_state=0).fit(X, checkpoint=path, checkpoint_every=3)
+    saved = read_checkpoint(path)
+    old_params = {k: v for k, v in saved.params.items() if k != "beta_1"}
+    write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "params": old_params}))
+    assert sparseae.SparseAutoencoder(4, max_iter=9, random_state=0).fit(X, resume_from=path).n_iter_ == 9

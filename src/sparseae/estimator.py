@@ -50,6 +50,12 @@ from .validation import (
     validate_rows,
 )
 
+#: Adam's β₁ for ``beta_1="auto"``, each measured best on the notes' exercise: with the KL penalty
+#: a short momentum (300 epochs: about +1.2 % of L-BFGS's cost, against +3.1 % at 0.9); with L1
+#: and TopK (ReLU units) Kingma and Ba's 0.9 (at 0.7, L1 already ends 17 % higher).
+#: benchmarks/RESULTS.md, "The streaming solver".
+ADAM_BETA_1 = {"kl": 0.3, "other": 0.9}
+
 
 @dataclass
 class _Stream:
@@ -104,9 +110,9 @@ class SparseAutoencoder(
         on the exact full-batch J_sparse; or "adam", the streaming solver on minibatches of ``batch_size``
         rows with ρ̂ tracked as a moving average (see :mod:`sparseae.optim.adam`).
     max_iter : int or "auto", default "auto"
-        Iterations; for "adam", epochs (passes over the data). "auto": 400 iterations, or 450
-        epochs for "adam" (what it needs to come within 2 % of L-BFGS's cost on the notes'
-        exercise: benchmarks/RESULTS.md).
+        Iterations; for "adam", epochs (passes over the data). "auto": 400 iterations, or 300
+        epochs for "adam" (with ``beta_1="auto"``, what it needs to come within 2 % of L-BFGS's
+        cost on the notes' exercise: benchmarks/RESULTS.md).
     tol : float, default 1e-5
         Stop when the largest gradient component is at most ``tol`` (not used by "adam").
     learning_rate : float or "auto", default "auto"
@@ -115,6 +121,10 @@ class SparseAutoencoder(
         30 % of the epochs ``fit`` also lowers the KL penalty's target from 0.5 to ρ
         geometrically, which keeps Adam off the plateau where every unit is off
         (:mod:`sparseae.optim.adam` says why; ``partial_fit`` keeps both constant).
+    beta_1 : float in [0, 1) or "auto", default "auto"
+        Adam's β₁, the decay of its first moment (the momentum; not the notes' β, which is
+        ``sparsity_weight``). "auto": 0.3 with the KL penalty, 0.9 (Kingma and Ba's) with L1 and
+        TopK, each what measured best on the notes' exercise (benchmarks/RESULTS.md).
     batch_size : int or "auto", default "auto"
         For "adam", the minibatch (auto: 100). Otherwise rows per chunk of the notes' two-pass
         evaluation (auto: all rows of an in-memory array; about 64 MiB of a ``.npy`` or memmap).
@@ -174,7 +184,7 @@ class SparseAutoencoder(
     _parameter_constraints = {name: CONSTRAINTS[name] for name in (
         "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "decoder_norm",
         "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
-        "learning_rate", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
+        "learning_rate", "beta_1", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
         "early_stopping", "n_iter_no_change", "resample_dead", "warm_start", "callback", "random_state",
         "verbose")}  # fmt: skip
     _parameter_constraints["max_iter"] = CONSTRAINTS["max_iter"] + [Names(("auto",))]
@@ -183,16 +193,17 @@ class SparseAutoencoder(
 
     def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0, k=None,
                  decoder_norm=None, weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid",
-                 solver="lbfgs", max_iter="auto", tol=1e-5, learning_rate="auto", batch_size="auto",
-                 lbfgs_memory="auto", dtype="float64", device=None, validation_fraction=0.0,
-                 early_stopping=False, n_iter_no_change=10, resample_dead=0, warm_start=False,
-                 callback=None, random_state=None, verbose=0):  # fmt: skip
+                 solver="lbfgs", max_iter="auto", tol=1e-5, learning_rate="auto", beta_1="auto",
+                 batch_size="auto", lbfgs_memory="auto", dtype="float64", device=None,
+                 validation_fraction=0.0, early_stopping=False, n_iter_no_change=10, resample_dead=0,
+                 warm_start=False, callback=None, random_state=None, verbose=0):  # fmt: skip
         self.n_hidden, self.sparsity = n_hidden, sparsity
         self.sparsity_target, self.sparsity_weight = sparsity_target, sparsity_weight
         self.k, self.decoder_norm = k, decoder_norm
         self.weight_decay, self.activation = weight_decay, activation
         self.output_activation = output_activation
         self.solver, self.max_iter, self.tol, self.learning_rate = solver, max_iter, tol, learning_rate
+        self.beta_1 = beta_1
         self.batch_size, self.lbfgs_memory, self.dtype, self.device = batch_size, lbfgs_memory, dtype, device
         self.validation_fraction, self.early_stopping = validation_fraction, early_stopping
         self.n_iter_no_change, self.warm_start, self.callback = n_iter_no_change, warm_start, callback
@@ -325,11 +336,18 @@ class SparseAutoencoder(
         for name in sorted(set(mine) | set(ckpt.params)):
             if name in ("max_iter", "verbose", "callback"):
                 continue
-            if mine.get(name) != ckpt.params.get(name):
+            if name != "beta_1" and mine.get(name) != ckpt.params.get(name):
                 raise ParameterError(
                     f"resume_from={str(path)!r} was written by a fit with {name}="
                     f"{ckpt.params.get(name)!r}, not {mine.get(name)!r}; resume with the same parameters"
                 )
+        # β₁ is Adam's alone, and compared resolved; checkpoints older than it were written with 0.9.
+        theirs = self._beta_1(ckpt.params.get("beta_1", 0.9))
+        if self.solver == "adam" and self._beta_1() != theirs:
+            raise ParameterError(
+                f"resume_from={str(path)!r} was written by a fit with Adam's beta_1={theirs!r}, not "
+                f"{self._beta_1()!r} (beta_1={self.beta_1!r}); resume with beta_1={theirs!r}"
+            )
         return ckpt
 
     def _checkpointer(self, path, fingerprint):
@@ -448,7 +466,8 @@ class SparseAutoencoder(
     def _start_stream(self, theta0, saved=None):
         """The streaming solver's state: fresh, or ``saved`` (a checkpoint's ``adam``)."""
         self.n_resampled_ = 0
-        self._stream = _Stream(theta0.copy(), Adam(theta0.size), check_random_state(self.random_state))
+        self._stream = _Stream(theta0.copy(), Adam(theta0.size, self._beta_1()),
+                               check_random_state(self.random_state))
         if saved is not None:
             adam = self._stream.adam
             adam.m[...], adam.v[...], adam.t = saved["m"], saved["v"], saved["t"]
@@ -545,7 +564,14 @@ class SparseAutoencoder(
     def _max_iter(self):
         if self.max_iter != "auto":
             return self.max_iter
-        return 450 if self.solver == "adam" else 400
+        return 300 if self.solver == "adam" else 400
+
+    def _beta_1(self, beta_1=None):
+        """Adam's β₁: ``beta_1`` (default: this estimator's), with "auto" resolved for its penalty."""
+        beta_1 = self.beta_1 if beta_1 is None else beta_1
+        if beta_1 != "auto":
+            return float(beta_1)
+        return ADAM_BETA_1["kl" if PENALTIES[self.sparsity].uses_target else "other"]
 
     def _top_k(self):
         return self.k if PENALTIES[self.sparsity].select is not None else None

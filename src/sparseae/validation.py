@@ -57,6 +57,7 @@ CONSTRAINTS = {
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "tol": [_NON_NEGATIVE],
     "learning_rate": [Interval(Real, 0, np.inf, closed="neither"), Names(("auto",))],
+    "beta_1": [Interval(Real, 0, 1, closed="left"), Names(("auto",))],
     "batch_size": [Interval(Integral, 1, None, closed="left"), Names(("auto",))],
     "lbfgs_memory": [Interval(Integral, 1, None, closed="left"), Names(("auto",))],
     "dtype": [Names(("float64", "float32")), Hidden(Options(type, {np.float64, np.float32})),

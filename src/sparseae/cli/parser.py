@@ -66,10 +66,12 @@ def _add_model_flags(p):
     g.add_argument("--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear")
     g.add_argument("--solver", default="lbfgs", help="lbfgs, l-bfgs-b (SciPy's), cg, gd or adam (lbfgs)")
     g.add_argument("--max-iter", type=_number(int, low=1, auto=True), default="auto",
-                   help="iterations, or epochs for adam (auto: 400, adam 450)")
+                   help="iterations, or epochs for adam (auto: 400, adam 300)")
     g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")
     g.add_argument("--learning-rate", type=_number(float, auto=True, finite=False), default="auto",
                    help="gd/adam step (auto)")  # fmt: skip
+    g.add_argument("--beta-1", type=_number(float, auto=True), default="auto",
+                   help="adam's momentum beta_1, in [0, 1) (auto: 0.3 for kl, else 0.9)")  # fmt: skip
     g.add_argument("--batch-size", type=_number(int, auto=True), default="auto",
                    help="rows per chunk (a .npy larger than memory) or adam minibatch (auto)")  # fmt: skip
     g.add_argument("--lbfgs-memory", type=_number(int, auto=True), default="auto", help="L-BFGS memory")

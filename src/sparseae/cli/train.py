@@ -18,8 +18,8 @@ from .run_folder import RunFolder
 
 MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "decoder_norm",
                "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
-               "learning_rate", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
-               "early_stopping", "n_iter_no_change", "resample_dead")  # fmt: skip
+               "learning_rate", "beta_1", "batch_size", "lbfgs_memory", "dtype", "device",
+               "validation_fraction", "early_stopping", "n_iter_no_change", "resample_dead")  # fmt: skip
 
 
 def train(args):
