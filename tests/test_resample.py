@@ -1,6 +1,8 @@
 """Dead units brought back: what resampling writes, that it leaves the live units alone, that it
 revives units a fit would lose, and that Adam's moments of dead weights never turn subnormal."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -58,3 +60,18 @@ def test_adam_flushes_weights_and_moments_decaying_towards_subnormal_numbers():
     run_epoch([lambda t: (1.0, np.zeros(4))], theta, adam, 0.0)
     assert theta[0] == 0.0 and theta[2] == 0.0 and theta[1] == 0.5 and theta[3] == 2.0
     assert adam.m[0] == 0.0 and adam.m[3] == 0.0 and adam.m[1] != 0.0
+
+
+def test_a_windowed_fit_that_does_not_converge_warns_once_with_the_whole_fits_iterations(rng):
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = rng.uniform(0.0, 1.0, size=(300, 12))
+    params = dict(activation="relu", output_activation="linear", sparsity="l1", sparsity_weight=0.1,
+                  max_iter=25, random_state=0)  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = sparseae.SparseAutoencoder(8, resample_dead=10, **params).fit(X)
+    convergence = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert model.n_iter_ == 25
+    assert len(convergence) == 1, convergence
+    assert "in its last window of resample_dead=10; 25 iterations in all" in convergence[0]

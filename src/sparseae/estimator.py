@@ -283,13 +283,18 @@ class SparseAutoencoder(
         """The full-batch solver for ``resample_dead`` iterations at a time, with dead units
         resampled between windows (each window starts the solver's history afresh)."""
         rng = np.random.RandomState(check_random_state(self.random_state).randint(2**31))
-        curve, done, start = [], 0, monitor.n_done
+        curve, done, start, unconverged = [], 0, monitor.n_done, None
         while done < iterations:
             window = min(self.resample_dead, iterations - done)
-            with warnings.catch_warnings():
-                if done + window < iterations:  # a window's end is not the fit's
-                    warnings.simplefilter("ignore", ConvergenceWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
                 fit_full_batch(self, objective, theta, max_iter=window, **solve)
+            unconverged = None  # only the last window's says how the fit ended
+            for w in caught:
+                if issubclass(w.category, ConvergenceWarning):
+                    unconverged = w.message
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             curve += self.loss_curve_
             done += self.n_iter_
             monitor.n_done = start + done
@@ -304,6 +309,9 @@ class SparseAutoencoder(
                 self.n_resampled_ += dead.size
         monitor.n_done = start
         self.n_iter_, self.loss_curve_ = done, curve
+        if unconverged is not None:  # counted in its window: say the whole fit's iterations too
+            warnings.warn(f"{unconverged} (in its last window of resample_dead={self.resample_dead}; "
+                          f"{done} iterations in all)", ConvergenceWarning, stacklevel=3)  # fmt: skip
 
     def _check_sparsity(self):
         """The penalty's own rules, before any data is read: an activation it can work with, k for
