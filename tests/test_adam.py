@@ -84,6 +84,13 @@ def test_beta_1_auto_is_short_for_kl_and_kingma_and_bas_for_l1_and_topk(rng, mon
     assert made == [expected]
 
 
+def test_every_penalty_has_its_beta_1():
+    import sparseae.estimator as estimator
+    from sparseae.penalties import PENALTIES
+
+    assert set(estimator.ADAM_BETA_1) == set(PENALTIES)
+
+
 def test_beta_1_is_adams_momentum(rng):
     """β₁ = 0: the first step of each coordinate is α · sign(g), and so is every later one when
     v has not moved (RMSProp-like); β₁ = 0.9 averages, so a sign flip is damped."""

@@ -54,7 +54,7 @@ from .validation import (
 #: a short momentum (300 epochs: about +1.2 % of L-BFGS's cost, against +3.1 % at 0.9); with L1
 #: and TopK (ReLU units) Kingma and Ba's 0.9 (at 0.7, L1 already ends 17 % higher).
 #: benchmarks/RESULTS.md, "The streaming solver".
-ADAM_BETA_1 = {"kl": 0.3, "other": 0.9}
+ADAM_BETA_1 = {"kl": 0.3, "l1": 0.9, "topk": 0.9}
 
 
 @dataclass
@@ -579,7 +579,7 @@ class SparseAutoencoder(
         beta_1 = self.beta_1 if beta_1 is None else beta_1
         if beta_1 != "auto":
             return float(beta_1)
-        return ADAM_BETA_1["kl" if PENALTIES[self.sparsity].uses_target else "other"]
+        return ADAM_BETA_1[self.sparsity]
 
     def _top_k(self):
         return self.k if PENALTIES[self.sparsity].select is not None else None
