@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from sparseae import NonFiniteCostError, SparseAutoencoder
-from sparseae.optim.adam import Adam, run_epoch, step_schedule
+from sparseae.optim.adam import Adam
+from sparseae.training.minibatch import run_epoch
+from sparseae.training.schedules import step_schedule
 
 KW = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
 
@@ -47,17 +49,17 @@ def test_step_schedule_holds_then_decays_linearly():
 
 
 def test_fit_decays_the_step_over_the_second_half_and_partial_fit_does_not(rng, monkeypatch):
-    import sparseae.estimator as estimator
+    import sparseae.training.minibatch as minibatch
 
     X = rng.uniform(0.1, 0.9, size=(300, 16))
     steps = []
-    original = estimator.run_epoch
+    original = minibatch.run_epoch
 
     def recording(functions, theta, optimizer, learning_rate):
         steps.append(learning_rate)
         return original(functions, theta, optimizer, learning_rate)
 
-    monkeypatch.setattr(estimator, "run_epoch", recording)
+    monkeypatch.setattr(minibatch, "run_epoch", recording)
     SparseAutoencoder(6, solver="adam", max_iter=8, learning_rate=0.004, random_state=0, **KW).fit(X)
     np.testing.assert_allclose(steps, [0.004] * 5 + [0.003, 0.002, 0.001])
     steps.clear()
@@ -73,10 +75,13 @@ def test_fit_decays_the_step_over_the_second_half_and_partial_fit_does_not(rng, 
      (dict(sparsity="topk", k=2, activation="relu"), 0.9), (dict(beta_1=0.0, sparsity="l1"), 0.0)],
 )  # fmt: skip
 def test_beta_1_auto_is_short_for_kl_and_kingma_and_bas_for_l1_and_topk(rng, monkeypatch, params, expected):
-    import sparseae.estimator as estimator
+    from dataclasses import replace
+
+    from sparseae.solvers import SOLVERS
 
     made = []
-    monkeypatch.setattr(estimator, "Adam", lambda size, beta1: made.append(beta1) or Adam(size, beta1))
+    recording = replace(SOLVERS["adam"], run=lambda size, beta1: made.append(beta1) or Adam(size, beta1))
+    monkeypatch.setitem(SOLVERS, "adam", recording)
     X = rng.uniform(0.1, 0.9, size=(200, 8))
     kw = {k: v for k, v in KW.items() if params.get("sparsity", "kl") == "kl" or k == "weight_decay"}
     model = SparseAutoencoder(4, solver="adam", max_iter=2, random_state=0, **kw, **params).fit(X)
@@ -84,11 +89,14 @@ def test_beta_1_auto_is_short_for_kl_and_kingma_and_bas_for_l1_and_topk(rng, mon
     assert made == [expected]
 
 
-def test_every_penalty_has_its_beta_1():
-    import sparseae.estimator as estimator
+def test_every_penalty_has_its_beta_1_in_every_minibatch_solver():
     from sparseae.penalties import PENALTIES
+    from sparseae.solvers import SOLVERS
 
-    assert set(estimator.ADAM_BETA_1) == set(PENALTIES)
+    minibatch = [s for s in SOLVERS.values() if s.minibatch]
+    assert minibatch
+    for solver in minibatch:
+        assert set(solver.beta_1) == set(PENALTIES) | {"none"}, solver.name
 
 
 def test_beta_1_is_adams_momentum(rng):

@@ -232,33 +232,64 @@ def test_resume_refuses_what_it_cannot_resume_and_leaves_the_run_as_it_was(tmp_p
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["n_iter"] == 8
 
 
+def _write_older_version(path, saved, version):
+    """``saved`` (a read Checkpoint) in the layout versions 1 and 2 wrote: L-BFGS's history and
+    Adam's state in fields of their own (version 1: no history at all)."""
+    from sparseae.persistence import write_document
+
+    arrays = {"theta": saved.theta}
+    config = {"kind": "Checkpoint", "checkpoint_version": version, "params": saved.params,
+              "n_features": saved.n_features, "n_iter": saved.n_iter, "loss_curve": saved.loss_curve,
+              "data": saved.data}
+    state = saved.state
+    if version == 2 and "sy" in state:
+        arrays.update({f"lbfgs_{name}": state[name] for name in ("rows", "sy", "yy", "rows_g")})
+        config["lbfgs"] = {"order": list(state["order"])}
+    if version == 2 and "m" in state:
+        arrays.update(adam_m=state["m"], adam_v=state["v"], rng_keys=state["rng_keys"])
+        if "rho_hat" in state:
+            arrays["rho_hat"] = state["rho_hat"]
+        config["adam"] = {"t": state["t"], "rng": [state["rng_pos"], state["rng_has_gauss"], state["rng_gauss"]]}
+    write_document(path, config, arrays)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_a_version_1_checkpoint_still_resumes_and_a_damaged_history_is_refused(X, tmp_path, monkeypatch):
-    import sparseae.checkpoint as checkpoint
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_version_1_and_2_checkpoints_still_resume_and_a_damaged_history_is_refused(X, tmp_path, solver):
+    from sparseae.checkpoint import Checkpoint
 
     path = tmp_path / "c.safetensors"
-    sparseae.SparseAutoencoder(4, max_iter=10, random_state=0).fit(X, checkpoint=path, checkpoint_every=10)
+    params = dict(solver=solver, random_state=0)
+    whole = sparseae.SparseAutoencoder(4, max_iter=20, **params).fit(X)
+    stop_at_10 = lambda state: state.n_iter == 10  # noqa: E731 (the checkpoint of iteration 10 is written)
+    sparseae.SparseAutoencoder(4, max_iter=20, callback=stop_at_10, **params).fit(X, checkpoint=path,
+                                                                                checkpoint_every=10)
     saved = read_checkpoint(path)
-    memory = sparseae.fitting.auto_lbfgs_memory(400, sparseae.Layout([16, 4, 16]))  # 27 here
-    assert saved.lbfgs is not None and saved.lbfgs["rows"].shape == (2 * memory, saved.theta.size)
-    # as version 1 wrote it: no history; L-BFGS then restarts from θ
-    monkeypatch.setattr(checkpoint, "CHECKPOINT_VERSION", 1)
-    write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "lbfgs": None}))
-    monkeypatch.undo()
-    old = read_checkpoint(path)
-    assert old.lbfgs is None
-    resumed = sparseae.SparseAutoencoder(4, max_iter=20, random_state=0).fit(X, resume_from=path)
-    assert resumed.n_iter_ == 20
+    assert saved.n_iter == 10
+    if solver == "lbfgs":
+        memory = sparseae.fitting.auto_lbfgs_memory(400, sparseae.Layout([16, 4, 16]))  # 27 here
+        assert saved.state["rows"].shape == (2 * memory, saved.theta.size)
+    # version 2's layout: the same state, so the resumed fit is the uninterrupted one
+    _write_older_version(path, saved, 2)
+    assert read_checkpoint(path).state.keys() == saved.state.keys()
+    resumed = sparseae.SparseAutoencoder(4, max_iter=20, **params).fit(X, resume_from=path)
+    np.testing.assert_array_equal(resumed.theta_, whole.theta_)
+    if solver == "adam":
+        return
+    # version 1: no history; L-BFGS then restarts from θ
+    _write_older_version(path, saved, 1)
+    assert read_checkpoint(path).state == {}
+    assert sparseae.SparseAutoencoder(4, max_iter=20, **params).fit(X, resume_from=path).n_iter_ == 20
     # a history whose slots do not fit it
-    damaged = {**saved.lbfgs, "order": [0, 99]}
-    write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "lbfgs": damaged}))
-    with pytest.raises(ModelFileError, match="not a consistent checkpoint"):
-        read_checkpoint(path)
+    damaged = {**saved.state, "order": [0, 99]}
+    write_checkpoint(path, Checkpoint(**{**saved.__dict__, "state": damaged}))
+    with pytest.raises(ModelFileError, match="history is not consistent: it names slots"):
+        sparseae.SparseAutoencoder(4, max_iter=20, **params).fit(X, resume_from=path)
     # a history of another size than lbfgs_memory's
-    short = {**saved.lbfgs, "rows": saved.lbfgs["rows"][:10]}
-    write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "lbfgs": short}))
+    short = {**saved.state, "rows": saved.state["rows"][:10]}
+    write_checkpoint(path, Checkpoint(**{**saved.__dict__, "state": short}))
     with pytest.raises(ModelFileError, match="saved L-BFGS history holds 5 corrections"):
-        sparseae.SparseAutoencoder(4, max_iter=20, random_state=0).fit(X, resume_from=path)
+        sparseae.SparseAutoencoder(4, max_iter=20, **params).fit(X, resume_from=path)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -79,7 +79,7 @@ def test_minibatches_cover_every_row_once_per_epoch(rng, data):
     for source in (X, str(path)):
         from sparseae.rows import as_rows
 
-        rows = list(minibatches(X if source is X else as_rows(source), 300, np.random.RandomState(0)))
+        rows = [x for x, _ in minibatches(X if source is X else as_rows(source), 300, np.random.RandomState(0))]
         assert [len(r) for r in rows].count(100) == 1 and sum(len(r) for r in rows) == 1000
         seen = np.sort(np.concatenate(rows), axis=0)
         np.testing.assert_array_equal(seen, np.sort(X, axis=0))

@@ -149,15 +149,15 @@ def rel(a, b):
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
-@pytest.mark.parametrize("batch_size", [1, 137, 999])
-def test_chunked_objective_equals_in_memory(data, activation, batch_size):
+@pytest.mark.parametrize("chunk_size", [1, 137, 999])
+def test_chunked_objective_equals_in_memory(data, activation, chunk_size):
     X, path = data
     theta = Layout([20, 7, 20]).initial_theta(0) + 0.01
     reference = SparseObjective([20, 7, 20], X, activation=activation, **KW)
     c0, g0 = reference(theta)
     for source in (X, NpyRows(path), NpyRows(np.load(path, mmap_mode="r"))):
         objective = SparseObjective(
-            [20, 7, 20], source, activation=activation, batch_size=batch_size, **KW
+            [20, 7, 20], source, activation=activation, chunk_size=chunk_size, **KW
         )
         c, g = objective(theta)
         assert rel(c, c0) < 1e-12
@@ -175,7 +175,7 @@ def test_minibatch_gradient_with_batch_rho_hat_is_exact(X):
     """With ρ̂ from the batch itself, evaluate_batch is the full objective on those rows."""
     from sparseae import check_gradient
 
-    objective = SparseObjective([16, 6, 16], X, batch_size=50, **KW)
+    objective = SparseObjective([16, 6, 16], X, chunk_size=50, **KW)
     rows = X[100:150]
     theta = objective.layout.initial_theta(0)
     terms, grad, rho_hat = objective.evaluate_batch(theta, rows)
@@ -193,7 +193,7 @@ def test_minibatch_gradient_with_batch_rho_hat_is_exact(X):
 
 
 def test_moving_average_of_rho_hat(X):
-    objective = SparseObjective([16, 6, 16], X, batch_size=50, **KW)
+    objective = SparseObjective([16, 6, 16], X, chunk_size=50, **KW)
     theta = objective.layout.initial_theta(0)
     _, _, batch = objective.evaluate_batch(theta, X[:50])
     previous = np.full(6, 0.3)
@@ -216,8 +216,8 @@ def test_weight_decay_per_layer(rng):
     assert per_layer - base == pytest.approx(0.25 * (Ws[1] ** 2).sum(), rel=1e-12)
 
 
-@pytest.mark.parametrize("batch_size", [1, 7, 40])
-def test_chunked_fine_tuning_objective_equals_in_memory(rng, batch_size):
+@pytest.mark.parametrize("chunk_size", [1, 7, 40])
+def test_chunked_fine_tuning_objective_equals_in_memory(rng, chunk_size):
     """A supervised network (the stack's fine-tuning: softmax, cross-entropy) in the notes' two
     passes, chunk by chunk, equals the in-memory evaluation."""
     from sparseae.softmax import one_hot
@@ -227,6 +227,6 @@ def test_chunked_fine_tuning_objective_equals_in_memory(rng, batch_size):
               sparsity_target=0.1)  # fmt: skip
     theta = Layout([9, 5, 3]).initial_theta(0) + 0.01
     c0, g0 = SparseObjective([9, 5, 3], X, one_hot(labels, 3), **kw)(theta)
-    c, g = SparseObjective([9, 5, 3], X, one_hot(labels, 3), batch_size=batch_size, **kw)(theta)
+    c, g = SparseObjective([9, 5, 3], X, one_hot(labels, 3), chunk_size=chunk_size, **kw)(theta)
     assert c == pytest.approx(c0, rel=1e-12)
     assert np.linalg.norm(g - g0) / np.linalg.norm(g0) < 1e-12

@@ -52,5 +52,5 @@ def test_in_memory_data_is_not_read_twice(data, monkeypatch):
     SparseObjective([20, 7, 20], X, **KW)(theta)
     assert sum(rows_through_w1) == len(X)
     rows_through_w1.clear()
-    SparseObjective([20, 7, 20], X, batch_size=500, **KW)(theta)
+    SparseObjective([20, 7, 20], X, chunk_size=500, **KW)(theta)
     assert sum(rows_through_w1) == 2 * len(X)  # the notes' two passes

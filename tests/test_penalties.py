@@ -122,7 +122,7 @@ def test_in_chunks_equals_in_memory_for_every_penalty(rng, sparsity, activation,
     kw = dict(activation=activation, sparsity=sparsity, weight_decay=1e-3, sparsity_target=0.1,
               sparsity_weight=0.5, **extra)  # fmt: skip
     whole = SparseObjective([8, 5, 8], X, **kw)
-    chunked = SparseObjective([8, 5, 8], X, batch_size=6, **kw)
+    chunked = SparseObjective([8, 5, 8], X, chunk_size=6, **kw)
     theta = whole.layout.initial_theta(1) + rng.normal(0, 0.01, size=whole.size)
     (c1, g1), (c2, g2) = whole(theta), chunked(theta)
     assert c2 == pytest.approx(c1, rel=1e-12)

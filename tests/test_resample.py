@@ -8,7 +8,8 @@ import pytest
 
 import sparseae
 from sparseae.network import Layout, forward
-from sparseae.optim.adam import Adam, run_epoch
+from sparseae.optim.adam import Adam
+from sparseae.training.minibatch import run_epoch
 from sparseae.resample import FIRING, dead_units, resample
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -12,7 +12,7 @@ KW = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
 
 def test_file_changed_between_passes_is_detected(data):
     X, path = data
-    objective = SparseObjective([20, 7, 20], NpyRows(path), batch_size=300, **KW)
+    objective = SparseObjective([20, 7, 20], NpyRows(path), chunk_size=300, **KW)
     theta = objective.layout.initial_theta(0)
     objective(theta)
     np.save(path, X[:500])  # rewritten: another shape

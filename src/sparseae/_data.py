@@ -7,87 +7,70 @@ import numpy as np
 
 from .errors import DataError
 from .rows import ArrayRows, as_rows
-from .validation import (
-    as_float_matrix,
-    check_output_range,
-    check_value_range,
-    validate_rows,
-)
+from .validation import as_float_matrix, check_output_range, check_value_range
 
 #: Out-of-core chunks are sized so one chunk's data and buffers take about this many bytes.
 CHUNK_BYTES = 64 * 2**20
-#: Minibatch rows of the streaming solver when batch_size="auto".
-ADAM_BATCH = 100
+#: Minibatch rows of a minibatch solver when batch_size="auto".
+MINIBATCH_ROWS = 100
 
 
 def is_dask_array(X):
     return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "chunks")
 
 
-def training_source(estimator, X, reset, dtype):
-    """``(source, m, n)``: X validated for training, and sets ``n_features_in_`` when reset.
+def in_memory(source):
+    """Whether a training source is an array in memory (else a row source or a Dask array)."""
+    return isinstance(source, np.ndarray)
 
-    ``source`` is an array (in memory), a :class:`~sparseae.rows.NpyRows` (out of core) or a
-    Dask array. Values are checked for NaN/inf (naming the first bad row) and against the range
-    of the output activation.
+
+def training_source(X, *, output_activation, dtype, chunk_size=None):
+    """``(source, m, n)``: X validated for training.
+
+    ``source`` is an array (in memory), a :class:`~sparseae.rows.NpyRows` (out of core, read
+    ``chunk_size`` rows at a time to be checked; default about :data:`CHUNK_BYTES`) or a Dask
+    array. Values are checked for NaN/inf (naming the first bad row) and against the range of
+    ``output_activation`` (None: any finite value).
     """
     if is_dask_array(X):
         from .distributed import validate_dask_array
 
-        X = validate_dask_array(X, estimator.output_activation)
-        return _features(estimator, X, X.shape[1], reset), X.shape[0], X.shape[1]
+        X = validate_dask_array(X, output_activation)
+        return X, X.shape[0], X.shape[1]
     rows = as_rows(X)
     if rows is None:
-        X = validate_rows(estimator, X, reset=reset, dtype=dtype)
-        check_output_range(X, estimator.output_activation)
+        X = as_float_matrix(X, dtype=dtype)
+        if output_activation is not None:
+            check_output_range(X, output_activation)
         return X, X.shape[0], X.shape[1]
     m, n = rows.shape
     if m == 0 or n == 0:
         raise DataError(f"X is empty: shape {rows.shape}")
     lo, hi = np.inf, -np.inf
-    step = batch_rows(estimator, m, n, out_of_core=True)
+    step = chunk_size or chunk_rows(m, n)
     for start in range(0, m, step):
         chunk = as_float_matrix(rows.rows(start, start + step), dtype=dtype, row_offset=start)
         lo, hi = min(lo, float(chunk.min())), max(hi, float(chunk.max()))
-    check_value_range(lo, hi, estimator.output_activation)
-    return _features(estimator, rows, n, reset), m, n
+    if output_activation is not None:
+        check_value_range(lo, hi, output_activation)
+    return rows, m, n
 
 
-def _features(estimator, source, n, reset):
-    if reset:
-        estimator.n_features_in_ = n
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
-    elif n != estimator.n_features_in_:
-        raise DataError(
-            f"X has {n} features, but {type(estimator).__name__} is expecting "
-            f"{estimator.n_features_in_} features as input"
-        )
-    return source
-
-
-def chunk_rows(m, n, n_hidden):
-    """Rows per chunk so that data, activations and δs of a chunk take about CHUNK_BYTES."""
-    per_row = 8 * (n + 2 * (n + n_hidden))
+def chunk_rows(m, n, width=0):
+    """Rows per chunk so that the data, activations and δs of a chunk of a network n → width → n
+    take about CHUNK_BYTES."""
+    per_row = 8 * (n + 2 * (n + width))
     return int(max(256, min(m, CHUNK_BYTES // per_row)))
 
 
-def batch_rows(estimator, m, n, out_of_core=False, minibatch=False):
-    """The objective's batch_size: the estimator's, or chosen from the data's size."""
-    if estimator.batch_size != "auto":
-        return int(min(estimator.batch_size, m))
-    if minibatch:
-        return min(m, ADAM_BATCH)
-    return chunk_rows(m, n, estimator.n_hidden) if out_of_core else None
-
-
-def minibatches(source, batch, rng):
-    """One epoch's minibatches of ``batch`` rows, in a random order drawn from ``rng``.
+def minibatches(source, batch, rng, targets=None):
+    """One epoch's minibatches ``(x, y)`` of ``batch`` rows, in a random order drawn from
+    ``rng``; ``y`` the same rows of ``targets`` (an array), or None without targets.
 
     In memory the rows are shuffled too (each minibatch a random sample, kept in row order);
     from a file, each minibatch is a run of consecutive rows, so it is one read.
     """
-    rows = ArrayRows(source) if isinstance(source, np.ndarray) else source
+    rows = ArrayRows(source) if in_memory(source) else source
     m = len(rows)
     starts = np.arange(0, m, batch)
     rng.shuffle(starts)
@@ -95,9 +78,11 @@ def minibatches(source, batch, rng):
     rows.check_unchanged()
     for start in starts:
         if order is not None:
-            yield rows.X[np.sort(order[start : start + batch])]
+            index = np.sort(order[start : start + batch])
+            yield rows.X[index], None if targets is None else targets[index]
         else:
-            yield rows.rows(start, start + batch)
+            y = None if targets is None else targets[start : start + batch]
+            yield rows.rows(start, start + batch), y
 
 
 def row_chunks(X, batch_size, name="X"):

@@ -4,35 +4,41 @@ A checkpoint is one safetensors file written like a model (:func:`~sparseae.pers
 write_document`: a versioned JSON config and a digest, atomically, so a kill at any instant
 leaves the previous checkpoint whole), of kind ``"Checkpoint"``. It holds the estimator's
 parameters, the iterations done and their costs, θ, a fingerprint of the training data, and
-the optimizer's state:
+whatever the training driver hands it as its state dict (:mod:`sparseae.training`): arrays are
+stored as tensors ``state.NAME``, everything else as JSON. What that state is, is the driver's:
 
-- ``solver="adam"``: Adam's moments and step count, the random state that orders the
+- a minibatch solver (Adam): its moments and step count, the random state that orders the
   minibatches and ρ̂'s moving average, taken between epochs: a resumed fit is the uninterrupted
   one, bit for bit. So is ``"gd"``, whose whole state is θ.
-- ``"lbfgs"``: its history too (2 x ``lbfgs_memory`` θ-sized vectors and their products), so a
+- ``"lbfgs"``: its history (2 x ``lbfgs_memory`` θ-sized vectors and their products), so a
   resumed fit is the uninterrupted one, bit for bit.
 - ``"l-bfgs-b"`` and ``"cg"`` (SciPy's) keep their history to themselves: a resumed fit restarts
   them from the saved θ, and ends close to, not exactly at, the uninterrupted fit's cost.
 
-With held-out rows it also holds their indices, their scores so far and the best θ.
+With held-out rows it also holds their indices and the monitor's record (scores so far, the
+best θ). A model trained in stages (a stack) also saves each completed stage's θ, iterations and
+costs, and the stage running.
+
+Versions: 1 held θ only for L-BFGS; 2 added L-BFGS's history (fields ``adam`` and ``lbfgs``);
+3 stores any driver's state under ``state`` and adds stages. Files of versions 1 and 2 load.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import DataChangedError, ModelFileError
 from .persistence import read_document, write_document
 
-#: 2 added L-BFGS's history; files of version 1 still load.
-CHECKPOINT_VERSION = 2
+CHECKPOINT_VERSION = 3
 #: Rows of the data whose checksum the fingerprint holds (at most 1 MiB of float64).
 _FINGERPRINT_BYTES = 1 << 20
+_LBFGS = ("rows", "sy", "yy", "rows_g")
 
 
 @dataclass
 class Checkpoint:
-    """A fit's state after ``n_iter`` iterations (epochs for Adam)."""
+    """A fit's state after ``n_iter`` iterations (epochs for Adam) of its running stage."""
 
     params: dict
     n_features: int
@@ -40,12 +46,14 @@ class Checkpoint:
     loss_curve: list
     theta: np.ndarray
     data: dict
-    #: Adam: ``m``, ``v``, ``t``, ``rng`` (RandomState.get_state()), ``rho_hat`` (or None)
-    adam: dict = None
-    #: Held-out rows: ``rows``, ``scores``, ``best``, ``since_best``, ``best_theta`` (or None)
+    #: the driver's state dict: arrays and JSON values by name (empty: nothing beyond θ)
+    state: dict = field(default_factory=dict)
+    #: held-out rows: ``rows``, ``scores``, ``best``, ``since_best``, ``best_theta`` (or None)
     validation: dict = None
-    #: L-BFGS: ``rows`` ([S; Y]), ``sy``, ``yy``, ``rows_g``, ``order`` (or None)
-    lbfgs: dict = None
+    #: the stage running (0 for a model trained in one), and the completed stages before it:
+    #: each ``{"theta", "n_iter", "loss_curve"}``
+    stage: int = 0
+    stages: list = field(default_factory=list)
 
 
 def data_fingerprint(source, m, n):
@@ -67,9 +75,7 @@ def check_same_data(saved, now):
             f"the checkpointed fit had {saved['rows']} x {saved['columns']}"
         )
     if saved["sha256"] != now["sha256"]:
-        raise DataChangedError(
-            "the data is not the checkpoint's: same shape, but its first rows differ (checksum)"
-        )
+        raise DataChangedError("the data is not the checkpoint's: same shape, but its first rows differ (checksum)")
 
 
 def write_checkpoint(path, ckpt):
@@ -77,22 +83,21 @@ def write_checkpoint(path, ckpt):
     arrays = {"theta": ckpt.theta}
     config = {"kind": "Checkpoint", "checkpoint_version": CHECKPOINT_VERSION, "params": ckpt.params,
               "n_features": ckpt.n_features, "n_iter": ckpt.n_iter, "loss_curve": ckpt.loss_curve,
-              "data": ckpt.data}  # fmt: skip
-    if ckpt.adam is not None:
-        _, keys, pos, has_gauss, gauss = ckpt.adam["rng"]
-        arrays.update(adam_m=ckpt.adam["m"], adam_v=ckpt.adam["v"], rng_keys=keys)
-        if ckpt.adam["rho_hat"] is not None:
-            arrays["rho_hat"] = ckpt.adam["rho_hat"]
-        config["adam"] = {"t": ckpt.adam["t"], "rng": [int(pos), int(has_gauss), float(gauss)]}
+              "data": ckpt.data, "state": {}, "stage": ckpt.stage, "stages": []}
+    for name, value in ckpt.state.items():
+        if isinstance(value, np.ndarray):
+            arrays[f"state.{name}"] = value
+        else:
+            config["state"][name] = value
+    for i, done in enumerate(ckpt.stages):
+        arrays[f"stage{i}.theta"] = done["theta"]
+        config["stages"].append({"n_iter": int(done["n_iter"]), "loss_curve": list(done["loss_curve"])})
     if ckpt.validation is not None:
         v = ckpt.validation
         arrays["validation_rows"] = v["rows"]
         if v["best_theta"] is not None:
             arrays["best_theta"] = v["best_theta"]
         config["validation"] = {"scores": v["scores"], "best": v["best"], "since_best": v["since_best"]}
-    if ckpt.lbfgs is not None:
-        arrays.update({f"lbfgs_{name}": ckpt.lbfgs[name] for name in ("rows", "sy", "yy", "rows_g")})
-        config["lbfgs"] = {"order": [int(i) for i in ckpt.lbfgs["order"]]}
     write_document(path, config, arrays)
 
 
@@ -110,37 +115,46 @@ def read_checkpoint(path):
             )
         ckpt = Checkpoint(params=dict(config["params"]), n_features=int(config["n_features"]),
                           n_iter=int(config["n_iter"]), loss_curve=[float(c) for c in config["loss_curve"]],
-                          theta=_float_array(arrays, "theta", path), data=dict(config["data"]))  # fmt: skip
-        if "adam" in config:
-            pos, has_gauss, gauss = config["adam"]["rng"]
-            rng = ("MT19937", arrays["rng_keys"].astype(np.uint32), pos, has_gauss, gauss)
-            ckpt.adam = {"m": _float_array(arrays, "adam_m", path), "v": _float_array(arrays, "adam_v", path),
-                         "t": int(config["adam"]["t"]), "rng": rng,
-                         "rho_hat": arrays.get("rho_hat")}  # fmt: skip
+                          theta=_float_array(arrays, "theta", path), data=dict(config["data"]))
+        ckpt.state = _state(config, arrays, version, path)
+        ckpt.stage = int(config.get("stage", 0))
+        for i, done in enumerate(config.get("stages", [])):
+            ckpt.stages.append({"theta": _float_array(arrays, f"stage{i}.theta", path),
+                                "n_iter": int(done["n_iter"]),
+                                "loss_curve": [float(c) for c in done["loss_curve"]]})
         if "validation" in config:
             v = config["validation"]
             ckpt.validation = {"rows": arrays["validation_rows"].astype(np.intp),
                                "scores": [float(s) for s in v["scores"]], "best": float(v["best"]),
-                               "since_best": int(v["since_best"]),
-                               "best_theta": arrays.get("best_theta")}  # fmt: skip
-        if "lbfgs" in config:
-            ckpt.lbfgs = {name: _float_array(arrays, f"lbfgs_{name}", path)
-                          for name in ("rows", "sy", "yy", "rows_g")}  # fmt: skip
-            order = [int(i) for i in config["lbfgs"]["order"]]
-            if any(not 0 <= i < len(ckpt.lbfgs["sy"]) for i in order) or len(set(order)) != len(order):
-                raise ModelFileError(f"{str(path)!r} is not a consistent checkpoint: its L-BFGS history "
-                                     f"names slots {order} of {len(ckpt.lbfgs['sy'])}")  # fmt: skip
-            ckpt.lbfgs["order"] = order
+                               "since_best": int(v["since_best"]), "best_theta": arrays.get("best_theta")}
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(
-            f"{str(path)!r} is not a consistent checkpoint: {exc!r} missing or wrong"
-        ) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelFileError(f"{str(path)!r} is not a consistent checkpoint: {exc!r} missing or wrong") from None
     if len(ckpt.loss_curve) != ckpt.n_iter:
         raise ModelFileError(f"{str(path)!r} is not a consistent checkpoint: {ckpt.n_iter} iterations, "
-                             f"{len(ckpt.loss_curve)} costs")  # fmt: skip
+                             f"{len(ckpt.loss_curve)} costs")
     return ckpt
+
+
+def _state(config, arrays, version, path):
+    """The driver's state dict; versions 1 and 2 kept Adam's and L-BFGS's in fields of their own."""
+    if version >= 3:
+        state = dict(config["state"])
+        state.update({name[len("state."):]: a for name, a in arrays.items() if name.startswith("state.")})
+        return state
+    state = {}
+    if "adam" in config:  # version 2's names, as the minibatch driver's state dict has them
+        pos, has_gauss, gauss = config["adam"]["rng"]
+        state = {"m": _float_array(arrays, "adam_m", path), "v": _float_array(arrays, "adam_v", path),
+                 "t": int(config["adam"]["t"]), "rng_keys": arrays["rng_keys"], "rng_pos": int(pos),
+                 "rng_has_gauss": int(has_gauss), "rng_gauss": float(gauss)}
+        if "rho_hat" in arrays:
+            state["rho_hat"] = arrays["rho_hat"]
+    if "lbfgs" in config:
+        state = {name: _float_array(arrays, f"lbfgs_{name}", path) for name in _LBFGS}
+        state["order"] = [int(i) for i in config["lbfgs"]["order"]]
+    return state
 
 
 def _float_array(arrays, name, path):

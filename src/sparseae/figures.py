@@ -34,9 +34,12 @@ def cost_curves(loss_curve, validation_scores=None):
     """J per iteration on the training rows, and on the held-out rows when given (log scale)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(np.arange(1, len(loss_curve) + 1), loss_curve, label="training rows")
+    # A diverging run's costs reach float64's largest: drawn up to 1e100, where a log axis's
+    # limits and ticks can still be computed.
+    shown = lambda values: np.minimum(np.asarray(values, dtype=np.float64), 1e100)  # noqa: E731
+    ax.plot(np.arange(1, len(loss_curve) + 1), shown(loss_curve), label="training rows")
     if validation_scores:
-        ax.plot(np.arange(1, len(validation_scores) + 1), validation_scores, label="held-out rows")
+        ax.plot(np.arange(1, len(validation_scores) + 1), shown(validation_scores), label="held-out rows")
     ax.set_xlabel("iteration")
     ax.set_ylabel("J_sparse")
     ax.set_yscale("log")

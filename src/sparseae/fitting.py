@@ -1,17 +1,29 @@
-"""How an estimator runs a full-batch solver on an objective, written once for every estimator:
-a progress bar, BLAS held to one thread, and on a divergence or Ctrl-C the last good parameters
-set on the estimator before the error goes on (with a warning saying so for Ctrl-C)."""
+"""How an estimator trains, written once for every estimator: its parameters resolved into the
+training layer's settings, held-out rows, checkpoints and resume, one driver called, its result
+adopted (the interrupted or diverged run's last good parameters included).
 
+An estimator that mixes in :class:`Trainable` gives three things: ``_objective(source, targets,
+chunk_size)`` (J for its network on those rows), ``_adopt(objective, theta)`` (its fitted
+attributes from θ) and ``_penalty_name`` (for β₁ "auto"); its parameters are read here only.
+"""
+
+import json
 import warnings
-from types import SimpleNamespace
+from dataclasses import replace
 
 import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import validate_data
 
-from .engine.parallel import single_threaded_blas
-from .engine.vectors import host_copy
-from .errors import FitInterrupted, NonFiniteCostError
-from .optim import minimize
-from .progress import Progress
+from ._data import MINIBATCH_ROWS, chunk_rows, in_memory, is_dask_array, training_source
+from .checkpoint import check_same_data, data_fingerprint, read_checkpoint
+from .errors import DataError, FitInterrupted, ModelFileError, NonFiniteCostError, ParameterError
+from .resample import SAMPLE_ROWS
+from .solvers import MINIBATCH, SOLVERS, get_solver
+from .training import FullBatch, Minibatch, Monitor, Settings
+from .training.checkpoints import Checkpointer, check_same_params
+from .training.resampling import Resampler
+from .validation import check_parameters
 
 
 def auto_lbfgs_memory(m, layout):
@@ -20,89 +32,237 @@ def auto_lbfgs_memory(m, layout):
     return int(min(100, max(10, m * sum(layout.layer_sizes[1:]) // (2 * layout.size))))
 
 
-def fit_full_batch(estimator, objective, theta0, *, solver, max_iter, tol, learning_rate, lbfgs_memory,
-                   monitor=None, state=None):  # fmt: skip
-    """``minimize`` ``objective`` from ``theta0``, then ``estimator._set_parameters(objective,
-    theta, n_iter, loss_curve)``, also with the last good θ when the solver fails.
-    ``monitor(iteration, cost, theta)`` after each iteration stops the solver by returning True;
-    the solver's state (L-BFGS's history) is in ``monitor.solver_state`` for checkpoints, and a
-    saved one comes back as ``state``."""
-    with Progress(max_iter, enabled=estimator.verbose > 0) as progress, single_threaded_blas():
-
-        def each_iteration(iteration, cost, theta):
-            stop = monitor is not None and monitor(iteration, cost, theta)
-            progress.update(iteration, cost, monitor.last_score if monitor is not None else None)
-            return stop
-
-        try:
-            result = minimize(objective, theta0, solver=solver, max_iter=max_iter, tol=tol,
-                              learning_rate=learning_rate, lbfgs_memory=lbfgs_memory,
-                              callback=each_iteration, vectors=getattr(objective, "vectors", None),
-                              state=state,
-                              state_box=None if monitor is None else monitor.solver_state)  # fmt: skip
-        except NonFiniteCostError as exc:
-            estimator._set_parameters(objective, exc.theta, exc.n_iter, [])
-            raise
-        except FitInterrupted as exc:
-            estimator._set_parameters(objective, exc.theta, exc.n_iter, exc.loss_curve)
-            warn_interrupted(exc.n_iter)
-            raise
-    estimator._set_parameters(objective, result.theta, result.n_iter, result.loss_curve)
-    return estimator
+def default_minibatch_solver():
+    """The first registered minibatch solver (``partial_fit``'s when ``solver`` is full batch)."""
+    return next(s for s in SOLVERS.values() if s.kind == MINIBATCH)
 
 
-def warn_interrupted(n_iter, unit="iteration"):
-    warnings.warn(f"fit interrupted after {n_iter} iterations; the estimator keeps the parameters of "
-                  f"the last completed {unit}", UserWarning, stacklevel=4)  # fmt: skip
+def first_rows(source):
+    """Up to SAMPLE_ROWS rows of the training data, in memory, for resampling."""
+    return source.rows(0, SAMPLE_ROWS) if hasattr(source, "rows") else np.asarray(source[:SAMPLE_ROWS])
 
 
-class Monitor:
-    """What a fit watches after each iteration: the cost on held-out rows (``scores``; the best
-    θ kept), early stopping after ``patience`` iterations without a better score, a user's
-    ``callback(state)``, whose True also stops the fit, and checkpoints.
+class Trainable:
+    """The training half of an estimator: ``fit``'s machinery on any objective."""
 
-    ``state`` has ``n_iter``, ``loss``, ``validation_score`` (None without held-out rows) and
-    ``theta`` (read-only; a host copy when the solver keeps θ on a device). ``n_done`` and
-    ``loss_curve`` are the iterations of the fit before this solver run (a resumed or
-    warm-started one): ``n_iter`` counts from its start.
-    ``checkpoint(n_iter, theta, monitor)`` is called after every ``checkpoint_every``-th iteration.
-    """
+    _penalty_name = "none"
 
-    def __init__(self, held_out_objective=None, early_stopping=False, patience=10, callback=None, *,
-                 n_done=0, loss_curve=(), checkpoint=None, checkpoint_every=None):  # fmt: skip
-        self.objective, self.early_stopping, self.patience = held_out_objective, early_stopping, patience
-        self.callback, self.checkpoint, self.checkpoint_every = callback, checkpoint, checkpoint_every
-        self.n_done, self.loss_curve = n_done, list(loss_curve)
-        self.scores, self.best_theta, self.best, self.since_best = [], None, np.inf, 0
-        self.solver_state = {}  # "lbfgs": a function returning L-BFGS's history, set by the solver
+    # -- data ------------------------------------------------------------------------------
 
-    def restore(self, validation):
-        """Continue from a checkpoint's held-out record (:class:`sparseae.checkpoint.Checkpoint`)."""
-        self.scores, self.best, self.since_best = list(validation["scores"]), validation["best"], \
-            validation["since_best"]  # fmt: skip
-        self.best_theta = validation["best_theta"]
+    def _training_data(self, X, reset, output_activation=None):
+        """``(source, m, n)`` with scikit-learn's feature bookkeeping (``n_features_in_``,
+        ``feature_names_in_``) set when ``reset`` and checked otherwise."""
+        source, m, n = training_source(X, output_activation=output_activation, dtype=np.dtype(self.dtype),
+                                       chunk_size=self._given_batch())
+        if in_memory(source):
+            try:
+                validate_data(self, X, reset=reset, skip_check_array=True)
+            except ValueError as exc:
+                raise DataError(str(exc).strip().replace("\n", " ")) from None
+        elif reset:
+            self.n_features_in_ = n
+            self.__dict__.pop("feature_names_in_", None)
+        elif n != self.n_features_in_:
+            raise DataError(f"X has {n} features, but {type(self).__name__} is expecting "
+                            f"{self.n_features_in_} features as input")
+        return source, m, n
 
-    @property
-    def last_score(self):
-        """The held-out cost of the latest iteration, or None."""
-        return self.scores[-1] if self.scores else None
+    def _given_batch(self):
+        batch = getattr(self, "batch_size", "auto")
+        return None if batch == "auto" else int(batch)
 
-    def __call__(self, iteration, cost, theta):
-        n_iter = self.n_done + iteration
-        self.loss_curve.append(float(cost))
-        score = None
-        if self.objective is not None:
-            score = float(self.objective.terms(theta)["cost"])
-            self.scores.append(score)
-            if score < self.best:
-                self.best, self.best_theta, self.since_best = score, host_copy(theta), 0
-            else:
-                self.since_best += 1
-        stop = self.early_stopping and self.since_best >= self.patience
-        if self.callback is not None:
-            host = theta if isinstance(theta, np.ndarray) else host_copy(theta)
-            state = SimpleNamespace(n_iter=n_iter, loss=float(cost), validation_score=score, theta=host)
-            stop = self.callback(state) is True or stop
-        if self.checkpoint is not None and n_iter % self.checkpoint_every == 0:
-            self.checkpoint(n_iter, theta, self)
-        return stop
+    def _chunk_size(self, source, m, n, solver):
+        """Rows per chunk of the two-pass evaluation: all of an in-memory array unless
+        ``batch_size`` says otherwise (for a full-batch solver; a minibatch solver's is its
+        minibatch); about 64 MiB of a file."""
+        given = self._given_batch()
+        if given is not None and not solver.minibatch:
+            return min(given, m)
+        return None if in_memory(source) else chunk_rows(m, n, self._width())
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def _solver(self, minibatch_only=False):
+        solver = get_solver(self.solver)
+        return default_minibatch_solver() if minibatch_only and not solver.minibatch else solver
+
+    def _beta_1(self, solver, beta_1=None):
+        """β₁ (default: this estimator's), "auto" resolved by ``solver`` for the penalty."""
+        beta_1 = getattr(self, "beta_1", "auto") if beta_1 is None else beta_1
+        if beta_1 != "auto":
+            return float(beta_1)
+        return None if solver.beta_1 is None else float(solver.beta_1[self._penalty_name])
+
+    def _max_iter(self, solver=None):
+        solver = self._solver() if solver is None else solver
+        return solver.max_iter if self.max_iter == "auto" else int(self.max_iter)
+
+    def _settings(self, solver, max_iter, m, layout, description="training"):
+        rate = getattr(self, "learning_rate", "auto")
+        memory = getattr(self, "lbfgs_memory", "auto")
+        batch = self._given_batch() if solver.minibatch else None
+        return Settings(solver=solver, max_iter=max_iter, tol=getattr(self, "tol", 1e-5),
+                        learning_rate=float(rate) if rate != "auto" else solver.learning_rate or 0.1,
+                        beta_1=self._beta_1(solver), batch_size=min(batch or MINIBATCH_ROWS, m),
+                        lbfgs_memory=auto_lbfgs_memory(m, layout) if memory == "auto" else int(memory),
+                        resample_every=getattr(self, "resample_dead", 0), verbose=self.verbose > 0,
+                        description="epochs" if solver.minibatch and description == "training" else description)
+
+    # -- resume ------------------------------------------------------------------------------
+
+    def _read_resume(self, path):
+        """The checkpoint at ``path``, checked against this estimator's parameters (β₁ compared
+        resolved, and only for a minibatch solver; checkpoints older than it were written with 0.9)."""
+        ckpt = read_checkpoint(path)
+        if ckpt.params.get("_model", type(self).__name__) != type(self).__name__:
+            raise ModelFileError(f"resume_from={str(path)!r} is a checkpoint of a {ckpt.params['_model']}, "
+                                 f"not of a {type(self).__name__}")
+        solver = self._solver()
+
+        def same(name, theirs, ours):
+            if name != "beta_1":
+                return theirs == ours
+            if not solver.minibatch:
+                return True
+            theirs = self._beta_1(solver, 0.9 if theirs is None else theirs)
+            if theirs != self._beta_1(solver):
+                raise ParameterError(
+                    f"resume_from={str(path)!r} was written by a fit with Adam's beta_1={theirs!r}, not "
+                    f"{self._beta_1(solver)!r} (beta_1={ours!r}); resume with beta_1={theirs!r}")
+            return True
+
+        mine = json.loads(json.dumps(self._json_params()))  # tuples as the file's lists
+        check_same_params(path, {k: v for k, v in ckpt.params.items() if k != "_model"}, mine, same)
+        return ckpt
+
+    def _checkpoint_params(self):
+        return {**self._json_params(), "_model": type(self).__name__}
+
+    # -- one run ---------------------------------------------------------------------------
+
+    def _hold_out(self, source, targets, m, resumed=None):
+        """``(training source, targets, m, held-out (rows, targets) or None)``:
+        ``validation_fraction`` of the rows held out at random (a resumed fit's: the checkpoint's)."""
+        for stale in ("validation_rows_", "validation_scores_", "best_validation_score_"):
+            self.__dict__.pop(stale, None)
+        fraction = getattr(self, "validation_fraction", 0.0)
+        if fraction <= 0:
+            if getattr(self, "early_stopping", False):
+                raise ParameterError("early_stopping needs held-out rows: set validation_fraction > 0")
+            return source, targets, m, None
+        if not in_memory(source):
+            raise ParameterError("validation_fraction needs X in memory; for a file or a Dask array, hold rows "
+                                 "out yourself and use reconstruction_metrics")
+        v = int(round(fraction * m))
+        if v < 1 or m - v < self._min_training_rows():
+            raise ParameterError(f"validation_fraction={fraction} holds out {v} of {m} rows, leaving {m - v} to "
+                                 f"train {self._min_training_rows()} hidden units; it needs at least one held-out "
+                                 f"row and as many training rows as units")
+        if resumed is not None and resumed.validation is not None:
+            self.validation_rows_ = resumed.validation["rows"]
+        else:
+            self.validation_rows_ = np.sort(check_random_state(self.random_state).permutation(m)[:v])
+        if len(self.validation_rows_) != v or not np.all(self.validation_rows_ < m):
+            raise ModelFileError("the checkpoint's held-out rows do not fit this data")
+        kept = np.setdiff1d(np.arange(m), self.validation_rows_, assume_unique=True)
+        pick = (lambda a, rows: None if a is None else a[rows])
+        held = (source[self.validation_rows_], pick(targets, self.validation_rows_))
+        return source[kept], pick(targets, kept), m - v, held
+
+    def _min_training_rows(self):
+        return 1
+
+    def _train(self, source, targets, m, n, theta0, *, before=(0, []), resumed=None, checkpoint=None,
+               checkpoint_every=10, fingerprint=None, held_out=None, description="training"):
+        """Train from θ0 on the rows of ``source`` (targets ``targets``, None for an
+        autoencoder), continuing ``before`` = (iterations, costs) of a resumed or warm-started fit;
+        adopt the result. ``held_out``: rows (and targets) to score, instead of holding some out;
+        ``checkpoint``: a path, or a :class:`~sparseae.training.checkpoints.Checkpointer` (a stage's)."""
+        solver = self._solver()
+        if solver.minibatch and is_dask_array(source):
+            raise ParameterError(f"solver={solver.name!r} does not take a Dask array; use a full-batch solver")
+        if held_out is None:
+            source, targets, m, held_out = self._hold_out(source, targets, m, resumed)
+        held_objective = None if held_out is None else self._objective(held_out[0], held_out[1], None)
+        monitor = Monitor(held_objective, getattr(self, "early_stopping", False),
+                          getattr(self, "n_iter_no_change", 10), getattr(self, "callback", None),
+                          n_done=before[0], loss_curve=before[1])
+        if held_objective is not None and resumed is not None and resumed.validation is not None:
+            monitor.load_state_dict(resumed.validation)
+        if checkpoint is not None:
+            check_parameters({"checkpoint_every": checkpoint_every}, "fit")
+            if not isinstance(checkpoint, Checkpointer):
+                checkpoint = Checkpointer(checkpoint, self._checkpoint_params(), n, fingerprint)
+                checkpoint.validation_rows = getattr(self, "validation_rows_", None)
+            monitor.checkpoint, monitor.checkpoint_every = checkpoint, checkpoint_every
+        total = self._max_iter(solver)
+        remaining = total - before[0] if resumed is not None else total
+        objective = self._objective(source, targets, self._chunk_size(source, m, n, solver))
+        settings = self._settings(solver, max(remaining, 0), m, objective.layout, description)
+        state = resumed.state if resumed is not None else None
+        resampler = None
+        if settings.resample_every and objective.sparse_layer is not None:
+            resampler = Resampler(objective, first_rows(source), None)
+        if solver.minibatch:
+            full = objective
+            objective = self._objective(source, targets, settings.batch_size)
+            driver = self._minibatch = Minibatch(settings, theta0, check_random_state(self.random_state), state)
+            result = driver.run(objective, (source, targets), max(remaining, 0), monitor, first=before[0],
+                                total=total, resampler=resampler)
+        else:
+            full = objective
+            if resampler is not None:
+                resampler.rng = np.random.RandomState(check_random_state(self.random_state).randint(2**31))
+            driver = FullBatch(settings, state)
+            result = driver.run(objective, theta0, monitor, resampler) if remaining > 0 else None
+        return self._adopt_result(full, result, theta0, before, monitor, solver)
+
+    def _adopt_result(self, objective, result, theta0, before, monitor=None, solver=None):
+        """The fitted attributes from a driver's result (None: θ0 unchanged), the earlier
+        iterations in front; an interrupted or diverged run raises after adopting its θ."""
+        theta, n_iter, curve = (theta0, 0, []) if result is None else (result.theta, result.n_iter, result.loss_curve)
+        self._adopt(objective, theta)
+        self.n_iter_ = before[0] + int(n_iter)
+        self.loss_curve_ = list(before[1]) + [float(c) for c in curve]
+        self.n_resampled_ = getattr(self, "n_resampled_", 0) + (0 if result is None else result.n_resampled)
+        if monitor is not None and monitor.objective is not None:
+            self.validation_scores_ = list(monitor.scores)
+            self.best_validation_score_ = min(monitor.scores) if monitor.scores else None
+        stopped = "max_iter" if result is None else result.stopped
+        if stopped == "interrupted":
+            unit = "minibatch" if solver is not None and solver.minibatch else "iteration"
+            warnings.warn(f"fit interrupted after {self.n_iter_} iterations; the estimator keeps the parameters "
+                          f"of the last completed {unit}", UserWarning, stacklevel=4)
+            raise FitInterrupted(theta, self.n_iter_, self.loss_curve_)
+        if stopped == "diverged":
+            raise NonFiniteCostError(result.message, theta, self.n_iter_)
+        if getattr(self, "early_stopping", False) and monitor is not None and monitor.best_theta is not None:
+            self._adopt(objective, monitor.best_theta)
+        return self
+
+    def _width(self):
+        """The widest hidden layer, for chunk sizes."""
+        return 0
+
+    # -- minibatch runs that go on between calls (partial_fit, fit_stream) -------------------
+
+    def _minibatch_epoch(self, X, reset, schedule=False, first=None, total=None, initial_theta=None,
+                         output_activation=None, targets=None):
+        """One epoch of the minibatch driver kept between calls (started afresh when ``reset``)."""
+        source, m, n = self._training_data(X, reset=reset, output_activation=output_activation)
+        solver = self._solver(minibatch_only=True)
+        full = self._objective(source, targets, self._chunk_size(source, m, n, solver))
+        settings = self._settings(solver, 1, m, full.layout)
+        if reset or not hasattr(self, "_minibatch"):
+            self._minibatch = Minibatch(settings, initial_theta(n), check_random_state(self.random_state))
+            self.n_iter_, self.loss_curve_, self.n_resampled_ = 0, [], 0
+        driver = self._minibatch
+        driver.settings = replace(settings, beta_1=driver.settings.beta_1)
+        resampler = None
+        if settings.resample_every and full.sparse_layer is not None:
+            resampler = Resampler(full, first_rows(source), None)
+        batched = self._objective(source, targets, settings.batch_size)
+        done = self.n_iter_ if first is None else first
+        result = driver.run(batched, (source, targets), 1, None, first=done, total=total, schedule=schedule,
+                            resampler=resampler)
+        return self._adopt_result(full, result, None, (self.n_iter_, self.loss_curve_), solver=solver)

@@ -6,7 +6,7 @@ gives the loss and the gradient (:mod:`sparseae.backprop`); weight decay is adde
 differ only in where the rows are and who runs the passes:
 
 - in memory: one pass 1 that keeps a(2) .. a(k), one pass 2 that starts from them;
-- chunked (``batch_size`` < m, or a file larger than memory): the notes' two passes, chunk by
+- chunked (``chunk_size`` < m, or a file larger than memory): the notes' two passes, chunk by
   chunk, recomputing the forward pass in pass 2;
 - minibatch (:meth:`SparseObjective.evaluate_batch`): one minibatch, ρ̂ tracked as a moving
   average across minibatches;
@@ -19,6 +19,7 @@ import numpy as np
 from .activations import ACTIVATIONS
 from .backprop import weight_decay
 from .engine import NumpyBackend
+from .engine.vectors import on_host
 from .errors import DataError, ParameterError
 from .losses import LOSSES
 from .network import Layout
@@ -69,7 +70,8 @@ class ObjectiveBase:
                 f"output_activation={self.f_out.name!r} and loss={self.loss.name!r} do not go together: "
                 f"softmax outputs need loss='cross_entropy', and it needs them"
             )
-        self.rho, self.beta, self.k = float(params["sparsity_target"]), float(params["sparsity_weight"]), None
+        self.rho, self.beta = float(params["sparsity_target"]), float(params["sparsity_weight"])
+        self.sparse_layer = None  # the hidden layer that carries the penalty (notes' numbering)
         self.top_k = None
         selecting = self.penalty.select is not None
         if self.beta > 0 or selecting:
@@ -79,7 +81,7 @@ class ObjectiveBase:
                     f"{list(sizes)}, got {sparse_layer!r}"
                 )
             check_activation(self.penalty, self.f)
-            self.k = sparse_layer
+            self.sparse_layer = sparse_layer
         if selecting:
             units = sizes[sparse_layer - 1]
             if top_k is None:
@@ -108,7 +110,7 @@ class ObjectiveBase:
         Given ``rho_hat_average``, ρ̂ is that average moved towards the rows' own by ``momentum``.
         """
         rho_hat, sparsity_delta, sparsity = None, None, 0.0
-        if self.k is not None:
+        if self.sparse_layer is not None:
             rho_hat, drho_da = mean_activation(pass1(), m, self.f)
             if rho_hat_average is not None:
                 rho_hat = (1.0 - momentum) * rho_hat_average + momentum * rho_hat
@@ -117,7 +119,7 @@ class ObjectiveBase:
                     self.penalty, self.rho, self.beta, rho_hat, drho_da, m
                 )
         loss_sum, grad = pass2(sparsity_delta)
-        vdot = np.vdot if isinstance(theta, np.ndarray) else self.backend.vdot
+        vdot = np.vdot if on_host(theta) else self.backend.vdot
         decay = weight_decay(self.layout.weights(theta), self.layout.weights(grad), self.lam, vdot)
         terms = {self.loss.name: loss_sum / m, "weight_decay": decay, "sparsity": sparsity,
                  "rho_hat": rho_hat}  # fmt: skip
@@ -141,7 +143,7 @@ class ObjectiveBase:
 
     def _on_device(self, theta):
         """Whether θ is a tensor on the backend's device (else anything NumPy takes)."""
-        return not isinstance(theta, np.ndarray) and self.backend.vectors.holds(theta)
+        return not on_host(theta) and self.backend.vectors.holds(theta)
 
     def _copy(self, theta):
         """A float64 copy of θ where θ is: the host, or the backend's device."""
@@ -151,7 +153,7 @@ class ObjectiveBase:
 
     def _unit_decoder(self, theta):
         """Normalise θ's decoder columns in place; their norms before."""
-        xp = np if isinstance(theta, np.ndarray) else self.backend.xp
+        xp = np if on_host(theta) else self.backend.xp
         W = self.layout.unpack(theta)[0][-1]  # (s_nl, s_{nl-1})
         norms = xp.clip(xp.sqrt(xp.einsum("ij,ij->j", W, W)), np.finfo(np.float64).tiny, None)
         W /= norms
@@ -168,7 +170,7 @@ class ObjectiveBase:
         effective = self._copy(theta)
         norms = self._unit_decoder(effective)
         terms, grad = evaluate(effective)
-        xp = np if isinstance(grad, np.ndarray) else self.backend.xp
+        xp = np if on_host(grad) else self.backend.xp
         W, g = self.layout.unpack(effective)[0][-1], self.layout.unpack(grad)[0][-1]
         g -= W * xp.einsum("ij,ij->j", W, g)
         g /= norms
@@ -219,7 +221,7 @@ class SparseObjective(ObjectiveBase):
         :meth:`effective_theta` gives the W used), so L1 cannot shrink the code and grow the decoder.
     backend : NumpyBackend or TorchBackend, optional
         Where the arithmetic runs; by default NumPy in X's dtype.
-    batch_size : int, optional
+    chunk_size : int, optional
         Evaluate in chunks of this many rows, with the notes' two passes (memory bounded by the
         chunk; cost and gradient equal to rounding). Default: all rows at once.
     """
@@ -227,7 +229,7 @@ class SparseObjective(ObjectiveBase):
     def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
                  sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None, backend=None,
-                 batch_size=None):  # fmt: skip
+                 chunk_size=None):  # fmt: skip
         self._set_model(
             layer_sizes, "SparseObjective", activation=activation,
             output_activation=output_activation, loss=loss, sparsity=sparsity,
@@ -242,17 +244,17 @@ class SparseObjective(ObjectiveBase):
             raise DataError(f"X must have shape (m, {sizes[0]}), got {shape}")
         if Y is not None and (Y.ndim != 2 or tuple(Y.shape) != (shape[0], sizes[-1])):
             raise DataError(f"Y must have shape ({shape[0]}, {sizes[-1]}), got {tuple(Y.shape)}")
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ParameterError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+            raise ParameterError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
         self.backend = backend if backend is not None else NumpyBackend(
             np.float32 if X.dtype == np.float32 else np.float64
         )
         self._m = shape[0]
-        self.batch_size = self._m if batch_size is None else min(batch_size, self._m)
+        self.chunk_size = self._m if chunk_size is None else min(chunk_size, self._m)
         self.source = self.targets = self.X = self.Y = None
         if Y is not None and self.loss.check_targets is not None:
             self.loss.check_targets(np.asarray(Y))
-        if out_of_core or self.batch_size < self._m:
+        if out_of_core or self.chunk_size < self._m:
             self.source = X if out_of_core else ArrayRows(X)
             self.targets = None if Y is None else ArrayRows(np.asarray(Y))  # small: kept in memory
         else:
@@ -268,7 +270,7 @@ class SparseObjective(ObjectiveBase):
                 top_k, backend, penalty = self.top_k, self.backend, self.penalty
                 select = lambda a: penalty.select(a, top_k, backend)  # noqa: E731
             self._row_passes = RowPasses(self.layout, self.backend, self.f, self.f_out, self.loss,
-                                         self.k, self.batch_size, select)  # fmt: skip
+                                         self.sparse_layer, self.chunk_size, select)  # fmt: skip
         return self._row_passes
 
     def _start(self, theta):
@@ -303,17 +305,17 @@ class SparseObjective(ObjectiveBase):
 
         def pass2(sparsity_delta):
             loss_sum = passes.backpropagate(Ws, bs, X, Y, X.shape[0], self._delta(sparsity_delta), kept=True)
-            return loss_sum, passes.gradient(on_host=isinstance(theta, np.ndarray))
+            return loss_sum, passes.gradient(on_host=on_host(theta))
 
         return self.evaluate_passes(theta, X.shape[0], lambda: passes.hidden_sums(Ws, bs, X), pass2,
                                     rho_hat_average, momentum)  # fmt: skip
 
     def _chunks(self):
-        """``(x, y)``: the rows in chunks of batch_size, in the backend's dtype and place (y is x
+        """``(x, y)``: the rows in chunks of chunk_size, in the backend's dtype and place (y is x
         for an autoencoder)."""
         self.source.check_unchanged()
-        for start in range(0, self._m, self.batch_size):
-            stop = start + self.batch_size
+        for start in range(0, self._m, self.chunk_size):
+            stop = start + self.chunk_size
             x = self.backend.from_host(self.source.rows(start, stop))
             y = x if self.targets is None else self.backend.from_host(self.targets.rows(start, stop))
             yield x, y
@@ -324,7 +326,7 @@ class SparseObjective(ObjectiveBase):
         m = self._m
 
         def pass1():
-            total = np.zeros(self.layout.layer_sizes[self.k - 1])
+            total = np.zeros(self.layout.layer_sizes[self.sparse_layer - 1])
             for x, _ in self._chunks():
                 total += passes.hidden_sums(Ws, bs, x)
             return total
@@ -333,25 +335,27 @@ class SparseObjective(ObjectiveBase):
             delta, loss_sum = self._delta(sparsity_delta), 0.0
             for x, y in self._chunks():
                 loss_sum += passes.backpropagate(Ws, bs, x, y, m, delta, kept=False)
-            return loss_sum, passes.gradient(on_host=isinstance(theta, np.ndarray))
+            return loss_sum, passes.gradient(on_host=on_host(theta))
 
         return self.evaluate_passes(theta, m, pass1, pass2)
 
-    def evaluate_batch(self, theta, rows, rho_hat_average=None, momentum=0.1):
-        """Cost and gradient on one minibatch, for the streaming solver: ``(terms, grad, rho_hat)``.
+    def evaluate_batch(self, theta, rows, rho_hat_average=None, momentum=0.1, y=None):
+        """Cost and gradient on one minibatch ``rows`` (targets ``y``; by default the rows, an
+        autoencoder's), for a minibatch solver: ``(terms, grad, rho_hat)``.
 
         A minibatch cannot see the whole data's ρ̂, so ρ̂ is tracked across minibatches as the
         moving average ``ρ̂ ← (1 - momentum) ρ̂ + momentum ρ̂_batch`` (ρ̂_batch on the first), and
         the δ term is the full-batch one at that estimate: exact only as far as the average
         tracks the true ρ̂. Pass the returned ``rho_hat`` to the next call.
         """
-        if len(rows) > self.batch_size:
-            raise ParameterError(f"a minibatch has {len(rows)} rows, more than batch_size={self.batch_size}")
+        if len(rows) > self.chunk_size:
+            raise ParameterError(f"a minibatch has {len(rows)} rows, more than chunk_size={self.chunk_size}")
         chunk = self.backend.from_host(rows)
+        targets = chunk if y is None else self.backend.from_host(y)
 
         def evaluate(theta):
             with self.backend.computing():
-                return self._evaluate_rows(theta, chunk, chunk, rho_hat_average, momentum)
+                return self._evaluate_rows(theta, chunk, targets, rho_hat_average, momentum)
 
         terms, grad = self._reparametrised(theta, evaluate)
         return terms, grad, terms["rho_hat"]

@@ -15,15 +15,15 @@ from .engine.parallel import blocks
 
 class RowPasses:
     """Buffers and passes for batches of at most ``rows`` examples of a network with ``layout``,
-    activations ``f`` and ``f_out`` and ``loss``; ``k`` is the sparse layer whose activations pass 1
+    activations ``f`` and ``f_out`` and ``loss``; ``sparse_layer`` (k) is the layer whose activations pass 1
     sums (None without a sparsity term: then pass 2 alone is the whole evaluation).
     """
 
-    def __init__(self, layout, backend, f, f_out, loss, k, rows, select=None):
+    def __init__(self, layout, backend, f, f_out, loss, sparse_layer, rows, select=None):
         self.layout, self.backend = layout, backend
-        self.f, self.f_out, self.loss, self.k = f, f_out, loss, k
+        self.f, self.f_out, self.loss, self.sparse_layer = f, f_out, loss, sparse_layer
         self.select = select  # fn(a) changing a(k) in place (TopK), or None
-        self.kept_layers = k or 1
+        self.kept_layers = sparse_layer or 1
         sizes = layout.layer_sizes
         # Each row of a block holds its a(l) and δ(l) for l ≥ 2, and its x.
         self.block = backend.block_rows(2 * sum(sizes[1:]) + sizes[0], rows)
@@ -67,9 +67,9 @@ class RowPasses:
     def _select_at(self, first):
         """``select`` for a forward pass that starts from layer ``first``: a(k) counted from there;
         None when a(k) is its input (selected already) or there is no selection."""
-        if self.select is None or self.k - first + 1 < 2:
+        if self.select is None or self.sparse_layer - first + 1 < 2:
             return None
-        return (self.k - first + 1, self.select)
+        return (self.sparse_layer - first + 1, self.select)
 
     def zero_gradient(self):
         for workspace in self._scratch.values():
@@ -110,7 +110,7 @@ class RowPasses:
                                       select=self._select_at(k))[1:]  # fmt: skip
                 deltas = [delta[: stop - start] for delta in workspace["delta"]]
                 value = backprop.backpropagate(Ws, a, Y[start:stop], m, f, f_out, self.loss, backend,
-                                      grads, deltas, self.k, sparsity_delta)  # fmt: skip
+                                      grads, deltas, self.sparse_layer, sparsity_delta)  # fmt: skip
                 total += backend.scalar(value)
             return total
 

@@ -24,11 +24,13 @@ To add a penalty: write its value and derivative (or a selection), and :func:`re
 here. The gradient-check tests iterate over :data:`PENALTIES`, so the new one is checked at once.
 """
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from .activations import ACTIVATIONS
 from .errors import ParameterError
 
 
@@ -136,3 +138,28 @@ def sparsity_terms(penalty, rho, beta, rho_hat, drho_da, m):
     clipped = np.minimum(np.maximum(rho_hat, eps), 1.0 - eps) if penalty.bounded else rho_hat  # np.clip
     value = beta * float(penalty.value(rho, clipped).sum())
     return value, (beta * drho_da / m) * penalty.derivative(rho, clipped)
+
+
+def check_penalty_parameters(sparsity, activation, *, k, n_hidden, sparsity_target, sparsity_weight,
+                             defaults=(0.01, 3.0)):
+    """A penalty's own rules, before any data is read: an activation it can work with, k for a
+    selecting penalty (TopK), and a warning for ρ, β or k given to a penalty that does not use
+    them (``defaults``: ρ's and β's values that count as not given)."""
+    penalty = PENALTIES[sparsity]
+    if sparsity_weight > 0 or penalty.select is not None:
+        check_activation(penalty, ACTIVATIONS[activation])
+    if penalty.select is not None:
+        if k is None:
+            raise ParameterError(f"sparsity={sparsity!r} needs k, the hidden units each example keeps")
+        if k >= n_hidden:
+            raise ParameterError(f"k={k} keeps every one of the n_hidden={n_hidden} units; k must be below n_hidden")
+    unused = []
+    if not penalty.uses_target and sparsity_target != defaults[0]:
+        unused.append(f"sparsity_target={sparsity_target}")
+    if not penalty.uses_weight and sparsity_weight != defaults[1]:
+        unused.append(f"sparsity_weight={sparsity_weight}")
+    if penalty.select is None and k is not None:
+        unused.append(f"k={k}")
+    if unused:
+        warnings.warn(f"sparsity={sparsity!r} does not use {' or '.join(unused)}; it is ignored", UserWarning,
+                      stacklevel=4)

@@ -14,18 +14,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
+from ._data import is_dask_array
+from .checkpoint import check_same_data, data_fingerprint
 from .engine import get_backend
 from .errors import DataError, ModelFileError, SparseaeError
-from .fitting import auto_lbfgs_memory, fit_full_batch
+from .fitting import Trainable
 from .network import Layout, forward
 from .objective import SparseObjective
-from .validation import (
-    CONSTRAINTS,
-    Names,
-    validate_labels,
-    validate_params,
-    validate_rows,
-)
+from .validation import CONSTRAINTS, Names, require_labels, validate_labels, validate_params, validate_rows
 
 
 class Classifier(persistence.Saveable, ClassifierMixin):
@@ -57,14 +53,17 @@ def one_hot(indices, k):
 
 
 @persistence.register
-class SoftmaxRegression(Classifier, BaseEstimator):
+class SoftmaxRegression(Trainable, Classifier, BaseEstimator):
     """Softmax regression: a scikit-learn classifier for any hashable labels.
 
     Parameters
     ----------
     weight_decay : float, default 1e-4
         λ ≥ 0 on W (UFLDL's softmax exercise uses 1e-4).
-    max_iter, tol, solver : as :class:`~sparseae.SparseAutoencoder`'s ("lbfgs", "cg" or "gd").
+    max_iter, tol, solver, learning_rate, beta_1, batch_size : as
+        :class:`~sparseae.SparseAutoencoder`'s ("auto" ``max_iter``: the solver's; 400 by default).
+    validation_fraction, early_stopping, n_iter_no_change, callback : as
+        :class:`~sparseae.SparseAutoencoder`'s; the held-out score is the cross-entropy.
     dtype, device, random_state, verbose : as :class:`~sparseae.SparseAutoencoder`'s; the initial
         W is UFLDL's, 0.005 times standard normal values.
 
@@ -75,60 +74,66 @@ class SoftmaxRegression(Classifier, BaseEstimator):
 
     _parameter_constraints = {
         name: CONSTRAINTS[name]
-        for name in ("weight_decay", "max_iter", "tol", "dtype", "device", "random_state", "verbose")
+        for name in ("weight_decay", "tol", "solver", "learning_rate", "beta_1", "batch_size", "dtype", "device",
+                     "validation_fraction", "early_stopping", "n_iter_no_change", "callback", "random_state",
+                     "verbose")
     }
-    _parameter_constraints["solver"] = [Names(("lbfgs", "l-bfgs-b", "cg", "gd"))]
+    _parameter_constraints["max_iter"] = CONSTRAINTS["max_iter"] + [Names(("auto",))]
 
-    def __init__(
-        self,
-        weight_decay=1e-4,
-        *,
-        max_iter=400,
-        tol=1e-5,
-        solver="lbfgs",
-        dtype="float64",
-        device=None,
-        random_state=None,
-        verbose=0,
-    ):
+    def __init__(self, weight_decay=1e-4, *, max_iter=400, tol=1e-5, solver="lbfgs", learning_rate="auto",
+                 beta_1="auto", batch_size="auto", dtype="float64", device=None, validation_fraction=0.0,
+                 early_stopping=False, n_iter_no_change=10, callback=None, random_state=None, verbose=0):
         self.weight_decay, self.max_iter, self.tol, self.solver = weight_decay, max_iter, tol, solver
+        self.learning_rate, self.beta_1, self.batch_size = learning_rate, beta_1, batch_size
         self.dtype, self.device, self.random_state, self.verbose = dtype, device, random_state, verbose
+        self.validation_fraction, self.early_stopping = validation_fraction, early_stopping
+        self.n_iter_no_change, self.callback = n_iter_no_change, callback
 
-    def fit(self, X, y):
-        """Learn W and b from X (one example per row) and its labels y. Returns self."""
+    def fit(self, X, y, *, checkpoint=None, checkpoint_every=10, resume_from=None):
+        """Learn W and b from X (one example per row: an array, a ``.npy`` path or memmap read in
+        chunks, or a Dask array) and its labels y. Returns self. ``checkpoint``,
+        ``checkpoint_every`` and ``resume_from`` as :meth:`SparseAutoencoder.fit`'s."""
         validate_params(self)
-        X = validate_rows(self, X, reset=True, dtype=np.dtype(self.dtype))
-        self.classes_, indices = validate_labels(y, X.shape[0])
-        layout = Layout([X.shape[1], len(self.classes_)])
-        objective = SparseObjective(
-            layout.layer_sizes,
-            X,
-            one_hot(indices, len(self.classes_)),
-            output_activation="softmax",
-            loss="cross_entropy",
-            weight_decay=self.weight_decay,
-            backend=get_backend(self.device, np.dtype(self.dtype)),
-        )
-        theta0 = np.zeros(layout.size)
-        layout.unpack(theta0)[0][0][...] = 0.005 * check_random_state(self.random_state).standard_normal(
-            layout.unpack(theta0)[0][0].shape
-        )
-        return fit_full_batch(
-            self,
-            objective,
-            theta0,
-            solver=self.solver,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            learning_rate=0.1,
-            lbfgs_memory=auto_lbfgs_memory(X.shape[0], layout),
-        )
+        require_labels(y)
+        resumed = self._read_resume(resume_from) if resume_from is not None else None
+        source, m, n = self._training_data(X, reset=True)
+        self.classes_, indices = validate_labels(y, m)
+        fingerprint = None
+        if checkpoint is not None or resumed is not None:
+            fingerprint = data_fingerprint(source, m, n)
+        if resumed is not None:
+            check_same_data(resumed.data, fingerprint)
+        layout = Layout([n, len(self.classes_)])
+        before, theta0 = (0, []), self._initial_theta(layout)
+        if resumed is not None:
+            if resumed.theta.size != layout.size:
+                raise ModelFileError(f"the checkpoint's θ has {resumed.theta.size} values, not {layout.size}")
+            before, theta0 = (resumed.n_iter, resumed.loss_curve), resumed.theta
+        return self._train(source, one_hot(indices, len(self.classes_)), m, n, theta0, before=before,
+                           resumed=resumed, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                           fingerprint=fingerprint)
 
-    def _set_parameters(self, objective, theta, n_iter, loss_curve):
+    def _initial_theta(self, layout):
+        theta0 = np.zeros(layout.size)
+        W = layout.unpack(theta0)[0][0]
+        W[...] = 0.005 * check_random_state(self.random_state).standard_normal(W.shape)
+        return theta0
+
+    def _objective(self, source, targets, chunk_size):
+        """The cross-entropy of the softmax layer on ``source``'s rows and their one-hot targets."""
+        layer_sizes = [source.shape[1], targets.shape[1]]
+        params = dict(output_activation="softmax", loss="cross_entropy", weight_decay=self.weight_decay)
+        if is_dask_array(source):
+            from .distributed import DaskObjective
+
+            return DaskObjective(layer_sizes, source, targets, **params)
+        return SparseObjective(layer_sizes, source, targets, backend=get_backend(self.device, np.dtype(self.dtype)),
+                               chunk_size=chunk_size, **params)
+
+    def _adopt(self, objective, theta):
         self.theta_ = np.array(theta, dtype=np.float64)
         (W,), (b,) = objective.layout.unpack(self.theta_)
         self.coef_, self.intercept_ = W, b
-        self.n_iter_, self.loss_curve_ = int(n_iter), list(loss_curve)
         self.loss_ = objective.terms(self.theta_)["cost"]
 
     def predict_proba(self, X):

@@ -22,17 +22,20 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
-from ._data import chunk_rows, is_dask_array, training_source
+from ._data import chunk_rows, in_memory, is_dask_array
+from .checkpoint import Checkpoint, check_same_data, data_fingerprint, write_checkpoint
 from .engine import get_backend
 from .errors import ModelFileError, ParameterError
 from .estimator import SparseAutoencoder
-from .fitting import auto_lbfgs_memory, fit_full_batch
+from .fitting import Trainable
 from .network import Layout, forward
 from .objective import SparseObjective
 from .softmax import Classifier, SoftmaxRegression, one_hot
+from .training.checkpoints import Checkpointer
 from .validation import (
     CONSTRAINTS,
     Names,
+    check_parameters,
     require_labels,
     validate_labels,
     validate_params,
@@ -43,7 +46,7 @@ _SEED_RANGE = 2**31 - 1
 
 
 @persistence.register
-class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
+class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEstimator):
     """A deep classifier from stacked sparse autoencoders, fine-tuned (scikit-learn classifier
     and transformer).
 
@@ -59,7 +62,11 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
         L-BFGS iterations of each autoencoder and of the softmax; of fine-tuning (0: none).
     activation : {"sigmoid", "tanh"}, default "sigmoid"
         f of every hidden layer; X must lie in its range (sigmoid: [0, 1]).
-    dtype, device, batch_size, random_state, verbose : as :class:`~sparseae.SparseAutoencoder`'s.
+    solver, learning_rate, beta_1, batch_size : as :class:`~sparseae.SparseAutoencoder`'s, for
+        every stage (pretraining, softmax, fine-tuning); "adam" for data that streams.
+    validation_fraction, early_stopping, n_iter_no_change : rows held out once, scored after
+        each iteration of every stage; each stage stops early on its own held-out cost.
+    dtype, device, random_state, verbose : as :class:`~sparseae.SparseAutoencoder`'s.
 
     Attributes
     ----------
@@ -69,148 +76,149 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
         Trained on the pretrained top features, before fine-tuning.
     coefs_, intercepts_ : lists of ndarray
         The fine-tuned network, scikit-learn's MLP convention (W(l).T, (fan_in, fan_out)).
-    classes_, n_iter_, loss_, loss_curve_ (of fine-tuning)
+    classes_, n_iter_, loss_, loss_curve_ (of fine-tuning); validation_scores_ (of
+        fine-tuning, with held-out rows)
     stage_seconds_ : dict
         Seconds of each stage: "autoencoder 1", ..., "softmax", "fine-tuning".
     """
 
     _parameter_constraints = {
-        **{
-            name: CONSTRAINTS[name]
-            for name in (
-                "sparsity_target",
-                "sparsity_weight",
-                "weight_decay",
-                "dtype",
-                "device",
-                "batch_size",
-                "random_state",
-                "verbose",
-            )
-        },
+        **{name: CONSTRAINTS[name] for name in (
+            "sparsity_target", "sparsity_weight", "weight_decay", "solver", "learning_rate", "beta_1", "dtype",
+            "device", "batch_size", "validation_fraction", "early_stopping", "n_iter_no_change", "random_state",
+            "verbose")},
         "hidden_layer_sizes": ["array-like"],
         "softmax_weight_decay": CONSTRAINTS["weight_decay"],
         "pretrain_iter": CONSTRAINTS["max_iter"],
         "finetune_iter": [Interval(Integral, 0, None, closed="left")],
         "activation": [Names(("sigmoid", "tanh"))],
     }
+    #: Fine-tuning's gradient tolerance (UFLDL's: it runs its iterations).
+    tol = 1e-9
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(200, 200),
-        *,
-        sparsity_target=0.1,
-        sparsity_weight=3.0,
-        weight_decay=3e-3,
-        softmax_weight_decay=1e-4,
-        pretrain_iter=400,
-        finetune_iter=400,
-        activation="sigmoid",
-        dtype="float64",
-        device=None,
-        batch_size="auto",
-        random_state=None,
-        verbose=0,
-    ):
+    def __init__(self, hidden_layer_sizes=(200, 200), *, sparsity_target=0.1, sparsity_weight=3.0,
+                 weight_decay=3e-3, softmax_weight_decay=1e-4, pretrain_iter=400, finetune_iter=400,
+                 activation="sigmoid", solver="lbfgs", learning_rate="auto", beta_1="auto", dtype="float64",
+                 device=None, batch_size="auto", validation_fraction=0.0, early_stopping=False,
+                 n_iter_no_change=10, random_state=None, verbose=0):
         self.hidden_layer_sizes, self.sparsity_target = hidden_layer_sizes, sparsity_target
         self.sparsity_weight, self.weight_decay = sparsity_weight, weight_decay
         self.softmax_weight_decay, self.pretrain_iter = softmax_weight_decay, pretrain_iter
         self.finetune_iter, self.activation, self.dtype = finetune_iter, activation, dtype
-        self.device, self.batch_size, self.random_state, self.verbose = (
-            device,
-            batch_size,
-            random_state,
-            verbose,
-        )
+        self.solver, self.learning_rate, self.beta_1 = solver, learning_rate, beta_1
+        self.device, self.batch_size, self.random_state, self.verbose = device, batch_size, random_state, verbose
+        self.validation_fraction, self.early_stopping = validation_fraction, early_stopping
+        self.n_iter_no_change = n_iter_no_change
 
     @property
     def output_activation(self):
         """What the first autoencoder reconstructs X through: X must lie in its range."""
         return self.activation
 
-    def fit(self, X, y):
+    def fit(self, X, y, *, checkpoint=None, checkpoint_every=10, resume_from=None):
         """Pretrain layer by layer, train the softmax, fine-tune; returns self.
 
         X may be an array, a path to a ``.npy`` file or a memmap of one, or a Dask array: then
         the first layer trains, and fine-tuning runs, on chunks of the file (or on the cluster)
         with the exact two-pass objective; the first layer's features, s_2 values a row, are
-        kept in memory for the layers above.
+        kept in memory for the layers above. Each stage trains with the stack's ``solver``;
+        ``validation_fraction`` of the rows are held out once and score every stage.
+
+        ``checkpoint``: a file written every ``checkpoint_every`` iterations of the running
+        stage and at the end of each stage (the completed stages' θ, the running one's state);
+        ``resume_from``: such a file, to go on from the stage and iteration it holds.
         """
         validate_params(self)
         sizes = self._hidden_sizes()
         require_labels(y)
-        source, m, n = training_source(self, X, reset=True, dtype=np.dtype(self.dtype))
-        in_memory = isinstance(source, np.ndarray)
+        resumed = self._read_resume(resume_from) if resume_from is not None else None
+        source, m, n = self._training_data(X, reset=True, output_activation=self.activation)
         self.classes_, indices = validate_labels(y, m)
+        targets = one_hot(indices, len(self.classes_))
+        fingerprint = None
+        if checkpoint is not None or resumed is not None:
+            fingerprint = data_fingerprint(source, m, n)
+        if resumed is not None:
+            check_same_data(resumed.data, fingerprint)
+        if checkpoint is not None:
+            check_parameters({"checkpoint_every": checkpoint_every}, "fit")
+        source, targets, m, held_out = self._hold_out(source, targets, m, resumed)
         rng = check_random_state(self.random_state)
-        features, self.autoencoders_, self.stage_seconds_ = source if in_memory else X, [], {}
-        for s in sizes:
-            start = time.perf_counter()
+        seeds = [rng.randint(_SEED_RANGE) for _ in range(len(sizes) + 1)]
+        stages = _Stages(self, checkpoint, checkpoint_every, fingerprint, n, resumed)
+        self.autoencoders_, self.stage_seconds_ = [], {}
+        features, held = (X if not in_memory(source) else source), None if held_out is None else held_out[0]
+        for i, s in enumerate(sizes):
             autoencoder = SparseAutoencoder(
-                s,
-                sparsity_target=self.sparsity_target,
-                sparsity_weight=self.sparsity_weight,
-                weight_decay=self.weight_decay,
-                activation=self.activation,
-                output_activation=self.activation,
-                max_iter=self.pretrain_iter,
-                dtype=self.dtype,
-                device=self.device,
-                batch_size=self.batch_size,
-                random_state=rng.randint(_SEED_RANGE),
-                verbose=self.verbose,
-            ).fit(features)
-            if isinstance(features, np.ndarray):
-                features = autoencoder.transform(features)
-            elif is_dask_array(source):  # on the workers, chunk by chunk; s_2 values a row come back
-                rows = source.rechunk({1: -1})
-                features = rows.map_blocks(autoencoder.transform, chunks=(rows.chunks[0], (s,)),
-                                           dtype=np.float64).compute()  # fmt: skip
-            else:  # the file's rows, a chunk at a time
-                step = chunk_rows(m, n, s)
-                chunks = (source.rows(start, start + step) for start in range(0, m, step))
-                features = np.vstack([autoencoder.transform(chunk) for chunk in chunks])
+                s, sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight,
+                weight_decay=self.weight_decay, activation=self.activation, output_activation=self.activation,
+                max_iter=self.pretrain_iter, early_stopping=self.early_stopping,
+                n_iter_no_change=self.n_iter_no_change, random_state=seeds[i], **self._shared())
+            autoencoder._validate()
+            rows, rows_m, _ = autoencoder._training_data(features, reset=True,
+                                                         output_activation=self.activation)
+            theta0 = autoencoder._initial_theta(rows.shape[1])
+            stages.run(f"autoencoder {i + 1}", autoencoder, rows, None, rows_m, theta0,
+                       None if held is None else (held, None))
+            features = self._features(autoencoder, rows, source, s, m, n)
+            held = None if held is None else autoencoder.transform(held)
             self.autoencoders_.append(autoencoder)
-            self.stage_seconds_[f"autoencoder {len(self.autoencoders_)}"] = time.perf_counter() - start
-        start = time.perf_counter()
-        self.softmax_ = SoftmaxRegression(
-            self.softmax_weight_decay,
-            max_iter=self.pretrain_iter,
-            dtype=self.dtype,
-            device=self.device,
-            random_state=rng.randint(_SEED_RANGE),
-            verbose=self.verbose,
-        ).fit(features, y)
-        self.stage_seconds_["softmax"] = time.perf_counter() - start
+        self.softmax_ = SoftmaxRegression(self.softmax_weight_decay, max_iter=self.pretrain_iter,
+                                          early_stopping=self.early_stopping, n_iter_no_change=self.n_iter_no_change,
+                                          random_state=seeds[-1], **self._shared())
+        self.softmax_._training_data(features, reset=True)
+        self.softmax_.classes_ = self.classes_
+        layout = Layout([features.shape[1], len(self.classes_)])
+        stages.run("softmax", self.softmax_, features, targets, m, self.softmax_._initial_theta(layout),
+                   None if held is None else (held, held_out[1]))
         layout = Layout([n, *sizes, len(self.classes_)])
         theta0 = np.empty(layout.size)
         Ws, bs = layout.unpack(theta0)
         for l, autoencoder in enumerate(self.autoencoders_):
             Ws[l][...], bs[l][...] = autoencoder.components_, autoencoder.intercepts_[0]
         Ws[-1][...], bs[-1][...] = self.softmax_.coef_, self.softmax_.intercept_
-        decay = (0.0,) * len(sizes) + (self.softmax_weight_decay,)
-        batch = self.batch_size if self.batch_size != "auto" else chunk_rows(m, n, max(sizes))
-        batch = None if in_memory else batch
+        stages.run("fine-tuning", self, source, targets, m, theta0, held_out)
+        return self
+
+    def _shared(self):
+        """The parameters every stage takes from the stack."""
+        return dict(solver=self.solver, learning_rate=self.learning_rate, beta_1=self.beta_1, dtype=self.dtype,
+                    device=self.device, batch_size=self.batch_size, verbose=self.verbose)
+
+    @staticmethod
+    def _features(autoencoder, rows, source, s, m, n):
+        """The autoencoder's hidden activations of every training row, in memory."""
+        if in_memory(rows):
+            return autoencoder.transform(rows)
+        if is_dask_array(rows):  # on the workers, chunk by chunk; s_2 values a row come back
+            rows = rows.rechunk({1: -1})
+            return rows.map_blocks(autoencoder.transform, chunks=(rows.chunks[0], (s,)), dtype=np.float64).compute()
+        step = chunk_rows(m, n, s)  # the file's rows, a chunk at a time
+        return np.vstack([autoencoder.transform(rows.rows(start, start + step)) for start in range(0, m, step)])
+
+    def _max_iter(self, solver=None):
+        return self.finetune_iter
+
+    def _width(self):
+        return max(self._hidden_sizes())
+
+    def _objective(self, source, targets, chunk_size):
+        """Fine-tuning's J: the softmax's cross-entropy through the whole network."""
+        sizes = [source.shape[1], *self._hidden_sizes(), targets.shape[1]]
+        params = dict(activation=self.activation, output_activation="softmax", loss="cross_entropy",
+                      weight_decay=(0.0,) * (len(sizes) - 2) + (self.softmax_weight_decay,))
         if is_dask_array(source):
             from .distributed import DaskObjective
 
-            objective = DaskObjective(layout.layer_sizes, source, one_hot(indices, len(self.classes_)),
-                                      activation=self.activation, output_activation="softmax",
-                                      loss="cross_entropy", weight_decay=decay)  # fmt: skip
-        else:
-            objective = SparseObjective(layout.layer_sizes, source, one_hot(indices, len(self.classes_)),
-                                        activation=self.activation, output_activation="softmax",
-                                        loss="cross_entropy", weight_decay=decay, batch_size=batch,
-                                        backend=get_backend(self.device, np.dtype(self.dtype)))  # fmt: skip
-        start = time.perf_counter()
-        if self.finetune_iter == 0:
-            self._set_parameters(objective, theta0, 0, [])
-        else:
-            memory = auto_lbfgs_memory(m, layout)
-            fit_full_batch(self, objective, theta0, solver="lbfgs", max_iter=self.finetune_iter, tol=1e-9,
-                           learning_rate=0.1, lbfgs_memory=memory)  # fmt: skip
-        self.stage_seconds_["fine-tuning"] = time.perf_counter() - start
-        return self
+            return DaskObjective(sizes, source, targets, **params)
+        return SparseObjective(sizes, source, targets, chunk_size=chunk_size,
+                               backend=get_backend(self.device, np.dtype(self.dtype)), **params)
+
+    def _adopt(self, objective, theta):
+        self.theta_ = np.array(theta, dtype=np.float64)
+        Ws, bs = objective.layout.unpack(self.theta_)
+        self.coefs_, self.intercepts_ = [W.T for W in Ws], list(bs)
+        self.loss_ = objective.terms(self.theta_)["cost"]
 
     def _hidden_sizes(self):
         sizes = tuple(np.atleast_1d(self.hidden_layer_sizes).tolist())
@@ -219,13 +227,6 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
                 f"hidden_layer_sizes must be one or more positive integers, got {self.hidden_layer_sizes!r}"
             )
         return sizes
-
-    def _set_parameters(self, objective, theta, n_iter, loss_curve):
-        self.theta_ = np.array(theta, dtype=np.float64)
-        Ws, bs = objective.layout.unpack(self.theta_)
-        self.coefs_, self.intercepts_ = [W.T for W in Ws], list(bs)
-        self.n_iter_, self.loss_curve_ = int(n_iter), list(loss_curve)
-        self.loss_ = objective.terms(self.theta_)["cost"]
 
     def _forward(self, X, n_layers=None):
         check_is_fitted(self)
@@ -292,3 +293,51 @@ class StackedSparseAutoencoder(Classifier, TransformerMixin, BaseEstimator):
         model.softmax_ = parts.pop("softmax")
         model.autoencoders_ = [parts[f"autoencoder{i}"] for i in range(len(parts))]
         return model
+
+
+class _Stages:
+    """A stack's stages in order, each trained (or, resuming, adopted from the checkpoint when
+    completed before it, or continued when it was the running one), with a checkpoint written
+    at the end of each."""
+
+    def __init__(self, stack, path, every, fingerprint, n_features, resumed):
+        self.stack, self.path, self.every, self.fingerprint = stack, path, every, fingerprint
+        self.n_features, self.resumed = n_features, resumed
+        self.done = [] if resumed is None else list(resumed.stages)
+        self.index = 0
+
+    def run(self, name, estimator, source, targets, m, theta0, held_out):
+        stack, i, start = self.stack, self.index, time.perf_counter()
+        n = source.shape[1]
+        if i < len(self.done):  # completed before the checkpoint: adopted as it was
+            saved = self.done[i]
+            objective = estimator._objective(source, targets, estimator._chunk_size(source, m, n, estimator._solver()))
+            estimator._adopt_result(objective, None, saved["theta"], (saved["n_iter"], saved["loss_curve"]))
+        else:
+            resumed = self.resumed if self.resumed is not None and self.resumed.stage == i else None
+            if resumed is not None and resumed.theta.size == 0:
+                resumed = None  # written at a stage's end: the next one starts afresh
+            if resumed is not None and resumed.theta.size != theta0.size:
+                raise ModelFileError(f"the checkpoint's θ of stage {name} has {resumed.theta.size} values, "
+                                     f"not {theta0.size}")
+            checkpoint = None
+            if self.path is not None:
+                checkpoint = Checkpointer(self.path, stack._checkpoint_params(), self.n_features, self.fingerprint,
+                                          stage=i, stages=self.done)
+                checkpoint.validation_rows = getattr(stack, "validation_rows_", None)
+            before = (0, []) if resumed is None else (resumed.n_iter, resumed.loss_curve)
+            estimator._train(source, targets, m, n, theta0 if resumed is None else resumed.theta, before=before,
+                             resumed=resumed, checkpoint=checkpoint, checkpoint_every=self.every,
+                             held_out=held_out, description=name)
+            self.done.append({"theta": estimator.theta_.copy(), "n_iter": estimator.n_iter_,
+                              "loss_curve": list(estimator.loss_curve_)})
+            if self.path is not None:
+                rows = getattr(stack, "validation_rows_", None)
+                validation = None if rows is None else {"rows": rows, "scores": [], "best": np.inf,
+                                                        "since_best": 0, "best_theta": None}
+                write_checkpoint(self.path, Checkpoint(
+                    params=stack._checkpoint_params(), n_features=self.n_features, n_iter=0, loss_curve=[],
+                    theta=np.zeros(0), data=self.fingerprint, validation=validation, stage=i + 1,
+                    stages=self.done))
+        stack.stage_seconds_[name] = time.perf_counter() - start
+        self.index += 1

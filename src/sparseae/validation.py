@@ -23,6 +23,7 @@ from .activations import ACTIVATIONS
 from .errors import DataError, DataTypeError, ParameterError
 from .losses import LOSSES
 from .penalties import PENALTIES
+from .solvers import SOLVERS
 
 
 class Names(Options):
@@ -53,7 +54,7 @@ CONSTRAINTS = {
     "activation": [Names(ACTIVATIONS, lambda act: act.hidden)],
     "output_activation": [Names(ACTIVATIONS)],
     "loss": [Names(LOSSES)],
-    "solver": [Names(("lbfgs", "l-bfgs-b", "cg", "gd", "adam"))],
+    "solver": [Names(SOLVERS)],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "tol": [_NON_NEGATIVE],
     "learning_rate": [Interval(Real, 0, np.inf, closed="neither"), Names(("auto",))],

@@ -4,6 +4,7 @@ import argparse
 import math
 import re
 
+from .. import solvers
 from ..errors import ParameterError
 
 
@@ -64,7 +65,7 @@ def _add_model_flags(p):
     g.add_argument("--weight-decay", type=float, default=1e-4, help="lambda (1e-4)")
     g.add_argument("--activation", default="sigmoid", help="hidden f: sigmoid, tanh or relu")
     g.add_argument("--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear")
-    g.add_argument("--solver", default="lbfgs", help="lbfgs, l-bfgs-b (SciPy's), cg, gd or adam (lbfgs)")
+    g.add_argument("--solver", default="lbfgs", help=solvers.help_text())
     g.add_argument("--max-iter", type=_number(int, low=1, auto=True), default="auto",
                    help="iterations, or epochs for adam (auto: 400, adam 300)")
     g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")

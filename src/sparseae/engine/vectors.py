@@ -156,6 +156,16 @@ class TorchVectors:
         out.add_(x, alpha=alpha)
 
 
+def on_host(vector):
+    """Whether a vector (θ, a gradient) is a host NumPy array, not a device tensor."""
+    return isinstance(vector, np.ndarray)
+
+
+def host_view(vector):
+    """A host vector itself; a device vector's host float64 copy."""
+    return vector if on_host(vector) else host_copy(vector)
+
+
 def host_copy(vector):
     """A new host float64 array of a vector in any :class:`HostVectors` or :class:`TorchVectors`."""
     if isinstance(vector, np.ndarray):

@@ -1,17 +1,12 @@
 r"""Adam (Kingma & Ba, 2015), the streaming solver's optimizer: it sees θ and a gradient.
 
-:func:`run_epoch` takes one function ``fun(theta) -> (cost, grad)`` per minibatch and steps θ
-in place after each; what a minibatch is, and how ρ̂ is estimated on it, is the caller's
-business (:meth:`sparseae.objective.SparseObjective.evaluate_batch`). Unlike textbook Adam, a
-fit holds the step for half its epochs, then lowers it linearly to zero (:func:`step_schedule`),
-so the minibatch noise settles, and it lowers the KL penalty's target gradually over the first
-30 % (:func:`target_schedule`), so the units do not all turn off at once; and with the KL penalty
-the estimator's β₁ is 0.3 rather than 0.9 (all measured in benchmarks/RESULTS.md).
+What a minibatch is, how ρ̂ is estimated on it and how the step changes over a fit is the
+training layer's (:mod:`sparseae.training.minibatch`, :mod:`sparseae.training.schedules`).
 """
 
 import numpy as np
 
-from ..errors import NonFiniteCostError
+from ..errors import ModelFileError
 
 
 class Adam:
@@ -29,6 +24,21 @@ class Adam:
         self.v = np.zeros(size)
         self.t = 0
         self._step, self._scaled = np.empty(size), np.empty(size)  # scratch: the step, in place
+
+    def state_dict(self):
+        """The moments and the step count (the arrays themselves, not copies)."""
+        return {"m": self.m, "v": self.v, "t": self.t}
+
+    def load_state_dict(self, state):
+        """Continue from :meth:`state_dict`'s values (a checkpoint's)."""
+        m, v = np.asarray(state["m"], dtype=np.float64), np.asarray(state["v"], dtype=np.float64)
+        if m.shape != self.m.shape or v.shape != self.v.shape:
+            raise ModelFileError(f"the saved Adam moments hold {m.size} and {v.size} values, not {self.m.size}")
+        self.m[...], self.v[...], self.t = m, v, int(state["t"])
+
+    def reset_first_moment(self, mask):
+        """m = 0 where ``mask`` (θ's entries given a new start)."""
+        self.m[mask] = 0.0
 
     def flush_subnormal(self, theta, below=1e-200):
         """Set to 0 the values of θ and of the moments that are decaying towards 0 (a dead unit's
@@ -55,45 +65,3 @@ class Adam:
         np.multiply(self.m, alpha, out=self._scaled)
         np.divide(self._scaled, step, out=step)
         theta -= step
-
-
-def step_schedule(learning_rate, epoch, epochs):
-    """The step of epoch ``epoch`` (0-based) of ``epochs``: held for the first half, then lowered
-    linearly towards zero (2/epochs of it in the last epoch)."""
-    return learning_rate * min(1.0, 2.0 * (1.0 - epoch / epochs))
-
-
-def target_schedule(rho, epoch, epochs, start=0.5, warmup=0.3):
-    """The KL penalty's target ρ in epoch ``epoch`` (0-based) of ``epochs``: from ``start``
-    geometrically down to ``rho`` over the first ``warmup`` of the epochs, then ``rho``.
-
-    At the initial weights every ρ̂ is about 0.5. With the target at ρ = 0.01 from the start,
-    the penalty's gradient swamps the reconstruction's and turns every unit off within an epoch;
-    minibatch gradients then take hundreds of epochs to leave that plateau (J ≈ 0.477 on the
-    notes' exercise). Lowering the target gradually lets the units learn features while they
-    become sparse (benchmarks/RESULTS.md, "The streaming solver").
-    """
-    if rho >= start:
-        return rho
-    fraction = min(1.0, epoch / max(1.0, warmup * epochs))
-    return float(start * (rho / start) ** fraction)
-
-
-def run_epoch(functions, theta, optimizer, learning_rate):
-    """One step of ``optimizer`` per function in ``functions``; θ updated in place.
-
-    Returns the mean minibatch cost. Raises :class:`~sparseae.errors.NonFiniteCostError`
-    (with θ as it was before the bad minibatch) when a cost or gradient is not finite.
-    """
-    costs = []
-    for fun in functions:
-        cost, grad = fun(theta)
-        if not np.isfinite(cost) or not np.isfinite(grad).all():
-            raise NonFiniteCostError(
-                "the minibatch cost became non-finite (diverging: lower learning_rate); the "
-                "parameters before that minibatch are kept", theta.copy(), 0,
-            )  # fmt: skip
-        optimizer.step(theta, grad, learning_rate)
-        costs.append(cost)
-    optimizer.flush_subnormal(theta)
-    return float(np.mean(costs))

@@ -93,8 +93,17 @@ def gradient_descent(tracker, theta0, *, learning_rate=0.1, max_iter=400, tol=1e
     return OptimizeResult(theta, float(cost), n_iter, bool(converged), message, tracker.loss_curve)
 
 
-def scipy_solver(tracker, theta0, *, method, max_iter, tol, lbfgs_memory=10):
-    """Run SciPy's ``"L-BFGS-B"`` (unbounded) or ``"CG"`` on the tracked function."""
+def scipy_lbfgs_b(tracker, theta0, *, max_iter, tol, lbfgs_memory=10):
+    """SciPy's L-BFGS-B, unbounded, with ``lbfgs_memory`` corrections, on the tracked function."""
+    return _scipy(tracker, theta0, "L-BFGS-B", max_iter, tol, lbfgs_memory)
+
+
+def conjugate_gradient(tracker, theta0, *, max_iter, tol):
+    """SciPy's nonlinear conjugate gradient on the tracked function."""
+    return _scipy(tracker, theta0, "CG", max_iter, tol)
+
+
+def _scipy(tracker, theta0, method, max_iter, tol, lbfgs_memory=10):
     options = {"maxiter": max_iter, "gtol": tol}
     if method == "L-BFGS-B":
         options.update(maxcor=lbfgs_memory, maxfun=max(15000, 20 * max_iter))

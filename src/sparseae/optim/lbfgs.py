@@ -145,9 +145,12 @@ class History:
             rows, values = np.shape(state["rows"])
             raise ModelFileError(f"the saved L-BFGS history holds {rows // 2} corrections of {values} "
                                  f"values, not {m} of {n}")  # fmt: skip
+        order = [int(i) for i in state["order"]]
+        if any(not 0 <= i < m for i in order) or len(set(order)) != len(order):
+            raise ModelFileError(f"the saved L-BFGS history is not consistent: it names slots {order} of {m}")
         self.rows = self.vectors.from_host(state["rows"])
         self.sy, self.yy = np.array(state["sy"], dtype=float), np.array(state["yy"], dtype=float)
-        self.rows_g, self.order = np.array(state["rows_g"], dtype=float), [int(i) for i in state["order"]]
+        self.rows_g, self.order = np.array(state["rows_g"], dtype=float), order
 
     def add(self, d, alpha, g_new, g):
         """Store s = α d and y = g_new - g in the oldest (or a free) slot; ``g_new`` becomes the

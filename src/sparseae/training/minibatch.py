@@ -1,0 +1,133 @@
+"""The minibatch driver: a minibatch solver (Adam) over epochs, for ``fit`` (with the schedules
+of :mod:`.schedules`), ``partial_fit`` (one epoch a call, constant step) and ``fit_stream`` (one
+epoch a chunk, the schedules spread over the chunks).
+
+Its state between runs is θ, the optimizer's state, the random generator that orders the
+minibatches, and ρ̂'s moving average (:meth:`~sparseae.objective.SparseObjective.evaluate_batch`);
+:meth:`Minibatch.state_dict` hands all of it to a checkpoint, so a resumed fit is the
+uninterrupted one bit for bit.
+"""
+
+import numpy as np
+
+from .._data import minibatches
+from ..engine.parallel import single_threaded_blas
+from ..errors import ModelFileError, NonFiniteCostError
+from ..progress import Progress
+from .result import FitResult
+from .schedules import step_schedule, target_schedule
+
+#: Resampling stops after this fraction of a scheduled fit's epochs, so the last ones settle.
+RESAMPLE_UNTIL = 0.9
+
+
+def run_epoch(functions, theta, optimizer, learning_rate):
+    """One step of ``optimizer`` per function ``fun(theta) -> (cost, grad)`` in ``functions``;
+    θ updated in place. Returns the mean minibatch cost. Raises NonFiniteCostError (with θ as it
+    was before the bad minibatch) when a cost or gradient is not finite."""
+    costs = []
+    for fun in functions:
+        cost, grad = fun(theta)
+        if not np.isfinite(cost) or not np.isfinite(grad).all():
+            raise NonFiniteCostError("the minibatch cost became non-finite (diverging: lower learning_rate); "
+                                     "the parameters before that minibatch are kept", theta.copy(), 0)
+        optimizer.step(theta, grad, learning_rate)
+        costs.append(cost)
+    optimizer.flush_subnormal(theta)
+    return float(np.mean(costs))
+
+
+class Minibatch:
+    """A minibatch solver's run state: θ (host float64, updated in place), the optimizer
+    (``settings.solver.run(size, beta_1)``), the generator ``rng`` and ρ̂'s moving average."""
+
+    def __init__(self, settings, theta0, rng, state=None):
+        self.settings = settings
+        self.theta = np.array(theta0, dtype=np.float64)
+        self.optimizer = settings.solver.run(self.theta.size, settings.beta_1)
+        self.rng, self.rho_hat = rng, None
+        if state:
+            self.load_state_dict(state)
+
+    def state_dict(self):
+        """The optimizer's state, the generator's and ρ̂'s average, by name."""
+        _, keys, pos, has_gauss, gauss = self.rng.get_state()
+        state = {**self.optimizer.state_dict(), "rng_keys": keys, "rng_pos": int(pos),
+                 "rng_has_gauss": int(has_gauss), "rng_gauss": float(gauss)}
+        if self.rho_hat is not None:
+            state["rho_hat"] = np.asarray(self.rho_hat, dtype=np.float64)
+        return state
+
+    def load_state_dict(self, state):
+        try:
+            self.optimizer.load_state_dict(state)
+            rng = np.random.RandomState()
+            rng.set_state(("MT19937", np.asarray(state["rng_keys"], dtype=np.uint32), int(state["rng_pos"]),
+                           int(state["rng_has_gauss"]), float(state["rng_gauss"])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"the saved minibatch state is incomplete or damaged: {exc!r}") from None
+        self.rng, self.rho_hat = rng, state.get("rho_hat")
+
+    def run(self, objective, data, epochs, monitor=None, *, first=0, total=None, schedule=True,
+            resampler=None):
+        """``epochs`` epochs over ``data`` (``(rows, targets)``: an array or row source, and the
+        targets or None) on ``objective`` (made with chunks of a minibatch): a FitResult.
+
+        ``schedule``: ``fit``'s step and target schedules, on which these are epochs ``first``,
+        ``first + 1``, ... of ``total`` (default ``first + epochs``); else a constant step.
+        """
+        s = self.settings
+        total = first + epochs if total is None else total
+        rows, targets = data
+        rho = objective.rho
+        uses_target = objective.penalty.uses_target and objective.sparse_layer is not None
+        curve, resampled = [], 0
+        if monitor is not None:
+            monitor.watch(self.state_dict)
+
+        def minibatch(batch):
+            x, y = batch
+
+            def fun(theta):
+                terms, grad, self.rho_hat = objective.evaluate_batch(theta, x, self.rho_hat, y=y)
+                return terms["cost"], grad
+
+            return fun
+
+        with Progress(epochs, enabled=s.verbose, description=s.description) as progress, single_threaded_blas():
+            try:
+                for epoch in range(epochs):
+                    step = step_schedule(s.learning_rate, first + epoch, total) if schedule else s.learning_rate
+                    if schedule and uses_target:
+                        objective.rho = target_schedule(rho, first + epoch, total)
+                    functions = map(minibatch, minibatches(rows, s.batch_size, self.rng, targets))
+                    curve.append(run_epoch(functions, self.theta, self.optimizer, step))
+                    done = first + epoch + 1
+                    window_ends = s.resample_every and done % s.resample_every == 0
+                    if resampler is not None and window_ends and (not schedule or done <= RESAMPLE_UNTIL * total):
+                        resampled += self._resample(resampler, objective)
+                    stop = monitor is not None and monitor(len(curve), curve[-1], self.theta)
+                    progress.update(epoch + 1, curve[-1], monitor.last_score if monitor is not None else None)
+                    if stop:
+                        return self._result(self.theta.copy(), curve, "stopped", resampled)
+            except KeyboardInterrupt:
+                return self._result(self.theta.copy(), curve, "interrupted", resampled)
+            except NonFiniteCostError as exc:
+                return self._result(exc.theta, curve, "diverged", resampled, f"{exc} (after {first + len(curve)} epochs)")
+            finally:
+                objective.rho = rho
+        return self._result(self.theta.copy(), curve, "max_iter", resampled)
+
+    def _result(self, theta, curve, stopped, resampled, message=""):
+        state = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self.state_dict().items()}
+        return FitResult(theta, len(curve), curve, stopped, message, state, resampled)
+
+    def _resample(self, resampler, objective):
+        """The dead units (on all the rows) resampled, their first moments reset (the second
+        ones kept: measured, a reset v gives the new units steps large enough to kill them again)."""
+        dead = resampler.dead(self.theta)
+        if not dead.size:
+            return 0
+        count, changed = resampler.resample(self.theta, dead, self.rng, objective.effective_theta(self.theta))
+        self.optimizer.reset_first_moment(changed)
+        return count

@@ -1,0 +1,25 @@
+"""Dead units found on all the training rows and resampled between windows
+(:mod:`sparseae.resample` has the rule), for either driver."""
+
+import numpy as np
+
+from ..resample import dead_units, resample
+
+
+class Resampler:
+    """``objective``: J on all the training rows (its ρ̂ finds the dead units); ``rows``: the
+    examples new units start from (in memory); ``rng``: the draws, unless a call brings its own."""
+
+    def __init__(self, objective, rows, rng):
+        self.objective, self.rows, self.rng = objective, np.asarray(rows), rng
+
+    def dead(self, theta):
+        """The units active on no training row at θ."""
+        return dead_units(self.objective.terms(theta)["rho_hat"])
+
+    def resample(self, theta, dead, rng=None, network_theta=None):
+        """Resample ``dead`` in place on θ: ``(count, mask of θ's entries changed)``."""
+        o = self.objective
+        changed = resample(o.layout, theta, dead, self.rows, o.f.name, o.f_out.name, o.top_k,
+                           self.rng if rng is None else rng, network_theta)
+        return len(dead), changed
