@@ -56,7 +56,8 @@ def _block_stats(block, offset):
 
 
 def validate_dask_array(X, output_activation):
-    """Check every chunk on the cluster (NaN/inf naming the global row, value range)."""
+    """Check every chunk on the cluster (NaN/inf naming the global row, the value range of
+    ``output_activation`` unless it is None)."""
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise DataError(f"X must be a non-empty 2-D array, got shape {X.shape}")
     client = _client()
@@ -66,7 +67,8 @@ def validate_dask_array(X, output_activation):
     for error, _, _ in stats:
         if error:
             raise DataError(error)
-    check_value_range(min(s[1] for s in stats), max(s[2] for s in stats), output_activation)
+    if output_activation is not None:
+        check_value_range(min(s[1] for s in stats), max(s[2] for s in stats), output_activation)
     return X
 
 
