@@ -65,7 +65,7 @@ def main(argv=None):
     for _ in range(args.rounds):
         for key, src in (("other", args.compare), ("this", args.src)):
             cmd = [sys.executable, __file__, "--src", src, "--workloads", args.workloads,
-                   "--repeats", str(args.repeats)]  # fmt: skip
+                   "--repeats", str(args.repeats)]
             text = subprocess.run(cmd, check=True, capture_output=True, text=True, env=os.environ).stdout
             runs[key].append(json.loads(text.strip().splitlines()[-1]))
     print("| workload | other (ms) | this (ms) | this / other |")

@@ -38,7 +38,7 @@ def exactness(device):
     backend = sparseae.engine.get_backend(device)
     c_dev, g_dev = sparseae.SparseObjective([40, 12, 40], X, backend=backend, **kw)(theta)
     return {"cost_rel_diff": abs(c_dev - c_np) / abs(c_np),
-            "grad_rel_diff": float(np.linalg.norm(g_dev - g_np) / np.linalg.norm(g_np))}  # fmt: skip
+            "grad_rel_diff": float(np.linalg.norm(g_dev - g_np) / np.linalg.norm(g_np))}
 
 
 def timings(device, workloads, repeats):
@@ -65,7 +65,7 @@ def timings(device, workloads, repeats):
             row["fit_10_iterations_cost"] = cost
         out[name] = row
         print(f"({name}) " + ", ".join(f"{k} {v * 1e3:.2f} ms" if k.startswith(("sparseae_", "floor_"))
-                                      else f"{k} {v:.4g}" for k, v in row.items()), flush=True)  # fmt: skip
+                                      else f"{k} {v:.4g}" for k, v in row.items()), flush=True)
     return out
 
 
@@ -80,7 +80,7 @@ def main(argv=None):
 
     name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
     result = {"device": args.device, "device_name": name, "torch": torch.__version__,
-              "machine": run.machine()}  # fmt: skip
+              "machine": run.machine()}
     result["exactness"] = exactness(args.device)
     print(f"{name}: exactness {result['exactness']}", flush=True)
     result["workloads"] = timings(args.device, args.workloads, args.repeats)

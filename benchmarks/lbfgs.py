@@ -61,7 +61,7 @@ def optimizer_overhead(n, memory, solver, vectors=None):
     with warnings.catch_warnings(), single_threaded_blas():
         warnings.simplefilter("ignore", ConvergenceWarning)
         sparseae.minimize(fun, theta0, solver=solver, max_iter=memory + 30, tol=0.0, lbfgs_memory=memory,
-                          callback=callback, vectors=vectors)  # fmt: skip
+                          callback=callback, vectors=vectors)
     (t_a, in_a), (t_b, in_b) = stamps[memory], stamps[-1]
     return ((t_b - t_a) - (in_b - in_a)) / (len(stamps) - 1 - memory)
 
@@ -76,11 +76,11 @@ def fit(objective, theta0, solver, iters, memory, vectors=None, trace=None):
         warnings.simplefilter("ignore", ConvergenceWarning)
         result = sparseae.minimize(objective, theta0, solver=solver, max_iter=iters, tol=0.0,
                                    lbfgs_memory=memory, callback=callback,
-                                   vectors=vectors if solver == "lbfgs" else None)  # fmt: skip
+                                   vectors=vectors if solver == "lbfgs" else None)
     seconds = time.perf_counter() - t0
     return {"final_cost": result.cost, "iterations": result.n_iter, "evaluations": result.n_evaluations,
             "seconds": seconds, "seconds_per_iteration": seconds / max(1, result.n_iter),
-            "message": result.message}  # fmt: skip
+            "message": result.message}
 
 
 def run_workload(name, args):
@@ -89,29 +89,29 @@ def run_workload(name, args):
     m, n = X.shape
     backend = sparseae.engine.get_backend(args.device)
     objective = sparseae.SparseObjective([n, s2, n], X, weight_decay=w["lam"], sparsity_target=w["rho"],
-                                         sparsity_weight=w["beta"], backend=backend)  # fmt: skip
+                                         sparsity_weight=w["beta"], backend=backend)
     theta0 = objective.layout.initial_theta(0)
     memory = auto_lbfgs_memory(m, objective.layout)
     vectors = objective.vectors
     row = {"shape": f"{m} x {n} -> {s2}", "data": w["data"], "theta_size": objective.size,
-           "lbfgs_memory_auto": memory, "device": args.device or "host"}  # fmt: skip
+           "lbfgs_memory_auto": memory, "device": args.device or "host"}
     print(f"\n== ({name}) {row['shape']}, {w['data']}, θ {objective.size:,}, memory {memory}", flush=True)
     with single_threaded_blas():
         row["evaluation_seconds"] = median_seconds(lambda: objective(theta0), args.repeats)
     floor = peers.five_products(X, s2, np.float64) if args.device is None else \
-        peers.five_products_torch(X, s2, args.device)  # fmt: skip
+        peers.five_products_torch(X, s2, args.device)
     row["floor_seconds"] = median_seconds(floor, args.repeats)
     print(f"  evaluation {row['evaluation_seconds'] * 1e3:.2f} ms, floor {row['floor_seconds'] * 1e3:.2f} ms",
-          flush=True)  # fmt: skip
+          flush=True)
     row["optimizer_seconds_per_iteration"] = {}
     for solver in SOLVERS:
         for k in sorted({10, memory}):
             runs = [optimizer_overhead(objective.size, k, solver, vectors if solver == "lbfgs" else None)
-                    for _ in range(3)]  # fmt: skip
+                    for _ in range(3)]
             seconds = statistics.median(runs)
             row["optimizer_seconds_per_iteration"][f"{solver} memory {k}"] = seconds
             print(f"  optimizer {solver:>8}, memory {k:>3}: {seconds * 1e3:8.3f} ms an iteration = "
-                  f"{seconds / row['evaluation_seconds']:.1%} of an evaluation", flush=True)  # fmt: skip
+                  f"{seconds / row['evaluation_seconds']:.1%} of an evaluation", flush=True)
     iters = args.iters.get(name, ITERS[name])
     row["fits"] = {}
     for solver in SOLVERS:
@@ -121,7 +121,7 @@ def run_workload(name, args):
         print(f"  fit {solver:>8}: {result['iterations']} iterations, {result['evaluations']} evaluations, "
               f"{result['seconds']:.2f} s ({result['seconds_per_iteration'] * 1e3:.2f} ms an iteration = "
               f"{result['iteration_over_floor']:.2f}x the floor), final cost {result['final_cost']:.6f}",
-              flush=True)  # fmt: skip
+              flush=True)
     return row
 
 
@@ -134,7 +134,7 @@ def memory_study(args):
         X, s2 = w["X"], w["s2"]
         n = X.shape[1]
         objective = sparseae.SparseObjective([n, s2, n], X, weight_decay=w["lam"], sparsity_target=w["rho"],
-                                             sparsity_weight=w["beta"])  # fmt: skip
+                                             sparsity_weight=w["beta"])
         theta0, traces = objective.layout.initial_theta(0), {}
         for k in sizes:
             traces[k] = []
@@ -144,9 +144,9 @@ def memory_study(args):
         for k, trace in traces.items():
             reached = time_to(trace, target)
             out[name][k] = {"final_cost": trace[-1][1], "seconds": trace[-1][0], "common_cost": target,
-                            "seconds_to_common_cost": reached, "iterations": len(trace)}  # fmt: skip
+                            "seconds_to_common_cost": reached, "iterations": len(trace)}
             print(f"  ({name}) memory {k:>3}: final {trace[-1][1]:.6f} in {trace[-1][0]:.2f} s; {target:.6f} "
-                  f"reached at {reached:.2f} s", flush=True)  # fmt: skip
+                  f"reached at {reached:.2f} s", flush=True)
     return out
 
 

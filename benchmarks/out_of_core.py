@@ -55,7 +55,7 @@ def write_file(path, rows, n=64, seed=0):
 
 def child_fit(path, batch="auto"):
     done = subprocess.run([sys.executable, "-c", CHILD, str(path), str(batch)],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+                          capture_output=True, text=True, check=True)
     seconds, rss = done.stdout.split()
     return float(seconds), int(rss)
 
@@ -68,10 +68,10 @@ def memory_bound(tmp, rows):
     seconds, peak = child_fit(big)
     size = big.stat().st_size
     out = {"file_bytes": size, "rows": rows, "peak_rss_bytes": peak, "baseline_rss_bytes": base,
-           "added_by_data_bytes": peak - base, "fit_seconds_3_iterations": seconds}  # fmt: skip
+           "added_by_data_bytes": peak - base, "fit_seconds_3_iterations": seconds}
     print(f"file {size / 2**30:.2f} GiB: peak RSS {peak / 2**20:.0f} MiB, baseline "
           f"{base / 2**20:.0f} MiB, added by the data {(peak - base) / 2**20:.0f} MiB "
-          f"({(peak - base) / size:.3f} of the file)", flush=True)  # fmt: skip
+          f"({(peak - base) / size:.3f} of the file)", flush=True)
     big.unlink()
     return out
 
@@ -102,7 +102,7 @@ def eval_times(tmp, repeats):
     out_of_core = sparseae.SparseObjective([64, 25, 64], NpyRows(path), batch_size=batch, **kw)
     result = {"rows": rows, "chunk_rows": batch,
               "in_memory": median(lambda: in_memory(theta)),
-              "out_of_core": median(lambda: out_of_core(theta))}  # fmt: skip
+              "out_of_core": median(lambda: out_of_core(theta))}
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
         with distributed.Client(cluster):
             dask_objective = DaskObjective([64, 25, 64], da.from_array(X, chunks=(25_000, 64)), **kw)
@@ -125,11 +125,11 @@ def streaming_vs_lbfgs(epochs, learning_rate, batch_size):
         lbfgs = sparseae.SparseAutoencoder(**kw).fit(X)
         t1 = time.perf_counter()
         adam = sparseae.SparseAutoencoder(solver="adam", max_iter=epochs, learning_rate=learning_rate,
-                                          batch_size=batch_size, **kw).fit(X)  # fmt: skip
+                                          batch_size=batch_size, **kw).fit(X)
         t2 = time.perf_counter()
     out = {"lbfgs_cost": lbfgs.loss_, "lbfgs_seconds": t1 - t0, "adam_cost": adam.loss_,
            "adam_seconds": t2 - t1, "adam_epochs": epochs, "adam_learning_rate": learning_rate,
-           "adam_batch_size": batch_size, "adam_over_lbfgs": adam.loss_ / lbfgs.loss_}  # fmt: skip
+           "adam_batch_size": batch_size, "adam_over_lbfgs": adam.loss_ / lbfgs.loss_}
     print(f"  L-BFGS 400 it: {lbfgs.loss_:.6f} in {t1 - t0:.1f} s; Adam {epochs} epochs: "
           f"{adam.loss_:.6f} in {t2 - t1:.1f} s ({out['adam_over_lbfgs'] - 1:+.2%})", flush=True)
     return out

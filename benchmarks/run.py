@@ -63,7 +63,7 @@ def workload(name, quick):
     if name == "c":
         X = rng.uniform(0, 1, (50000, 256))
         return dict(X=X, s2=1024, rho=0.1, beta=3.0, lam=1e-4, iters=3 if quick else 10,
-                    data="uniform random")  # fmt: skip
+                    data="uniform random")
     raise ValueError(name)
 
 
@@ -98,7 +98,7 @@ def lbfgs(fun, theta0, iters, maxcor=10):
     with scipy_blas(1):
         res = scipy_minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=callback,
                              options={"maxiter": iters, "maxcor": maxcor, "gtol": 0.0,
-                                      "ftol": 0.0, "maxfun": 20 * iters})  # fmt: skip
+                                      "ftol": 0.0, "maxfun": 20 * iters})
     return res.x, float(res.fun), trace, time.perf_counter() - t0
 
 
@@ -112,7 +112,7 @@ def own_lbfgs(objective, theta0, iters, memory):
         warnings.simplefilter("ignore", ConvergenceWarning)
         res = sparseae.minimize(objective, theta0, solver="lbfgs", max_iter=iters, tol=0.0,
                                 lbfgs_memory=memory, vectors=objective.vectors,
-                                callback=lambda it, cost: trace.append((time.perf_counter() - t0, cost)))  # fmt: skip
+                                callback=lambda it, cost: trace.append((time.perf_counter() - t0, cost)))
     return res.theta, float(res.cost), trace, time.perf_counter() - t0
 
 
@@ -157,7 +157,7 @@ def ours(X, w, dtype="float64"):
     objective = sparseae.SparseObjective(
         layer_sizes, X, weight_decay=w["lam"], sparsity_target=w["rho"],
         sparsity_weight=w["beta"], backend=backend,
-    )  # fmt: skip
+    )
     return objective, objective.layout.initial_theta(0)
 
 
@@ -166,7 +166,7 @@ def run_workload(name, args):
     X, s2 = w["X"], w["s2"]
     m, n = X.shape
     row = {"workload": name, "shape": f"{m} x {n} -> {s2}", "data": w["data"],
-           "fit_iterations": w["iters"], "repeats": args.repeats}  # fmt: skip
+           "fit_iterations": w["iters"], "repeats": args.repeats}
     print(f"\n== ({name}) {row['shape']}, {w['data']}", flush=True)
     # Every peer and the floor run with their libraries' default threads (BLAS on all cores),
     # as a user gets them; sparseae's objective runs BLAS single-threaded and spreads products
@@ -203,7 +203,7 @@ def run_workload(name, args):
     runs = [("torch_autograd", torch_fun, 10, lbfgs), ("sparseae_f64", objective, 10, own_lbfgs),
             ("sparseae_f32", objective32, 10, own_lbfgs), ("numpy_notes", numpy_fun, 10, lbfgs),
             ("sparseae_auto", objective, auto, own_lbfgs), ("sparseae_auto_f32", objective32, auto, own_lbfgs),
-            ("sparseae_auto_l-bfgs-b", objective, auto, lbfgs)]  # fmt: skip
+            ("sparseae_auto_l-bfgs-b", objective, auto, lbfgs)]
     if torch_backend_available():
         # sparseae's objective code on PyTorch tensors on --device; on a GPU, also the floor
         # there (the five products as torch.matmul on the device).
@@ -212,7 +212,7 @@ def run_workload(name, args):
         torch_objective = sparseae.SparseObjective(
             [n, s2, n], X, weight_decay=w["lam"], sparsity_target=w["rho"],
             sparsity_weight=w["beta"], backend=sparseae.engine.get_backend(device),
-        )  # fmt: skip
+        )
         device_evals = {f"sparseae_torch_{name}": lambda: torch_objective(theta0)}
         if device != "cpu":
             device_floor = peers.five_products_torch(X, s2, device)
@@ -239,9 +239,9 @@ def run_workload(name, args):
             "seconds": time.perf_counter() - t0, "final_cost": float(mlp.loss_),
             "iterations": int(mlp.n_iter_), "seconds_to_torch_final_cost": None,
             "note": "different objective (no sparsity; sklearn's loss scaling)",
-        }  # fmt: skip
+        }
     print(f"  fit  {'sklearn_mlp':>15}: {fits['sklearn_mlp_no_sparsity']['seconds']:8.2f} s",
-          flush=True)  # fmt: skip
+          flush=True)
     row["fit"] = fits
 
     # Fresh objectives inside the measurement, so their buffers (and the float32 copy of a
@@ -253,7 +253,7 @@ def run_workload(name, args):
     memory["sparseae_f64"] = peak_memory(lambda: own_lbfgs(ours(X, w)[0], theta0.copy(), 3, 10))
     memory["sparseae_f32"] = peak_memory(lambda: own_lbfgs(ours(X, w, "float32")[0], theta0.copy(), 3, 10))
     memory["sparseae_f32_given_f32_X"] = peak_memory(
-        lambda: own_lbfgs(ours(X32, w, "float32")[0], theta0.copy(), 3, 10))  # fmt: skip
+        lambda: own_lbfgs(ours(X32, w, "float32")[0], theta0.copy(), 3, 10))
     memory["numpy_notes"] = peak_memory(lambda: lbfgs(numpy_fun, theta0.copy(), 3))
     memory["eval_sparseae_f64"] = peak_memory(lambda: ours(X, w)[0](theta0))
     memory["eval_sparseae_f32_given_f32_X"] = peak_memory(lambda: ours(X32, w, "float32")[0](theta0))
@@ -261,7 +261,7 @@ def run_workload(name, args):
     activations = m * (s2 + n) * 8
     row["activations_bytes_f64"] = activations
     print("  peak memory beyond X (x activations): " + ", ".join(
-        f"{k} {v / activations:.2f}" for k, v in memory.items()), flush=True)  # fmt: skip
+        f"{k} {v / activations:.2f}" for k, v in memory.items()), flush=True)
     return row
 
 
@@ -274,7 +274,7 @@ def lbfgs_memory_study(args):
     target = max(cost for _, cost, _, _ in results.values())  # every setting reaches it
     for k, (_, cost, trace, seconds) in results.items():
         out[k] = {"final_cost": cost, "seconds": seconds, "seconds_to_common_cost": time_to(trace, target),
-                  "common_cost": target}  # fmt: skip
+                  "common_cost": target}
         print(f"  maxcor {k:>3}: final {cost:.6f} in {seconds:.2f} s; "
               f"{target:.6f} reached at {out[k]['seconds_to_common_cost']:.2f} s", flush=True)
     return out
@@ -298,7 +298,7 @@ def machine():
     except OSError:
         pass
     blas = [{k: i.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-            for i in threadpool_info() if i.get("user_api") == "blas"]  # fmt: skip
+            for i in threadpool_info() if i.get("user_api") == "blas"]
     try:
         import torch
 
@@ -306,10 +306,10 @@ def machine():
     except ImportError:
         torch_info = None
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+                            capture_output=True, text=True).stdout.strip()
     return {"cpu": cpu, "cores": len(__import__("os").sched_getaffinity(0)), "blas": blas,
             "numpy": np.__version__, "torch": torch_info, "python": platform.python_version(),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit}  # fmt: skip
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit}
 
 
 def main(argv=None):
@@ -340,7 +340,7 @@ def main(argv=None):
 def print_table(result):
     print("\n| workload | per eval: sparseae f64 / floor f64 | f32 / f64 | vs torch | vs numpy-notes "
           "| fit: torch / sparseae | sparseae cost | torch cost | time to torch's cost: torch / sparseae "
-          "| same, sparseae auto L-BFGS memory | peak mem / activations |")  # fmt: skip
+          "| same, sparseae auto L-BFGS memory | peak mem / activations |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in result["workloads"]:
         e, f = row["eval_seconds"], row["fit"]

@@ -37,7 +37,7 @@ def datasets(names):
     if "natural" in names:
         images = natural_images()
         found["natural"] = (normalize_patches(sample_patches(images, 15000, 8, random_state=0)), 10000, 64,
-                            (8, 8))  # fmt: skip
+                            (8, 8))
     if "mnist" in names and (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
         X, _ = sparseae.datasets.load_mnist(MNIST)
         found["mnist"] = (X[np.random.default_rng(0).permutation(len(X))], 5000, 196, (28, 28))
@@ -53,7 +53,7 @@ def settings(name, quick):
     relu = dict(activation="relu", output_activation="linear", weight_decay=1e-4)
     runs = [("kl", f"rho={r}", dict(sparsity_target=r, sparsity_weight=3.0, weight_decay=decay)) for r in kl_rho]
     runs += [("l1", f"beta={b}", dict(sparsity="l1", sparsity_weight=b, decoder_norm="unit", resample_dead=50,
-                                      **relu)) for b in l1_beta]  # fmt: skip
+                                      **relu)) for b in l1_beta]
     runs += [("topk", f"k={k}", dict(sparsity="topk", k=k, solver="adam", resample_dead=5, **relu)) for k in top_k]
     return runs
 
@@ -86,10 +86,10 @@ def main(argv=None):
                 row = {"penalty": penalty, "setting": label, "resampled": bool(variant.get("resample_dead")),
                        "fvu": metrics["fvu"], "l0": metrics["l0"], "dead": len(metrics["dead_units"]),
                        "dense": len(metrics["dense_units"]), "n_resampled": model.n_resampled_,
-                       "seconds": seconds}  # fmt: skip
+                       "seconds": seconds}
                 rows.append(row)
                 print(f"{name} {penalty} {label} resampled={row['resampled']}: FVU {row['fvu']:.4f}, L0 "
-                      f"{row['l0']:.2f}, dead {row['dead']}, {seconds:.1f} s", flush=True)  # fmt: skip
+                      f"{row['l0']:.2f}, dead {row['dead']}, {seconds:.1f} s", flush=True)
                 if row["resampled"] or penalty == "kl":
                     tiles.setdefault((name, penalty), (label, model.components_, shape))
         results["datasets"][name] = {"n_train": m, "n_held_out": len(held_out), "n_hidden": n_hidden, "rows": rows}
@@ -112,7 +112,7 @@ def plot(results, path):
         rows = results["datasets"][name]["rows"]
         for penalty, marker in (("kl", "o"), ("l1", "s"), ("topk", "^")):
             chosen = sorted((r for r in rows if r["penalty"] == penalty and (penalty == "kl" or r["resampled"])),
-                            key=lambda r: r["l0"])  # fmt: skip
+                            key=lambda r: r["l0"])
             ax.plot([r["l0"] for r in chosen], [r["fvu"] for r in chosen], marker=marker, label=penalty)
             for r in chosen:
                 ax.annotate(r["setting"], (r["l0"], r["fvu"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
@@ -152,11 +152,11 @@ def table(results):
         lines += ["", f"**{name}** ({block['n_train']} training rows, {block['n_held_out']} held out, "
                       f"{block['n_hidden']} hidden units)", "",
                   "| penalty | setting | dead units resampled | FVU | L0 | dead | dense | s |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                  "|---|---|---|---|---|---|---|---|"]
         for r in block["rows"]:
             resampled = "—" if r["penalty"] == "kl" else ("yes" if r["resampled"] else "no")
             lines.append(f"| {r['penalty']} | {r['setting']} | {resampled} | {r['fvu']:.4f} | {r['l0']:.2f} | "
-                         f"{r['dead']} | {r['dense']} | {r['seconds']:.1f} |")  # fmt: skip
+                         f"{r['dead']} | {r['dense']} | {r['seconds']:.1f} |")
     return "\n".join(lines)
 
 

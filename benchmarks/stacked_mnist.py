@@ -44,12 +44,12 @@ def main(argv=None):
 
     start = time.perf_counter()
     softmax = sparseae.SoftmaxRegression(1e-4, max_iter=args.iters, random_state=0,
-                                         device=args.device).fit(X[train], y[train])  # fmt: skip
+                                         device=args.device).fit(X[train], y[train])
     seconds["softmax on raw pixels"] = time.perf_counter() - start
     rows["softmax on raw pixels"] = softmax.score(X[test], y[test])
 
     stack = sparseae.StackedSparseAutoencoder((200, 200), pretrain_iter=args.iters, finetune_iter=args.iters,
-                                              random_state=0, device=args.device).fit(X[train], y[train])  # fmt: skip
+                                              random_state=0, device=args.device).fit(X[train], y[train])
     top = X[test]
     for autoencoder in stack.autoencoders_:
         top = autoencoder.transform(top)
@@ -70,7 +70,7 @@ def main(argv=None):
     result = {"machine": machine(), "device": args.device, "iters": args.iters, "accuracy": rows,
               "seconds": seconds, "stack_stage_seconds": stack.stage_seconds_,
               "fine_tuning_iterations": stack.n_iter_,
-              "mlp_iterations": None if mlp is None else int(mlp.n_iter_)}  # fmt: skip
+              "mlp_iterations": None if mlp is None else int(mlp.n_iter_)}
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
     print(f"{result['machine']['cpu']}; train 5,000 / test 5,000 digits of MNIST t10k")
     print("| classifier | held-out accuracy | seconds |\n|---|---|---|")

@@ -81,10 +81,10 @@ def race(X, seeds=(0, 1, 2)):
                 rows.append({"penalty": penalty, "solver": label, "random_state": seed,
                              "lbfgs_cost": lbfgs_cost, "lbfgs_seconds": lbfgs_seconds, "cost": cost,
                              "seconds": seconds, "cost_ratio": cost / lbfgs_cost,
-                             "time_ratio": seconds / lbfgs_seconds})  # fmt: skip
+                             "time_ratio": seconds / lbfgs_seconds})
                 print(f"{penalty} {label}, seed {seed}: cost {cost:.5f} vs L-BFGS {lbfgs_cost:.5f} "
                       f"({cost / lbfgs_cost - 1:+.2%}), {seconds:.1f} s vs {lbfgs_seconds:.1f} s "
-                      f"({seconds / lbfgs_seconds:.2f}x)", flush=True)  # fmt: skip
+                      f"({seconds / lbfgs_seconds:.2f}x)", flush=True)
     return rows
 
 
@@ -94,9 +94,9 @@ def memory():
         out = subprocess.run([sys.executable, "-c", MEMORY, str(n)], capture_output=True, text=True, check=True)
         before, peak, seconds = out.stdout.split()
         rows.append({"patches": n, "rss_after_imports_mib": int(before) / 1024, "peak_rss_mib": int(peak) / 1024,
-                     "seconds": float(seconds)})  # fmt: skip
+                     "seconds": float(seconds)})
         print(f"{n} patches: peak {int(peak) / 1024:.0f} MiB (after imports {int(before) / 1024:.0f} MiB), "
-              f"{float(seconds):.1f} s", flush=True)  # fmt: skip
+              f"{float(seconds):.1f} s", flush=True)
     return rows
 
 
@@ -115,11 +115,12 @@ def main(argv=None):
           "|---|---|---|---|---|---|")
     for r in results["race"]:
         print(f"| {r['penalty']} | {r['solver']} | {r['random_state']} | {r['cost_ratio']:.4f} | "
-              f"{r['time_ratio']:.2f}x | {r['lbfgs_cost']:.5f}, {r['lbfgs_seconds']:.1f} |")  # fmt: skip
+              f"{r['time_ratio']:.2f}x | {r['lbfgs_cost']:.5f}, {r['lbfgs_seconds']:.1f} |")
     if results["memory"]:
         print("\n| patches streamed | peak RSS (MiB) | RSS after imports (MiB) | s |\n|---|---|---|---|")
         for r in results["memory"]:
-            print(f"| {r['patches']:,} | {r['peak_rss_mib']:.0f} | {r['rss_after_imports_mib']:.0f} | {r['seconds']:.1f} |")
+            rss = f"{r['peak_rss_mib']:.0f} | {r['rss_after_imports_mib']:.0f}"
+            print(f"| {r['patches']:,} | {rss} | {r['seconds']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from sparseae.engine import NumpyBackend
 #: An independent reference for each activation. A newly registered activation fails
 #: test_every_activation_has_a_reference until it gets one here.
 REFERENCE = {"sigmoid": expit, "tanh": np.tanh, "linear": lambda z: z, "relu": lambda z: np.maximum(z, 0.0),
-             "softmax": lambda z: softmax(z, axis=1)}  # fmt: skip
+             "softmax": lambda z: softmax(z, axis=1)}
 #: Two code paths for the same f (NumPy's vectorised exp on AVX-512, its scalar exp elsewhere,
 #: scipy's expit, PyTorch's kernels) agree to a few units in the last place, not bit for bit.
 MAX_ULP = 4
@@ -118,7 +118,7 @@ def test_one_registration_makes_an_activation_usable_and_checked():
         check_parameters({"activation": "softsign"}, "test")
         X = np.random.default_rng(0).uniform(0.1, 0.9, size=(6, 4))
         objective = SparseObjective([4, 3, 4], X, activation="softsign", weight_decay=1e-3,
-                                    sparsity_target=0.2, sparsity_weight=1.0)  # fmt: skip
+                                    sparsity_target=0.2, sparsity_weight=1.0)
         theta = objective.layout.initial_theta(0)
         assert check_gradient(objective, theta, 1e-5) < 1e-9
     finally:
@@ -130,4 +130,5 @@ def test_softmax_rows_are_distributions_without_overflow(elementwise_kernels):
     a = NumpyBackend().activate(ACTIVATIONS["softmax"], z.copy())
     assert np.isfinite(a).all()
     np.testing.assert_allclose(a.sum(axis=1), 1.0, rtol=1e-15)
-    np.testing.assert_allclose(a[0], [1.0, 0.0, 0.0]) and np.testing.assert_allclose(a[1], 1 / 3)
+    np.testing.assert_allclose(a[0], [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(a[1], 1 / 3)

@@ -73,7 +73,7 @@ def test_fit_decays_the_step_over_the_second_half_and_partial_fit_does_not(rng, 
     "params, expected",
     [({}, 0.3), (dict(beta_1=0.6), 0.6), (dict(sparsity="l1", activation="relu"), 0.9),
      (dict(sparsity="topk", k=2, activation="relu"), 0.9), (dict(beta_1=0.0, sparsity="l1"), 0.0)],
-)  # fmt: skip
+)
 def test_beta_1_auto_is_short_for_kl_and_kingma_and_bas_for_l1_and_topk(rng, monkeypatch, params, expected):
     from dataclasses import replace
 

@@ -65,7 +65,7 @@ def test_torch_backend_matches_numpy(rng, activation, output_activation, torch_d
     kwargs = dict(
         activation=activation, output_activation=output_activation,
         weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0,
-    )  # fmt: skip
+    )
     theta = Layout([12, 5, 12]).initial_theta(0)
     ref_cost, ref_grad = SparseObjective([12, 5, 12], X, **kwargs)(theta)
     objective = SparseObjective([12, 5, 12], X, backend=get_backend(torch_device), **kwargs)

@@ -47,7 +47,7 @@ ACTIVATION_PAIRS = list(itertools.product(hidden_activations(), ACTIVATIONS))
 LOSSES_AND_PENALTIES = list(itertools.product(LOSSES, PENALTIES))
 #: Those the objective accepts (softmax outputs go with the cross-entropy loss, and only they).
 COMBINATIONS = [(h, o, loss, p) for (h, o), (loss, p) in itertools.product(ACTIVATION_PAIRS, LOSSES_AND_PENALTIES)
-                if compatible(ACTIVATIONS[o], LOSSES[loss]) and unsuited(PENALTIES[p], ACTIVATIONS[h]) is None]  # fmt: skip
+                if compatible(ACTIVATIONS[o], LOSSES[loss]) and unsuited(PENALTIES[p], ACTIVATIONS[h]) is None]
 #: What a penalty needs besides ρ and β.
 PENALTY_PARAMS = {"topk": {"top_k": 2}}
 SQUARED_ERROR_PAIRS = [(h, o) for h, o in ACTIVATION_PAIRS if compatible(ACTIVATIONS[o], LOSSES["squared_error"])]
@@ -92,13 +92,13 @@ def test_all_terms_together(rng, activation, output_activation, loss, sparsity, 
 
 
 @pytest.mark.parametrize("activation, sparsity", [(h, p) for h in hidden_activations() for p in PENALTIES
-                                                  if unsuited(PENALTIES[p], ACTIVATIONS[h]) is None])  # fmt: skip
+                                                  if unsuited(PENALTIES[p], ACTIVATIONS[h]) is None])
 def test_unit_norm_decoder_reparametrisation(rng, activation, sparsity):
     """decoder_norm="unit": the gradient in the unscaled θ through the normalisation, and the
     network uses unit columns."""
     objective, theta = _problem(rng, activation=activation, sparsity=sparsity, weight_decay=1e-3,
                                 sparsity_target=0.1, sparsity_weight=3.0, decoder_norm="unit",
-                                **PENALTY_PARAMS.get(sparsity, {}))  # fmt: skip
+                                **PENALTY_PARAMS.get(sparsity, {}))
     W = objective.layout.unpack(objective.effective_theta(theta))[0][-1]
     np.testing.assert_allclose(np.linalg.norm(W, axis=0), 1.0, rtol=1e-14)  # the network's decoder ...
     assert not np.allclose(np.linalg.norm(objective.layout.unpack(theta)[0][-1], axis=0), 1.0)  # not θ's

@@ -39,7 +39,7 @@ def X():
 def _fit_killed_then_resumed(X, path, kill_at, every=5, **params):
     with pytest.raises(Killed):
         sparseae.SparseAutoencoder(4, callback=_killer(kill_at), **params).fit(
-            X, checkpoint=path, checkpoint_every=every)  # fmt: skip
+            X, checkpoint=path, checkpoint_every=every)
     saved = read_checkpoint(path)
     assert saved.n_iter == (kill_at - 1) // every * every and len(saved.loss_curve) == saved.n_iter
     return sparseae.SparseAutoencoder(4, **params).fit(X, resume_from=path)
@@ -73,10 +73,10 @@ def test_scipys_lbfgs_b_and_cg_restart_from_the_saved_theta_and_end_within_half_
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_early_stopping_resumes_with_its_best_iteration_and_patience(X, tmp_path):
     params = dict(solver="adam", learning_rate=0.05, max_iter=60, random_state=0, validation_fraction=0.25,
-                  early_stopping=True, n_iter_no_change=3)  # fmt: skip
+                  early_stopping=True, n_iter_no_change=3)
     whole = sparseae.SparseAutoencoder(4, **params).fit(X)
     resumed = _fit_killed_then_resumed(X, tmp_path / "c.safetensors", kill_at=whole.n_iter_, every=1,
-                                       **params)  # fmt: skip
+                                       **params)
     assert resumed.n_iter_ == whole.n_iter_ < 60  # it did stop early, at the same iteration
     np.testing.assert_array_equal(resumed.theta_, whole.theta_)
 
@@ -159,7 +159,7 @@ def test_a_write_that_dies_leaves_the_previous_checkpoint_whole(X, tmp_path, mon
 def _kill_after_first_checkpoint(argv, cwd):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "sparseae", *argv], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     checkpoint = cwd / "run" / "checkpoint.safetensors"
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:

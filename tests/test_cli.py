@@ -32,7 +32,7 @@ def test_default_run_writes_the_run_folder(default_run):
     model = sparseae.load(default_run / "model.safetensors")
     rho_hat = model.loss_terms_["rho_hat"]
     assert [metrics[f"rho_hat_{k}"] for k in ("min", "mean", "max")] == pytest.approx(
-        [rho_hat.min(), rho_hat.mean(), rho_hat.max()], rel=1e-12)  # fmt: skip
+        [rho_hat.min(), rho_hat.mean(), rho_hat.max()], rel=1e-12)
     assert abs(metrics["rho_hat_mean"] - 0.01) < 0.005  # the sparsity target is met
     X, _ = sparseae.datasets.load_training_data("natural", random_state=0)  # the run's data
     assert metrics["reconstruction_mse"] == pytest.approx(-model.score(X), rel=1e-9)
@@ -136,13 +136,13 @@ def test_command_line_trains_from_a_npy_in_chunks(tmp_path, data, row_reads):
     X, path = data
     out = tmp_path / "run"
     argv = ["train", "--data", str(path), "--batch-size", "250", "--n-hidden", "7",
-            "--max-iter", "5", "--out", str(out), "--quiet"]  # fmt: skip
+            "--max-iter", "5", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     assert row_reads and max(row_reads) == 250
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_examples"] == 1000 and metrics["layer_sizes"] == [20, 7, 20]
     exact = SparseObjective([20, 7, 20], X, weight_decay=1e-4, sparsity_target=0.01,
-                            sparsity_weight=3.0)  # fmt: skip
+                            sparsity_weight=3.0)
     model = __import__("sparseae").load(out / "model.safetensors")
     assert metrics["cost"] == pytest.approx(exact(model.theta_)[0], rel=1e-12)
 
@@ -153,7 +153,7 @@ def test_command_line_streaming_solver(tmp_path, data):
     _, path = data
     out = tmp_path / "run"
     argv = ["train", "--data", str(path), "--solver", "adam", "--batch-size", "100",
-            "--n-hidden", "7", "--max-iter", "3", "--out", str(out), "--quiet"]  # fmt: skip
+            "--n-hidden", "7", "--max-iter", "3", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     assert (out / "model.safetensors").exists()
 
@@ -161,7 +161,7 @@ def test_command_line_streaming_solver(tmp_path, data):
 def test_train_with_held_out_rows_reports_on_them(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     argv = ["train", "--patches", "600", "--n-hidden", "6", "--max-iter", "30", "--quiet", "--out", "run",
-            "--validation-fraction", "0.25", "--early-stopping", "--n-iter-no-change", "5"]  # fmt: skip
+            "--validation-fraction", "0.25", "--early-stopping", "--n-iter-no-change", "5"]
     assert main(argv) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     validation = metrics["validation"]

@@ -11,7 +11,7 @@ import sparseae
 from sparseae.cli import main
 
 SMALL = ["--hidden", "20", "12", "--weight-decay", "1e-4", "--pretrain-iter", "30", "--finetune-iter", "30",
-         "--quiet"]  # fmt: skip
+         "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_stack_writes_a_run_folder_that_reports_on_held_out_rows(tmp_path, digit
     out = tmp_path / "run"
     assert main(["stack", "--data", str(d / "digits.npz"), "--out", str(out), *SMALL]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "confusion.png", "features.png", "features_layer2.png", "metrics.json", "model.safetensors"]  # fmt: skip
+        "confusion.png", "features.png", "features_layer2.png", "metrics.json", "model.safetensors"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_train"] == 300 and metrics["n_test"] == 300 and metrics["layer_sizes"] == [64, 20, 12, 10]
     assert set(metrics["seconds_per_stage"]) == {"autoencoder 1", "autoencoder 2", "softmax", "fine-tuning"}
@@ -57,7 +57,7 @@ def test_predict_writes_the_models_labels_and_show_draws_each_layer(tmp_path, di
     assert main(["stack", "--data", str(d / "digits.npz"), "--out", str(tmp_path / "run"), *SMALL]) == 0
     model_path = tmp_path / "run" / "model.safetensors"
     assert main(["predict", str(model_path), str(d / "X.npy"), "-o", str(tmp_path / "labels.csv"),
-                 "--batch-size", "64"]) == 0  # fmt: skip
+                 "--batch-size", "64"]) == 0
     lines = (tmp_path / "labels.csv").read_text().splitlines()
     assert lines[0] == "label" and len(lines) == 601
     np.testing.assert_array_equal(np.array(lines[1:], dtype=int), sparseae.load(model_path).predict(X))

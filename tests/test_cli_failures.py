@@ -157,7 +157,7 @@ CASES = [
     ("selftaught", "missing file", ["selftaught", "--mnist", "{d}/nowhere"], 1, r"no t10k-images-idx3-ubyte\[.gz\] in"),
     ("selftaught", "truncated file", ["selftaught", "--mnist", "{d}/mnist"], 1, r"is truncated: header says shape \(10, 28, 28\)"),
     ("selftaught", "existing output", ["selftaught", "--mnist", "{d}/mnist", "--out", "{d}"], 2, r"--out '.*' already exists"),
-]  # fmt: skip
+]
 
 
 def _tree(folder):
@@ -185,9 +185,9 @@ def unwritable(monkeypatch, files):
 
 
 @pytest.mark.parametrize("command, failure, argv, code, says", CASES,
-                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])  # fmt: skip
+                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
 def test_failure_is_one_line_and_leaves_nothing(command, failure, argv, code, says, files, tmp_path,
-                                                monkeypatch, capsys, unwritable):  # fmt: skip
+                                                monkeypatch, capsys, unwritable):
     monkeypatch.chdir(tmp_path)
     inputs_before, here_before = _tree(files), _tree(tmp_path)
     argv = [a.replace("{d}", str(files)) for a in argv]
@@ -205,7 +205,7 @@ def test_a_divergence_after_some_iterations_saves_them_and_says_where(tmp_path, 
     np.save(tmp_path / "x.npy", X)
     out = tmp_path / "run"
     argv = ["train", "--data", str(tmp_path / "x.npy"), "--n-hidden", "4", "--output-activation", "linear",
-            "--solver", "gd", "--learning-rate", "20", "--max-iter", "1000", "--tol", "0", "--out", str(out), "--quiet"]  # fmt: skip
+            "--solver", "gd", "--learning-rate", "20", "--max-iter", "1000", "--tol", "0", "--out", str(out), "--quiet"]
     assert main(argv) == 1
     err = capsys.readouterr().err
     import json
@@ -223,7 +223,7 @@ def test_an_existing_run_is_replaced_only_with_overwrite(tmp_path, capsys):
     X = np.random.default_rng(0).uniform(0.1, 0.9, size=(40, 9))
     np.save(tmp_path / "x.npy", X)
     argv = ["train", "--data", str(tmp_path / "x.npy"), "--n-hidden", "3", "--max-iter", "2", "--quiet",
-            "--out", str(tmp_path / "run")]  # fmt: skip
+            "--out", str(tmp_path / "run")]
     assert main(argv) == 0
     first = (tmp_path / "run" / "model.safetensors").read_bytes()
     assert main(argv + ["--seed", "1"]) == 2

@@ -91,7 +91,7 @@ def test_selftaught_small_run_beats_chance_widely(tmp_path, capsys):
     """A smaller self-taught run: the pieces connect, and features carry the digit identity."""
     out = tmp_path / "st"
     argv = ["selftaught", "--mnist", str(MNIST), "--n-hidden", "50", "--max-iter", "60",
-            "--n-unlabeled", "1500", "--n-labeled", "1200", "--out", str(out), "--quiet"]  # fmt: skip
+            "--n-unlabeled", "1500", "--n-labeled", "1200", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     result = json.loads((out / "results.json").read_text())
     assert result["n_unlabeled"] == 1500 and result["n_train"] == 600 and result["n_test"] == 600

@@ -150,7 +150,7 @@ def test_a_stack_on_the_cluster_matches_in_memory(client):
     c, g = DaskObjective(sizes, da.from_array(X, chunks=(70, 10)), one_hot(y, 3), **kw)(theta)
     assert abs(c - c0) / c0 < 1e-12 and np.linalg.norm(g - g0) / np.linalg.norm(g0) < 1e-12
     kwargs = dict(hidden_layer_sizes=(6,), weight_decay=1e-4, pretrain_iter=15, finetune_iter=15,
-                  random_state=0)  # fmt: skip
+                  random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reference = StackedSparseAutoencoder(**kwargs).fit(X, y)

@@ -17,7 +17,7 @@ def gabor(angle, size=8, wavelength=4.0, sigma=1.8, phase=0.0):
 @pytest.fixture
 def gabors():
     return np.array([gabor(a, phase=p) for a in np.linspace(0, np.pi, 6, endpoint=False)
-                     for p in (0.0, np.pi / 2)])  # fmt: skip
+                     for p in (0.0, np.pi / 2)])
 
 
 def test_gabor_filters_are_oriented_and_noise_is_not(gabors, rng):

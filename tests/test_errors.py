@@ -22,7 +22,7 @@ PACKAGE = Path(sparseae.__file__).parent
     (errors.ModelFileError, (errors.DataError,)),
     (errors.NonFiniteCostError, (FloatingPointError,)),
     (errors.DeviceError, (RuntimeError,)),
-])  # fmt: skip
+])
 def test_each_error_is_in_the_family_and_what_callers_expect(cls, also):
     assert issubclass(cls, errors.SparseaeError)
     for base in also:

@@ -26,7 +26,7 @@ def fit(model, X):
 def held_out_cost(model, X, theta=None):
     rows = X[model.validation_rows_]
     objective = SparseObjective([10, model.n_hidden, 10], rows, weight_decay=model.weight_decay,
-                                sparsity_target=0.05, sparsity_weight=3.0)  # fmt: skip
+                                sparsity_target=0.05, sparsity_weight=3.0)
     return objective(model.theta_ if theta is None else theta)[0]
 
 
@@ -52,7 +52,7 @@ def test_early_stopping_stops_and_keeps_the_best_iteration(X):
     noisy[:, :5] = np.random.default_rng(1).uniform(0.05, 0.95, size=(200, 5))  # nothing to learn there
     settings = {**KW, "n_hidden": 9, "weight_decay": 0.0}
     model = fit(SparseAutoencoder(**settings, max_iter=400, validation_fraction=0.5, early_stopping=True,
-                                  n_iter_no_change=3), noisy)  # fmt: skip
+                                  n_iter_no_change=3), noisy)
     scores = model.validation_scores_
     best = int(np.argmin(scores))
     assert len(scores) == best + 1 + 3 < 400  # stopped three iterations after the best
@@ -86,7 +86,7 @@ def test_callback_sees_each_iteration_and_can_stop(X):
     (dict(validation_fraction=1.0), "'validation_fraction' parameter"),
     (dict(validation_fraction=0.99), r"leaving 2 to train 5 hidden units"),
     (dict(early_stopping=True), "early_stopping needs held-out rows"),
-])  # fmt: skip
+])
 def test_bad_settings_are_named(X, params, match):
     with pytest.raises(ParameterError, match=match):
         SparseAutoencoder(**KW, **params).fit(X)

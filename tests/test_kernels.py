@@ -17,7 +17,7 @@ def torch(monkeypatch):
 
 
 @pytest.mark.parametrize("vectorised, expected", [(False, {"sigmoid": "sigmoid_", "tanh": "tanh_"}),
-                                                   (True, {"sigmoid": "sigmoid_", "tanh": None})])  # fmt: skip
+                                                   (True, {"sigmoid": "sigmoid_", "tanh": None})])
 def test_choice_follows_the_cpu(monkeypatch, vectorised, expected):
     """sigmoid is borrowed on every CPU measured; tanh only where NumPy lacks AVX-512."""
     monkeypatch.setattr(kernels, "_torch", object())  # "PyTorch is there"

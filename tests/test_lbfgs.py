@@ -90,7 +90,7 @@ def run_logged(fun, theta0, **options):
         return f, g
 
     result = minimize(logged, theta0, callback=lambda it, cost, theta: iterates.append(theta.copy()),
-                      **options)  # fmt: skip
+                      **options)
     return result, evaluations, iterates
 
 
@@ -106,7 +106,7 @@ def assert_every_step_is_strong_wolfe(evaluations, iterates):
 def test_rosenbrock_converges_with_strong_wolfe_steps(n):
     theta0 = np.tile([-1.2, 1.0], n // 2)
     result, evaluations, iterates = run_logged(lambda x: (rosen(x), rosen_der(x)), theta0,
-                                               max_iter=500, tol=1e-8)  # fmt: skip
+                                               max_iter=500, tol=1e-8)
     assert result.converged, result.message
     np.testing.assert_allclose(result.theta, np.ones(n), atol=1e-5)
     assert_every_step_is_strong_wolfe(evaluations, iterates)
@@ -120,7 +120,7 @@ def test_an_ill_conditioned_quadratic_converges(rng):
     b = rng.normal(size=n)
     fun = lambda x: (0.5 * x @ A @ x - b @ x, A @ x - b)  # noqa: E731
     result, evaluations, iterates = run_logged(fun, np.zeros(n), max_iter=3000, tol=1e-6,
-                                               lbfgs_memory=20)  # fmt: skip
+                                               lbfgs_memory=20)
     assert result.converged, result.message  # here on the relative-decrease rule, as L-BFGS-B
     best = fun(np.linalg.solve(A, b))[0]
     assert fun(result.theta)[0] - best <= 1e-5 * abs(best)  # here 1.7e-6 (L-BFGS-B: 1.8e-6)
@@ -154,7 +154,7 @@ def test_a_line_search_failure_warns_with_the_reason_and_keeps_the_last_good_the
 
     with pytest.warns(ConvergenceWarning, match="the line search failed: ") as record:
         result = minimize(scaled, np.ones(3), max_iter=50, tol=1e-12,
-                          callback=lambda it, cost, theta: done.append(theta.copy()))  # fmt: skip
+                          callback=lambda it, cost, theta: done.append(theta.copy()))
     assert result.n_iter == 3 and not result.converged
     np.testing.assert_array_equal(result.theta, done[-1])
     assert "stopped after 3 iterations" in str(record[0].message)
@@ -176,7 +176,7 @@ def test_theta_stays_on_the_device_for_the_whole_fit(rng, monkeypatch, torch_dev
 
     X = rng.uniform(0.1, 0.9, size=(200, 12))
     objective = SparseObjective([12, 5, 12], X, weight_decay=1e-3, sparsity_target=0.05,
-                                sparsity_weight=3.0, backend=get_backend(torch_device))  # fmt: skip
+                                sparsity_weight=3.0, backend=get_backend(torch_device))
     size, crossings = objective.size, []
 
     def counting(method):
@@ -200,7 +200,7 @@ def test_theta_stays_on_the_device_for_the_whole_fit(rng, monkeypatch, torch_dev
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             result = minimize(objective, objective.layout.initial_theta(0), max_iter=iterations,
-                              vectors=objective.vectors)  # fmt: skip
+                              vectors=objective.vectors)
         assert result.n_iter == iterations
         counts[iterations] = list(crossings)
     assert counts[3] == counts[25]  # nothing per iteration
@@ -224,7 +224,7 @@ def test_a_saved_history_continues_the_fit_exactly(rng, on_device, request):
 
         backend = get_backend(request.getfixturevalue("torch_device"))
     objective = SparseObjective([12, 5, 12], X, weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0,
-                                backend=backend)  # fmt: skip
+                                backend=backend)
     run = dict(lbfgs_memory=5, vectors=objective.vectors)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -47,4 +47,4 @@ def test_cross_entropy_is_minus_the_log_probability_of_the_true_class():
     assert value == pytest.approx(-np.log(0.7) - np.log(0.5), rel=1e-15)
     tiny = np.array([[0.0, 1.0]])  # the true class's probability underflowed: bounded, not inf
     assert LOSSES["cross_entropy"].value_and_delta(tiny, np.array([[1.0, 0]]), np.empty((1, 2)),
-                                                   NumpyBackend()) == pytest.approx(-np.log(np.finfo(float).tiny))  # fmt: skip
+                                                   NumpyBackend()) == pytest.approx(-np.log(np.finfo(float).tiny))

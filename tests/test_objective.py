@@ -224,7 +224,7 @@ def test_chunked_fine_tuning_objective_equals_in_memory(rng, chunk_size):
 
     X, labels = rng.uniform(0.05, 0.95, size=(97, 9)), np.arange(97) % 3
     kw = dict(output_activation="softmax", loss="cross_entropy", weight_decay=(0.0, 1e-2), sparsity_weight=3.0,
-              sparsity_target=0.1)  # fmt: skip
+              sparsity_target=0.1)
     theta = Layout([9, 5, 3]).initial_theta(0) + 0.01
     c0, g0 = SparseObjective([9, 5, 3], X, one_hot(labels, 3), **kw)(theta)
     c, g = SparseObjective([9, 5, 3], X, one_hot(labels, 3), chunk_size=chunk_size, **kw)(theta)

@@ -99,6 +99,6 @@ def test_a_callback_sees_theta_and_can_stop_the_solver_without_a_warning(solver)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # a requested stop is not a failure
         result = minimize(quadratic, np.zeros(3), solver=solver, max_iter=100, tol=0.0,
-                          learning_rate=0.05, callback=stop_at_three)  # fmt: skip
+                          learning_rate=0.05, callback=stop_at_three)
     assert [s[0] for s in seen] == [1, 2, 3] and len(result.loss_curve) == 3
     assert quadratic(seen[-1][2])[0] == pytest.approx(seen[-1][1])

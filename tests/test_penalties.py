@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from sparseae import kl_divergence
+from sparseae import SparseObjective, kl_divergence
 from sparseae.activations import ACTIVATIONS, hidden_activations
-from sparseae import SparseObjective
 from sparseae.engine import NumpyBackend
 from sparseae.errors import ParameterError
 from sparseae.penalties import PENALTIES, check_activation, mean_activation, sparsity_terms
@@ -83,7 +82,7 @@ def test_topk_keeps_k_units_in_the_objective_and_in_transform(rng):
     objective = model._objective(X, 60, 8)
     assert objective.terms(model.theta_)["cost"] == pytest.approx(model.loss_, rel=1e-12)
     assert 0.5 * ((model.reconstruct(X) - X) ** 2).sum() / 60 == pytest.approx(
-        model.loss_terms_["squared_error"], rel=1e-10)  # fmt: skip
+        model.loss_terms_["squared_error"], rel=1e-10)
 
 
 def _active_sets(objective, theta, X):
@@ -114,13 +113,13 @@ def test_topk_gradient_check_holds_its_active_set_fixed(rng):
 @pytest.mark.parametrize("sparsity, activation, extra", [
     ("l1", "relu", {}), ("topk", "relu", {"top_k": 2}), ("topk", "sigmoid", {"top_k": 3}),
     ("l1", "sigmoid", {"decoder_norm": "unit"}), ("kl", "sigmoid", {"decoder_norm": "unit"}),
-])  # fmt: skip
+])
 def test_in_chunks_equals_in_memory_for_every_penalty(rng, sparsity, activation, extra):
     """The two-pass method recomputes the forward pass from layer 1 (TopK's selection included),
     the in-memory one starts from the kept a(k): the same J and gradient."""
     X = rng.uniform(0.05, 0.95, size=(37, 8))
     kw = dict(activation=activation, sparsity=sparsity, weight_decay=1e-3, sparsity_target=0.1,
-              sparsity_weight=0.5, **extra)  # fmt: skip
+              sparsity_weight=0.5, **extra)
     whole = SparseObjective([8, 5, 8], X, **kw)
     chunked = SparseObjective([8, 5, 8], X, chunk_size=6, **kw)
     theta = whole.layout.initial_theta(1) + rng.normal(0, 0.01, size=whole.size)

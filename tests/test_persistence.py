@@ -128,7 +128,8 @@ def test_bad_files_get_clear_errors(tmp_path, model):
     def bad_param(config, arrays):
         config["params"]["sparsity_target"] = 2.0
 
-    with pytest.raises(ModelFileError, match="'sparsity_target' parameter of SparseAutoencoder must be a float in the range"):
+    expected = "'sparsity_target' parameter of SparseAutoencoder must be a float in the range"
+    with pytest.raises(ModelFileError, match=expected):
         sparseae.load(_rewrite(good, tmp_path / "param.safetensors", bad_param))
 
     def nan_weights(config, arrays):

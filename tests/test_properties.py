@@ -14,6 +14,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("hypothesis", reason="Hypothesis is in the test extras: pip install '.[test]'")
+# Derandomized: every run (CI's included) tries the same examples, so a result is reproducible.
+# HYPOTHESIS_WIDE=1 in the environment searches wider: 500 fresh random examples a property.
+import os  # noqa: E402
+
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
@@ -22,13 +26,9 @@ import sparseae  # noqa: E402
 from sparseae import ModelFileError, NonFiniteCostError, SparseaeError  # noqa: E402
 from sparseae.cli import main  # noqa: E402
 
-# Derandomized: every run (CI's included) tries the same examples, so a result is reproducible.
-# HYPOTHESIS_WIDE=1 in the environment searches wider: 500 fresh random examples a property.
-import os  # noqa: E402
-
 _WIDE = os.environ.get("HYPOTHESIS_WIDE") == "1"
 SETTINGS = settings(max_examples=500 if _WIDE else 60, deadline=None, derandomize=not _WIDE, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+                    suppress_health_check=[HealthCheck.too_slow])
 DTYPES = [np.int8, np.int64, np.bool_, np.float16, np.float32, np.float64, np.complex128]
 #: What an error about the data names: X, the data, a value, a shape or a type.
 NAMES_THE_DATA = ("X", "data", "NaN", "complex", "numbers", "empty", "dtype", "outside", "non-finite")
@@ -42,7 +42,7 @@ def arrays(draw, max_rows=12, max_cols=6):
     shape = draw(hnp.array_shapes(min_dims=ndim, max_dims=ndim, min_side=0, max_side=max(max_rows, max_cols)))
     if draw(st.booleans()):
         return draw(hnp.arrays(object, shape, elements=st.one_of(st.floats(0, 1), st.integers(0, 1),
-                                                                    st.none(), st.text(max_size=2))))  # fmt: skip
+                                                                    st.none(), st.text(max_size=2))))
     dtype = np.dtype(draw(st.sampled_from(DTYPES)))
     if dtype.kind in "fc":
         width = 8 * dtype.itemsize if dtype.kind == "f" else 64
@@ -74,7 +74,7 @@ def test_fit_gives_a_model_or_names_the_data_problem(X, output):
         assert np.isfinite(model.loss_) and model.components_.shape == (3, X.shape[1])
 
     _check_outcome(lambda: sparseae.SparseAutoencoder(3, output_activation=output, max_iter=2,
-                                                      random_state=0).fit(X), check)  # fmt: skip
+                                                      random_state=0).fit(X), check)
 
 
 @pytest.fixture(scope="module")

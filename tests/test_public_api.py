@@ -117,9 +117,31 @@ def test_the_math_imports_only_numpy():
 
 
 def test_the_backend_is_the_only_module_that_tells_numpy_from_pytorch():
-    """No isinstance on tensors or backend names outside the engine."""
+    """No isinstance on tensors or backend names outside the engine; and where θ and gradients
+    flow (the objective, the passes, the training layer, the optimizers, the estimators'
+    adapter), no test of NumPy arrays either: the engine's ``on_host`` asks where a vector is."""
     for path in PACKAGE.rglob("*.py"):
         if "engine" in path.parts:
             continue
         text = path.read_text()
         assert "Tensor" not in text and 'name == "numpy"' not in text, path
+    flows = ["objective.py", "passes.py", "distributed.py", "fitting.py", *[f"training/{p.name}" for p in
+             (PACKAGE / "training").glob("*.py")], *[f"optim/{p.name}" for p in (PACKAGE / "optim").glob("*.py")]]
+    for name in flows:
+        for node in ast.walk(ast.parse((PACKAGE / name).read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
+                assert "ndarray" not in ast.unparse(node.args[1]), f"{name}:{node.lineno} tests for np.ndarray"
+
+
+def test_no_module_below_the_estimators_reads_an_estimator():
+    """The training layer, the data readers, the objective and the optimizers take what they need
+    as arguments: none imports an estimator module, nor names an estimator's parameters' owner."""
+    estimators = {"sparseae.estimator", "sparseae.softmax", "sparseae.stacked", "sparseae.fitting",
+                  "sparseae.selftaught", "sparseae.cli"}
+    below = [p for p in PACKAGE.rglob("*.py") if "training" in p.parts or "optim" in p.parts or p.name in (
+        "_data.py", "rows.py", "objective.py", "passes.py", "distributed.py", "solvers.py", "checkpoint.py")]
+    for path in below:
+        imported = _imports(path)
+        assert not {m for m in imported if any(m == e or m.startswith(e + ".") for e in estimators)}, path
+        names = {n.id for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Name)}
+        assert "estimator" not in names, f"{path} handles an estimator"

@@ -19,7 +19,7 @@ from PIL import Image
 from sparseae.cli import main
 
 SECTIONS = ["Features (notes §4)", "Cost", "Metrics", "Mean activations ρ̂", "Hidden activations",
-            "What the units respond to", "Hyperparameters", "The notes&#x27; figures, drawn by this code"]  # fmt: skip
+            "What the units respond to", "Hyperparameters", "The notes&#x27; figures, drawn by this code"]
 ARTIFACTS = Path(os.environ.get("SPARSEAE_TEST_ARTIFACTS", Path(__file__).parents[1] / "build" / "test-artifacts"))
 
 
@@ -76,7 +76,7 @@ def test_report_of_data_that_are_not_image_patches_omits_the_pictures_of_patches
     X = np.random.default_rng(0).uniform(0, 1, size=(200, 10))
     np.save(tmp_path / "x.npy", X)
     assert main(["train", "--data", str(tmp_path / "x.npy"), "--n-hidden", "4", "--max-iter", "5",
-                 "--quiet", "--out", str(tmp_path / "run")]) == 0  # fmt: skip
+                 "--quiet", "--out", str(tmp_path / "run")]) == 0
     page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     assert "not square patches: no tiles" in page and "What the units respond to" not in page
     assert html.escape("training rows (none held out)") in page
@@ -85,7 +85,7 @@ def test_report_of_data_that_are_not_image_patches_omits_the_pictures_of_patches
 def test_report_on_what_is_not_a_finished_run_is_a_one_line_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     for folder, message in [(tmp_path / "nowhere", "is not a run folder"),
-                            (tmp_path / "empty", "not a finished run folder (it has no metrics.json)")]:  # fmt: skip
+                            (tmp_path / "empty", "not a finished run folder (it has no metrics.json)")]:
         assert main(["report", str(folder)]) == 1
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
@@ -95,7 +95,8 @@ def _chromium():
     return next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
 
 
-@pytest.mark.skipif(_chromium() is None, reason="needs Debian's chromium (apt-get install chromium; .ci/run installs it)")
+@pytest.mark.skipif(_chromium() is None,
+                    reason="needs Debian's chromium (apt-get install chromium; .ci/run installs it)")
 def test_a_real_browser_shows_the_report_with_every_image_and_no_console_error(run):
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extras")
     problems = []
@@ -104,11 +105,11 @@ def test_a_real_browser_shows_the_report_with_every_image_and_no_console_error(r
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in (
-                "error", "warning") else None)  # fmt: skip
+                "error", "warning") else None)
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
             page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else problems.append(
-                f"network request: {r.url}"))  # fmt: skip
+                f"network request: {r.url}"))
             page.goto((run / "report.html").resolve().as_uri())
             images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
             ARTIFACTS.mkdir(parents=True, exist_ok=True)

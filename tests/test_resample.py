@@ -9,8 +9,8 @@ import pytest
 import sparseae
 from sparseae.network import Layout, forward
 from sparseae.optim.adam import Adam
-from sparseae.training.minibatch import run_epoch
 from sparseae.resample import FIRING, dead_units, resample
+from sparseae.training.minibatch import run_epoch
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -35,7 +35,7 @@ def test_a_resampled_unit_fires_on_a_badly_reconstructed_example_and_on_few_othe
     firing = (a[:, [1, 4]] > 0).mean(axis=0)
     np.testing.assert_allclose(firing, FIRING, atol=0.01)
     np.testing.assert_allclose(np.linalg.norm(layout.unpack(theta)[0][1][:, [1, 4]], axis=0),
-                               np.linalg.norm(Ws[1][:, [0, 2, 3, 5]], axis=0).mean())  # fmt: skip
+                               np.linalg.norm(Ws[1][:, [0, 2, 3, 5]], axis=0).mean())
 
 
 @pytest.mark.parametrize("solver, window", [("lbfgs", 50), ("adam", 5)])
@@ -44,7 +44,7 @@ def test_resampling_revives_units_an_l1_fit_loses(solver, window):
 
     X = normalize_patches(sample_patches(natural_images(), 3000, 8, random_state=0))
     params = dict(activation="relu", output_activation="linear", sparsity="l1", sparsity_weight=0.1,
-                  decoder_norm="unit", solver=solver, max_iter=200 if solver == "lbfgs" else 60, random_state=0)  # fmt: skip
+                  decoder_norm="unit", solver=solver, max_iter=200 if solver == "lbfgs" else 60, random_state=0)
     plain = sparseae.SparseAutoencoder(32, **params).fit(X)
     revived = sparseae.SparseAutoencoder(32, resample_dead=window, **params).fit(X)
     lost = len(sparseae.reconstruction_metrics(plain, X)["dead_units"])
@@ -68,7 +68,7 @@ def test_a_windowed_fit_that_does_not_converge_warns_once_with_the_whole_fits_it
 
     X = rng.uniform(0.0, 1.0, size=(300, 12))
     params = dict(activation="relu", output_activation="linear", sparsity="l1", sparsity_weight=0.1,
-                  max_iter=25, random_state=0)  # fmt: skip
+                  max_iter=25, random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = sparseae.SparseAutoencoder(8, resample_dead=10, **params).fit(X)

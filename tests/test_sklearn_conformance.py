@@ -65,7 +65,7 @@ STACK_EXPECTED_FAILURES = {
     for name in [*(set(SIGMOID_EXPECTED_FAILURES) - {"check_transformer_n_iter"}),
                  "check_classifier_data_not_an_array", "check_classifiers_classes", "check_classifiers_train",
                  "check_classifiers_regression_target", "check_estimators_pickle", "check_transformer_general"]
-}  # fmt: skip
+}
 
 
 def _expected_failures(estimator):
@@ -164,7 +164,7 @@ def test_classifiers_in_pipelines_grid_search_and_cross_validation(data):
         warnings.simplefilter("ignore", ConvergenceWarning)
         scores = cross_val_score(SoftmaxRegression(max_iter=50, random_state=0), X, y, cv=3)
         search = GridSearchCV(SoftmaxRegression(max_iter=50, random_state=0),
-                              {"weight_decay": [1e-4, 1e-1]}, cv=3).fit(X, y)  # fmt: skip
+                              {"weight_decay": [1e-4, 1e-1]}, cv=3).fit(X, y)
         pipe = make_pipeline(MinMaxScaler(), StackedSparseAutoencoder((6,), weight_decay=1e-4, pretrain_iter=20,
                                                                       finetune_iter=20, random_state=0))
         pipe.fit(X * 10 - 3, y)  # any range: the scaler brings it into [0, 1]

@@ -29,7 +29,7 @@ def fit(model, X, y):
 def test_cost_is_the_mean_negative_log_likelihood_plus_decay(rng):
     X, idx = rng.normal(size=(7, 4)), np.array([0, 1, 2, 1, 0, 2, 2])
     objective = SparseObjective([4, 3], X, one_hot(idx, 3), output_activation="softmax",
-                                loss="cross_entropy", weight_decay=0.3)  # fmt: skip
+                                loss="cross_entropy", weight_decay=0.3)
     theta = rng.normal(size=objective.size)
     (W,), (b,) = objective.layout.unpack(theta)
     logits = X @ W.T + b
@@ -40,7 +40,7 @@ def test_cost_is_the_mean_negative_log_likelihood_plus_decay(rng):
 def test_gradient_check_of_the_softmax_cost_at_the_notes_epsilon(rng):
     X, idx = rng.normal(size=(20, 6)), rng.integers(0, 4, size=20)
     objective = SparseObjective([6, 4], X, one_hot(idx, 4), output_activation="softmax",
-                                loss="cross_entropy", weight_decay=1e-2)  # fmt: skip
+                                loss="cross_entropy", weight_decay=1e-2)
     assert check_gradient(objective, rng.normal(0, 0.5, size=objective.size), epsilon=1e-4) < 1e-9
 
 
@@ -62,7 +62,8 @@ def test_probabilities_are_rows_of_a_distribution_even_for_huge_inputs(problem):
 
 def test_same_seed_same_weights(problem):
     X, y = problem
-    a, b = fit(SoftmaxRegression(max_iter=5, random_state=3), X, y), fit(SoftmaxRegression(max_iter=5, random_state=3), X, y)
+    a = fit(SoftmaxRegression(max_iter=5, random_state=3), X, y)
+    b = fit(SoftmaxRegression(max_iter=5, random_state=3), X, y)
     np.testing.assert_array_equal(a.theta_, b.theta_)
 
 
@@ -81,7 +82,7 @@ def test_saves_and_loads_with_its_labels(tmp_path, problem, labels):
     (np.arange(119) % 3, "X has 120 rows but y has 119 labels"),
     (np.where(np.arange(120) == 5, np.nan, np.arange(120) % 3), r"y has 1 NaN or infinite labels \(first at row 5\)"),
     (np.linspace(0, 1, 120), "y: Unknown label type"),
-])  # fmt: skip
+])
 def test_bad_labels_are_named(problem, y, match):
     X, _ = problem
     with pytest.raises(DataError, match=match):

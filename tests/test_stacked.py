@@ -36,13 +36,13 @@ def stack(digits):
     X, y, _, _ = digits
     # λ = 1e-4: UFLDL's 3e-3 is for 784-pixel MNIST; on 64 pixels it silences the second layer.
     return fit(StackedSparseAutoencoder((36, 25), weight_decay=1e-4, pretrain_iter=150, finetune_iter=150,
-                                        random_state=0), X, y)  # fmt: skip
+                                        random_state=0), X, y)
 
 
 def test_gradient_check_of_the_fine_tuning_objective_of_a_three_layer_stack(rng):
     X, idx = rng.uniform(0.05, 0.95, size=(15, 7)), np.arange(15) % 3
     objective = SparseObjective([7, 6, 5, 4, 3], X, one_hot(idx, 3), output_activation="softmax",
-                                loss="cross_entropy", weight_decay=(0.0, 0.0, 0.0, 1e-2))  # fmt: skip
+                                loss="cross_entropy", weight_decay=(0.0, 0.0, 0.0, 1e-2))
     theta = objective.layout.initial_theta(0) + rng.normal(0, 0.01, size=objective.size)
     assert check_gradient(objective, theta, epsilon=1e-4) < 1e-9
 
@@ -62,11 +62,11 @@ def test_fine_tuning_beats_the_pretrained_stack(digits, stack):
 def test_pretrained_parts_are_kept_unchanged_and_the_network_starts_from_them(digits):
     X, y, _, _ = digits
     frozen = fit(StackedSparseAutoencoder((20,), weight_decay=1e-4, pretrain_iter=30, finetune_iter=0,
-                                          random_state=1), X, y)  # fmt: skip
+                                          random_state=1), X, y)
     np.testing.assert_array_equal(frozen.coefs_[0].T, frozen.autoencoders_[0].components_)
     np.testing.assert_array_equal(frozen.coefs_[1].T, frozen.softmax_.coef_)
     tuned = fit(StackedSparseAutoencoder((20,), weight_decay=1e-4, pretrain_iter=30, finetune_iter=20,
-                                         random_state=1), X, y)  # fmt: skip
+                                         random_state=1), X, y)
     np.testing.assert_array_equal(tuned.autoencoders_[0].components_, frozen.autoencoders_[0].components_)
     assert not np.allclose(tuned.coefs_[0].T, tuned.autoencoders_[0].components_)
     assert tuned.loss_ < frozen.loss_ and len(tuned.loss_curve_) == tuned.n_iter_ > 0
@@ -98,7 +98,7 @@ def test_a_stack_trains_from_a_npy_file_as_from_memory(tmp_path, digits):
     X, y, X_test, _ = digits
     np.save(tmp_path / "x.npy", X)
     kwargs = dict(hidden_layer_sizes=(20, 12), weight_decay=1e-4, pretrain_iter=25, finetune_iter=25,
-                  batch_size=256, random_state=0)  # fmt: skip
+                  batch_size=256, random_state=0)
     in_memory = fit(StackedSparseAutoencoder(**kwargs), X, y)
     for source in (str(tmp_path / "x.npy"), np.load(tmp_path / "x.npy", mmap_mode="r")):
         from_file = fit(StackedSparseAutoencoder(**kwargs), source, y)

@@ -56,7 +56,7 @@ def test_fine_tuning_cost_and_gradient_match_autograd(rng, activation):
     sizes, labels = [12, 8, 6, 4], np.arange(25) % 4
     X = rng.uniform(0.05, 0.95, size=(25, 12))
     objective = SparseObjective(sizes, X, one_hot(labels, 4), activation=activation, output_activation="softmax",
-                                loss="cross_entropy", weight_decay=(0.0, 0.0, 1e-2))  # fmt: skip
+                                loss="cross_entropy", weight_decay=(0.0, 0.0, 1e-2))
     theta = objective.layout.initial_theta(0) + rng.normal(0, 0.05, objective.size)
     cost, grad = objective(theta)
     t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)

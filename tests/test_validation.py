@@ -18,7 +18,7 @@ def test_every_parameter_of_the_estimator_is_in_the_table():
     own = SparseAutoencoder._parameter_constraints
     special = ("output_activation", "max_iter")  # narrowed, and widened with "auto"
     assert {k: v for k, v in own.items() if k not in special} == {
-        k: CONSTRAINTS[k] for k in SparseAutoencoder().get_params() if k not in special}  # fmt: skip
+        k: CONSTRAINTS[k] for k in SparseAutoencoder().get_params() if k not in special}
     assert own["max_iter"][:-1] == CONSTRAINTS["max_iter"] and own["max_iter"][-1].options == ["auto"]
     assert own["output_activation"][0].options == ["sigmoid", "tanh", "relu", "linear"]  # no softmax
 
@@ -37,7 +37,7 @@ def test_choices_are_listed_in_their_own_order_every_time():
     ([[1.0, 2.0], [3.0]], DataError, "cannot be read as a numeric array"),
     (np.array([[1e300]]), None, None),
     (np.array([[np.inf, 1.0], [2.0, np.nan]]), DataError, r"2 NaN or infinite values \(first at row 0, column 0\)"),
-])  # fmt: skip
+])
 def test_bad_data_is_named(X, error, match):
     if error is None:
         with pytest.raises(DataError, match=r"1 NaN or infinite values"):

@@ -92,14 +92,14 @@ class DaskObjective(ObjectiveBase):
 
     def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
-                 sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None):  # fmt: skip
+                 sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None):
         self._set_model(
             layer_sizes, "DaskObjective", activation=activation,
             output_activation=output_activation, loss=loss, sparsity=sparsity,
             weight_decay=weight_decay, sparsity_target=sparsity_target,
             sparsity_weight=sparsity_weight, sparse_layer=sparse_layer, top_k=top_k,
             decoder_norm=decoder_norm,
-        )  # fmt: skip
+        )
         if X.shape[1] != self.layout.layer_sizes[0]:
             raise DataError(f"X must have shape (m, {self.layout.layer_sizes[0]}), got {X.shape}")
         self.client = _client()
@@ -152,13 +152,13 @@ class DaskObjective(ObjectiveBase):
 
         def pass1():
             sums = client.gather(client.map(_pass1, self.blocks, theta=theta_f, layer_sizes=sizes,
-                                            params=params, pure=False))  # fmt: skip
+                                            params=params, pure=False))
             return np.sum(sums, axis=0)
 
         def pass2(sparsity_delta):
             parts = client.gather(client.map(_pass2, self.blocks, self.targets, theta=theta_f,
                                              layer_sizes=sizes, params=params,
-                                             sparsity_delta=sparsity_delta, m=m, pure=False))  # fmt: skip
+                                             sparsity_delta=sparsity_delta, m=m, pure=False))
             return sum(part[0] for part in parts), np.sum([part[1] for part in parts], axis=0)
 
         return self.evaluate_passes(theta, m, pass1, pass2)

@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from ._data import MINIBATCH_ROWS, chunk_rows, in_memory, is_dask_array, training_source
-from .checkpoint import check_same_data, data_fingerprint, read_checkpoint
+from .checkpoint import read_checkpoint
 from .errors import DataError, FitInterrupted, ModelFileError, NonFiniteCostError, ParameterError
 from .resample import SAMPLE_ROWS
 from .solvers import MINIBATCH, SOLVERS, get_solver
@@ -165,7 +165,9 @@ class Trainable:
         if len(self.validation_rows_) != v or not np.all(self.validation_rows_ < m):
             raise ModelFileError("the checkpoint's held-out rows do not fit this data")
         kept = np.setdiff1d(np.arange(m), self.validation_rows_, assume_unique=True)
-        pick = (lambda a, rows: None if a is None else a[rows])
+        def pick(a, rows):
+            return None if a is None else a[rows]
+
         held = (source[self.validation_rows_], pick(targets, self.validation_rows_))
         return source[kept], pick(targets, kept), m - v, held
 

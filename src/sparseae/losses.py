@@ -5,8 +5,8 @@ per-example loss and its ∂/∂a(n_l) in a δ buffer; backpropagation multiplie
 f'(z(n_l)) (unless the loss has) and divides by m. J's data term is the sum over m, over m.
 
 To add a loss: write its function and :func:`register` it here; the gradient-check tests
-iterate over :data:`LOSSES`, so it is checked at once. (Softmax cross-entropy with a softmax
-output is next: its ∂/∂z(n_l) = a(n_l) - y, so it sets ``includes_output_derivative``.)
+iterate over :data:`LOSSES`, so it is checked at once. Softmax cross-entropy, with a softmax
+output, gives ∂/∂z(n_l) = a(n_l) - y directly, so it sets ``includes_output_derivative``.
 """
 
 from dataclasses import dataclass
@@ -72,7 +72,7 @@ def _probability_rows(Y):
     """δ(n_l) = a - y is the gradient only when each target row is a distribution."""
     if Y.ndim != 2 or (Y < 0).any() or not np.allclose(Y.sum(axis=1), 1.0, atol=1e-6):
         raise DataError("cross-entropy targets must be rows of class probabilities (one-hot labels): "
-                        "non-negative, each row summing to 1")  # fmt: skip
+                        "non-negative, each row summing to 1")
 
 
 register(Loss("cross_entropy", cross_entropy, includes_output_derivative=True, output_activation="softmax",

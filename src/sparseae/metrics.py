@@ -40,7 +40,7 @@ def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch
     check_is_fitted(model)
     if not 0 <= threshold < 1 or not 0 < dense_fraction < 1:
         raise ParameterError(f"threshold must be in [0, 1) and dense_fraction in (0, 1), got {threshold}, "
-                             f"{dense_fraction}")  # fmt: skip
+                             f"{dense_fraction}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
     f = ACTIVATIONS[model.activation]
@@ -73,7 +73,7 @@ def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch
     # and the loss (Σ ½‖x̂ - x‖²); the gradient it would add is not wanted (zeros).
     objective = model._objective(first, first.shape[0], mean.size)
     terms, _ = objective.evaluate_passes(model.theta_, m, lambda: a_sum,
-                                         lambda _: (0.5 * sse, np.zeros(objective.size)))  # fmt: skip
+                                         lambda _: (0.5 * sse, np.zeros(objective.size)))
     return {
         "fvu": sse / total if total > 0 else float("nan"),
         "mse": sse / (m * mean.size),

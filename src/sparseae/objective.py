@@ -54,7 +54,7 @@ class ObjectiveBase:
     """The model an objective evaluates, and the evaluation every driver shares."""
 
     def _set_model(self, layer_sizes, caller, *, sparse_layer, weight_decay, top_k=None, decoder_norm=None,
-                   **params):  # fmt: skip
+                   **params):
         check_parameters(params, caller)
         self.layout = Layout(layer_sizes)
         self.params = dict(params, sparse_layer=sparse_layer, weight_decay=weight_decay, top_k=top_k)
@@ -89,7 +89,7 @@ class ObjectiveBase:
             whole = isinstance(top_k, (int, np.integer)) and not isinstance(top_k, bool)
             if not (whole and 1 <= top_k < units):
                 raise ParameterError(f"k must be a whole number from 1 to {units - 1} (fewer than the "
-                                     f"{units} units of the sparse layer), got {top_k!r}")  # fmt: skip
+                                     f"{units} units of the sparse layer), got {top_k!r}")
             self.top_k = int(top_k)
 
     @property
@@ -122,7 +122,7 @@ class ObjectiveBase:
         vdot = np.vdot if on_host(theta) else self.backend.vdot
         decay = weight_decay(self.layout.weights(theta), self.layout.weights(grad), self.lam, vdot)
         terms = {self.loss.name: loss_sum / m, "weight_decay": decay, "sparsity": sparsity,
-                 "rho_hat": rho_hat}  # fmt: skip
+                 "rho_hat": rho_hat}
         terms["cost"] = terms[self.loss.name] + decay + sparsity
         return terms, grad
 
@@ -229,14 +229,14 @@ class SparseObjective(ObjectiveBase):
     def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
                  sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None, backend=None,
-                 chunk_size=None):  # fmt: skip
+                 chunk_size=None):
         self._set_model(
             layer_sizes, "SparseObjective", activation=activation,
             output_activation=output_activation, loss=loss, sparsity=sparsity,
             weight_decay=weight_decay, sparsity_target=sparsity_target,
             sparsity_weight=sparsity_weight, sparse_layer=sparse_layer, top_k=top_k,
             decoder_norm=decoder_norm,
-        )  # fmt: skip
+        )
         sizes = self.layout.layer_sizes
         out_of_core = isinstance(X, (NpyRows, ArrayRows))
         shape = tuple(X.shape)
@@ -270,7 +270,7 @@ class SparseObjective(ObjectiveBase):
                 top_k, backend, penalty = self.top_k, self.backend, self.penalty
                 select = lambda a: penalty.select(a, top_k, backend)  # noqa: E731
             self._row_passes = RowPasses(self.layout, self.backend, self.f, self.f_out, self.loss,
-                                         self.sparse_layer, self.chunk_size, select)  # fmt: skip
+                                         self.sparse_layer, self.chunk_size, select)
         return self._row_passes
 
     def _start(self, theta):
@@ -308,7 +308,7 @@ class SparseObjective(ObjectiveBase):
             return loss_sum, passes.gradient(on_host=on_host(theta))
 
         return self.evaluate_passes(theta, X.shape[0], lambda: passes.hidden_sums(Ws, bs, X), pass2,
-                                    rho_hat_average, momentum)  # fmt: skip
+                                    rho_hat_average, momentum)
 
     def _chunks(self):
         """``(x, y)``: the rows in chunks of chunk_size, in the backend's dtype and place (y is x

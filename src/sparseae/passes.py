@@ -57,7 +57,7 @@ class RowPasses:
                 out = [buffer[start:stop] for buffer in self.kept]
                 rows = X[start:stop]
                 block_sum = backprop.hidden_sums(Ws, bs, rows, self.f, self.f_out, k, self.backend, out,
-                                                 self._select_at(1))  # fmt: skip
+                                                 self._select_at(1))
                 total += self.backend.to_host(block_sum)
             return total
 
@@ -107,10 +107,10 @@ class RowPasses:
                 a = [X[start:stop]] + [buffer[start:stop] for buffer in self.kept[: k - 1]]
                 out = workspace["a"][k - 1 :]
                 a += backprop.forward(Ws[k - 1 :], bs[k - 1 :], a[-1], f, f_out, backend, out=out,
-                                      select=self._select_at(k))[1:]  # fmt: skip
+                                      select=self._select_at(k))[1:]
                 deltas = [delta[: stop - start] for delta in workspace["delta"]]
                 value = backprop.backpropagate(Ws, a, Y[start:stop], m, f, f_out, self.loss, backend,
-                                      grads, deltas, self.sparse_layer, sparsity_delta)  # fmt: skip
+                                      grads, deltas, self.sparse_layer, sparsity_delta)
                 total += backend.scalar(value)
             return total
 

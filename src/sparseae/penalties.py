@@ -104,11 +104,11 @@ def unsuited(penalty, activation):
     if penalty.bounded and not np.isfinite(hi):
         return (f"sparsity={penalty.name!r} needs a mean activation in (0, 1), and activation="
                 f"{activation.name!r} has no ceiling (its ρ̂ is unbounded); use sparsity='l1' or "
-                f"sparsity='topk' with it, or a sigmoid or tanh")  # fmt: skip
+                f"sparsity='topk' with it, or a sigmoid or tanh")
     if penalty.floor_zero and lo != 0:
         return (f"sparsity={penalty.name!r} needs an activation that is off at 0, and activation="
                 f"{activation.name!r} is off at {lo:g}; use 'sigmoid' or 'relu' with it, or "
-                f"sparsity='kl'")  # fmt: skip
+                f"sparsity='kl'")
     return None
 
 

@@ -2,7 +2,8 @@
 
 A model is one ``.safetensors`` file: its tensors are the model's arrays (the autoencoder's W1,
 b1, W2, b2 in the notes' orientation), and the header's metadata holds, under ``sparseae``, the
-JSON ``{"format_version": 1, "kind": "SparseAutoencoder", "params": {...}, "fitted": {...}}``.
+JSON ``{"format_version": 2, "kind": "SparseAutoencoder", "params": {...}, "fitted": {...}}``
+(version 2 added the digest ``sparseae_sha256`` beside it; version 1 files still load).
 The preprocessing transformers save the same way, and so does a ``Pipeline`` of them (``"kind":
 "Pipeline", "steps": [...]``, step i's arrays stored as ``"i.NAME"``). Classes enter with
 :func:`register`. Loading reads plain numbers: a model file cannot run code. Saving writes a
@@ -125,7 +126,7 @@ def load(path):
     document, arrays = read_document(path, "model")
     if document["kind"] == "Checkpoint":
         raise ModelFileError(f"{str(path)!r} is a training checkpoint, not a model: resume from it with "
-                             f"fit(X, resume_from=...) or sparseae train --resume")  # fmt: skip
+                             f"fit(X, resume_from=...) or sparseae train --resume")
     try:
         return _rebuild(document, arrays)
     except (ValueError, KeyError, TypeError) as exc:

@@ -88,7 +88,7 @@ def write_report(folder):
     model = load(folder / "model.safetensors")
     if not hasattr(model, "components_"):
         raise DataError(f"{str(folder)!r} holds a {type(model).__name__}; the report is for a "
-                        f"SparseAutoencoder")  # fmt: skip
+                        f"SparseAutoencoder")
     try:
         settings = json.loads((folder / "run.json").read_text())["settings"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -113,7 +113,7 @@ def _table(rows, header=None):
     cells = [(header, "th")] if header else []
     cells += [(row, "td") for row in rows]
     lines = ["<tr>" + "".join(f"<{tag}>{html.escape(_text(v))}</{tag}>" for v in row) + "</tr>"
-             for row, tag in cells]  # fmt: skip
+             for row, tag in cells]
     return "<table>" + "".join(lines) + "</table>"
 
 
@@ -127,7 +127,7 @@ def _text(value):
 
 _METRICS = (("fvu", "fraction of variance unexplained (centred)"), ("mse", "mean squared error"),
             ("l0", "units active per example (L0)"), ("dead_units", "dead units (never active)"),
-            ("dense_units", "dense units (active on > 90 %)"))  # fmt: skip
+            ("dense_units", "dense units (active on > 90 %)"))
 _TERMS = ("squared_error", "weight_decay", "sparsity", "cost")
 
 
@@ -152,7 +152,7 @@ def _unit_patches(meta, data):
     tiles = feature_tiles(flat - flat.mean(axis=1, keepdims=True), shape, n_cols=n_top)
     units = ", ".join(str(u) for u in data["top_units"])
     caption = (f"<p>Row k: the {n_top} {html.escape(meta.get('rows', 'rows'))} that most activate unit k "
-               f"(units {units}; each patch contrast-stretched, its mean grey).</p>")  # fmt: skip
+               f"(units {units}; each patch contrast-stretched, its mean grey).</p>")
     picture = image_png(tiles, max(1, min(6, 48 // shape[0])))
     return caption + _img(picture, "the patches that most activate each unit")
 
@@ -205,10 +205,10 @@ def _page(model, metrics, settings, meta, data):
     data_text = html.escape(str(metrics.get("data", "")))
     summary = (f"{data_text}: {metrics.get('n_iter')} iterations, stopped "
                f"{html.escape(str(metrics.get('stopped')))}, cost {_text(metrics.get('cost'))}, "
-               f"{_text(metrics.get('seconds'))} s.")  # fmt: skip
+               f"{_text(metrics.get('seconds'))} s.")
     body = "".join(f"<section><h2>{html.escape(title)}</h2>{content}</section>"
-                   for title, content in _sections(model, metrics, settings, meta, data))  # fmt: skip
+                   for title, content in _sections(model, metrics, settings, meta, data))
     layers = html.escape(str(metrics.get("layer_sizes")))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>sparseae run: {data_text}'
             f"</title>\n<style>{_STYLE}</style></head>\n<body><h1>A sparse autoencoder, {layers}</h1>"
-            f"<p>{summary}</p>{body}</body></html>\n")  # fmt: skip
+            f"<p>{summary}</p>{body}</body></html>\n")

@@ -44,7 +44,7 @@ def resample(layout, theta, dead, X, activation, output_activation, top_k, rng, 
     Ws, bs = layout.unpack(theta)
     X = np.asarray(X, dtype=np.float64)
     a = forward(*layout.unpack(theta if network_theta is None else network_theta), X, activation,
-                output_activation, top_k=top_k)  # fmt: skip
+                output_activation, top_k=top_k)
     residual = X - a[-1]
     error = np.einsum("ij,ij->i", residual, residual)
     p = error / error.sum() if error.sum() > 0 else None

@@ -31,7 +31,7 @@ class Classifier(persistence.Saveable, ClassifierMixin):
         """The fitted numbers both classifiers save (labels as a JSON list: ints, floats, strings)."""
         return {"n_features_in_": int(self.n_features_in_), "classes_": self.classes_.tolist(),
                 "n_iter_": self.n_iter_, "loss_": self.loss_, "loss_curve_": self.loss_curve_,
-                **more}  # fmt: skip
+                **more}
 
     def _adopt_fitted_state(self, fitted):
         self.classes_ = np.asarray(fitted["classes_"])

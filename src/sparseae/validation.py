@@ -62,7 +62,7 @@ CONSTRAINTS = {
     "batch_size": [Interval(Integral, 1, None, closed="left"), Names(("auto",))],
     "lbfgs_memory": [Interval(Integral, 1, None, closed="left"), Names(("auto",))],
     "dtype": [Names(("float64", "float32")), Hidden(Options(type, {np.float64, np.float32})),
-              Hidden(Options(np.dtype, FLOAT_DTYPES))],  # fmt: skip
+              Hidden(Options(np.dtype, FLOAT_DTYPES))],
     "device": [None, str],
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "early_stopping": ["boolean"],

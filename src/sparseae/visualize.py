@@ -148,7 +148,7 @@ def save_confusion_matrix(y_true, y_pred, classes, path):
     ax.set_ylabel("true")
     for (i, j), n in np.ndenumerate(counts):
         ax.text(j, i, str(n), ha="center", va="center", fontsize=7,
-                color="white" if n > counts.max() / 2 else "black")  # fmt: skip
+                color="white" if n > counts.max() / 2 else "black")
     ax.set_title(f"accuracy {np.trace(counts) / max(1, counts.sum()):.2%}")
     fig.tight_layout()
     return _save_figure(fig, path)

@@ -18,7 +18,7 @@ from .parser import build_parser, in_flags
 from .train import train
 
 COMMANDS = {"train": train, "encode": encode, "show": show, "gradcheck": gradcheck, "selftaught": selftaught,
-            "stack": stack, "predict": predict, "report": report}  # fmt: skip
+            "stack": stack, "predict": predict, "report": report}
 
 
 def _one_line(exc):

@@ -22,7 +22,7 @@ def stack(args):
         weight_decay=args.weight_decay, softmax_weight_decay=args.softmax_weight_decay,
         pretrain_iter=args.pretrain_iter, finetune_iter=args.finetune_iter, activation=args.activation,
         dtype=args.dtype, device=args.device, random_state=args.seed, verbose=0 if args.quiet else 1,
-    )  # fmt: skip
+    )
     validate_params(model)
     model._hidden_sizes()
     if not 0 <= args.test_fraction < 1:
@@ -41,12 +41,12 @@ def stack(args):
         train, evaluate = np.sort(train), np.sort(test if n_test else train)
         model.fit(np.asarray(X[train]), y[train])
         metrics = _write_stack_run(run.path, model, np.asarray(X[evaluate]), y[evaluate], description,
-                                   len(train), n_test)  # fmt: skip
+                                   len(train), n_test)
         run.commit()
     where = "held-out" if n_test else "training"
     print(f"{where} accuracy {metrics['accuracy_before_fine_tuning']:.2%} before fine-tuning, "
           f"{metrics['accuracy']:.2%} after ({len(train)} train, {n_test} test); "
-          f"wrote {run.final}/")  # fmt: skip
+          f"wrote {run.final}/")
     return 0
 
 
@@ -72,7 +72,7 @@ def _write_stack_run(folder, model, X, y, description, n_train, n_test):
                                for c in model.classes_},
         "seconds_per_stage": model.stage_seconds_, "fine_tuning_iterations": model.n_iter_,
         "cost": model.loss_,
-    }  # fmt: skip
+    }
     model.save(folder / "model.safetensors")
     try:
         patch_shape = infer_patch_shape(X.shape[1])
@@ -97,7 +97,7 @@ def predict(args):
     model = load(args.model)
     if not hasattr(model, "predict"):
         raise DataError(f"{args.model!r} holds a {type(model).__name__}, not a classifier: "
-                        "it has no labels to predict")  # fmt: skip
+                        "it has no labels to predict")
     X = load_rows(args.data, key=args.key)
     if X.ndim != 2 or X.shape[0] == 0:
         raise DataError(f"{args.data!r} holds an array of shape {X.shape}; predict needs rows of examples")

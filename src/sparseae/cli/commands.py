@@ -112,17 +112,44 @@ def gradcheck(args):
             top_k = 2 if PENALTIES[penalty].select else None
             objective = SparseObjective([8, 5, 8], X, Y, activation=activation, output_activation=output,
                                         loss=loss, sparsity=penalty, weight_decay=1e-3, sparsity_target=0.1,
-                                        sparsity_weight=3.0, top_k=top_k)  # fmt: skip
+                                        sparsity_weight=3.0, top_k=top_k)
             diff = check_gradient(objective, objective.layout.initial_theta(args.seed), epsilon=args.epsilon)
             worst = max(worst, diff)
             print(f"{activation:>7} hidden, {output:>7} output, {loss:>13}, {penalty:>4}: {diff:.3e}  "
-                  f"{'ok' if diff <= args.threshold else 'FAIL'}")  # fmt: skip
+                  f"{'ok' if diff <= args.threshold else 'FAIL'}")
+    failed = _check_solvers(X, args.seed)
+    if failed:
+        print(f"sparseae gradcheck: error: solver {failed} did not lower J", file=sys.stderr)
+        return 1
     if not worst <= args.threshold:
         print(f"sparseae gradcheck: error: worst difference {worst:.3e} > {args.threshold:g}",
-              file=sys.stderr)  # fmt: skip
+              file=sys.stderr)
         return 1
     print(f"gradient check passed: worst relative difference {worst:.3e}")
     return 0
+
+
+def _check_solvers(X, seed):
+    """Every registered solver, a few iterations (epochs) on the same small problem: each must
+    lower J from the same start. The first that does not, or None."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from ..estimator import SparseAutoencoder
+    from ..solvers import SOLVERS
+
+    start = SparseAutoencoder(5, max_iter=1, solver="gd", learning_rate=1e-12, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        j0 = start.fit(X).loss_
+        for name in SOLVERS:
+            model = SparseAutoencoder(5, solver=name, max_iter=5, batch_size=5, random_state=seed).fit(X)
+            print(f"{name:>9}: J {j0:.6f} -> {model.loss_:.6f} in 5 iterations  "
+                  f"{'ok' if model.loss_ < j0 else 'FAIL'}")
+            if not model.loss_ < j0:
+                return name
+    return None
 
 
 def selftaught(args):
@@ -135,7 +162,7 @@ def selftaught(args):
     result = self_taught_learning(
         X, y, n_hidden=args.n_hidden, max_iter=args.max_iter, n_unlabeled=args.n_unlabeled,
         n_labeled=args.n_labeled, random_state=args.seed, verbose=0 if args.quiet else 1,
-    )  # fmt: skip
+    )
     autoencoder = result.pop("autoencoder")
     print(
         f"held-out accuracy on digits 0-4: raw pixels {result['accuracy_raw']:.2%}, "

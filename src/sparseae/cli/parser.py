@@ -39,7 +39,7 @@ def _number(kind, low=None, positive=False, auto=False, finite=True):
         except ValueError:
             value = None
         if (value is None or (finite and not math.isfinite(value)) or (positive and not value > 0)
-                or (low is not None and value < low)):  # fmt: skip
+                or (low is not None and value < low)):
             what = "a positive" if positive else "a whole" if kind is int else "a finite"
             what += " number" + ("" if low is None else f" >= {low}") + (" or auto" if auto else "")
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
@@ -61,7 +61,7 @@ def _add_model_flags(p):
     g.add_argument("--k", type=int, help="for topk: the hidden units each example keeps")
     g.add_argument("--decoder-norm", help="unit: decoder columns kept at unit norm (for l1)")
     g.add_argument("--resample-dead", type=_number(int, low=0), default=0, metavar="W",
-                   help="resample units dead on all rows every W iterations (0: never)")  # fmt: skip
+                   help="resample units dead on all rows every W iterations (0: never)")
     g.add_argument("--weight-decay", type=float, default=1e-4, help="lambda (1e-4)")
     g.add_argument("--activation", default="sigmoid", help="hidden f: sigmoid, tanh or relu")
     g.add_argument("--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear")
@@ -70,17 +70,17 @@ def _add_model_flags(p):
                    help="iterations, or epochs for adam (auto: 400, adam 300)")
     g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")
     g.add_argument("--learning-rate", type=_number(float, auto=True, finite=False), default="auto",
-                   help="gd/adam step (auto)")  # fmt: skip
+                   help="gd/adam step (auto)")
     g.add_argument("--beta-1", type=_number(float, auto=True), default="auto",
-                   help="adam's momentum beta_1, in [0, 1) (auto: 0.3 for kl, else 0.9)")  # fmt: skip
+                   help="adam's momentum beta_1, in [0, 1) (auto: 0.3 for kl, else 0.9)")
     g.add_argument("--batch-size", type=_number(int, auto=True), default="auto",
-                   help="rows per chunk (a .npy larger than memory) or adam minibatch (auto)")  # fmt: skip
+                   help="rows per chunk (a .npy larger than memory) or adam minibatch (auto)")
     g.add_argument("--lbfgs-memory", type=_number(int, auto=True), default="auto", help="L-BFGS memory")
     g.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
     g.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
     g.add_argument("--seed", type=SEED, default=0, help="random_state of weights and patches (0)")
     g.add_argument("--validation-fraction", type=float, default=0.0,
-                   help="rows held out and scored each iteration, reported in metrics.json (0)")  # fmt: skip
+                   help="rows held out and scored each iteration, reported in metrics.json (0)")
     g.add_argument("--early-stopping", action="store_true", help="stop when the held-out cost stalls")
     g.add_argument("--n-iter-no-change", type=int, default=10, help="iterations it may stall (10)")
 
@@ -108,25 +108,25 @@ def build_parser():
     d = train.add_argument_group("data (default: 10,000 8x8 patches of the built-in images)")
     d.add_argument("--data", default="natural",
                    help="natural (built-in images), digits (scikit-learn's), a folder of PNG/JPEG "
-                   "images, an IDX file (MNIST), or a .npy/.npz/.csv file, one example a row")  # fmt: skip
+                   "images, an IDX file (MNIST), or a .npy/.npz/.csv file, one example a row")
     d.add_argument("--key", help="which array of a .npz that holds several")
     d.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
-                   help="UFLDL patch normalisation (default: on for image patches only)")  # fmt: skip
+                   help="UFLDL patch normalisation (default: on for image patches only)")
     d.add_argument("--patches", type=_number(int, low=1), default=10000, help="patches to sample (10000)")
     d.add_argument("--patch-size", type=_number(int, low=1), default=8, help="patch side in pixels (8)")
     d.add_argument("--colour", action="store_true", help="RGB patches from an image folder")
     d.add_argument("--stream", action="store_true",
                    help="train with Adam on a stream, one chunk of 10,000 at a time, in constant memory: "
-                   "--patches sampled on the fly, or a .npy file's rows")  # fmt: skip
+                   "--patches sampled on the fly, or a .npy file's rows")
     train.add_argument("--out", help="run folder (default: a new folder under runs/)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--checkpoint-every", type=_number(int, low=1), metavar="N",
                        help="write the parameters and the optimizer's state to the run folder every N "
-                       "iterations (the folder then exists from the start)")  # fmt: skip
+                       "iterations (the folder then exists from the start)")
     train.add_argument("--resume", metavar="RUN_DIR",
                        help="continue a run written with --checkpoint-every, with its settings, "
-                       "to its max-iter")  # fmt: skip
+                       "to its max-iter")
 
     report = sub.add_parser("report", help="rebuild a run folder's report.html from its files")
     report.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by sparseae train")

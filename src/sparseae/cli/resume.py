@@ -32,7 +32,7 @@ def record_run(folder, args):
         settings["data"] = str(data.resolve())
         data_file = {"path": settings["data"], "size": data.stat().st_size}
     write_json({"format_version": RECORD_VERSION, "sparseae": __version__, "settings": settings,
-                "data_file": data_file}, Path(folder) / RECORD)  # fmt: skip
+                "data_file": data_file}, Path(folder) / RECORD)
 
 
 class ResumedRun:
@@ -74,16 +74,16 @@ def open_resumed_run(args):
         raise DataError(f"--resume {str(folder)!r}: its {RECORD} is damaged ({exc!r})") from None
     if not isinstance(version, int) or version > RECORD_VERSION:
         raise DataError(f"--resume {str(folder)!r}: its {RECORD} is of version {version!r}, newer than this "
-                        f"sparseae reads (up to {RECORD_VERSION}); upgrade sparseae")  # fmt: skip
+                        f"sparseae reads (up to {RECORD_VERSION}); upgrade sparseae")
     if not (folder / CHECKPOINT).exists():
         raise DataError(f"--resume {str(folder)!r}: the run has no {CHECKPOINT} to resume from "
-                        f"(train with --checkpoint-every N to write one)")  # fmt: skip
+                        f"(train with --checkpoint-every N to write one)")
     _refuse_completed(folder)
     checkpoint = read_checkpoint(folder / CHECKPOINT)
     unknown = sorted(set(settings) - set(defaults))
     if unknown:
         raise DataError(f"--resume {str(folder)!r}: its {RECORD} has settings this sparseae does not "
-                        f"know: {unknown}")  # fmt: skip
+                        f"know: {unknown}")
     data_file = record.get("data_file")
     if data_file:
         path = Path(data_file["path"])
@@ -92,7 +92,7 @@ def open_resumed_run(args):
         size = path.stat().st_size
         if size != data_file["size"]:
             raise DataChangedError(f"--resume: the run's data file {str(path)!r} changed since the run "
-                                   f"began ({data_file['size']} bytes then, {size} now)")  # fmt: skip
+                                   f"began ({data_file['size']} bytes then, {size} now)")
     for k, v in {**defaults, **settings}.items():
         if k not in _NOT_RECORDED:
             setattr(args, k, v)

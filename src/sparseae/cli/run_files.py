@@ -26,11 +26,11 @@ def write_run(folder, model, training, held_out, description, seconds, seed, sto
         # mean((h(x) - x)^2) over all values = 2 * squared_error / n; no extra pass over X
         "reconstruction_mse": 2.0 * terms["squared_error"] / n,
         "n_iter": model.n_iter_, "seconds": seconds, **extra,
-    }  # fmt: skip
+    }
     if terms["rho_hat"] is not None:
         rho_hat = terms["rho_hat"]
         metrics.update(rho_hat_mean=float(rho_hat.mean()), rho_hat_min=float(rho_hat.min()),
-                       rho_hat_max=float(rho_hat.max()))  # fmt: skip
+                       rho_hat_max=float(rho_hat.max()))
     try:
         patch_shape = infer_patch_shape(n)
     except ValueError:
@@ -44,11 +44,11 @@ def write_run(folder, model, training, held_out, description, seconds, seed, sto
     if held_out is not None:
         metrics["validation"] = {**_unit_metrics(model, held_out),
                                  "best_score": getattr(model, "best_validation_score_", None),
-                                 "scores": getattr(model, "validation_scores_", None)}  # fmt: skip
+                                 "scores": getattr(model, "validation_scores_", None)}
     metrics["training"] = _unit_metrics(model, training)
     save_cost_curve(model.loss_curve_, folder / "cost.png", getattr(model, "validation_scores_", None))
     write_report_data(folder, model, training if held_out is None else held_out,
-                      "training rows (none held out)" if held_out is None else "held-out rows")  # fmt: skip
+                      "training rows (none held out)" if held_out is None else "held-out rows")
     write_json(metrics, folder / "metrics.json")
     write_report(folder)
     return metrics

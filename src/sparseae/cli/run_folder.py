@@ -42,7 +42,7 @@ class RunFolder:
             if not (overwrite and self.final.is_dir()):
                 hint = " or pass --overwrite" if self.final.is_dir() else ""
                 raise UsageError(f"{flag} {str(self.final)!r} already exists and is not an empty folder; "
-                                 f"choose another{hint}")  # fmt: skip
+                                 f"choose another{hint}")
         self._created = [p for p in reversed(self.final.parents) if not p.exists()]
         try:
             self.final.parent.mkdir(parents=True, exist_ok=True)

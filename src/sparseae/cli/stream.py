@@ -1,5 +1,5 @@
 """``sparseae train --stream``: Adam over a stream of examples longer than memory, one chunk at a
-time (``partial_fit``), with a progress bar that counts examples.
+time (:meth:`~sparseae.SparseAutoencoder.fit_stream`), with a progress bar that counts examples.
 
 The stream is ``--patches`` patches sampled on the fly from the built-in images or an image
 folder (normalised with the first chunk's 3σ), or the rows of a ``.npy`` file read chunk by
@@ -86,20 +86,20 @@ def stream_train(args, model):
                 stopped = "interrupted" if isinstance(exc, FitInterrupted) else "diverged"
                 if not hasattr(model, "theta_"):
                     print(f"sparseae train: error: {stopped} before the first chunk; nothing written",
-                          file=sys.stderr)  # fmt: skip
+                          file=sys.stderr)
                     return EXIT[stopped]
         seconds = time.perf_counter() - start
         record_run(run.path, args)
         model.set_params(callback=None)
         metrics = write_run(run.path, model, last[0], held_out, description, seconds, args.seed, stopped,
-                             {"n_examples": seen, "examples_per_second": seen / seconds})  # fmt: skip
+                             {"n_examples": seen, "examples_per_second": seen / seconds})
         run.commit()
     if stopped != "completed":
         print(f"sparseae train: error: {stopped} after {seen} examples; saved the model to {run.final}/",
-              file=sys.stderr)  # fmt: skip
+              file=sys.stderr)
         return EXIT[stopped]
     measured = metrics.get("validation", metrics["training"])
     rows = "10,000 fresh" if "validation" in metrics else "the last"
     print(f"streamed {seen} examples in {seconds:.1f} s: FVU {measured['fvu']:.4g} on {rows} rows; "
-          f"wrote {run.final}/")  # fmt: skip
+          f"wrote {run.final}/")
     return 0

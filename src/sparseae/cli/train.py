@@ -19,7 +19,7 @@ from .run_folder import RunFolder
 MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "decoder_norm",
                "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
                "learning_rate", "beta_1", "batch_size", "lbfgs_memory", "dtype", "device",
-               "validation_fraction", "early_stopping", "n_iter_no_change", "resample_dead")  # fmt: skip
+               "validation_fraction", "early_stopping", "n_iter_no_change", "resample_dead")
 
 
 def train(args):
@@ -30,7 +30,7 @@ def train(args):
 
     resumed = open_resumed_run(args) if args.resume else None  # replaces args with the run's
     model = SparseAutoencoder(**{k: getattr(args, k) for k in MODEL_FLAGS}, random_state=args.seed,
-                              verbose=0 if args.quiet else 1)  # fmt: skip
+                              verbose=0 if args.quiet else 1)
     validate_params(model)
     get_backend(model.device, np.dtype(model.dtype))  # an unusable device fails before the data loads
     if args.stream:
@@ -39,14 +39,14 @@ def train(args):
         return stream_train(args, model)
     X, description = load_training_data(args.data, key=args.key, n_patches=args.patches,
                                         patch_size=args.patch_size, colour=args.colour,
-                                        normalize=args.normalize, random_state=args.seed)  # fmt: skip
+                                        normalize=args.normalize, random_state=args.seed)
     if model.validation_fraction > 0:
         X = np.asarray(X)  # held-out rows are drawn from data in memory
     fit = {}
     if resumed is not None:
         run = resumed
         fit = dict(resume_from=run.final / CHECKPOINT, checkpoint=run.final / CHECKPOINT,
-                   checkpoint_every=args.checkpoint_every)  # fmt: skip
+                   checkpoint_every=args.checkpoint_every)
     else:
         run = RunFolder(args.out, args.overwrite)
         if args.checkpoint_every:  # the folder appears now, to hold the checkpoints
@@ -66,7 +66,7 @@ def train(args):
             what = "interrupted" if stopped == "interrupted" else str(failure)
             left = f"; {run.final}/ is as it was" if run.committed else "; nothing written"
             print(f"sparseae train: error: {what} before the first iteration completed{left}",
-                  file=sys.stderr)  # fmt: skip
+                  file=sys.stderr)
             return EXIT[stopped]
         folder = run.final if run.committed else run.path
         if not run.committed:
@@ -79,14 +79,14 @@ def train(args):
             training = X[kept]
         extra = {"n_examples": int(X.shape[0]), **extra}
         metrics = write_run(folder, model, training, held_out, description, seconds, args.seed, stopped,
-                             extra)  # fmt: skip
+                             extra)
         if not run.committed:
             run.commit()
     if failure is None:
         print(f"trained {model.n_iter_} iterations in {seconds:.1f} s: cost {model.loss_:.6g}, "
-              f"reconstruction MSE {metrics['reconstruction_mse']:.4g}; wrote {run.final}/")  # fmt: skip
+              f"reconstruction MSE {metrics['reconstruction_mse']:.4g}; wrote {run.final}/")
     else:
         what = f"interrupted after {failure.n_iter} iterations" if stopped == "interrupted" else str(failure)
         print(f"sparseae train: error: {what}; saved the last completed iteration to {run.final}/ "
-              f"(metrics.json: \"stopped\": \"{stopped}\")", file=sys.stderr)  # fmt: skip
+              f"(metrics.json: \"stopped\": \"{stopped}\")", file=sys.stderr)
     return EXIT[stopped]

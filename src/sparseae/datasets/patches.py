@@ -63,7 +63,7 @@ def patch_limit(X):
 
 
 def patch_stream(images, n_patches, patch_size=8, chunk=10000, normalize=True, random_state=None,
-                 limit=None):  # fmt: skip
+                 limit=None):
     """``n_patches`` patches of ``images`` sampled on the fly, yielded ``chunk`` rows at a time, so
     a stream of any length holds one chunk in memory. ``normalize``: UFLDL's normalisation with
     one 3σ for every chunk (a stream has no "all the values" to measure): ``limit``, or the first

@@ -33,7 +33,7 @@ def _open_npy(path):
     expected, size = offset + math.prod(shape) * dtype.itemsize, path.stat().st_size
     if size < expected:
         raise DataError(f"{str(path)!r} is truncated: its header says shape {shape} ({expected} bytes), "
-                        f"the file has {size} bytes")  # fmt: skip
+                        f"the file has {size} bytes")
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:

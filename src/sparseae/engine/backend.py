@@ -71,8 +71,8 @@ class NumpyBackend(_Backend):
         return float(value)
 
     def column_sums(self, x):
-        """Σ over the rows of x as a product with ones: in BLAS, several times faster than
-        ``x.sum(axis=0)`` for a hidden layer's narrow blocks (benchmarks/RESULTS.md)."""
+        """Σ over the rows of x as a product with ones: in BLAS, faster than ``x.sum(axis=0)``
+        for a hidden layer's narrow blocks (measured in benchmarks/RESULTS.md)."""
         ones = self._ones
         if ones.shape[0] < x.shape[0]:
             ones = self._ones = np.ones(x.shape[0], dtype=self.dtype)
@@ -138,8 +138,8 @@ class TorchBackend(_Backend):
 
     def from_host(self, array):
         """On the device in the backend's dtype. A host array is cast by NumPy first: PyTorch's
-        own float64 -> float32 cast of a host array took 20 ms for θ of (b)'s 308,308 values
-        (measured on an H200 host), NumPy's a fraction of a millisecond."""
+        own float64 -> float32 cast of a host array costs far more (benchmarks/RESULTS.md, the
+        first GPU figures)."""
         if isinstance(array, self.xp.Tensor):
             return array.to(device=self.device, dtype=self.dtype)
         host_dtype = np.float64 if self.dtype == self.xp.float64 else np.float32

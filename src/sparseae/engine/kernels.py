@@ -26,8 +26,7 @@ FUSED = {"sigmoid": "sigmoid_", "tanh": "tanh_"}
 #: small enough that the bias add and f meet the values in cache.
 CHUNK = 16384
 #: Below this many values NumPy's kernel is the faster: PyTorch's call costs more than it saves
-#: (sigmoid on 2,500 float64 values: 9.5 µs borrowed, 7.8 µs NumPy's; on 6,400: 15.1 and 18.3;
-#: Intel Xeon AVX-512, benchmarks/RESULTS.md). Adam's minibatches of 100 rows are this small.
+#: (measured per CPU in benchmarks/RESULTS.md). Adam's minibatches of 100 rows are this small.
 SMALL = 4096
 _SHAREABLE = (np.dtype(np.float64), np.dtype(np.float32))
 

@@ -82,7 +82,7 @@ class HostVectors:
                 self._scratch = np.empty((len(parts) - 1, out.shape[0]))
             targets = [out, *self._scratch]
             parallel.over_rows(lambda i, lo, hi: np.dot(coefficients[lo:hi], rows[lo:hi], out=targets[i]),
-                               parts)  # fmt: skip
+                               parts)
             for partial in self._scratch:
                 out += partial
         blas.daxpy(x, out, a=alpha)
@@ -90,9 +90,9 @@ class HostVectors:
     @staticmethod
     def _parts(rows):
         """Row ranges of a history, one per core from 8 MiB on: its passes are memory-bound, and
-        np.dot runs outside the GIL in sparseae's threads (measured on the 2-core Xeon, 30 rows
-        of 307,524: 1.7 ms on both cores against 3.4 ms on one). BLAS's own threads would do the
-        same, but they spin after each call and slow the evaluation that follows."""
+        np.dot runs outside the GIL in sparseae's threads (benchmarks/RESULTS.md, "sparseae's own
+        L-BFGS"). BLAS's own threads would do the same, but they spin after each call and slow
+        the evaluation that follows."""
         k = rows.shape[0]
         cores = min(parallel.n_cores(), k) if rows.size >= 1 << 20 else 1
         return [(k * i // cores, k * (i + 1) // cores) for i in range(cores)]

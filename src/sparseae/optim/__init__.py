@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ..errors import FitInterrupted, ParameterError
-from ..solvers import FULL_BATCH, MINIBATCH, SOLVERS, Solver, get_solver, register
+from ..solvers import FULL_BATCH, MINIBATCH, Solver, get_solver, register
 from ..validation import check_parameters
 from .adam import Adam
 from .full_batch import OptimizeResult, Tracker, conjugate_gradient, gradient_descent, scipy_lbfgs_b

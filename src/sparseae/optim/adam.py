@@ -43,8 +43,8 @@ class Adam:
     def flush_subnormal(self, theta, below=1e-200):
         """Set to 0 the values of θ and of the moments that are decaying towards 0 (a dead unit's
         weights, which only weight decay moves) before they become subnormal numbers, on which
-        every matrix product runs many times slower (measured: a fit with dead ReLU units took
-        86 s instead of 14 s, 70 % of it in products with subnormal weights)."""
+        every matrix product runs many times slower (measured in benchmarks/RESULTS.md, "Dead
+        units")."""
         for values in (theta, self.m, self.v):
             values[np.abs(values) < below] = 0.0
 

@@ -119,4 +119,4 @@ def _scipy(tracker, theta0, method, max_iter, tol, lbfgs_memory=10):
     )
     message = res.message if isinstance(res.message, str) else str(res.message)
     return OptimizeResult(res.x, float(res.fun), int(res.nit), bool(res.success), message,
-                          tracker.loss_curve)  # fmt: skip
+                          tracker.loss_curve)

@@ -104,7 +104,7 @@ def _zoom(phi, lo, hi, f0, dphi0, c1, c2, evaluations_left):
                 hi = lo
             lo = (alpha, f, dphi)
     raise LineSearchFailure(f"no step in the bracket satisfied the strong Wolfe conditions within "
-                            f"{MAX_EVALUATIONS} evaluations")  # fmt: skip
+                            f"{MAX_EVALUATIONS} evaluations")
 
 
 class History:
@@ -136,7 +136,7 @@ class History:
         """The history as host arrays (for a checkpoint): ``rows``, ``sy``, ``yy``, ``rows_g``
         and ``order``."""
         return {"rows": self.vectors.to_host(self.rows), "sy": self.sy.copy(), "yy": self.yy.copy(),
-                "rows_g": self.rows_g.copy(), "order": list(self.order)}  # fmt: skip
+                "rows_g": self.rows_g.copy(), "order": list(self.order)}
 
     def restore(self, state):
         """Continue from :meth:`state`'s arrays, taken at the θ the solver starts from."""
@@ -144,7 +144,7 @@ class History:
         if tuple(np.shape(state["rows"])) != (2 * m, n):
             rows, values = np.shape(state["rows"])
             raise ModelFileError(f"the saved L-BFGS history holds {rows // 2} corrections of {values} "
-                                 f"values, not {m} of {n}")  # fmt: skip
+                                 f"values, not {m} of {n}")
         order = [int(i) for i in state["order"]]
         if any(not 0 <= i < m for i in order) or len(set(order)) != len(order):
             raise ModelFileError(f"the saved L-BFGS history is not consistent: it names slots {order} of {m}")
@@ -244,4 +244,4 @@ def lbfgs(tracker, theta0, *, max_iter, tol, lbfgs_memory=10, state=None, state_
         elif (f_old - f) <= FTOL * max(abs(f_old), abs(f), 1.0):
             converged, message = True, f"the cost fell by at most {FTOL:.2g} relative to itself"
     return OptimizeResult(vectors.to_host(theta), float(f), n_iter, bool(converged), message,
-                          tracker.loss_curve)  # fmt: skip
+                          tracker.loss_curve)

@@ -113,13 +113,14 @@ class Minibatch:
             except KeyboardInterrupt:
                 return self._result(self.theta.copy(), curve, "interrupted", resampled)
             except NonFiniteCostError as exc:
-                return self._result(exc.theta, curve, "diverged", resampled, f"{exc} (after {first + len(curve)} epochs)")
+                message = f"{exc} (after {first + len(curve)} epochs)"
+                return self._result(exc.theta, curve, "diverged", resampled, message)
             finally:
                 objective.rho = rho
         return self._result(self.theta.copy(), curve, "max_iter", resampled)
 
     def _result(self, theta, curve, stopped, resampled, message=""):
-        state = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self.state_dict().items()}
+        state = {k: np.copy(v) if hasattr(v, "shape") else v for k, v in self.state_dict().items()}
         return FitResult(theta, len(curve), curve, stopped, message, state, resampled)
 
     def _resample(self, resampler, objective):
