@@ -8,7 +8,6 @@ from sklearn.utils.validation import check_is_fitted
 from . import persistence
 from ._data import is_dask_array
 from .activations import ACTIVATIONS
-from .checkpoint import check_same_data, data_fingerprint
 from .engine import NumpyBackend, get_backend
 from .errors import DataError, ModelFileError, ParameterError
 from .fitting import Trainable
@@ -181,11 +180,7 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
         self.__dict__.pop("_minibatch", None)
         warm = self.warm_start and hasattr(self, "theta_") and resumed is None
         source, m, n = self._training_data(X, reset=not warm, output_activation=self.output_activation)
-        fingerprint = None
-        if checkpoint is not None or resumed is not None:
-            fingerprint = data_fingerprint(source, m, n)
-        if resumed is not None:
-            check_same_data(resumed.data, fingerprint)
+        fingerprint = self._fingerprint(source, m, n, checkpoint, resumed)
         layout = Layout([n, self.n_hidden, n])
         warm = warm and self.theta_.size == layout.size  # a changed n_hidden starts afresh
         if resumed is not None:

@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from ._data import MINIBATCH_ROWS, chunk_rows, in_memory, is_dask_array, training_source
-from .checkpoint import read_checkpoint
+from .checkpoint import check_same_data, data_fingerprint, read_checkpoint
 from .errors import DataError, FitInterrupted, ModelFileError, NonFiniteCostError, ParameterError
 from .resample import SAMPLE_ROWS
 from .solvers import MINIBATCH, SOLVERS, get_solver
@@ -134,6 +134,17 @@ class Trainable:
         mine = json.loads(json.dumps(self._json_params()))  # tuples as the file's lists
         check_same_params(path, {k: v for k, v in ckpt.params.items() if k != "_model"}, mine, same)
         return ckpt
+
+    @staticmethod
+    def _fingerprint(source, m, n, checkpoint, resumed):
+        """The data's fingerprint when a checkpoint is written or read (None otherwise), checked
+        against a resumed fit's."""
+        if checkpoint is None and resumed is None:
+            return None
+        fingerprint = data_fingerprint(source, m, n)
+        if resumed is not None:
+            check_same_data(resumed.data, fingerprint)
+        return fingerprint
 
     def _checkpoint_params(self):
         return {**self._json_params(), "_model": type(self).__name__}

@@ -15,7 +15,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
 from ._data import is_dask_array
-from .checkpoint import check_same_data, data_fingerprint
 from .engine import get_backend
 from .errors import DataError, ModelFileError, SparseaeError
 from .fitting import Trainable
@@ -98,11 +97,7 @@ class SoftmaxRegression(Trainable, Classifier, BaseEstimator):
         resumed = self._read_resume(resume_from) if resume_from is not None else None
         source, m, n = self._training_data(X, reset=True)
         self.classes_, indices = validate_labels(y, m)
-        fingerprint = None
-        if checkpoint is not None or resumed is not None:
-            fingerprint = data_fingerprint(source, m, n)
-        if resumed is not None:
-            check_same_data(resumed.data, fingerprint)
+        fingerprint = self._fingerprint(source, m, n, checkpoint, resumed)
         layout = Layout([n, len(self.classes_)])
         before, theta0 = (0, []), self._initial_theta(layout)
         if resumed is not None:

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
 from ._data import chunk_rows, in_memory, is_dask_array
-from .checkpoint import Checkpoint, check_same_data, data_fingerprint, write_checkpoint
+from .checkpoint import Checkpoint, write_checkpoint
 from .engine import get_backend
 from .errors import ModelFileError, ParameterError
 from .estimator import SparseAutoencoder
@@ -135,11 +135,7 @@ class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEsti
         source, m, n = self._training_data(X, reset=True, output_activation=self.activation)
         self.classes_, indices = validate_labels(y, m)
         targets = one_hot(indices, len(self.classes_))
-        fingerprint = None
-        if checkpoint is not None or resumed is not None:
-            fingerprint = data_fingerprint(source, m, n)
-        if resumed is not None:
-            check_same_data(resumed.data, fingerprint)
+        fingerprint = self._fingerprint(source, m, n, checkpoint, resumed)
         if checkpoint is not None:
             check_parameters({"checkpoint_every": checkpoint_every}, "fit")
         source, targets, m, held_out = self._hold_out(source, targets, m, resumed)
