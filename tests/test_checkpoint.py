@@ -156,17 +156,19 @@ def test_a_write_that_dies_leaves_the_previous_checkpoint_whole(X, tmp_path, mon
 # -- the command line, with a real SIGKILL -------------------------------------------------------
 
 
-def _kill_after_first_checkpoint(argv, cwd):
+def _kill_after_first_checkpoint(argv, cwd, ready=lambda checkpoint: checkpoint.exists(), sig=signal.SIGKILL):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "sparseae", *argv], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     checkpoint = cwd / "run" / "checkpoint.safetensors"
     deadline = time.monotonic() + 120
-    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not ready(checkpoint) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    expected = -signal.SIGKILL if sig == signal.SIGKILL else 130  # SIGINT: sparseae's Ctrl-C exit
+    assert proc.returncode == expected, f"the run ended before it could be killed: {err.decode()}"
+    return err.decode()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGKILL to a child process")
@@ -225,11 +227,110 @@ def test_resume_refuses_what_it_cannot_resume_and_leaves_the_run_as_it_was(tmp_p
     checkpoint.write_bytes(good)
     record = tmp_path / "run" / "run.json"
     saved = record.read_text()
-    record.write_text(saved.replace('"format_version": 1', '"format_version": 99'))
+    record.write_text(saved.replace('"format_version": 2', '"format_version": 99'))
     fails(["train", "--resume", str(tmp_path / "run")], 1, "newer than this sparseae reads")
     record.write_text(saved)
     assert main(["train", "--resume", str(tmp_path / "run"), "--quiet"]) == 0
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["n_iter"] == 8
+
+
+STACK = ["--hidden", "20", "12", "--weight-decay", "1e-4", "--pretrain-iter", "60", "--finetune-iter", "40",
+         "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def digits_file(tmp_path_factory):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    path = tmp_path_factory.mktemp("digits") / "digits.npz"
+    np.savez(path, X=X[:600] / 16.0, y=y[:600])
+    return path
+
+
+def _in_second_stage(checkpoint):
+    try:
+        saved = read_checkpoint(checkpoint)
+    except (FileNotFoundError, ModelFileError):
+        return False
+    return saved.stage == 1 and saved.n_iter > 0
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGKILL to a child process")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_stack_killed_mid_stage_resumes_to_the_uninterrupted_result(tmp_path, digits_file, sig):
+    common = ["stack", "--data", str(digits_file), *STACK]
+    assert main([*common, "--out", str(tmp_path / "whole")]) == 0
+    err = _kill_after_first_checkpoint([*common, "--checkpoint-every", "5", "--out", "run"], tmp_path,
+                                       ready=_in_second_stage, sig=sig)
+    if sig == signal.SIGINT:
+        assert "interrupted in stage 'autoencoder 2'" in err and "go on with sparseae stack --resume run" in err
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.safetensors", "run.json"]
+    saved = read_checkpoint(run / "checkpoint.safetensors")
+    assert saved.stage == 1 and 0 < saved.n_iter < 60 and len(saved.stages) == 1
+    assert main(["stack", "--resume", str(run), "--quiet"]) == 0
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    resumed = json.loads((run / "metrics.json").read_text())
+    assert resumed["resumed_from"] == {"stage": "autoencoder 2", "iteration": saved.n_iter}
+    a, b = sparseae.load(tmp_path / "whole" / "model.safetensors"), sparseae.load(run / "model.safetensors")
+    np.testing.assert_array_equal(a.theta_, b.theta_)
+    for x, y in zip(a.autoencoders_, b.autoencoders_):
+        np.testing.assert_array_equal(x.theta_, y.theta_)
+    assert resumed["accuracy"] == whole["accuracy"] and resumed["cost"] == whole["cost"]
+
+
+def test_stack_resume_refuses_a_train_run_changed_flags_and_changed_data(tmp_path, digits_file, capsys):
+    local = tmp_path / "digits.npz"
+    local.write_bytes(digits_file.read_bytes())
+    small = ["--hidden", "6", "--pretrain-iter", "4", "--finetune-iter", "4", "--quiet"]
+    assert main(["stack", "--data", str(local), *small, "--checkpoint-every", "2", "--out",
+                 str(tmp_path / "run")]) == 0
+    assert main(["train", "--n-hidden", "4", "--max-iter", "4", "--patches", "500", "--quiet",
+                 "--checkpoint-every", "2", "--out", str(tmp_path / "trained")]) == 0
+    for name in ("run", "trained"):
+        (tmp_path / name / "metrics.json").unlink()  # as if killed before the results were written
+    capsys.readouterr()
+
+    def fails(argv, code, message):
+        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        assert main(argv) == code
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+    fails(["stack", "--resume", str(tmp_path / "trained")], 1, "a run of sparseae train; resume it with "
+          "sparseae train --resume")
+    fails(["train", "--resume", str(tmp_path / "run")], 1, "a run of sparseae stack")
+    fails(["stack", "--resume", str(tmp_path / "run"), "--hidden", "7"], 2, "drop --hidden")
+    data = local.read_bytes()
+    local.write_bytes(data + b"\0")
+    fails(["stack", "--resume", str(tmp_path / "run")], 1, "changed since the run began")
+    local.write_bytes(data)
+    assert main(["stack", "--resume", str(tmp_path / "run"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["stopped"] == "completed"
+    fails(["stack", "--resume", str(tmp_path / "run")], 1, "the run already completed")
+
+
+def test_a_version_1_run_record_still_resumes(tmp_path):
+    X = np.random.default_rng(0).uniform(0, 1, size=(300, 16))
+    np.save(tmp_path / "x.npy", X)
+    argv = ["train", "--data", str(tmp_path / "x.npy"), "--n-hidden", "4", "--max-iter", "8", "--quiet"]
+    assert main([*argv, "--checkpoint-every", "4", "--out", str(tmp_path / "run")]) == 0
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    old = {"format_version": 1, "sparseae": record["sparseae"], "settings": record["settings"],
+           "data_file": record["data_files"][0]}  # what sparseae wrote before run.json's version 2
+    (tmp_path / "run" / "run.json").write_text(json.dumps(old))
+    (tmp_path / "run" / "metrics.json").unlink()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--quiet"]) == 0
+    np.save(tmp_path / "x.npy", X[:-1])
+    (tmp_path / "run" / "metrics.json").unlink()
+    with pytest.raises(sparseae.errors.DataChangedError, match="changed since the run began"):
+        from sparseae.cli.parser import build_parser
+        from sparseae.cli.resume import open_resumed_run
+
+        open_resumed_run(build_parser().parse_args(["train", "--resume", str(tmp_path / "run")]))
 
 
 def _write_older_version(path, saved, version):

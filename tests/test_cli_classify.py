@@ -31,7 +31,7 @@ def test_stack_writes_a_run_folder_that_reports_on_held_out_rows(tmp_path, digit
     out = tmp_path / "run"
     assert main(["stack", "--data", str(d / "digits.npz"), "--out", str(out), *SMALL]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "confusion.png", "features.png", "features_layer2.png", "metrics.json", "model.safetensors"]
+        "confusion.png", "features.png", "features_layer2.png", "metrics.json", "model.safetensors", "run.json"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_train"] == 300 and metrics["n_test"] == 300 and metrics["layer_sizes"] == [64, 20, 12, 10]
     assert set(metrics["seconds_per_stage"]) == {"autoencoder 1", "autoencoder 2", "softmax", "fine-tuning"}

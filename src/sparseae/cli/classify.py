@@ -6,17 +6,22 @@ import sys
 import numpy as np
 
 from .._io import atomic_path
-from ..errors import DataError
+from ..errors import DataError, FitInterrupted
 from .commands import _check_output
 from .parser import UsageError
+from .resume import CHECKPOINT, open_resumed_run, record_run
+from .run_files import EXIT
 from .run_folder import RunFolder, write_json
 
 
 def stack(args):
+    """Train and test a stack; with ``--checkpoint-every`` the run folder exists from the start
+    and a Ctrl-C (or a kill) leaves a checkpoint that ``--resume`` goes on from."""
     from ..datasets import load_labeled, load_mnist
     from ..stacked import StackedSparseAutoencoder
     from ..validation import validate_labels, validate_params
 
+    resumed = open_resumed_run(args) if args.resume else None  # replaces args with the run's
     model = StackedSparseAutoencoder(
         tuple(args.hidden), sparsity_target=args.sparsity_target, sparsity_weight=args.sparsity_weight,
         weight_decay=args.weight_decay, softmax_weight_decay=args.softmax_weight_decay,
@@ -37,12 +42,40 @@ def stack(args):
     order = np.random.default_rng(args.seed).permutation(len(y))
     n_test = int(round(len(y) * args.test_fraction))
     test, train = order[:n_test], order[n_test:]
-    with RunFolder(args.out, args.overwrite) as run:
+    stages = [f"autoencoder {i + 1}" for i in range(len(args.hidden))] + ["softmax", "fine-tuning"]
+    fit, extra = {}, {}
+    if resumed is not None:
+        run = resumed
+        fit = dict(resume_from=run.final / CHECKPOINT, checkpoint=run.final / CHECKPOINT,
+                   checkpoint_every=args.checkpoint_every)
+        extra = {"resumed_from": {"stage": stages[min(run.stage, len(stages) - 1)], "iteration": run.n_iter}}
+    else:
+        run = RunFolder(args.out, args.overwrite)
+        if args.checkpoint_every:  # the folder appears now, to hold the checkpoints
+            record_run(run.path, args)
+            run.commit()
+            fit = dict(checkpoint=run.final / CHECKPOINT, checkpoint_every=args.checkpoint_every)
+    with run:
         train, evaluate = np.sort(train), np.sort(test if n_test else train)
-        model.fit(np.asarray(X[train]), y[train])
-        metrics = _write_stack_run(run.path, model, np.asarray(X[evaluate]), y[evaluate], description,
-                                   len(train), n_test)
-        run.commit()
+        try:
+            model.fit(np.asarray(X[train]), y[train], **fit)
+        except FitInterrupted as exc:
+            if not fit:
+                raise
+            stage = stages[len(getattr(model, "stage_seconds_", {}))]
+            left = (f"{run.final}/{CHECKPOINT} holds the last checkpoint: go on with sparseae stack "
+                    f"--resume {run.final}" if (run.final / CHECKPOINT).exists() else
+                    f"no checkpoint was written yet: start again (--out {run.final} --overwrite)")
+            print(f"sparseae stack: error: interrupted in stage {stage!r} after {exc.n_iter} iterations; {left}",
+                  file=sys.stderr)
+            return EXIT["interrupted"]
+        folder = run.final if run.committed else run.path
+        if not run.committed:
+            record_run(folder, args)
+        metrics = _write_stack_run(folder, model, np.asarray(X[evaluate]), y[evaluate], description,
+                                   len(train), n_test, extra)
+        if not run.committed:
+            run.commit()
     where = "held-out" if n_test else "training"
     print(f"{where} accuracy {metrics['accuracy_before_fine_tuning']:.2%} before fine-tuning, "
           f"{metrics['accuracy']:.2%} after ({len(train)} train, {n_test} test); "
@@ -50,7 +83,7 @@ def stack(args):
     return 0
 
 
-def _write_stack_run(folder, model, X, y, description, n_train, n_test):
+def _write_stack_run(folder, model, X, y, description, n_train, n_test, extra):
     from ..visualize import (
         infer_patch_shape,
         layer_features,
@@ -63,7 +96,7 @@ def _write_stack_run(folder, model, X, y, description, n_train, n_test):
         top = autoencoder.transform(top)
     predicted = model.predict(X)
     metrics = {
-        "data": description, "n_train": n_train, "n_test": n_test,
+        "data": description, "stopped": "completed", "n_train": n_train, "n_test": n_test,
         "evaluated_on": "test" if n_test else "train",
         "layer_sizes": [X.shape[1], *model._hidden_sizes(), len(model.classes_)],
         "accuracy_before_fine_tuning": float(model.softmax_.score(top, y)),
@@ -71,7 +104,7 @@ def _write_stack_run(folder, model, X, y, description, n_train, n_test):
         "per_class_accuracy": {str(c): float(np.mean(predicted[y == c] == c)) if np.any(y == c) else None
                                for c in model.classes_},
         "seconds_per_stage": model.stage_seconds_, "fine_tuning_iterations": model.n_iter_,
-        "cost": model.loss_,
+        "cost": model.loss_, **extra,
     }
     model.save(folder / "model.safetensors")
     try:

@@ -85,6 +85,18 @@ def _add_model_flags(p):
     g.add_argument("--n-iter-no-change", type=int, default=10, help="iterations it may stall (10)")
 
 
+def _add_run_flags(p, every, resume):
+    """The flags of a command that writes a run folder and can checkpoint and resume it."""
+    p.add_argument("--out", help="run folder (default: a new folder under runs/)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--checkpoint-every", type=_number(int, low=1), metavar="N",
+                   help=f"write the parameters and the optimizer's state to the run folder every N {every} "
+                   "(the folder then exists from the start)")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help=f"continue a run written with --checkpoint-every, with its settings, {resume}")
+
+
 def _add_rows_in_rows_out(p, model_help, output_help):
     """The flags of a command that reads a model and data chunk by chunk and writes one file."""
     p.add_argument("model", help=model_help)
@@ -118,15 +130,7 @@ def build_parser():
     d.add_argument("--stream", action="store_true",
                    help="train with Adam on a stream, one chunk of 10,000 at a time, in constant memory: "
                    "--patches sampled on the fly, or a .npy file's rows")
-    train.add_argument("--out", help="run folder (default: a new folder under runs/)")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.add_argument("--checkpoint-every", type=_number(int, low=1), metavar="N",
-                       help="write the parameters and the optimizer's state to the run folder every N "
-                       "iterations (the folder then exists from the start)")
-    train.add_argument("--resume", metavar="RUN_DIR",
-                       help="continue a run written with --checkpoint-every, with its settings, "
-                       "to its max-iter")
+    _add_run_flags(train, "iterations", "to its max-iter")
 
     report = sub.add_parser("report", help="rebuild a run folder's report.html from its files")
     report.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by sparseae train")
@@ -171,9 +175,8 @@ def build_parser():
     m.add_argument("--dtype", default="float64")
     m.add_argument("--device")
     m.add_argument("--seed", type=SEED, default=0, help="weights and the train/test split (0)")
-    stack.add_argument("--out", help="run folder (default: a new folder under runs/)")
-    stack.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    stack.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_run_flags(stack, "iterations of the running stage (and at each stage's end)",
+                   "from the stage and iteration it stopped in")
 
     predict = sub.add_parser("predict", help="write the labels a saved classifier gives new data")
     _add_rows_in_rows_out(predict, "a .safetensors classifier (or a pipeline ending in one)",

@@ -1,11 +1,12 @@
-"""What a run folder records to be resumed: ``run.json`` (the settings of ``sparseae train``
-and the data file's size) beside the checkpoint, and ``sparseae train --resume RUN_DIR``'s
-checks, all made before anything is written, so a run that cannot be resumed is left as it was.
+"""What a run folder records to be resumed: ``run.json`` (the command, its settings and the
+data files' sizes) beside the checkpoint, and ``--resume RUN_DIR``'s checks (``sparseae train``
+and ``sparseae stack``), all made before anything is written, so a run that cannot be resumed is
+left as it was.
 
 A run with ``--checkpoint-every N`` exists from its start: its folder holds ``run.json`` and,
 every N iterations, ``checkpoint.safetensors``; its results (model, pictures, ``metrics.json``
-last) appear when it stops. ``--resume`` reads the settings back, checks the data (the file's
-size here, a checksum of its first rows in the checkpoint), and goes on to ``max_iter``.
+last) appear when it stops. ``--resume`` reads the settings back, checks the data (the files'
+sizes here, a checksum of the first rows in the checkpoint), and goes on where it stopped.
 """
 
 import json
@@ -17,22 +18,32 @@ from .parser import UsageError
 from .run_folder import write_json
 
 CHECKPOINT, RECORD = "checkpoint.safetensors", "run.json"
-RECORD_VERSION = 1
+#: 1: train only, one "data_file"; 2: "command" and "data_files" (every file the run reads).
+RECORD_VERSION = 2
 #: Flags that say how to run this command, not what the run is.
 _NOT_RECORDED = ("command", "out", "overwrite", "quiet", "resume")
+#: The flags that name data, by command, and the names that are built-in data, not files.
+_DATA_FLAGS = {"train": ("data",), "stack": ("data", "labels", "mnist")}
+_BUILT_IN = ("natural", "digits")
 
 
 def record_run(folder, args):
-    """Write ``run.json`` into ``folder``: the settings of ``args`` and the data file's size."""
+    """Write ``run.json`` into ``folder``: the command, the settings of ``args`` (data paths made
+    absolute) and the size of every data file they name (a folder's: each file in it)."""
     from .. import __version__
 
     settings = {k: v for k, v in vars(args).items() if k not in _NOT_RECORDED}
-    data, data_file = Path(args.data), None
-    if data.is_file():
-        settings["data"] = str(data.resolve())
-        data_file = {"path": settings["data"], "size": data.stat().st_size}
-    write_json({"format_version": RECORD_VERSION, "sparseae": __version__, "settings": settings,
-                "data_file": data_file}, Path(folder) / RECORD)
+    files = []
+    for flag in _DATA_FLAGS[args.command]:
+        if settings.get(flag) in (None, *_BUILT_IN) or not Path(settings[flag]).exists():
+            continue
+        path = Path(settings[flag]).resolve()
+        settings[flag] = str(path)
+        for f in sorted(path.iterdir()) if path.is_dir() else [path]:
+            if f.is_file():
+                files.append({"path": str(f), "size": f.stat().st_size})
+    write_json({"format_version": RECORD_VERSION, "sparseae": __version__, "command": args.command,
+                "settings": settings, "data_files": files}, Path(folder) / RECORD)
 
 
 class ResumedRun:
@@ -40,9 +51,9 @@ class ResumedRun:
 
     committed = True
 
-    def __init__(self, folder, n_iter):
+    def __init__(self, folder, checkpoint):
         self.final = self.path = folder
-        self.n_iter = n_iter
+        self.n_iter, self.stage = checkpoint.n_iter, checkpoint.stage
 
     def __enter__(self):
         return self
@@ -55,7 +66,8 @@ def open_resumed_run(args):
     """Check ``--resume RUN_DIR`` and set ``args`` to the run's recorded settings: a ResumedRun."""
     from .parser import build_parser
 
-    defaults = vars(build_parser().parse_args(["train"]))
+    command = args.command
+    defaults = vars(build_parser().parse_args([command]))
     given = [k for k, v in vars(args).items() if k not in _NOT_RECORDED and v != defaults.get(k)]
     if given:
         flag = "--" + given[0].replace("_", "-")
@@ -75,6 +87,10 @@ def open_resumed_run(args):
     if not isinstance(version, int) or version > RECORD_VERSION:
         raise DataError(f"--resume {str(folder)!r}: its {RECORD} is of version {version!r}, newer than this "
                         f"sparseae reads (up to {RECORD_VERSION}); upgrade sparseae")
+    recorded = record.get("command", "train")
+    if recorded != command:
+        raise DataError(f"--resume {str(folder)!r} is a run of sparseae {recorded}; resume it with "
+                        f"sparseae {recorded} --resume")
     if not (folder / CHECKPOINT).exists():
         raise DataError(f"--resume {str(folder)!r}: the run has no {CHECKPOINT} to resume from "
                         f"(train with --checkpoint-every N to write one)")
@@ -84,8 +100,8 @@ def open_resumed_run(args):
     if unknown:
         raise DataError(f"--resume {str(folder)!r}: its {RECORD} has settings this sparseae does not "
                         f"know: {unknown}")
-    data_file = record.get("data_file")
-    if data_file:
+    files = record.get("data_files", [record["data_file"]] if record.get("data_file") else [])
+    for data_file in files:
         path = Path(data_file["path"])
         if not path.is_file():
             raise DataError(f"--resume: the run's data file {str(path)!r} is gone")
@@ -98,7 +114,7 @@ def open_resumed_run(args):
             setattr(args, k, v)
     for partial in folder.glob(".*.tmp"):  # a write that a kill cut short
         partial.unlink(missing_ok=True)
-    return ResumedRun(folder, checkpoint.n_iter)
+    return ResumedRun(folder, checkpoint)
 
 
 def _refuse_completed(folder):
