@@ -6,6 +6,19 @@ import pytest
 from sparseae.rows import NpyRows
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "unconverged: the test's fits stop at max_iter on purpose (a few "
+                            "iterations are enough for what it checks), so their ConvergenceWarning is "
+                            "not an error; pytest.warns still sees it")
+
+
+def pytest_collection_modifyitems(items):
+    """The one place the ConvergenceWarning filter lives: a test (or module) marked unconverged."""
+    for item in items:
+        if item.get_closest_marker("unconverged"):
+            item.add_marker(pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"))
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

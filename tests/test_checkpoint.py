@@ -45,7 +45,7 @@ def _fit_killed_then_resumed(X, path, kill_at, every=5, **params):
     return sparseae.SparseAutoencoder(4, **params).fit(X, resume_from=path)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 @pytest.mark.parametrize("solver", ["lbfgs", "adam", "gd"])
 @pytest.mark.parametrize("validation_fraction", [0.0, 0.25])
 def test_lbfgs_adam_and_gd_resume_bit_for_bit(X, tmp_path, solver, validation_fraction):
@@ -59,7 +59,7 @@ def test_lbfgs_adam_and_gd_resume_bit_for_bit(X, tmp_path, solver, validation_fr
         assert resumed.validation_scores_ == whole.validation_scores_
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 @pytest.mark.parametrize("solver", ["l-bfgs-b", "cg"])
 def test_scipys_lbfgs_b_and_cg_restart_from_the_saved_theta_and_end_within_half_a_percent(X, tmp_path, solver):
     params = dict(solver=solver, max_iter=120, random_state=0)
@@ -70,7 +70,7 @@ def test_scipys_lbfgs_b_and_cg_restart_from_the_saved_theta_and_end_within_half_
     assert resumed.loss_ == pytest.approx(whole.loss_, rel=5e-3)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 def test_early_stopping_resumes_with_its_best_iteration_and_patience(X, tmp_path):
     params = dict(solver="adam", learning_rate=0.05, max_iter=60, random_state=0, validation_fraction=0.25,
                   early_stopping=True, n_iter_no_change=3)
@@ -87,7 +87,7 @@ def _a_checkpoint(X, path, **params):
     return params
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 def test_resuming_with_other_parameters_or_data_is_refused(X, tmp_path):
     path = tmp_path / "c.safetensors"
     params = _a_checkpoint(X, path)
@@ -105,7 +105,7 @@ def test_resuming_with_other_parameters_or_data_is_refused(X, tmp_path):
     assert longer.n_iter_ == 9  # max_iter may grow: the fit goes on to it
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 def test_bad_checkpoints_are_one_line_model_file_errors(X, tmp_path):
     path = tmp_path / "c.safetensors"
     params = _a_checkpoint(X, path)
@@ -135,7 +135,7 @@ def test_bad_checkpoints_are_one_line_model_file_errors(X, tmp_path):
         sparseae.load(path)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 def test_a_write_that_dies_leaves_the_previous_checkpoint_whole(X, tmp_path, monkeypatch):
     path = tmp_path / "c.safetensors"
     _a_checkpoint(X, path)
@@ -172,7 +172,7 @@ def _kill_after_first_checkpoint(argv, cwd, ready=lambda checkpoint: checkpoint.
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGKILL to a child process")
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 @pytest.mark.parametrize("solver, max_iter, every", [("lbfgs", 300, 5), ("adam", 12, 2)])
 def test_train_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path, solver, max_iter, every):
     common = ["--solver", solver, "--max-iter", str(max_iter), "--patches", "4000", "--quiet"]
@@ -257,7 +257,7 @@ def _in_second_stage(checkpoint):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGKILL to a child process")
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_stack_killed_mid_stage_resumes_to_the_uninterrupted_result(tmp_path, digits_file, sig):
     common = ["stack", "--data", str(digits_file), *STACK]
@@ -354,7 +354,7 @@ def _write_older_version(path, saved, version):
     write_document(path, config, arrays)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 @pytest.mark.parametrize("solver", ["lbfgs", "adam"])
 def test_version_1_and_2_checkpoints_still_resume_and_a_damaged_history_is_refused(X, tmp_path, solver):
     from sparseae.checkpoint import Checkpoint
@@ -393,7 +393,7 @@ def test_version_1_and_2_checkpoints_still_resume_and_a_damaged_history_is_refus
         sparseae.SparseAutoencoder(4, max_iter=20, **params).fit(X, resume_from=path)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 def test_adam_checkpoints_keep_beta_1_and_older_ones_resume_with_0_9(X, tmp_path, monkeypatch):
     import sparseae.checkpoint as checkpoint
 

@@ -6,16 +6,16 @@ import os
 import re
 import struct
 import tempfile
-import warnings
 
 import numpy as np
 import pytest
 from safetensors.numpy import save_file
-from sklearn.exceptions import ConvergenceWarning
 
 import sparseae
 from sparseae import SparseAutoencoder
 from sparseae.cli import main
+
+pytestmark = pytest.mark.unconverged
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +25,7 @@ def files(tmp_path_factory):
     rng = np.random.default_rng(0)
     X = rng.uniform(0.1, 0.9, size=(40, 9))
     np.save(d / "good.npy", X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        SparseAutoencoder(4, max_iter=3, random_state=0).fit(X).save(d / "model.safetensors")
+    SparseAutoencoder(4, max_iter=3, random_state=0).fit(X).save(d / "model.safetensors")
     good_model = (d / "model.safetensors").read_bytes()
     (d / "truncated.safetensors").write_bytes(good_model[:-40])
     (d / "corrupt.safetensors").write_bytes(good_model[:8] + b"\x7f" * 40 + good_model[48:])
@@ -57,9 +55,7 @@ def files(tmp_path_factory):
     np.savez(d / "one_class.npz", X=X, y=np.zeros(40))
     np.save(d / "labels_short.npy", y[:-1])
     np.save(d / "labels_nan.npy", np.where(np.arange(40) == 7, np.nan, y))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        sparseae.SoftmaxRegression(max_iter=5, random_state=0).fit(X, y).save(d / "classifier.safetensors")
+    sparseae.SoftmaxRegression(max_iter=5, random_state=0).fit(X, y).save(d / "classifier.safetensors")
     readonly = d / "readonly"
     readonly.mkdir()
     readonly.chmod(0o555)

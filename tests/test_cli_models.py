@@ -1,18 +1,18 @@
 """sparseae encode, show and selftaught."""
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 
 import sparseae
 from sparseae import SparseAutoencoder, ZCAWhitening
 from sparseae.cli import main
+
+pytestmark = pytest.mark.unconverged
 
 MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 
@@ -20,9 +20,7 @@ MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 @pytest.fixture
 def saved(tmp_path, rng):
     X = rng.uniform(0.05, 0.95, size=(120, 16))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = SparseAutoencoder(6, max_iter=10, random_state=0).fit(X)
+    model = SparseAutoencoder(6, max_iter=10, random_state=0).fit(X)
     return model.save(tmp_path / "m.safetensors"), model, X
 
 
@@ -64,9 +62,7 @@ def test_show_writes_tiles_of_a_model_and_a_pipeline(tmp_path, saved, rng):
     with Image.open(out) as image:
         assert image.size == ((3 * 5 + 1) * 8, (2 * 5 + 1) * 8)  # 6 tiles of 4x4, 3 per row
     pipe = make_pipeline(ZCAWhitening(), SparseAutoencoder(4, output_activation="linear", max_iter=5))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        pipe.fit(X)
+    pipe.fit(X)
     sparseae.save(pipe, tmp_path / "p.safetensors")
     before = out.read_bytes()
     assert main(["show", str(tmp_path / "p.safetensors"), "-o", str(out)]) == 2  # no silent overwrite

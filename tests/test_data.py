@@ -1,14 +1,14 @@
 """What fit accepts (sparseae._data): arrays, .npy paths and memmaps read in chunks, checked
 once with errors that name the global row; the minibatches of an epoch."""
 
-import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 
 from sparseae import SparseAutoencoder
 from sparseae._data import minibatches
+
+pytestmark = pytest.mark.unconverged
 
 KW = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
 
@@ -16,11 +16,9 @@ KW = dict(weight_decay=1e-3, sparsity_target=0.05, sparsity_weight=3.0)
 def test_fit_from_a_path_matches_the_in_memory_fit(data):
     X, path = data
     kwargs = dict(n_hidden=7, max_iter=60, random_state=0, **KW)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        in_memory = SparseAutoencoder(**kwargs).fit(X)
-        from_path = SparseAutoencoder(batch_size=300, **kwargs).fit(str(path))
-        from_memmap = SparseAutoencoder(batch_size=300, **kwargs).fit(np.load(path, mmap_mode="r"))
+    in_memory = SparseAutoencoder(**kwargs).fit(X)
+    from_path = SparseAutoencoder(batch_size=300, **kwargs).fit(str(path))
+    from_memmap = SparseAutoencoder(batch_size=300, **kwargs).fit(np.load(path, mmap_mode="r"))
     for model in (from_path, from_memmap):
         assert rel(model.loss_, in_memory.loss_) < 1e-6
         assert model.n_features_in_ == 20
@@ -32,9 +30,7 @@ def test_auto_batch_size_reads_a_file_in_chunks(data, monkeypatch, row_reads):
 
     X, path = data
     monkeypatch.setattr(data_module, "CHUNK_BYTES", 100 * 8 * (20 + 2 * (20 + 7)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        SparseAutoencoder(7, max_iter=2, **KW).fit(path)
+    SparseAutoencoder(7, max_iter=2, **KW).fit(path)
     assert max(row_reads) == 256  # the floor on chunk rows; never the whole file at once
 
 

@@ -26,7 +26,7 @@ def test_adam_fit_lowers_the_exact_cost(X):
     assert longer.loss_ == pytest.approx(exact, rel=1e-12)  # loss_ is the exact full J_sparse
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 def test_adam_with_its_defaults_comes_near_lbfgs_on_the_notes_exercise():
     """The notes' exercise on 3,000 patches (a third of it, so fewer steps than the benchmark's):
     Adam's defaults end within 8 % of L-BFGS's cost (measured: +5.2 %), where β₁ = 0.9, the
@@ -70,7 +70,7 @@ def test_partial_fit_on_a_file(tmp_path, X):
 # -- fit_stream: a stream longer than memory, with fit's schedules -------------------------------
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 def test_fit_stream_over_the_same_rows_again_and_again_is_fit_with_adam_bit_for_bit(rng):
     X = rng.uniform(0.05, 0.95, size=(300, 16))
     params = dict(solver="adam", random_state=0, batch_size=50)

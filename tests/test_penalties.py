@@ -70,7 +70,7 @@ def test_keep_top_k_keeps_each_rows_k_largest(rng, dtype):
     np.testing.assert_array_equal(kept, np.where(a >= threshold, a, 0))
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.unconverged
 def test_topk_keeps_k_units_in_the_objective_and_in_transform(rng):
     import sparseae
 

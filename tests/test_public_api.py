@@ -145,3 +145,12 @@ def test_no_module_below_the_estimators_reads_an_estimator():
         assert not {m for m in imported if any(m == e or m.startswith(e + ".") for e in estimators)}, path
         names = {n.id for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Name)}
         assert "estimator" not in names, f"{path} handles an estimator"
+
+
+def test_the_convergence_warning_filter_lives_in_conftest_alone():
+    tests = Path(__file__).parent
+    for path in set(tests.glob("test_*.py")) - {Path(__file__)}:
+        text = path.read_text()
+        for pattern in ('simplefilter("ignore", ConvergenceWarning)', "ignore::sklearn.exceptions.ConvergenceWarning"):
+            assert pattern not in text, f"{path.name}: mark the test (or module) unconverged instead"
+    assert "ignore::sklearn.exceptions.ConvergenceWarning" in (tests / "conftest.py").read_text()

@@ -12,7 +12,7 @@ from sparseae.optim.adam import Adam
 from sparseae.resample import FIRING, dead_units, resample
 from sparseae.training.minibatch import run_epoch
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = pytest.mark.unconverged
 
 
 def test_dead_units_are_those_never_active():

@@ -7,7 +7,7 @@ import pytest
 import sparseae
 from sparseae.cli import main
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = pytest.mark.unconverged
 
 
 @pytest.fixture(scope="module")
