@@ -169,3 +169,28 @@ def test_train_with_held_out_rows_reports_on_them(tmp_path, monkeypatch):
     assert validation["best_score"] == min(validation["scores"]) == pytest.approx(validation["terms"]["cost"])
     assert set(validation) >= {"fvu", "mse", "l0", "dead_units", "dense_units", "rho_hat", "terms"}
     assert len(validation["rho_hat"]) == 6
+
+
+def test_every_flag_has_help_that_shows_its_default():
+    import argparse
+    import re
+
+    from sparseae.cli.parser import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for command, sub in commands.items():
+        for action in sub._actions:
+            if not action.option_strings or action.dest == "help":
+                continue
+            flag = f"sparseae {command} {action.option_strings[-1]}"
+            assert action.help, f"{flag} has no help"
+            default = action.default
+            if default is None or default is False:
+                continue
+            if isinstance(default, (int, float)):
+                numbers = [float(t) for t in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", action.help)]
+                assert float(default) in numbers, f"{flag}'s help does not show its default {default}"
+            else:
+                shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
+                assert shown in action.help, f"{flag}'s help does not show its default {shown}"

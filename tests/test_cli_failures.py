@@ -59,6 +59,17 @@ def files(tmp_path_factory):
     readonly = d / "readonly"
     readonly.mkdir()
     readonly.chmod(0o555)
+    (d / "existing.png").write_bytes(b"not replaced")
+    deep = "[" * 100_000 + "]" * 100_000  # nests deeper than Python's JSON parser recurses
+    save_file({"x": np.zeros(3)}, str(d / "deep.safetensors"), metadata={"sparseae": deep})
+    (d / "deep_run").mkdir()
+    (d / "deep_run" / "metrics.json").write_text(deep)
+    (d / "list_run").mkdir()
+    (d / "list_run" / "metrics.json").write_text("[]")
+    overflow = struct.pack(">IIII", 2051, 2**31, 2**31, 4) + bytes(64)  # 2^64 values: int64 overflows to 0
+    (d / "overflow-idx3-ubyte").write_bytes(overflow)
+    (d / "bad_first_row.csv").write_text("0.1,0.2x,0.3\n" + "0.4,0.5,0.6\n" * 5)
+    (d / "bad_row_7.csv").write_text("a,b,c\n" + "0.4,0.5,0.6\n" * 4 + "\n0.1,,0.3\n")
     return d
 
 
@@ -125,7 +136,24 @@ CASES = [
     ("show", "missing file", ["show", "{d}/nope.safetensors"], 1, r"does not exist"),
     ("show", "truncated file", ["show", "{d}/truncated.safetensors"], 1, r"corrupt or truncated"),
     ("show", "foreign file", ["show", "{d}/foreign.safetensors"], 1, r"not a sparseae model"),
-    ("show", "existing output", ["show", "{d}/model.safetensors", "-o", "{d}/notes.txt"], 2, r"already exists; choose another or pass --overwrite"),
+    ("show", "existing output", ["show", "{d}/model.safetensors", "-o", "{d}/existing.png"], 2, r"already exists; choose another or pass --overwrite"),
+    ("show", "wrong extension", ["show", "{d}/model.safetensors", "-o", "x.jpg"], 2, r"-o 'x.jpg': this command writes .png files"),
+    ("encode", "wrong extension", ["encode", "{d}/model.safetensors", "{d}/good.npy", "-o", "f.csv"], 2, r"writes .npy files"),
+    ("predict", "wrong extension", ["predict", "{d}/classifier.safetensors", "{d}/good.npy", "-o", "f.npy"], 2, r"writes .csv files"),
+    ("encode", "deep JSON", ["encode", "{d}/deep.safetensors", "{d}/good.npy", "-o", "f.npy"], 1, r"damaged sparseae config: its JSON nests too deep"),
+    ("report", "deep JSON", ["report", "{d}/deep_run"], 1, r"metrics.json' is damaged: its JSON nests too deep to read"),
+    ("report", "not an object", ["report", "{d}/list_run"], 1, r"metrics.json' is damaged: it holds a JSON list, not an object"),
+    ("train", "overflowing IDX", ["train", "--data", "{d}/overflow-idx3-ubyte"], 1, r"is truncated: header says shape \(2147483648, 2147483648, 4\)"),
+    ("train", "cannot apply", ["train", "--data", "{d}/good.npy", "--key", "X"], 2, r"--key names one array of a .npz file; --data .*good.npy is not one"),
+    ("encode", "cannot apply", ["encode", "{d}/model.safetensors", "{d}/good.npy", "-o", "f.npy", "--key", "X"], 2, r"--key X names one array of a .npz file; '.*good.npy' is not one"),
+    ("train", "cannot apply", ["train", "--data", "{d}/good.npy", "--colour"], 2, r"--colour samples RGB patches of a folder of images"),
+    ("train", "cannot apply", ["train", "--data", "{d}/good.npy", "--patches", "500"], 2, r"--patches is for patches of images"),
+    ("train", "cannot apply", ["train", "--data", "digits", "--patch-size", "4"], 2, r"--patch-size is for patches of images"),
+    ("train", "cannot apply", ["train", "--stream", "--solver", "lbfgs"], 2, r"--stream trains with a minibatch solver \(adam\); --solver lbfgs needs all the data"),
+    ("train", "too large", ["train", "--n-hidden", "100000000"], 1, r"needs about [\d.]+ TB of memory .*; [\d.]+ [GMT]B is available: use fewer hidden units"),
+    ("stack", "too large", ["stack", "--data", "{d}/labeled.npz", "--hidden", "100000000", "1000"], 1, r"a 9-100000000-1000-2 StackedSparseAutoencoder .* needs about"),
+    ("train", "malformed CSV", ["train", "--data", "{d}/bad_first_row.csv"], 1, r"bad_first_row.csv', line 1: '0.2x' is not a number"),
+    ("train", "malformed CSV", ["train", "--data", "{d}/bad_row_7.csv"], 1, r"bad_row_7.csv', line 7: '' is not a number"),
     ("show", "read-only output", ["show", "{d}/model.safetensors", "-o", "{d}/readonly/f.png"], 1, r"readonly.*: Permission denied"),
     ("stack", "bad flag", ["stack"], 2, r"^sparseae stack: error: give --data \(with --labels unless the file holds them\) or --mnist"),
     ("stack", "bad value", ["stack", "--data", "{d}/labeled.npz", "--hidden", "0"], 2, r"argument --hidden: expected a whole number >= 1, got '0'"),
@@ -142,7 +170,7 @@ CASES = [
     ("predict", "foreign file", ["predict", "{d}/model.safetensors", "{d}/good.npy", "-o", "l.csv"], 1, r"holds a SparseAutoencoder, not a classifier"),
     ("predict", "wrong shape", ["predict", "{d}/classifier.safetensors", "{d}/eight.npy", "-o", "l.csv"], 1, r"X has 8 features, but SoftmaxRegression is expecting 9"),
     ("predict", "NaN", ["predict", "{d}/classifier.safetensors", "{d}/nan.npy", "-o", "l.csv"], 1, r"data has 1 NaN"),
-    ("predict", "existing output", ["predict", "{d}/classifier.safetensors", "{d}/good.npy", "-o", "{d}/notes.txt"], 2, r"already exists"),
+    ("predict", "existing output", ["predict", "{d}/classifier.safetensors", "{d}/good.npy", "-o", "{d}/header.csv"], 2, r"already exists"),
     ("predict", "read-only output", ["predict", "{d}/classifier.safetensors", "{d}/good.npy", "-o", "{d}/readonly/l.csv"], 1, r"Permission denied"),
     ("gradcheck", "bad flag", ["gradcheck", "--bogus"], 2, r"unrecognized arguments: --bogus"),
     ("gradcheck", "bad value", ["gradcheck", "--threshold", "nan"], 2, r"argument --threshold: expected a positive number, got 'nan'"),

@@ -21,27 +21,41 @@ The pieces, each in its own module, follow the notes:
 - :mod:`sparseae.errors`: the exceptions sparseae raises on purpose.
 """
 
-from .edges import edge_score, localisation, orientation_selectivity
-from .errors import (
-    DataError,
-    DeviceError,
-    ModelFileError,
-    NonFiniteCostError,
-    ParameterError,
-    SparseaeError,
-)
-from .estimator import SparseAutoencoder
-from .gradcheck import check_gradient, numerical_gradient
-from .metrics import reconstruction_metrics
-from .network import Layout, forward
-from .objective import SparseObjective
-from .optim import OptimizeResult, minimize
-from .penalties import kl_divergence
-from .persistence import load, save
-from .preprocessing import PatchNormalizer, PCAWhitening, ZCAWhitening
-from .softmax import SoftmaxRegression
-from .stacked import StackedSparseAutoencoder
-from .visualize import feature_tiles, max_activation_inputs
+import importlib
+
+#: Each public name and the module it lives in. They load on first use (PEP 562), so that
+#: ``import sparseae`` is quick and the ``sparseae`` command can handle signals before NumPy,
+#: SciPy and scikit-learn load.
+_EXPORTS = {
+    "edge_score": "edges",
+    "localisation": "edges",
+    "orientation_selectivity": "edges",
+    "DataError": "errors",
+    "DeviceError": "errors",
+    "ModelFileError": "errors",
+    "NonFiniteCostError": "errors",
+    "ParameterError": "errors",
+    "SparseaeError": "errors",
+    "SparseAutoencoder": "estimator",
+    "check_gradient": "gradcheck",
+    "numerical_gradient": "gradcheck",
+    "reconstruction_metrics": "metrics",
+    "Layout": "network",
+    "forward": "network",
+    "SparseObjective": "objective",
+    "OptimizeResult": "optim",
+    "minimize": "optim",
+    "kl_divergence": "penalties",
+    "load": "persistence",
+    "save": "persistence",
+    "PatchNormalizer": "preprocessing",
+    "PCAWhitening": "preprocessing",
+    "ZCAWhitening": "preprocessing",
+    "SoftmaxRegression": "softmax",
+    "StackedSparseAutoencoder": "stacked",
+    "feature_tiles": "visualize",
+    "max_activation_inputs": "visualize",
+}
 
 __version__ = "0.1.0"
 
@@ -75,3 +89,21 @@ __all__ = [
     "reconstruction_metrics",
     "save",
 ]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    else:
+        try:
+            value = importlib.import_module(f".{name}", __name__)  # a submodule: sparseae.errors
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,5 +1,6 @@
-import sys
+"""``python -m sparseae``: the same entry as the installed command."""
 
-from .cli import main
+from ._entry import run
 
-sys.exit(main())
+if __name__ == "__main__":
+    run()

@@ -16,6 +16,8 @@ Exception`` never swallows it) carrying the last completed iterate.
 
 from sklearn.utils._param_validation import InvalidParameterError
 
+from ._signals import Signalled  # noqa: F401  (a KeyboardInterrupt, as FitInterrupted)
+
 
 class SparseaeError(Exception):
     """Base of every error sparseae raises on purpose."""
@@ -43,6 +45,15 @@ class DataChangedError(DataError):
 
 class ModelFileError(DataError):
     """A model file that cannot be loaded."""
+
+
+class WriteError(SparseaeError, OSError):
+    """A file or folder could not be written (a full disk, no permission, a folder in the way);
+    nothing is left under its name or a temporary one."""
+
+
+class MemoryNeedError(SparseaeError, MemoryError):
+    """What was asked for needs more memory than the machine has; raised before allocating."""
 
 
 class DeviceError(SparseaeError, RuntimeError):

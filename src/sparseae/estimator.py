@@ -182,6 +182,7 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
         source, m, n = self._training_data(X, reset=not warm, output_activation=self.output_activation)
         fingerprint = self._fingerprint(source, m, n, checkpoint, resumed)
         layout = Layout([n, self.n_hidden, n])
+        self._check_memory(layout, source, m)
         warm = warm and self.theta_.size == layout.size  # a changed n_hidden starts afresh
         if resumed is not None:
             if resumed.theta.size != layout.size:

@@ -18,8 +18,9 @@ from sklearn.utils.validation import validate_data
 from ._data import MINIBATCH_ROWS, chunk_rows, in_memory, is_dask_array, training_source
 from .checkpoint import check_same_data, data_fingerprint, read_checkpoint
 from .errors import DataError, FitInterrupted, ModelFileError, NonFiniteCostError, ParameterError
+from .memory import check_fit
 from .resample import SAMPLE_ROWS
-from .solvers import MINIBATCH, SOLVERS, get_solver
+from .solvers import MINIBATCH, get_solver, registered
 from .training import FullBatch, Minibatch, Monitor, Settings
 from .training.checkpoints import Checkpointer, check_same_params
 from .training.resampling import Resampler
@@ -34,7 +35,7 @@ def auto_lbfgs_memory(m, layout):
 
 def default_minibatch_solver():
     """The first registered minibatch solver (``partial_fit``'s when ``solver`` is full batch)."""
-    return next(s for s in SOLVERS.values() if s.kind == MINIBATCH)
+    return next(s for s in registered().values() if s.kind == MINIBATCH)
 
 
 def first_rows(source):
@@ -79,6 +80,21 @@ class Trainable:
         if given is not None and not solver.minibatch:
             return min(given, m)
         return None if in_memory(source) else chunk_rows(m, n, self._width())
+
+    def _check_memory(self, layout, source, m):
+        """Refuse, before θ0 is allocated, a fit of ``layout`` on ``m`` rows that cannot fit in
+        this machine's memory (:mod:`sparseae.memory`)."""
+        solver = self._solver()
+        if solver.minibatch:
+            rows, history = min(self._given_batch() or MINIBATCH_ROWS, m), 2
+        else:
+            rows = self._chunk_size(source, m, layout.layer_sizes[0], solver) or m
+            memory = getattr(self, "lbfgs_memory", "auto")
+            corrections = auto_lbfgs_memory(m, layout) if memory == "auto" else int(memory)
+            history = 2 * corrections if "lbfgs_memory" in solver.options else 0
+        sizes = "-".join(str(s) for s in layout.layer_sizes)
+        check_fit(f"a {sizes} {type(self).__name__} with solver {solver.name!r}", layout.size, rows,
+                  layout.layer_sizes, np.dtype(self.dtype).itemsize, history)
 
     # -- settings ----------------------------------------------------------------------------
 

@@ -48,10 +48,23 @@ class Saveable:
         return save(self, path)
 
 
+#: The modules whose classes register themselves (imported before the registry is read).
+_MODEL_MODULES = ("estimator", "softmax", "stacked", "preprocessing")
+
+
 def register(cls):
     """Class decorator: ``cls`` saves and loads by its name (``_get_state``, ``_from_state``)."""
     _KINDS[cls.__name__] = cls
     return cls
+
+
+def _kinds():
+    """The registry, with every model module of sparseae imported (``import sparseae`` is lazy)."""
+    import importlib
+
+    for module in _MODEL_MODULES:
+        importlib.import_module(f"{__package__}.{module}")
+    return _KINDS
 
 
 def _state(model):
@@ -67,7 +80,7 @@ def _state(model):
             arrays.update({f"{i}.{key}": value for key, value in step_arrays.items()})
         return {"kind": "Pipeline", "steps": steps}, arrays
     kind = type(model).__name__
-    if kind not in _KINDS:
+    if kind not in _kinds():
         raise DataTypeError(f"cannot save a {kind}; sparseae saves {sorted(_KINDS)} and Pipelines of them")
     check_is_fitted(model)
     params, fitted, arrays = model._get_state()
@@ -85,7 +98,7 @@ def _rebuild(config, arrays):
             step_arrays = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
             steps.append((step["name"], _rebuild(step, step_arrays)))
         return Pipeline(steps)
-    registry = _KINDS
+    registry = _kinds()
     if kind not in registry:
         raise ModelFileError(f"unknown model kind {kind!r}")
     return registry[kind]._from_state(config["params"], config["fitted"], arrays)
@@ -100,12 +113,13 @@ def save(model, path):
 def write_document(path, config, arrays):
     """Write ``{"format_version": ..., **config}`` and ``arrays`` as one safetensors file with its
     digest, atomically. Models and checkpoints are both such files."""
+    from safetensors import SafetensorError
     from safetensors.numpy import save_file
 
     document = json.dumps({"format_version": FORMAT_VERSION, **config})
     tensors = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
     metadata = {_KEY: document, _DIGEST: _digest(document, tensors)}
-    with atomic_path(path) as tmp:
+    with atomic_path(path, errors=(OSError, SafetensorError)) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return Path(path)
 
@@ -158,6 +172,8 @@ def read_document(path, what):
         document = json.loads(metadata[_KEY])
         version = document["format_version"]
         document["kind"]
+    except RecursionError:
+        raise ModelFileError(f"{str(path)!r} has a damaged sparseae config: its JSON nests too deep") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelFileError(f"{str(path)!r} has a damaged sparseae config: {exc!r}") from None
     if not isinstance(version, int) or version < 1:

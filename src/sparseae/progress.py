@@ -8,15 +8,15 @@ class Progress:
     """Context manager whose ``update(iteration, cost, validation=None)`` feeds a progress bar
     (or nothing)."""
 
-    def __init__(self, total, enabled=True, description="training"):
-        self.total = total
+    def __init__(self, total, enabled=True, description="training", initial=0):
+        self.total, self.initial = total, initial
         self.enabled = enabled
         self.description = description
         self._bar = None
 
     def __enter__(self):
         if self.enabled:
-            self._bar = tqdm(total=self.total, desc=self.description, unit="it", leave=True)
+            self._bar = tqdm(total=self.total, initial=self.initial, desc=self.description, unit="it", leave=True)
         return self
 
     def update(self, iteration, cost, validation=None):

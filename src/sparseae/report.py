@@ -14,13 +14,12 @@ the run folder's files alone, which is what ``sparseae report RUN_DIR`` does.
 
 import base64
 import html
-import json
 from pathlib import Path
 
 import numpy as np
 
 from . import figures
-from ._io import atomic_path
+from ._io import atomic_path, read_json_object
 from .activations import ACTIVATIONS
 from .errors import DataError, ModelFileError, ParameterError
 
@@ -34,8 +33,7 @@ def write_report_data(folder, model, X, rows):
     """Store what the report needs from the data: the histogram of the hidden activations on
     (the first MAX_ROWS of) ``X``, and for square patches the ``N_TOP`` rows that most activate
     each of the first ``N_UNITS`` units. ``rows`` says which rows X holds ("held-out rows")."""
-    from safetensors.numpy import save_file
-
+    from .persistence import write_document
     from .visualize import infer_patch_shape
 
     X = np.asarray(X[:MAX_ROWS], dtype=np.float64)
@@ -53,21 +51,30 @@ def write_report_data(folder, model, X, rows):
         units = np.arange(min(N_UNITS, H.shape[1]))
         top = np.argsort(-H[:, units], axis=0, kind="stable")[:N_TOP].T  # (units, N_TOP) row indices
         arrays.update(top_units=units, top_patches=X[top].astype(np.float32))
-    with atomic_path(Path(folder) / REPORT_DATA) as tmp:
-        save_file(arrays, str(tmp), metadata={"rows": rows, "n_rows": str(len(X))})
+    write_document(Path(folder) / REPORT_DATA, {"kind": "ReportData", "rows": rows, "n_rows": len(X)}, arrays)
 
 
 def _read_report_data(folder):
+    """The report data's (metadata, arrays), checked against its digest as a model file is;
+    a file written before it had one (plain safetensors metadata) still reads."""
     from safetensors import SafetensorError, safe_open
+
+    from .persistence import _KEY, read_document
 
     path = Path(folder) / REPORT_DATA
     if not path.is_file():
         return None, {}
     try:
         with safe_open(str(path), framework="np") as f:
-            return f.metadata() or {}, {name: f.get_tensor(name) for name in f.keys()}
+            metadata = f.metadata() or {}
+            if _KEY not in metadata:  # before the digest
+                return metadata, {name: f.get_tensor(name) for name in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"{str(path)!r} is not readable (corrupt or truncated?): {exc}") from None
+    document, arrays = read_document(path, "report data")
+    if document["kind"] != "ReportData":
+        raise ModelFileError(f"{str(path)!r} holds a {document['kind']}, not a run's report data")
+    return {"rows": str(document.get("rows", "rows")), "n_rows": str(document.get("n_rows", ""))}, arrays
 
 
 def write_report(folder):
@@ -78,21 +85,23 @@ def write_report(folder):
     if not folder.is_dir():
         raise DataError(f"{str(folder)!r} is not a run folder")
     try:
-        metrics = json.loads((folder / "metrics.json").read_text())
+        metrics = read_json_object(folder / "metrics.json")
     except FileNotFoundError:
         raise DataError(
             f"{str(folder)!r} is not a finished run folder (it has no metrics.json)"
         ) from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{str(folder / 'metrics.json')!r} is damaged: {exc}") from None
     model = load(folder / "model.safetensors")
     if not hasattr(model, "components_"):
         raise DataError(f"{str(folder)!r} holds a {type(model).__name__}; the report is for a "
                         f"SparseAutoencoder")
     try:
-        settings = json.loads((folder / "run.json").read_text())["settings"]
-    except (OSError, ValueError, KeyError, TypeError):
+        settings = read_json_object(folder / "run.json")["settings"]
+        if not isinstance(settings, dict):
+            raise DataError(f"{str(folder / 'run.json')!r} is damaged: its settings are not an object")
+    except FileNotFoundError:
         settings = model.get_params()  # a run written before run.json: the model's own parameters
+    except KeyError:
+        raise DataError(f"{str(folder / 'run.json')!r} is damaged: it has no settings") from None
     meta, data = _read_report_data(folder)
     page = _page(model, metrics, settings, meta, data)
     with atomic_path(folder / REPORT) as tmp:

@@ -99,6 +99,7 @@ class SoftmaxRegression(Trainable, Classifier, BaseEstimator):
         self.classes_, indices = validate_labels(y, m)
         fingerprint = self._fingerprint(source, m, n, checkpoint, resumed)
         layout = Layout([n, len(self.classes_)])
+        self._check_memory(layout, source, m)
         before, theta0 = (0, []), self._initial_theta(layout)
         if resumed is not None:
             if resumed.theta.size != layout.size:

@@ -43,8 +43,17 @@ class Solver:
         return self.kind == MINIBATCH
 
 
-#: Solvers by name, in the order they were registered (the default first).
+#: Solvers by name, in the order they were registered (the default first). The registrations
+#: live beside the solvers, in :mod:`sparseae.optim`; :func:`registered` loads them.
 SOLVERS = {}
+
+
+def registered():
+    """SOLVERS, with sparseae.optim's registrations loaded (``import sparseae`` loads lazily)."""
+    import importlib
+
+    importlib.import_module(f"{__package__}.optim")
+    return SOLVERS
 
 
 def register(solver):
@@ -62,11 +71,12 @@ def get_solver(name):
     from .errors import ParameterError
 
     try:
-        return SOLVERS[name]
+        return registered()[name]
     except (KeyError, TypeError):
         raise ParameterError(f"solver must be one of {sorted(SOLVERS)}, got {name!r}") from None
 
 
 def help_text():
     """``--solver``'s help: each name with its summary, the default first."""
-    return "; ".join(f"{s.name}: {s.summary}" for s in SOLVERS.values()) + f" ({next(iter(SOLVERS))})"
+    solvers = registered()
+    return "; ".join(f"{s.name}: {s.summary}" for s in solvers.values()) + f" ({next(iter(solvers))})"

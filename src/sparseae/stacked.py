@@ -139,6 +139,7 @@ class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEsti
         if checkpoint is not None:
             check_parameters({"checkpoint_every": checkpoint_every}, "fit")
         source, targets, m, held_out = self._hold_out(source, targets, m, resumed)
+        self._check_memory(Layout([n, *sizes, len(self.classes_)]), source, m)  # the largest stage: fine-tuning
         rng = check_random_state(self.random_state)
         seeds = [rng.randint(_SEED_RANGE) for _ in range(len(sizes) + 1)]
         stages = _Stages(self, checkpoint, checkpoint_every, fingerprint, n, resumed)

@@ -23,7 +23,7 @@ from .activations import ACTIVATIONS
 from .errors import DataError, DataTypeError, ParameterError
 from .losses import LOSSES
 from .penalties import PENALTIES
-from .solvers import SOLVERS
+from .solvers import registered
 
 
 class Names(Options):
@@ -36,9 +36,10 @@ class Names(Options):
 
     @property
     def options(self):
-        if isinstance(self._names, dict):
-            return [name for name, item in self._names.items() if self._keep(item)]
-        return list(self._names)
+        names = self._names() if callable(self._names) else self._names
+        if isinstance(names, dict):
+            return [name for name, item in names.items() if self._keep(item)]
+        return list(names)
 
 
 _NON_NEGATIVE = Interval(Real, 0, np.inf, closed="left")
@@ -54,7 +55,7 @@ CONSTRAINTS = {
     "activation": [Names(ACTIVATIONS, lambda act: act.hidden)],
     "output_activation": [Names(ACTIVATIONS)],
     "loss": [Names(LOSSES)],
-    "solver": [Names(SOLVERS)],
+    "solver": [Names(registered)],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "tol": [_NON_NEGATIVE],
     "learning_rate": [Interval(Real, 0, np.inf, closed="neither"), Names(("auto",))],

@@ -5,12 +5,14 @@
 exit status says its kind, mapped here from :mod:`sparseae.errors` in one place: 2 a usage
 error (a flag or value: ParameterError), 1 anything else sparseae raises on purpose (data,
 files, model files, numerical failure, devices: SparseaeError) and file-system errors, 130
-Ctrl-C. Warnings become ``note:`` lines after a success, and are dropped after a failure.
+Ctrl-C (128 + the signal for SIGTERM and SIGHUP, which stop a command as Ctrl-C does:
+:mod:`sparseae._signals`). Warnings become ``note:`` lines after a success, and are dropped after a failure.
 """
 
 import sys
 import warnings
 
+from .. import _signals
 from ..errors import ParameterError, SparseaeError
 from .classify import predict, stack
 from .commands import encode, gradcheck, report, selftaught, show
@@ -31,15 +33,15 @@ def _one_line(exc):
 def main(argv=None):
     """Run the command line; returns the exit status."""
     prog = "sparseae"
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _signals.handled():
         warnings.simplefilter("always")
         try:
             args = build_parser().parse_args(argv)
             prog = f"sparseae {args.command}"
             status = COMMANDS[args.command](args)
         except KeyboardInterrupt:
-            print(f"{prog}: interrupted; nothing was left half-written", file=sys.stderr)
-            return 130
+            print(f"{prog}: interrupted ({_signals.name()}); nothing was left half-written", file=sys.stderr)
+            return _signals.exit_status()
         except ParameterError as exc:
             print(f"{getattr(exc, 'prog', prog)}: error: {_one_line(exc)}", file=sys.stderr)
             return 2

@@ -10,7 +10,7 @@ from ..errors import DataError, FitInterrupted
 from .commands import _check_output
 from .parser import UsageError
 from .resume import CHECKPOINT, open_resumed_run, record_run
-from .run_files import EXIT
+from .run_files import exit_status
 from .run_folder import RunFolder, write_json
 
 
@@ -39,9 +39,9 @@ def stack(args):
     else:
         (X, y), description = load_labeled(args.data, args.labels), f"{args.data}"
     validate_labels(y, X.shape[0])  # rows named as in the file, before the split reorders them
-    order = np.random.default_rng(args.seed).permutation(len(y))
+    order = np.random.default_rng(args.seed).permutation(len(y))  # the split benchmarks/stacked_mnist.py makes
     n_test = int(round(len(y) * args.test_fraction))
-    test, train = order[:n_test], order[n_test:]
+    train, test = order[: len(y) - n_test], order[len(y) - n_test :]
     stages = [f"autoencoder {i + 1}" for i in range(len(args.hidden))] + ["softmax", "fine-tuning"]
     fit, extra = {}, {}
     if resumed is not None:
@@ -52,8 +52,7 @@ def stack(args):
     else:
         run = RunFolder(args.out, args.overwrite)
         if args.checkpoint_every:  # the folder appears now, to hold the checkpoints
-            record_run(run.path, args)
-            run.commit()
+            run.begin(lambda path: record_run(path, args))
             fit = dict(checkpoint=run.final / CHECKPOINT, checkpoint_every=args.checkpoint_every)
     with run:
         train, evaluate = np.sort(train), np.sort(test if n_test else train)
@@ -68,7 +67,7 @@ def stack(args):
                     f"no checkpoint was written yet: start again (--out {run.final} --overwrite)")
             print(f"sparseae stack: error: interrupted in stage {stage!r} after {exc.n_iter} iterations; {left}",
                   file=sys.stderr)
-            return EXIT["interrupted"]
+            return exit_status("interrupted")
         folder = run.final if run.committed else run.path
         if not run.committed:
             record_run(folder, args)
@@ -126,7 +125,7 @@ def predict(args):
     from .._data import row_chunks
     from ..datasets.sources import load_rows
 
-    out = _check_output(args.output, args.overwrite)
+    out = _check_output(args.output, args.overwrite, ".csv")
     model = load(args.model)
     if not hasattr(model, "predict"):
         raise DataError(f"{args.model!r} holds a {type(model).__name__}, not a classifier: "

@@ -1,19 +1,24 @@
 """``sparseae encode``, ``show``, ``gradcheck`` and ``selftaught``."""
 
+import contextlib
 import itertools
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_path
+from .._io import atomic_path, reserve
 from ..errors import DataError
 from .parser import UsageError
 from .run_folder import RunFolder, write_json
 
 
-def _check_output(path, overwrite):
+def _check_output(path, overwrite, suffix):
+    """``-o PATH``, refused before any work when it names a folder, exists (without --overwrite)
+    or ends in another extension than the format written (``suffix``)."""
     path = Path(path)
+    if path.suffix.lower() != suffix:
+        raise UsageError(f"-o {str(path)!r}: this command writes {suffix} files; give a name ending in {suffix}")
     if path.exists() and (path.is_dir() or not overwrite):
         hint = "" if path.is_dir() else " or pass --overwrite"
         raise UsageError(f"-o {str(path)!r} already exists; choose another{hint}")
@@ -27,7 +32,7 @@ def encode(args):
     from .._data import row_chunks
     from ..datasets.sources import load_rows
 
-    out = _check_output(args.output, args.overwrite)
+    out = _check_output(args.output, args.overwrite, ".npy")
     model = load(args.model)
     X = load_rows(args.data, key=args.key)
     if X.ndim != 2:
@@ -39,6 +44,7 @@ def encode(args):
             H = model.transform(chunk)
             if start == 0:
                 features = open_memmap(tmp, mode="w+", dtype=np.float64, shape=(X.shape[0], H.shape[1]))
+                reserve(tmp, features.offset + features.nbytes)  # a full disk: an error, never SIGBUS
             features[start : start + len(H)] = H
         features.flush()
         del features
@@ -73,11 +79,11 @@ def show(args):
     from .. import load
     from ..visualize import save_tiles
 
-    out = _check_output(args.output, args.overwrite)
+    out = _check_output(args.output, args.overwrite, ".png")
     views = _feature_views(load(args.model))
     paths = [out] + [out.with_name(f"{out.stem}_layer{d}{out.suffix}") for d in range(2, len(views) + 1)]
     for path in paths[1:]:
-        _check_output(path, args.overwrite)
+        _check_output(path, args.overwrite, ".png")
     for W, path in zip(views, paths):
         print(f"wrote {save_tiles(W, path, args.patch_shape)}: {W.shape[0]} tiles")
     return 0
@@ -137,13 +143,13 @@ def _check_solvers(X, seed):
     from sklearn.exceptions import ConvergenceWarning
 
     from ..estimator import SparseAutoencoder
-    from ..solvers import SOLVERS
+    from ..solvers import registered
 
     start = SparseAutoencoder(5, max_iter=1, solver="gd", learning_rate=1e-12, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         j0 = start.fit(X).loss_
-        for name in SOLVERS:
+        for name in registered():
             model = SparseAutoencoder(5, solver=name, max_iter=5, batch_size=5, random_state=seed).fit(X)
             print(f"{name:>9}: J {j0:.6f} -> {model.loss_:.6f} in 5 iterations  "
                   f"{'ok' if model.loss_ < j0 else 'FAIL'}")
@@ -158,20 +164,20 @@ def selftaught(args):
     from ..visualize import save_tiles
 
     run = RunFolder(args.out, args.overwrite) if args.out else None  # refuse a bad --out early
-    X, y = load_mnist(args.mnist, args.subset)
-    result = self_taught_learning(
-        X, y, n_hidden=args.n_hidden, max_iter=args.max_iter, n_unlabeled=args.n_unlabeled,
-        n_labeled=args.n_labeled, random_state=args.seed, verbose=0 if args.quiet else 1,
-    )
-    autoencoder = result.pop("autoencoder")
-    print(
-        f"held-out accuracy on digits 0-4: raw pixels {result['accuracy_raw']:.2%}, "
-        f"learned features {result['accuracy_features']:.2%} (chance {result['chance']:.2%}); "
-        f"{result['n_unlabeled']} unlabeled, {result['n_train']} train, {result['n_test']} test, "
-        f"{result['seconds_total']:.0f} s"
-    )
-    if run is not None:
-        with run:
+    with run or contextlib.nullcontext():  # a failure or a signal at any point leaves nothing
+        X, y = load_mnist(args.mnist, args.subset)
+        result = self_taught_learning(
+            X, y, n_hidden=args.n_hidden, max_iter=args.max_iter, n_unlabeled=args.n_unlabeled,
+            n_labeled=args.n_labeled, random_state=args.seed, verbose=0 if args.quiet else 1,
+        )
+        autoencoder = result.pop("autoencoder")
+        print(
+            f"held-out accuracy on digits 0-4: raw pixels {result['accuracy_raw']:.2%}, "
+            f"learned features {result['accuracy_features']:.2%} (chance {result['chance']:.2%}); "
+            f"{result['n_unlabeled']} unlabeled, {result['n_train']} train, {result['n_test']} test, "
+            f"{result['seconds_total']:.0f} s"
+        )
+        if run is not None:
             write_json(result, run.path / "results.json")
             autoencoder.save(run.path / "model.safetensors")
             save_tiles(autoencoder.components_, run.path / "features.png")

@@ -48,6 +48,28 @@ def _number(kind, low=None, positive=False, auto=False, finite=True):
     return parse
 
 
+class _Default:
+    """A flag's default value, told apart from the same value given (see :func:`given`)."""
+
+
+def default(value):
+    """``value`` marked as a default: equal to it and of its type (str, int), but ``given`` is False."""
+    return type(f"Default{type(value).__name__}", (_Default, type(value)), {})(value)
+
+
+def given(args, name):
+    """Whether the flag ``name`` was given on the command line (its value is not a ``default``)."""
+    return not isinstance(getattr(args, name), _Default)
+
+
+def plain(args, *names):
+    """Replace each ``default`` value of ``names`` with the plain value, once checked."""
+    for name in names:
+        value = getattr(args, name)
+        if isinstance(value, _Default):
+            setattr(args, name, type(value).__mro__[2](value))
+
+
 POSITIVE = _number(float, positive=True)
 SEED = _number(int, low=0)
 
@@ -65,7 +87,7 @@ def _add_model_flags(p):
     g.add_argument("--weight-decay", type=float, default=1e-4, help="lambda (1e-4)")
     g.add_argument("--activation", default="sigmoid", help="hidden f: sigmoid, tanh or relu")
     g.add_argument("--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear")
-    g.add_argument("--solver", default="lbfgs", help=solvers.help_text())
+    g.add_argument("--solver", default=default("lbfgs"), help=solvers.help_text())
     g.add_argument("--max-iter", type=_number(int, low=1, auto=True), default="auto",
                    help="iterations, or epochs for adam (auto: 400, adam 300)")
     g.add_argument("--tol", type=float, default=1e-5, help="gradient tolerance (1e-5)")
@@ -75,7 +97,8 @@ def _add_model_flags(p):
                    help="adam's momentum beta_1, in [0, 1) (auto: 0.3 for kl, else 0.9)")
     g.add_argument("--batch-size", type=_number(int, auto=True), default="auto",
                    help="rows per chunk (a .npy larger than memory) or adam minibatch (auto)")
-    g.add_argument("--lbfgs-memory", type=_number(int, auto=True), default="auto", help="L-BFGS memory")
+    g.add_argument("--lbfgs-memory", type=_number(int, auto=True), default="auto",
+                   help="L-BFGS corrections kept (auto: 100, fewer for little data, at least 10)")
     g.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
     g.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
     g.add_argument("--seed", type=SEED, default=0, help="random_state of weights and patches (0)")
@@ -103,7 +126,7 @@ def _add_rows_in_rows_out(p, model_help, output_help):
     p.add_argument("data", help="a .npy (read in chunks), .npz, .csv or IDX file")
     p.add_argument("-o", "--output", required=True, help=output_help)
     p.add_argument("--key", help="which array of a .npz that holds several")
-    p.add_argument("--batch-size", type=_number(int, low=1), default=10000, help="rows a chunk")
+    p.add_argument("--batch-size", type=_number(int, low=1), default=10000, help="rows a chunk (10000)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
 
@@ -124,8 +147,9 @@ def build_parser():
     d.add_argument("--key", help="which array of a .npz that holds several")
     d.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
                    help="UFLDL patch normalisation (default: on for image patches only)")
-    d.add_argument("--patches", type=_number(int, low=1), default=10000, help="patches to sample (10000)")
-    d.add_argument("--patch-size", type=_number(int, low=1), default=8, help="patch side in pixels (8)")
+    d.add_argument("--patches", type=_number(int, low=1), default=default(10000),
+                   help="patches to sample, of natural or a folder of images (10000)")
+    d.add_argument("--patch-size", type=_number(int, low=1), default=default(8), help="patch side in pixels (8)")
     d.add_argument("--colour", action="store_true", help="RGB patches from an image folder")
     d.add_argument("--stream", action="store_true",
                    help="train with Adam on a stream, one chunk of 10,000 at a time, in constant memory: "
@@ -148,11 +172,11 @@ def build_parser():
     taught = sub.add_parser("selftaught", help="UFLDL's self-taught learning on MNIST digits")
     taught.add_argument("--mnist", required=True, help="folder with the MNIST IDX files")
     taught.add_argument("--subset", choices=("t10k", "train"), default="t10k", help="(t10k)")
-    taught.add_argument("--n-hidden", type=_number(int, low=1), default=196)
-    taught.add_argument("--max-iter", type=_number(int, low=1), default=400)
+    taught.add_argument("--n-hidden", type=_number(int, low=1), default=196, help="hidden units (196)")
+    taught.add_argument("--max-iter", type=_number(int, low=1), default=400, help="L-BFGS iterations (400)")
     taught.add_argument("--n-unlabeled", type=_number(int, low=1), help="use only this many unlabeled images")
     taught.add_argument("--n-labeled", type=_number(int, low=2), help="use only this many labeled images")
-    taught.add_argument("--seed", type=SEED, default=0)
+    taught.add_argument("--seed", type=SEED, default=0, help="weights and subsets (0)")
     taught.add_argument("--out", help="folder for results.json, features.png and the model")
     taught.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     taught.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -172,8 +196,8 @@ def build_parser():
     m.add_argument("--pretrain-iter", type=int, default=400, help="per autoencoder and softmax (400)")
     m.add_argument("--finetune-iter", type=int, default=400, help="(400; 0: no fine-tuning)")
     m.add_argument("--activation", default="sigmoid", help="sigmoid or tanh")
-    m.add_argument("--dtype", default="float64")
-    m.add_argument("--device")
+    m.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
+    m.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
     m.add_argument("--seed", type=SEED, default=0, help="weights and the train/test split (0)")
     _add_run_flags(stack, "iterations of the running stage (and at each stage's end)",
                    "from the stage and iteration it stopped in")
@@ -185,5 +209,5 @@ def build_parser():
     check = sub.add_parser("gradcheck", help="check the gradient on a small random problem")
     check.add_argument("--epsilon", type=POSITIVE, default=1e-4, help="EPSILON (1e-4)")
     check.add_argument("--threshold", type=POSITIVE, default=1e-8, help="fail above this (1e-8)")
-    check.add_argument("--seed", type=SEED, default=0)
+    check.add_argument("--seed", type=SEED, default=0, help="of the random problem (0)")
     return parser

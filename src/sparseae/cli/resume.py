@@ -9,13 +9,14 @@ last) appear when it stops. ``--resume`` reads the settings back, checks the dat
 sizes here, a checksum of the first rows in the checkpoint), and goes on where it stopped.
 """
 
-import json
+import os
 from pathlib import Path
 
+from .._io import read_json_object
 from ..checkpoint import read_checkpoint
 from ..errors import DataChangedError, DataError
 from .parser import UsageError
-from .run_folder import write_json
+from .run_folder import FolderLock, in_use, write_json
 
 CHECKPOINT, RECORD = "checkpoint.safetensors", "run.json"
 #: 1: train only, one "data_file"; 2: "command" and "data_files" (every file the run reads).
@@ -47,18 +48,21 @@ def record_run(folder, args):
 
 
 class ResumedRun:
-    """An existing run folder being resumed: written in place, file by file (each atomically)."""
+    """An existing run folder being resumed: written in place, file by file (each atomically),
+    under the folder's lock."""
 
     committed = True
 
-    def __init__(self, folder, checkpoint):
+    def __init__(self, folder, checkpoint, lock):
         self.final = self.path = folder
         self.n_iter, self.stage = checkpoint.n_iter, checkpoint.stage
+        self.lock = lock
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
+        self.lock.release()
         return False
 
 
@@ -75,15 +79,30 @@ def open_resumed_run(args):
     folder = Path(args.resume)
     if not folder.is_dir():
         raise DataError(f"--resume {str(folder)!r}: no such run folder")
+    lock = FolderLock(Path(os.path.realpath(folder)))
+    if not lock.acquire():
+        raise UsageError(in_use("--resume", folder, lock))
     try:
-        record = json.loads((folder / RECORD).read_text())
+        run = _check_resumable(args, command, defaults, folder)
+    except BaseException:
+        lock.release()
+        raise
+    return ResumedRun(folder, run, lock)
+
+
+def _check_resumable(args, command, defaults, folder):
+    """The run's checkpoint, once every check passed and ``args`` holds the recorded settings."""
+    try:
+        record = read_json_object(folder / RECORD)
         version, settings = record["format_version"], record["settings"]
     except FileNotFoundError:
         raise DataError(
             f"--resume {str(folder)!r} is not a sparseae run folder (it has no {RECORD})"
         ) from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise DataError(f"--resume {str(folder)!r}: its {RECORD} is damaged ({exc!r})") from None
+    if not isinstance(settings, dict):
+        raise DataError(f"--resume {str(folder)!r}: its {RECORD} is damaged (its settings are not an object)")
     if not isinstance(version, int) or version > RECORD_VERSION:
         raise DataError(f"--resume {str(folder)!r}: its {RECORD} is of version {version!r}, newer than this "
                         f"sparseae reads (up to {RECORD_VERSION}); upgrade sparseae")
@@ -114,13 +133,13 @@ def open_resumed_run(args):
             setattr(args, k, v)
     for partial in folder.glob(".*.tmp"):  # a write that a kill cut short
         partial.unlink(missing_ok=True)
-    return ResumedRun(folder, checkpoint)
+    return checkpoint
 
 
 def _refuse_completed(folder):
     try:
-        stopped = json.loads((folder / "metrics.json").read_text()).get("stopped")
-    except (OSError, ValueError, AttributeError):
+        stopped = read_json_object(folder / "metrics.json").get("stopped")
+    except (OSError, DataError):
         return  # no results yet (the run was killed), or unreadable ones: resume writes them anew
     if stopped == "completed":
         raise DataError(f"--resume {str(folder)!r}: the run already completed; nothing to resume")

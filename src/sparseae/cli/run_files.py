@@ -5,8 +5,19 @@
 from ..report import write_report, write_report_data
 from .run_folder import write_json
 
-#: The exit status of a run by how it stopped.
-EXIT = {"completed": 0, "diverged": 1, "interrupted": 130}
+
+def exit_status(stopped):
+    """The exit status of a run by how it stopped: 0, 1 diverged, 128 + the signal interrupted."""
+    from .. import _signals
+
+    return _signals.exit_status() if stopped == "interrupted" else {"completed": 0, "diverged": 1}[stopped]
+
+
+def stop_record(stopped):
+    """What metrics.json says of how the run stopped, beyond ``stopped``: the signal, if one."""
+    from .. import _signals
+
+    return {"signal": _signals.name()} if stopped == "interrupted" else {}
 
 
 def write_run(folder, model, training, held_out, description, seconds, seed, stopped, extra):

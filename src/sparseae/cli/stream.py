@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import FitInterrupted, NonFiniteCostError
 from .parser import UsageError
 from .resume import record_run
-from .run_files import EXIT, write_run
+from .run_files import exit_status, stop_record, write_run
 from .run_folder import RunFolder
 
 CHUNK = 10_000
@@ -87,17 +87,17 @@ def stream_train(args, model):
                 if not hasattr(model, "theta_"):
                     print(f"sparseae train: error: {stopped} before the first chunk; nothing written",
                           file=sys.stderr)
-                    return EXIT[stopped]
+                    return exit_status(stopped)
         seconds = time.perf_counter() - start
         record_run(run.path, args)
         model.set_params(callback=None)
         metrics = write_run(run.path, model, last[0], held_out, description, seconds, args.seed, stopped,
-                             {"n_examples": seen, "examples_per_second": seen / seconds})
+                             {"n_examples": seen, "examples_per_second": seen / seconds, **stop_record(stopped)})
         run.commit()
     if stopped != "completed":
         print(f"sparseae train: error: {stopped} after {seen} examples; saved the model to {run.final}/",
               file=sys.stderr)
-        return EXIT[stopped]
+        return exit_status(stopped)
     measured = metrics.get("validation", metrics["training"])
     rows = "10,000 fresh" if "validation" in metrics else "the last"
     print(f"streamed {seen} examples in {seconds:.1f} s: FVU {measured['fvu']:.4g} on {rows} rows; "

@@ -12,8 +12,9 @@ import time
 import numpy as np
 
 from ..errors import FitInterrupted, NonFiniteCostError
+from .parser import UsageError, given, plain
 from .resume import CHECKPOINT, open_resumed_run, record_run
-from .run_files import EXIT, write_run
+from .run_files import exit_status, stop_record, write_run
 from .run_folder import RunFolder
 
 MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "decoder_norm",
@@ -28,6 +29,7 @@ def train(args):
     from ..estimator import SparseAutoencoder
     from ..validation import validate_params
 
+    _refuse_what_cannot_apply(args)  # (a resumed run's flags were checked when it began)
     resumed = open_resumed_run(args) if args.resume else None  # replaces args with the run's
     model = SparseAutoencoder(**{k: getattr(args, k) for k in MODEL_FLAGS}, random_state=args.seed,
                               verbose=0 if args.quiet else 1)
@@ -50,13 +52,12 @@ def train(args):
     else:
         run = RunFolder(args.out, args.overwrite)
         if args.checkpoint_every:  # the folder appears now, to hold the checkpoints
-            record_run(run.path, args)
-            run.commit()
+            run.begin(lambda path: record_run(path, args))
             fit = dict(checkpoint=run.final / CHECKPOINT, checkpoint_every=args.checkpoint_every)
     with run:
         start, stopped, failure = time.perf_counter(), "completed", None
         try:
-            model.fit(X, **fit)
+            _fit_to_max_iter(model, X, fit)
         except FitInterrupted as exc:
             stopped, failure = "interrupted", exc
         except NonFiniteCostError as exc:
@@ -67,7 +68,7 @@ def train(args):
             left = f"; {run.final}/ is as it was" if run.committed else "; nothing written"
             print(f"sparseae train: error: {what} before the first iteration completed{left}",
                   file=sys.stderr)
-            return EXIT[stopped]
+            return exit_status(stopped)
         folder = run.final if run.committed else run.path
         if not run.committed:
             record_run(folder, args)
@@ -77,16 +78,56 @@ def train(args):
             held_out = X[model.validation_rows_]
             kept = np.setdiff1d(np.arange(X.shape[0]), model.validation_rows_, assume_unique=True)
             training = X[kept]
-        extra = {"n_examples": int(X.shape[0]), **extra}
+        extra = {"n_examples": int(X.shape[0]), **extra, **stop_record(stopped)}
         metrics = write_run(folder, model, training, held_out, description, seconds, args.seed, stopped,
                              extra)
         if not run.committed:
             run.commit()
     if failure is None:
-        print(f"trained {model.n_iter_} iterations in {seconds:.1f} s: cost {model.loss_:.6g}, "
+        ran = "converged after" if model.n_iter_ < model._max_iter(model._solver()) else "trained its"
+        print(f"{ran} {model.n_iter_} iterations in {seconds:.1f} s: cost {model.loss_:.6g}, "
               f"reconstruction MSE {metrics['reconstruction_mse']:.4g}; wrote {run.final}/")
     else:
-        what = f"interrupted after {failure.n_iter} iterations" if stopped == "interrupted" else str(failure)
+        what = (f"interrupted ({stop_record(stopped)['signal']}) after {failure.n_iter} iterations"
+                if stopped == "interrupted" else str(failure))
         print(f"sparseae train: error: {what}; saved the last completed iteration to {run.final}/ "
               f"(metrics.json: \"stopped\": \"{stopped}\")", file=sys.stderr)
-    return EXIT[stopped]
+    return exit_status(stopped)
+
+
+def _fit_to_max_iter(model, X, fit):
+    """``model.fit(X, **fit)``, where running the --max-iter asked for is what was asked, not a
+    warning (the line the command prints says it); every other warning passes on."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.fit(X, **fit)
+        finally:
+            for w in caught:
+                if not (issubclass(w.category, ConvergenceWarning) and "reached max_iter" in str(w.message)):
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _refuse_what_cannot_apply(args):
+    """A flag that another flag or the data makes meaningless is a usage error, never ignored."""
+    from pathlib import Path
+
+    from .. import solvers
+
+    images = args.data == "natural" or Path(args.data).is_dir()
+    if args.key is not None and Path(args.data).suffix.lower() != ".npz":
+        raise UsageError(f"--key names one array of a .npz file; --data {args.data} is not one")
+    if args.colour and not Path(args.data).is_dir():
+        raise UsageError(f"--colour samples RGB patches of a folder of images; --data {args.data} is not one")
+    for flag in ("patches", "patch_size"):
+        if given(args, flag) and not images:
+            raise UsageError(f"--{flag.replace('_', '-')} is for patches of images (--data natural or a folder); "
+                             f"--data {args.data} is used row by row as it is")
+    if args.stream and given(args, "solver") and not solvers.get_solver(args.solver).minibatch:
+        raise UsageError(f"--stream trains with a minibatch solver (adam); --solver {args.solver} needs all the "
+                         "data at each iteration: drop --stream or --solver")
+    plain(args, "solver", "patches", "patch_size")

@@ -44,18 +44,52 @@ def load_array(path, key=None):
 
 
 def _load_csv(path):
-    """A CSV of numbers, with or without a header line; no rows at all is a DataError."""
+    """A CSV of numbers, with or without a header line; no rows at all is a DataError.
+
+    The first non-blank line is a header when none of its fields is a number and the line after
+    it is all numbers (a malformed first row is an error, not a header); an error names the line
+    as a text editor counts it (from 1, blank lines included).
+    """
     with open(path, encoding="utf-8") as fh:
-        first = [line for line, _ in zip((line for line in fh if line.strip()), range(2))]
-    header = bool(first) and not _is_numbers(first[0])
-    if len(first) <= header:
+        first = [(i, line) for (i, line), _ in zip(((i, l) for i, l in enumerate(fh, 1) if l.strip()), range(2))]
+    header_line = 0
+    if first and not any(_is_number(v) for v in first[0][1].split(",")):
+        if len(first) == 1:
+            raise DataError(f"{str(path)!r} holds no rows of numbers (empty, or a header alone)")
+        if _is_numbers(first[1][1]):
+            header_line = first[0][0]
+    if not first:
         raise DataError(f"{str(path)!r} holds no rows of numbers (empty, or a header alone)")
-    return np.loadtxt(path, delimiter=",", skiprows=int(header), ndmin=2)
-
-
-def _is_numbers(line):
     try:
-        [float(v) for v in line.strip().split(",")]
+        return np.loadtxt(path, delimiter=",", skiprows=header_line, ndmin=2)
+    except ValueError:
+        raise DataError(_first_bad_line(path, header_line)) from None
+
+
+def _first_bad_line(path, header_line):
+    """Where a CSV that did not parse goes wrong, by line number."""
+    width = None
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if number <= header_line or not line.strip():
+                continue
+            fields = line.strip().split(",")
+            bad = [f for f in fields if not _is_number(f)]
+            if bad:
+                return f"{str(path)!r}, line {number}: {bad[0].strip()!r} is not a number"
+            if width is not None and len(fields) != width:
+                return f"{str(path)!r}, line {number}: {len(fields)} values, where the lines before have {width}"
+            width = len(fields)
+    return f"{str(path)!r} is not a CSV of numbers"
+
+
+def _is_number(field):
+    try:
+        float(field)
     except ValueError:
         return False
     return True
+
+
+def _is_numbers(line):
+    return all(_is_number(v) for v in line.strip().split(","))

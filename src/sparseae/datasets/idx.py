@@ -5,6 +5,7 @@ one big-endian 32-bit size per dimension, then the values in C order, big-endian
 """
 
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ def read_idx(path):
     if len(raw) < header:
         raise DataError(f"{str(path)!r} is truncated inside its header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + dtype.itemsize * int(np.prod(shape))
+    expected = header + dtype.itemsize * math.prod(shape)  # Python ints: no overflow to 0
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "longer than its header says"
         raise DataError(

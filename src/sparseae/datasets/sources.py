@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, DataFileNotFoundError
+from ..errors import DataError, DataFileNotFoundError, ParameterError
 from ..rows import read_npy_header
 from .digits import load_digits
 from .files import load_array
@@ -19,6 +19,9 @@ def load_rows(path, key=None):
     """The examples in a file, one per row: a ``.npy`` memory-mapped (so ``fit`` and ``encode``
     read it in chunks), an IDX file's images in [0, 1], or a ``.npz`` (array ``key``)/``.csv``."""
     path = Path(path)
+    if key is not None and path.suffix.lower() != ".npz":
+        raise ParameterError(f"key={key!r} names one array of a .npz file; {str(path)!r} is not one (it holds "
+                             f"one array), so drop key (--key)")
     if path.suffix.lower() == ".npy":
         return _open_npy(path)
     if is_idx_path(path):

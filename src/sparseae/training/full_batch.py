@@ -31,14 +31,14 @@ class FullBatch:
         ``settings.resample_every`` iterations, the solver's history restarting after each."""
         s, self._monitor = self.settings, monitor
         monitor.watch(self.state_dict)
-        with Progress(s.max_iter, enabled=s.verbose, description=s.description) as progress, \
+        start = self._start = monitor.n_done  # a resumed fit's iterations count toward max_iter
+        with Progress(start + s.max_iter, enabled=s.verbose, description=s.description, initial=start) as progress, \
                 single_threaded_blas():
             def each_iteration(iteration, cost, theta):
                 stop = monitor(iteration, cost, theta)
-                progress.update(monitor.n_done - start + iteration, cost, monitor.last_score)
+                progress.update(monitor.n_done + iteration, cost, monitor.last_score)
                 return stop
 
-            start = monitor.n_done
             if resampler is None or not s.resample_every:
                 return self._solve(objective, theta0, s.max_iter, each_iteration, self._state)
             return self._windows(objective, theta0, monitor, resampler, each_iteration)
@@ -46,9 +46,13 @@ class FullBatch:
     def _solve(self, objective, theta0, max_iter, callback, state=None):
         s = self.settings
         try:
-            result = minimize(objective, theta0, solver=s.solver.name, max_iter=max_iter, tol=s.tol,
-                              learning_rate=s.learning_rate, lbfgs_memory=s.lbfgs_memory, callback=callback,
-                              vectors=objective.vectors, state=state, state_box=self._box)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                result = minimize(objective, theta0, solver=s.solver.name, max_iter=max_iter, tol=s.tol,
+                                  learning_rate=s.learning_rate, lbfgs_memory=s.lbfgs_memory, callback=callback,
+                                  vectors=objective.vectors, state=state, state_box=self._box)
+            for w in caught:
+                self._rewarn(w, result)
         except NonFiniteCostError as exc:
             curve = self._monitor.loss_curve[len(self._monitor.loss_curve) - exc.n_iter:] if exc.n_iter else []
             return FitResult(exc.theta, exc.n_iter, curve, "diverged", str(exc))
@@ -59,6 +63,16 @@ class FullBatch:
             stopped = "failed"
         return FitResult(result.theta, result.n_iter, list(result.loss_curve), stopped, result.message,
                          self.state_dict())
+
+    def _rewarn(self, w, result):
+        """A warning of minimize, again; its ConvergenceWarning counting the iterations before
+        this run too (a resumed fit asked for max_iter in all)."""
+        message = str(w.message)
+        if issubclass(w.category, ConvergenceWarning) and self._start and self.settings.resample_every == 0:
+            done, asked = self._start + result.n_iter, self._start + self.settings.max_iter
+            message = (message.replace(f"after {result.n_iter} iterations", f"after {done} iterations")
+                       .replace(f"max_iter = {self.settings.max_iter}", f"max_iter = {asked}"))
+        warnings.warn_explicit(message, w.category, w.filename, w.lineno)
 
     def _windows(self, objective, theta, monitor, resampler, callback):
         """``resample_every`` iterations at a time, dead units resampled between windows."""

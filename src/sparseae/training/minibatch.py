@@ -94,7 +94,8 @@ class Minibatch:
 
             return fun
 
-        with Progress(epochs, enabled=s.verbose, description=s.description) as progress, single_threaded_blas():
+        with Progress(first + epochs, enabled=s.verbose, description=s.description, initial=first) as progress, \
+                single_threaded_blas():
             try:
                 for epoch in range(epochs):
                     step = step_schedule(s.learning_rate, first + epoch, total) if schedule else s.learning_rate
@@ -107,7 +108,7 @@ class Minibatch:
                     if resampler is not None and window_ends and (not schedule or done <= RESAMPLE_UNTIL * total):
                         resampled += self._resample(resampler, objective)
                     stop = monitor is not None and monitor(len(curve), curve[-1], self.theta)
-                    progress.update(epoch + 1, curve[-1], monitor.last_score if monitor is not None else None)
+                    progress.update(done, curve[-1], monitor.last_score if monitor is not None else None)
                     if stop:
                         return self._result(self.theta.copy(), curve, "stopped", resampled)
             except KeyboardInterrupt:

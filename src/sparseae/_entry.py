@@ -1,0 +1,17 @@
+"""The installed ``sparseae`` command: SIGINT, SIGTERM and SIGHUP are handled before anything
+heavy loads, so a signal at any instant, start-up included, ends in one line and an exit
+status of 128 + the signal, never a traceback."""
+
+import sys
+
+from . import _signals
+
+
+def run():
+    _signals.install()
+    try:
+        from .cli import main
+    except KeyboardInterrupt:
+        print(f"sparseae: interrupted ({_signals.name()}) while starting; nothing was written", file=sys.stderr)
+        sys.exit(_signals.exit_status())
+    sys.exit(main())
