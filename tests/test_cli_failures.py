@@ -179,6 +179,7 @@ CASES = [
     ("selftaught", "bad flag", ["selftaught"], 2, r"the following arguments are required: --mnist"),
     ("selftaught", "bad value", ["selftaught", "--mnist", "{d}/mnist", "--n-hidden", "0"], 2, r"argument --n-hidden: expected a whole number >= 1"),
     ("selftaught", "missing file", ["selftaught", "--mnist", "{d}/nowhere"], 1, r"no t10k-images-idx3-ubyte\[.gz\] in"),
+    ("selftaught", "missing file", ["selftaught", "--mnist", "{d}/nowhere", "--out", "results"], 1, r"no t10k-images-idx3-ubyte\[.gz\] in"),
     ("selftaught", "truncated file", ["selftaught", "--mnist", "{d}/mnist"], 1, r"is truncated: header says shape \(10, 28, 28\)"),
     ("selftaught", "existing output", ["selftaught", "--mnist", "{d}/mnist", "--out", "{d}"], 2, r"--out '.*' already exists"),
 ]

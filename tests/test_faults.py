@@ -226,3 +226,19 @@ def test_a_fit_too_large_for_memory_is_refused_before_allocating(monkeypatch):
     sparseae.SparseAutoencoder(20, max_iter=2).fit(X)  # what fits is trained
     with pytest.raises(sparseae.errors.MemoryNeedError, match="SoftmaxRegression"):
         sparseae.SoftmaxRegression(max_iter=2).fit(np.zeros((10, 10**6 // 2)), np.arange(10) % 10)
+
+
+def test_out_as_a_symlink_to_a_folder_is_written_through_the_link(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (tmp_path / "link").symlink_to(target)
+    argv = ["train", "--data", "digits", "--n-hidden", "4", "--max-iter", "2", "--quiet",
+            "--out", str(tmp_path / "link")]
+    assert main(argv) == 0
+    assert (tmp_path / "link").is_symlink() and (target / "metrics.json").exists()
+    first = (target / "model.safetensors").read_bytes()
+    assert main([*argv, "--seed", "1", "--overwrite"]) == 0
+    assert (tmp_path / "link").is_symlink() and (target / "model.safetensors").read_bytes() != first
+    assert _no_partials(tmp_path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "link"]
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    assert main([*argv[:-1], str(tmp_path / "dangling")]) == 2

@@ -99,3 +99,23 @@ def test_a_stack_trains_from_a_npy_file_as_from_memory(tmp_path, digits):
         assert from_file.n_features_in_ == 64
         assert from_file.loss_ == pytest.approx(in_memory.loss_, rel=1e-6)
         np.testing.assert_allclose(from_file.predict_proba(X_test), in_memory.predict_proba(X_test), atol=1e-5)
+
+
+def test_any_finite_x_trains_through_a_linear_first_decoder_and_pixels_keep_the_sigmoid(digits, tmp_path):
+    X, y, X_test, y_test = digits
+    mean, std = X.mean(axis=0), X.std(axis=0) + 1e-3
+    standardised, test = (X - mean) / std, (X_test - mean) / std  # outside [0, 1]: as sklearn's checks feed
+    params = dict(hidden_layer_sizes=(20,), weight_decay=1e-4, pretrain_iter=60, finetune_iter=60, random_state=0)
+    model = StackedSparseAutoencoder(**params).fit(standardised, y)
+    assert model.first_output_activation_ == "linear" == model.autoencoders_[0].output_activation
+    assert model.score(test, y_test) > 0.9
+    loaded = sparseae.load(model.save(tmp_path / "stack.safetensors"))
+    assert loaded.first_output_activation_ == "linear"
+    np.testing.assert_array_equal(loaded.predict(test), model.predict(test))
+    # pixels in [0, 1]: UFLDL's sigmoid decoder, exactly as when it is asked for
+    auto = StackedSparseAutoencoder(**params).fit(X, y)
+    sigmoid = StackedSparseAutoencoder(**params, first_output_activation="sigmoid").fit(X, y)
+    assert auto.first_output_activation_ == "sigmoid"
+    np.testing.assert_array_equal(auto.theta_, sigmoid.theta_)
+    with pytest.raises(sparseae.DataError, match="outside \\[0, 1\\] that a sigmoid output layer can produce"):
+        StackedSparseAutoencoder(**params, first_output_activation="sigmoid").fit(standardised, y)

@@ -56,6 +56,24 @@ def training_source(X, *, output_activation, dtype, chunk_size=None):
     return rows, m, n
 
 
+def value_range(source):
+    """``(min, max)`` of a training source's values: an array, a row source (chunk by chunk)
+    or a Dask array (on the cluster)."""
+    if in_memory(source):
+        return float(source.min()), float(source.max())
+    if is_dask_array(source):
+        import dask
+
+        lo, hi = dask.compute(source.min(), source.max())
+        return float(lo), float(hi)
+    m, n = source.shape
+    lo, hi, step = np.inf, -np.inf, chunk_rows(m, n)
+    for start in range(0, m, step):
+        chunk = source.rows(start, start + step)
+        lo, hi = min(lo, float(np.min(chunk))), max(hi, float(np.max(chunk)))
+    return lo, hi
+
+
 def chunk_rows(m, n, width=0):
     """Rows per chunk so that the data, activations and δs of a chunk of a network n → width → n
     take about CHUNK_BYTES."""

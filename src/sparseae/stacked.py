@@ -22,7 +22,8 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
-from ._data import chunk_rows, in_memory, is_dask_array
+from ._data import chunk_rows, in_memory, is_dask_array, value_range
+from .activations import ACTIVATIONS
 from .checkpoint import Checkpoint, write_checkpoint
 from .engine import get_backend
 from .errors import ModelFileError, ParameterError
@@ -61,7 +62,12 @@ class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEsti
     pretrain_iter, finetune_iter : int, default 400, 400
         L-BFGS iterations of each autoencoder and of the softmax; of fine-tuning (0: none).
     activation : {"sigmoid", "tanh"}, default "sigmoid"
-        f of every hidden layer; X must lie in its range (sigmoid: [0, 1]).
+        f of every hidden layer.
+    first_output_activation : {"auto", "sigmoid", "tanh", "linear"}, default "auto"
+        The output layer through which the first autoencoder reconstructs X (its decoder alone:
+        the classifier never uses it). "auto": ``activation`` when X lies in its range (UFLDL's
+        exercise, on pixels in [0, 1]), else "linear" (UFLDL's linear decoder), so the stack takes
+        any finite X as a classifier must; another value is used as given, X checked against it.
     solver, learning_rate, beta_1, batch_size : as :class:`~sparseae.SparseAutoencoder`'s, for
         every stage (pretraining, softmax, fine-tuning); "adam" for data that streams.
     validation_fraction, early_stopping, n_iter_no_change : rows held out once, scored after
@@ -92,15 +98,16 @@ class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEsti
         "pretrain_iter": CONSTRAINTS["max_iter"],
         "finetune_iter": [Interval(Integral, 0, None, closed="left")],
         "activation": [Names(("sigmoid", "tanh"))],
+        "first_output_activation": [Names(("auto", "sigmoid", "tanh", "linear"))],
     }
     #: Fine-tuning's gradient tolerance (UFLDL's: it runs its iterations).
     tol = 1e-9
 
     def __init__(self, hidden_layer_sizes=(200, 200), *, sparsity_target=0.1, sparsity_weight=3.0,
                  weight_decay=3e-3, softmax_weight_decay=1e-4, pretrain_iter=400, finetune_iter=400,
-                 activation="sigmoid", solver="lbfgs", learning_rate="auto", beta_1="auto", dtype="float64",
-                 device=None, batch_size="auto", validation_fraction=0.0, early_stopping=False,
-                 n_iter_no_change=10, random_state=None, verbose=0):
+                 activation="sigmoid", first_output_activation="auto", solver="lbfgs", learning_rate="auto",
+                 beta_1="auto", dtype="float64", device=None, batch_size="auto", validation_fraction=0.0,
+                 early_stopping=False, n_iter_no_change=10, random_state=None, verbose=0):
         self.hidden_layer_sizes, self.sparsity_target = hidden_layer_sizes, sparsity_target
         self.sparsity_weight, self.weight_decay = sparsity_weight, weight_decay
         self.softmax_weight_decay, self.pretrain_iter = softmax_weight_decay, pretrain_iter
@@ -109,11 +116,16 @@ class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEsti
         self.device, self.batch_size, self.random_state, self.verbose = device, batch_size, random_state, verbose
         self.validation_fraction, self.early_stopping = validation_fraction, early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.first_output_activation = first_output_activation
 
-    @property
-    def output_activation(self):
-        """What the first autoencoder reconstructs X through: X must lie in its range."""
-        return self.activation
+    def _first_output(self, source):
+        """The first autoencoder's output activation: ``first_output_activation``, or for "auto"
+        ``activation`` when X's values lie in its range, else "linear"."""
+        if self.first_output_activation != "auto":
+            return self.first_output_activation
+        low, high = ACTIVATIONS[self.activation].output_range
+        lo, hi = value_range(source)
+        return self.activation if low <= lo and hi <= high else "linear"
 
     def fit(self, X, y, *, checkpoint=None, checkpoint_every=10, resume_from=None):
         """Pretrain layer by layer, train the softmax, fine-tune; returns self.
@@ -132,7 +144,9 @@ class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEsti
         sizes = self._hidden_sizes()
         require_labels(y)
         resumed = self._read_resume(resume_from) if resume_from is not None else None
-        source, m, n = self._training_data(X, reset=True, output_activation=self.activation)
+        given = None if self.first_output_activation == "auto" else self.first_output_activation
+        source, m, n = self._training_data(X, reset=True, output_activation=given)
+        self.first_output_activation_ = first = self._first_output(source)
         self.classes_, indices = validate_labels(y, m)
         targets = one_hot(indices, len(self.classes_))
         fingerprint = self._fingerprint(source, m, n, checkpoint, resumed)
@@ -146,14 +160,14 @@ class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEsti
         self.autoencoders_, self.stage_seconds_ = [], {}
         features, held = (X if not in_memory(source) else source), None if held_out is None else held_out[0]
         for i, s in enumerate(sizes):
+            output = first if i == 0 else self.activation  # later layers reconstruct features in f's range
             autoencoder = SparseAutoencoder(
                 s, sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight,
-                weight_decay=self.weight_decay, activation=self.activation, output_activation=self.activation,
+                weight_decay=self.weight_decay, activation=self.activation, output_activation=output,
                 max_iter=self.pretrain_iter, early_stopping=self.early_stopping,
                 n_iter_no_change=self.n_iter_no_change, random_state=seeds[i], **self._shared())
             autoencoder._validate()
-            rows, rows_m, _ = autoencoder._training_data(features, reset=True,
-                                                         output_activation=self.activation)
+            rows, rows_m, _ = autoencoder._training_data(features, reset=True, output_activation=output)
             theta0 = autoencoder._initial_theta(rows.shape[1])
             stages.run(f"autoencoder {i + 1}", autoencoder, rows, None, rows_m, theta0,
                        None if held is None else (held, None))
@@ -257,7 +271,7 @@ class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEsti
             part_params, part_fitted, part_arrays = part._get_state()
             parts.append({"name": name, "params": part_params, "fitted": part_fitted})
             arrays.update({f"{name}.{key}": value for key, value in part_arrays.items()})
-        fitted = self._fitted_state(parts=parts)
+        fitted = self._fitted_state(parts=parts, first_output_activation_=self.first_output_activation_)
         return params, fitted, arrays
 
     @classmethod
@@ -265,6 +279,10 @@ class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEsti
         model = cls(**params)
         validate_params(model)
         model._adopt_fitted_state(fitted)
+        first = fitted.get("first_output_activation_", model.activation)  # files before it: f's own
+        if first not in ("sigmoid", "tanh", "linear"):
+            raise ModelFileError(f"first_output_activation_ must be sigmoid, tanh or linear, got {first!r}")
+        model.first_output_activation_ = first
         n = int(fitted["n_features_in_"])
         layout = Layout([n, *model._hidden_sizes(), len(model.classes_)])
         theta = np.empty(layout.size)

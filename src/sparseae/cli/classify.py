@@ -55,7 +55,7 @@ def stack(args):
             run.begin(lambda path: record_run(path, args))
             fit = dict(checkpoint=run.final / CHECKPOINT, checkpoint_every=args.checkpoint_every)
     with run:
-        train, evaluate = np.sort(train), np.sort(test if n_test else train)
+        evaluate = np.sort(test if n_test else train)  # train: in the order of the permutation, as the benchmark
         try:
             model.fit(np.asarray(X[train]), y[train], **fit)
         except FitInterrupted as exc:

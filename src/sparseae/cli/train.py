@@ -102,14 +102,14 @@ def _fit_to_max_iter(model, X, fit):
 
     from sklearn.exceptions import ConvergenceWarning
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             model.fit(X, **fit)
-        finally:
-            for w in caught:
-                if not (issubclass(w.category, ConvergenceWarning) and "reached max_iter" in str(w.message)):
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    finally:  # said again once recording stopped
+        for w in caught:
+            if not (issubclass(w.category, ConvergenceWarning) and "reached max_iter" in str(w.message)):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _refuse_what_cannot_apply(args):
