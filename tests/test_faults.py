@@ -242,3 +242,19 @@ def test_out_as_a_symlink_to_a_folder_is_written_through_the_link(tmp_path):
     assert _no_partials(tmp_path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "link"]
     (tmp_path / "dangling").symlink_to(tmp_path / "gone")
     assert main([*argv[:-1], str(tmp_path / "dangling")]) == 2
+
+
+def test_an_encode_whose_chunks_cannot_fit_is_refused_before_writing(tmp_path, monkeypatch, capsys):
+    from sparseae import memory
+
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(2000, 9))
+    np.save(tmp_path / "x.npy", X)
+    sparseae.SparseAutoencoder(4, max_iter=2, random_state=0).fit(X).save(tmp_path / "m.safetensors")
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100_000)
+    argv = ["encode", str(tmp_path / "m.safetensors"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "f.npy")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "encoding 2,000 rows a chunk of 9 features into 4 needs about 624 kB" in err, err
+    assert "give a smaller --batch-size" in err and not (tmp_path / "f.npy").exists()
+    assert main([*argv, "--batch-size", "200"]) == 0  # 62 kB a chunk
+    np.testing.assert_allclose(np.load(tmp_path / "f.npy"), sparseae.load(tmp_path / "m.safetensors").transform(X))

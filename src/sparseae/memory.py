@@ -50,11 +50,23 @@ def check_fit(what, n_params, rows_a_pass, widths, itemsize, history_vectors, av
     """Raise MemoryNeedError when the fit cannot fit in the memory available (``available``:
     bytes, read from the machine when None)."""
     state, activations = fit_bytes(n_params, rows_a_pass, widths, itemsize, history_vectors)
+    check_bytes(f"{what} needs about {_size(state + activations)} of memory ({_size(state)} for {n_params:,} "
+                f"parameters and the solver's state, {_size(activations)} for the activations of "
+                f"{rows_a_pass:,} rows a pass)", state + activations,
+                "use fewer hidden units, a smaller batch_size (--batch-size: rows a pass), dtype float32, "
+                "or a smaller lbfgs_memory", available)
+
+
+def check_bytes(need_said, need, advice, available=None):
+    """Raise MemoryNeedError "``need_said``; N is available: ``advice``" when ``need`` bytes
+    exceed the memory available."""
     have = available_bytes() if available is None else available
-    if have is None or state + activations <= have:
-        return
-    raise MemoryNeedError(
-        f"{what} needs about {_size(state + activations)} of memory ({_size(state)} for {n_params:,} "
-        f"parameters and the solver's state, {_size(activations)} for the activations of {rows_a_pass:,} "
-        f"rows a pass); {_size(have)} is available: use fewer hidden units, a smaller batch_size "
-        f"(--batch-size: rows a pass), dtype float32, or a smaller lbfgs_memory")
+    if have is not None and need > have:
+        raise MemoryNeedError(f"{need_said}; {_size(have)} is available: {advice}")
+
+
+def check_encode(rows_a_chunk, n_in, n_out, available=None):
+    """Refuse an encode whose chunks (inputs, activations, features, in float64) cannot fit."""
+    need = 3 * rows_a_chunk * (n_in + n_out) * 8
+    check_bytes(f"encoding {rows_a_chunk:,} rows a chunk of {n_in} features into {n_out} needs about "
+                f"{_size(need)} of memory", need, "give a smaller --batch-size", available)

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._io import atomic_path, reserve
 from ..errors import DataError
+from ..memory import check_encode
 from .parser import UsageError
 from .run_folder import RunFolder, write_json
 
@@ -39,6 +40,8 @@ def encode(args):
         raise DataError(f"{args.data!r} holds an array of shape {X.shape}; encode needs 2-D rows")
     if X.shape[0] == 0:
         raise DataError(f"{args.data!r} holds no rows (shape {X.shape}); there is nothing to encode")
+    width = model.transform(np.asarray(X[:1], dtype=np.float64)).shape[1]  # checks the model takes X's rows
+    check_encode(min(args.batch_size, X.shape[0]), X.shape[1], width)
     with atomic_path(out) as tmp:
         for start, chunk in row_chunks(X, args.batch_size, "data"):
             H = model.transform(chunk)
