@@ -71,3 +71,34 @@ def test_a_file_is_read_once(fitted, tmp_path, row_reads):
     np.save(tmp_path / "x.npy", X)
     reconstruction_metrics(model, str(tmp_path / "x.npy"), batch_size=30)
     assert row_reads == [30, 30, 30, 30]  # 100 rows in one pass: J's terms come from the same sums
+
+
+def test_explained_variance_is_centred_on_the_feature_means_by_a_hand_worked_example():
+    """Rows (1, 10), (3, 10), (5, 16): column means (3, 12). A model that outputs the means for
+    every row explains none of the variance: residuals (-2, -2), (0, -2), (2, 4), SSE 32, centred
+    total 32, EV = 1 - 32/32 = 0. (About zero instead, as SAELens once computed it, it would
+    score 1 - 32/491 = 0.935.)"""
+    from sparseae import Layout
+
+    X = np.array([[1.0, 10.0], [3.0, 10.0], [5.0, 16.0]])
+    model = SparseAutoencoder(1, output_activation="linear", sparsity_weight=0.0, max_iter=1,
+                              random_state=0).fit(X)
+    theta = model.theta_.copy()
+    Ws, bs = Layout([2, 1, 2]).unpack(theta)
+    Ws[1][...], bs[1][...] = 0.0, [3.0, 12.0]  # x̂ = (3, 12) whatever x
+    model._adopt(model._objective(X, None, None), theta)
+    np.testing.assert_array_equal(model.reconstruct(X), [[3.0, 12.0]] * 3)
+    result = reconstruction_metrics(model, X)
+    assert result["fvu"] == 1.0 and result["explained_variance"] == 0.0
+    assert result["mse"] == pytest.approx(32 / 6)
+    assert 1 - 32 / (X**2).sum() == pytest.approx(0.935, abs=1e-3)  # the uncentred figure it must not be
+    # a reconstruction halfway to each row: residuals halve, SSE 8, EV = 1 - 8/32
+    half = SparseAutoencoder(2, output_activation="linear", sparsity_weight=0.0, activation="relu", max_iter=1,
+                             random_state=0).fit(X)
+    theta = half.theta_.copy()
+    Ws, bs = Layout([2, 2, 2]).unpack(theta)
+    Ws[0][...], bs[0][...] = np.eye(2), 0.0  # a(2) = relu(x) = x (x > 0)
+    Ws[1][...], bs[1][...] = 0.5 * np.eye(2), [1.5, 6.0]  # x̂ = (x + mean) / 2
+    half._adopt(half._objective(X, None, None), theta)
+    np.testing.assert_allclose(half.reconstruct(X), (X + [3.0, 12.0]) / 2)
+    assert reconstruction_metrics(half, X)["explained_variance"] == pytest.approx(0.75, rel=1e-12)

@@ -28,6 +28,9 @@ def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch
 
     - ``fvu``: the fraction of variance unexplained, centred on X's column means x̄,
       :math:`\sum_i \lVert x_i - \hat x_i \rVert^2 / \sum_i \lVert x_i - \bar x \rVert^2`;
+    - ``explained_variance``: 1 − ``fvu``, the same centred denominator (about each feature's
+      mean, never about zero: data far from the origin would otherwise score near 1 for any
+      reconstruction that gets the mean right);
     - ``mse``: :math:`\frac{1}{m n} \sum_i \lVert x_i - \hat x_i \rVert^2`;
     - ``l0``: the mean number of hidden units active per example (module docstring);
     - ``dead_units``, ``dense_units``: indices of units active on no example, and on more than
@@ -74,8 +77,10 @@ def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch
     objective = model._objective(first, first.shape[0], mean.size)
     terms, _ = objective.evaluate_passes(model.theta_, m, lambda: a_sum,
                                          lambda _: (0.5 * sse, np.zeros(objective.size)))
+    fvu = sse / total if total > 0 else float("nan")
     return {
-        "fvu": sse / total if total > 0 else float("nan"),
+        "fvu": fvu,
+        "explained_variance": 1.0 - fvu,
         "mse": sse / (m * mean.size),
         "l0": active_sum / m,
         "dead_units": np.flatnonzero(active_count == 0).tolist(),
