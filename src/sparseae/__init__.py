@@ -48,6 +48,8 @@ _EXPORTS = {
     "kl_divergence": "penalties",
     "load": "persistence",
     "save": "persistence",
+    "export_saelens": "saelens",
+    "import_saelens": "saelens",
     "PatchNormalizer": "preprocessing",
     "PCAWhitening": "preprocessing",
     "ZCAWhitening": "preprocessing",
@@ -88,6 +90,8 @@ __all__ = [
     "orientation_selectivity",
     "reconstruction_metrics",
     "save",
+    "export_saelens",
+    "import_saelens",
 ]
 
 

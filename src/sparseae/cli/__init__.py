@@ -1,4 +1,4 @@
-"""The ``sparseae`` command: train, report, encode, show, stack, predict, gradcheck, selftaught.
+"""The ``sparseae`` command: train, report, encode, show, stack, predict, export, gradcheck, selftaught.
 
 ``main(argv) -> int``, so tests call it in process. A failure is one line on stderr,
 ``sparseae COMMAND: error: ...``, in the command line's words and never a traceback, and the
@@ -15,12 +15,12 @@ import warnings
 from .. import _signals
 from ..errors import ParameterError, SparseaeError
 from .classify import predict, stack
-from .commands import encode, gradcheck, report, selftaught, show
+from .commands import encode, export, gradcheck, report, selftaught, show
 from .parser import build_parser, in_flags
 from .train import train
 
 COMMANDS = {"train": train, "encode": encode, "show": show, "gradcheck": gradcheck, "selftaught": selftaught,
-            "stack": stack, "predict": predict, "report": report}
+            "stack": stack, "predict": predict, "report": report, "export": export}
 
 
 def _one_line(exc):

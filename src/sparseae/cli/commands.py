@@ -1,4 +1,4 @@
-"""``sparseae encode``, ``show``, ``gradcheck`` and ``selftaught``."""
+"""``sparseae encode``, ``show``, ``export``, ``gradcheck`` and ``selftaught``."""
 
 import contextlib
 import itertools
@@ -52,6 +52,19 @@ def encode(args):
         features.flush()
         del features
     print(f"wrote {out}: {X.shape[0]} rows of features")
+    return 0
+
+
+def export(args):
+    """``sparseae export --saelens MODEL DIR``: the folder appears whole or not at all."""
+    from .. import load
+    from ..saelens import export_saelens
+
+    model = load(args.model)
+    with RunFolder(args.folder, args.overwrite, flag="FOLDER") as run:
+        export_saelens(model, run.path, dtype=args.dtype)
+        run.commit()
+    print(f"wrote {run.final}/: a SAELens SAE ({model.sparsity}, {model.n_hidden} units)")
     return 0
 
 

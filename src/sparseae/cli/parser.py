@@ -206,6 +206,14 @@ def build_parser():
     _add_rows_in_rows_out(predict, "a .safetensors classifier (or a pipeline ending in one)",
                           "the .csv file to write")
 
+    export = sub.add_parser("export", help="write a saved model in another library's format")
+    export.add_argument("--saelens", action="store_true", required=True,
+                        help="as a SAELens SAE folder (cfg.json, sae_weights.safetensors)")
+    export.add_argument("model", help="a .safetensors SparseAutoencoder (ReLU units, linear decoder, l1 or topk)")
+    export.add_argument("folder", help="the folder to write")
+    export.add_argument("--dtype", default="float32", help="float32 or float64 weights (float32)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+
     check = sub.add_parser("gradcheck", help="check the gradient on a small random problem")
     check.add_argument("--epsilon", type=POSITIVE, default=1e-4, help="EPSILON (1e-4)")
     check.add_argument("--threshold", type=POSITIVE, default=1e-8, help="fail above this (1e-8)")
