@@ -258,3 +258,26 @@ def test_an_encode_whose_chunks_cannot_fit_is_refused_before_writing(tmp_path, m
     assert "give a smaller --batch-size" in err and not (tmp_path / "f.npy").exists()
     assert main([*argv, "--batch-size", "200"]) == 0  # 62 kB a chunk
     np.testing.assert_allclose(np.load(tmp_path / "f.npy"), sparseae.load(tmp_path / "m.safetensors").transform(X))
+
+
+def test_an_interrupt_that_a_c_extension_import_turns_into_an_import_error_is_an_interrupt(monkeypatch, capsys):
+    """A SIGINT inside a pybind11 module's initialisation surfaces as "ImportError: initialization
+    failed" (seen once in CI, in SciPy's HiGHS): with a signal received it is the interrupt."""
+    import sparseae._signals as signals
+    import sparseae.cli as cli
+
+    def interrupted_import(args):
+        signals.received = signal.SIGTERM
+        raise ImportError("initialization failed")
+
+    monkeypatch.setitem(cli.COMMANDS, "report", interrupted_import)
+    assert main(["report", "anywhere"]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert err == "sparseae report: interrupted (SIGTERM); nothing was left half-written\n"
+
+    def broken_import(args):
+        raise ImportError("a real one")
+
+    monkeypatch.setitem(cli.COMMANDS, "report", broken_import)
+    with pytest.raises(ImportError, match="a real one"):  # without a signal it is what it says
+        main(["report", "anywhere"])

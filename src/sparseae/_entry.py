@@ -11,7 +11,9 @@ def run():
     _signals.install()
     try:
         from .cli import main
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ImportError):  # a C extension's import turns the interrupt into an ImportError
+        if _signals.received is None:
+            raise
         print(f"sparseae: interrupted ({_signals.name()}) while starting; nothing was written", file=sys.stderr)
         sys.exit(_signals.exit_status())
     sys.exit(main())

@@ -42,6 +42,11 @@ def main(argv=None):
         except KeyboardInterrupt:
             print(f"{prog}: interrupted ({_signals.name()}); nothing was left half-written", file=sys.stderr)
             return _signals.exit_status()
+        except ImportError:  # the interrupt landed in a C extension's import, which reports it so
+            if _signals.received is None:
+                raise
+            print(f"{prog}: interrupted ({_signals.name()}); nothing was left half-written", file=sys.stderr)
+            return _signals.exit_status()
         except ParameterError as exc:
             print(f"{getattr(exc, 'prog', prog)}: error: {_one_line(exc)}", file=sys.stderr)
             return 2
