@@ -281,3 +281,14 @@ def test_an_interrupt_that_a_c_extension_import_turns_into_an_import_error_is_an
     monkeypatch.setitem(cli.COMMANDS, "report", broken_import)
     with pytest.raises(ImportError, match="a real one"):  # without a signal it is what it says
         main(["report", "anywhere"])
+
+
+def test_a_taken_out_is_refused_before_the_data_is_read(tmp_path, monkeypatch, capsys):
+    import sparseae.datasets as datasets
+
+    monkeypatch.setattr(datasets, "load_training_data", lambda *a, **k: pytest.fail("the data was read"))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "old.txt").write_text("kept")
+    assert main(["train", "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    assert "already exists and is not an empty folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"] and (tmp_path / "run" / "old.txt").exists()

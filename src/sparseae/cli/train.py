@@ -39,18 +39,21 @@ def train(args):
         from .stream import stream_train
 
         return stream_train(args, model)
-    X, description = load_training_data(args.data, key=args.key, n_patches=args.patches,
-                                        patch_size=args.patch_size, colour=args.colour,
-                                        normalize=args.normalize, random_state=args.seed)
+    run = resumed if resumed is not None else RunFolder(args.out, args.overwrite)  # a taken --out: before any work
+    try:
+        X, description = load_training_data(args.data, key=args.key, n_patches=args.patches,
+                                            patch_size=args.patch_size, colour=args.colour,
+                                            normalize=args.normalize, random_state=args.seed)
+    except BaseException:
+        run.__exit__(*sys.exc_info())  # nothing written; the folder's lock let go
+        raise
     if model.validation_fraction > 0:
         X = np.asarray(X)  # held-out rows are drawn from data in memory
     fit = {}
     if resumed is not None:
-        run = resumed
         fit = dict(resume_from=run.final / CHECKPOINT, checkpoint=run.final / CHECKPOINT,
                    checkpoint_every=args.checkpoint_every)
     else:
-        run = RunFolder(args.out, args.overwrite)
         if args.checkpoint_every:  # the folder appears now, to hold the checkpoints
             run.begin(lambda path: record_run(path, args))
             fit = dict(checkpoint=run.final / CHECKPOINT, checkpoint_every=args.checkpoint_every)
