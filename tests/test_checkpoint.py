@@ -192,13 +192,22 @@ def test_train_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path,
     assert not [f for f in os.listdir(run) if f.endswith(".tmp")]  # a write the kill cut short is gone
 
 
-def test_resume_refuses_what_it_cannot_resume_and_leaves_the_run_as_it_was(tmp_path, capsys):
+def _refuser(folder, capsys):
+    """``fails(argv, code, message)``: the command exits ``code`` saying ``message`` in one line,
+    and every file under ``folder`` is byte for byte as it was."""
+
     def fails(argv, code, message):
-        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
         assert main(argv) == code
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
-        assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+        assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+    return fails
+
+
+def test_resume_refuses_what_it_cannot_resume_and_leaves_the_run_as_it_was(tmp_path, capsys):
+    fails = _refuser(tmp_path, capsys)
 
     X = np.random.default_rng(0).uniform(0, 1, size=(300, 16))
     np.save(tmp_path / "x.npy", X)
@@ -294,13 +303,7 @@ def test_stack_resume_refuses_a_train_run_changed_flags_and_changed_data(tmp_pat
     for name in ("run", "trained"):
         (tmp_path / name / "metrics.json").unlink()  # as if killed before the results were written
     capsys.readouterr()
-
-    def fails(argv, code, message):
-        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-        assert main(argv) == code
-        err = capsys.readouterr().err
-        assert message in err and len(err.strip().splitlines()) == 1, err
-        assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    fails = _refuser(tmp_path, capsys)
 
     fails(["stack", "--resume", str(tmp_path / "trained")], 1, "a run of sparseae train; resume it with "
           "sparseae train --resume")
