@@ -195,7 +195,7 @@ def build_parser():
     m.add_argument("--softmax-weight-decay", type=float, default=1e-4, help="lambda of the softmax (1e-4)")
     m.add_argument("--pretrain-iter", type=int, default=400, help="per autoencoder and softmax (400)")
     m.add_argument("--finetune-iter", type=int, default=400, help="(400; 0: no fine-tuning)")
-    m.add_argument("--activation", default="sigmoid", help="sigmoid or tanh")
+    m.add_argument("--activation", default="sigmoid", help="sigmoid or tanh (sigmoid)")
     m.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
     m.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
     m.add_argument("--seed", type=SEED, default=0, help="weights and the train/test split (0)")
