@@ -98,3 +98,17 @@ def test_the_progress_bar_shows_the_held_out_cost_and_the_time_left(X, solver, c
     SparseAutoencoder(**KW, solver=solver, max_iter=6, validation_fraction=0.25, verbose=1).fit(X)
     bar = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
     assert "6/6" in bar and "cost=" in bar and "held-out=" in bar and "<" in bar  # elapsed<left
+
+
+def test_training_parameters_the_solver_does_not_use_are_said_never_silently_ignored(X, tmp_path, capsys):
+    from sparseae.cli import main
+
+    with pytest.warns(UserWarning, match=r"solver='lbfgs' does not use learning_rate=0.5 or beta_1=0.5; it is ignored"):
+        SparseAutoencoder(4, max_iter=2, learning_rate=0.5, beta_1=0.5).fit(X)
+    with pytest.warns(UserWarning, match=r"solver='adam' does not use lbfgs_memory=5; it is ignored"):
+        SparseAutoencoder(4, max_iter=2, solver="adam", lbfgs_memory=5).fit(X)
+    with pytest.warns(UserWarning, match=r"n_iter_no_change=3 counts only with early_stopping=True"):
+        SparseAutoencoder(4, max_iter=2, n_iter_no_change=3).fit(X)
+    assert main(["train", "--data", "digits", "--n-hidden", "4", "--max-iter", "2", "--quiet", "--learning-rate",
+                 "0.3", "--out", str(tmp_path / "run")]) == 0
+    assert "note: solver='lbfgs' does not use learning_rate=0.3; it is ignored" in capsys.readouterr().err

@@ -98,6 +98,23 @@ class Trainable:
 
     # -- settings ----------------------------------------------------------------------------
 
+    def _warn_unused(self, solver):
+        """A warning for a training parameter given (not "auto", not its default) to a solver,
+        or a setting, that does not use it: never silently ignored."""
+        unused = []
+        if getattr(self, "learning_rate", "auto") != "auto" and solver.learning_rate is None:
+            unused.append(f"learning_rate={self.learning_rate}")
+        if getattr(self, "beta_1", "auto") != "auto" and solver.beta_1 is None:
+            unused.append(f"beta_1={self.beta_1}")
+        if getattr(self, "lbfgs_memory", "auto") != "auto" and "lbfgs_memory" not in solver.options:
+            unused.append(f"lbfgs_memory={self.lbfgs_memory}")
+        if unused:
+            warnings.warn(f"solver={solver.name!r} does not use {' or '.join(unused)}; it is ignored", UserWarning,
+                          stacklevel=4)
+        if getattr(self, "n_iter_no_change", 10) != 10 and not getattr(self, "early_stopping", False):
+            warnings.warn(f"n_iter_no_change={self.n_iter_no_change} counts only with early_stopping=True; "
+                          "it is ignored", UserWarning, stacklevel=4)
+
     def _solver(self, minibatch_only=False):
         solver = get_solver(self.solver)
         return default_minibatch_solver() if minibatch_only and not solver.minibatch else solver
@@ -210,6 +227,7 @@ class Trainable:
         solver = self._solver()
         if solver.minibatch and is_dask_array(source):
             raise ParameterError(f"solver={solver.name!r} does not take a Dask array; use a full-batch solver")
+        self._warn_unused(solver)
         if held_out is None:
             source, targets, m, held_out = self._hold_out(source, targets, m, resumed)
         held_objective = None if held_out is None else self._objective(held_out[0], held_out[1], None)
