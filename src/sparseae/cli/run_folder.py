@@ -114,6 +114,8 @@ class RunFolder:
                     lock.release()
                 elif out:
                     raise UsageError(in_use(flag, final, lock))
+            else:
+                raise UsageError(f"every run name {candidates[0]}[-K] for K < 1000 is taken; give --out")
             self._check_final(overwrite, flag)
             self._remove_leftovers()
             self.path = Path(tempfile.mkdtemp(dir=self.final.parent, prefix=f".{self.final.name}.partial-"))
