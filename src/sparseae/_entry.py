@@ -11,8 +11,8 @@ def run():
     _signals.install()
     try:
         from .cli import main
-    except (KeyboardInterrupt, ImportError):  # a C extension's import turns the interrupt into an ImportError
-        if _signals.received is None:
+    except (KeyboardInterrupt, ImportError) as exc:
+        if not _signals.was_interrupt(exc):
             raise
         print(f"sparseae: interrupted ({_signals.name()}) while starting; nothing was written", file=sys.stderr)
         sys.exit(_signals.exit_status())

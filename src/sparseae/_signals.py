@@ -46,6 +46,12 @@ def handled():
             signal.signal(sig, handler)
 
 
+def was_interrupt(exc):
+    """Whether ``exc`` is how a handled signal surfaced: a KeyboardInterrupt, or the ImportError
+    that a C extension's import (pybind11's, as SciPy's) makes of one."""
+    return isinstance(exc, KeyboardInterrupt) or (isinstance(exc, ImportError) and received is not None)
+
+
 def name():
     """The signal that interrupted, by name ("SIGINT" for a plain Ctrl-C)."""
     return signal.Signals(received).name if received is not None else "SIGINT"

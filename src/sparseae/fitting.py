@@ -85,13 +85,12 @@ class Trainable:
         """Refuse, before θ0 is allocated, a fit of ``layout`` on ``m`` rows that cannot fit in
         this machine's memory (:mod:`sparseae.memory`)."""
         solver = self._solver()
+        settings = self._settings(solver, 0, m, layout)  # the batch and L-BFGS memory the fit will use
         if solver.minibatch:
-            rows, history = min(self._given_batch() or MINIBATCH_ROWS, m), 2
+            rows, history = settings.batch_size, 2
         else:
             rows = self._chunk_size(source, m, layout.layer_sizes[0], solver) or m
-            memory = getattr(self, "lbfgs_memory", "auto")
-            corrections = auto_lbfgs_memory(m, layout) if memory == "auto" else int(memory)
-            history = 2 * corrections if "lbfgs_memory" in solver.options else 0
+            history = 2 * settings.lbfgs_memory if "lbfgs_memory" in solver.options else 0
         sizes = "-".join(str(s) for s in layout.layer_sizes)
         check_fit(f"a {sizes} {type(self).__name__} with solver {solver.name!r}", layout.size, rows,
                   layout.layer_sizes, np.dtype(self.dtype).itemsize, history)

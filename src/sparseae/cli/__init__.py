@@ -39,11 +39,8 @@ def main(argv=None):
             args = build_parser().parse_args(argv)
             prog = f"sparseae {args.command}"
             status = COMMANDS[args.command](args)
-        except KeyboardInterrupt:
-            print(f"{prog}: interrupted ({_signals.name()}); nothing was left half-written", file=sys.stderr)
-            return _signals.exit_status()
-        except ImportError:  # the interrupt landed in a C extension's import, which reports it so
-            if _signals.received is None:
+        except (KeyboardInterrupt, ImportError) as exc:
+            if not _signals.was_interrupt(exc):
                 raise
             print(f"{prog}: interrupted ({_signals.name()}); nothing was left half-written", file=sys.stderr)
             return _signals.exit_status()
