@@ -423,3 +423,21 @@ def test_adam_checkpoints_keep_beta_1_and_older_ones_resume_with_0_9(X, tmp_path
     old_params = {k: v for k, v in saved.params.items() if k != "beta_1"}
     write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "params": old_params}))
     assert sparseae.SparseAutoencoder(4, max_iter=9, random_state=0).fit(X, resume_from=path).n_iter_ == 9
+
+
+@pytest.mark.unconverged
+def test_a_checkpoint_from_before_a_parameter_existed_resumes_at_its_default(X, tmp_path):
+    """jumprelu_bandwidth came later than the checkpoint format: a checkpoint without it was
+    written by a fit at the default, so it resumes; a changed value is still refused."""
+    import sparseae.checkpoint as checkpoint
+
+    path = tmp_path / "c.safetensors"
+    sparseae.SparseAutoencoder(4, max_iter=6, random_state=0).fit(X, checkpoint=path, checkpoint_every=3)
+    saved = read_checkpoint(path)
+    old_params = {k: v for k, v in saved.params.items() if k != "jumprelu_bandwidth"}
+    write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "params": old_params}))
+    assert sparseae.SparseAutoencoder(4, max_iter=9, random_state=0).fit(X, resume_from=path).n_iter_ == 9
+    changed = sparseae.SparseAutoencoder(4, max_iter=9, random_state=0, jumprelu_bandwidth=0.01)
+    with pytest.warns(UserWarning, match="does not use jumprelu_bandwidth"), \
+            pytest.raises(ParameterError, match="jumprelu_bandwidth=0.001, not 0.01"):
+        changed.fit(X, resume_from=path)

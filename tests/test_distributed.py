@@ -163,3 +163,25 @@ def test_reconstruction_metrics_of_a_dask_array_equal_in_memory(client, X):
     for key in ("fvu", "mse", "l0"):
         assert chunked[key] == pytest.approx(whole[key], rel=1e-12)
     assert chunked["terms"]["cost"] == pytest.approx(whole["terms"]["cost"], rel=1e-12)
+
+
+@pytest.mark.parametrize("penalty", [dict(sparsity="batchtopk", top_k=2),
+                                     dict(sparsity="jumprelu", sparsity_weight=0.05, jumprelu_bandwidth=0.05),
+                                     dict(sparsity="batchtopk", top_k=2, nested=(2, 5))],
+                         ids=["batchtopk", "jumprelu", "matryoshka-batchtopk"])
+def test_thresholded_layers_on_the_cluster_equal_one_in_memory_evaluation(client, X, penalty):
+    """BatchTopK's selection over every partition's rows at once, JumpReLU's counts and
+    pseudo-gradients, and a Matryoshka dictionary's prefixes, are the in-memory ones."""
+    from sparseae.distributed import DaskObjective
+
+    kw = dict(activation="relu", output_activation="linear", weight_decay=1e-3, **penalty)
+    whole = SparseObjective([12, 5, 12], X, **kw)
+    theta = whole.layout.initial_theta(0) + 0.01
+    c0, g0 = whole(theta)
+    objective = DaskObjective([12, 5, 12], da.from_array(X, chunks=(250, 6)), **kw)
+    c, g = objective(theta)
+    assert abs(c - c0) / c0 < 1e-12
+    assert np.linalg.norm(g - g0) / np.linalg.norm(g0) < 1e-12
+    if penalty["sparsity"] == "batchtopk":
+        assert objective.batch_threshold == whole.batch_threshold
+    assert objective.terms(theta)["sparsity"] == pytest.approx(whole.terms(theta)["sparsity"], rel=1e-14)

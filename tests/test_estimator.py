@@ -115,7 +115,7 @@ def test_convergence_warning_when_max_iter_reached(X):
         (dict(sparsity_weight=float("inf")), r"'sparsity_weight' .* Got inf"),
         (dict(activation="softplus"), r"'activation' .* among \{'sigmoid', 'tanh', 'relu'\}\. Got 'softplus'"),
         (dict(output_activation="softplus"), r"'output_activation' .* among \{'sigmoid', 'tanh', 'relu', 'linear'\}"),
-        (dict(sparsity="l2"), r"'sparsity' .* among \{'kl', 'l1', 'topk'\}\. Got 'l2'"),
+        (dict(sparsity="l2"), r"'sparsity' .* among \{'kl', 'l1', 'topk', 'jumprelu', 'batchtopk'\}\. Got 'l2'"),
         (dict(activation="relu"),
          r"sparsity='kl' needs a mean activation in \(0, 1\), and activation='relu' has no ceiling"),
         (dict(activation="tanh", sparsity="l1"), r"sparsity='l1' needs an activation that is off at 0"),

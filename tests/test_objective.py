@@ -109,7 +109,7 @@ def test_gradient_does_not_depend_on_the_previous_call(rng):
         (dict(loss="hinge"), r"'loss' .* among \{'squared_error', 'cross_entropy'\}"),
         (dict(weight_decay=(0.1, -1.0)), r"'weight_decay' .* Got -1.0"),
         (dict(weight_decay=(0.1, 0.1, 0.1)), r"weight_decay needs one value per weight matrix \(2\), got 3"),
-        (dict(sparsity="l2"), r"'sparsity' .* among \{'kl', 'l1', 'topk'\}"),
+        (dict(sparsity="l2"), r"'sparsity' .* among \{'kl', 'l1', 'topk', 'jumprelu', 'batchtopk'\}"),
         (dict(sparsity="topk"), "needs k"),
         (dict(sparsity="topk", top_k=5), r"k must be a whole number from 1 to 1 \(fewer than the 2 units"),
         (dict(decoder_norm="l2"), "decoder_norm must be None or 'unit'"),

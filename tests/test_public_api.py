@@ -110,12 +110,18 @@ def test_no_import_cycle_anywhere_in_the_package():
         visit(module)
 
 
-def test_the_math_imports_only_numpy():
-    """backprop.py is the notes' math: no thread pool, no PyTorch, no file reader."""
-    tree = ast.parse((PACKAGE / "backprop.py").read_text())
+def _imported_names(name):
+    tree = ast.parse((PACKAGE / name).read_text())
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    imported |= {n.module or "." for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert imported == {"numpy"}
+    return imported | {n.module or "." for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+
+def test_the_math_imports_only_numpy():
+    """backprop.py is the notes' math: no thread pool, no PyTorch, no file reader; the one module
+    it borrows from (a Matryoshka dictionary's output layer) is math too, importing only the
+    error it raises."""
+    assert _imported_names("backprop.py") == {"numpy", "matryoshka"}
+    assert _imported_names("matryoshka.py") == {"errors"}
 
 
 def test_the_backend_is_the_only_module_that_tells_numpy_from_pytorch():

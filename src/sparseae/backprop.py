@@ -31,8 +31,10 @@ and the buffers.
 
 import numpy as np
 
+from .matryoshka import nested_output
 
-def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None, select=None):
+
+def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None, select=None, gate=None):
     r"""The forward pass, equations (6)-(7), for a block of rows: ``[a(1), a(2), ..., a(n_layers)]``.
 
     .. math:: z^{(l+1)} = W^{(l)} a^{(l)} + b^{(l)}, \qquad a^{(l+1)} = f(z^{(l+1)})
@@ -42,7 +44,8 @@ def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None, select=None):
     ``f``). ``X`` is a(1), shape (rows, s_1). ``n_layers=2`` stops at an autoencoder's hidden code.
     ``out``: buffers of at least ``rows`` rows for a(2), a(3), ..., written in place (new arrays
     when omitted). ``select``: ``(l, fn)`` applies ``fn`` to a(l) in place once it is computed
-    (the TopK penalty's selection; l counted as for these ``Ws``).
+    (the TopK penalty's selection; l counted as for these ``Ws``). ``gate``: ``(l, fn)`` computes
+    a(l) as ``fn(z, b)`` in place of f (a thresholded layer: :mod:`sparseae.jumprelu`).
     """
     nl = len(Ws) + 1
     n_layers = nl if n_layers is None else n_layers
@@ -51,7 +54,10 @@ def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None, select=None):
         W = Ws[l - 1]
         z = backend.empty((X.shape[0], W.shape[0])) if out is None else out[l - 1][: X.shape[0]]
         backend.matmul_into(a[l - 1], W.T, z)  # W(l) a(l): (rows, s_{l+1})
-        backend.activate(f_out if l == nl - 1 else f, z, bs[l - 1])  # f(z(l+1)), in place
+        if gate is not None and gate[0] == l + 1:
+            gate[1](z, bs[l - 1])  # z(l+1) ⊙ H(z(l+1) - θ), in place
+        else:
+            backend.activate(f_out if l == nl - 1 else f, z, bs[l - 1])  # f(z(l+1)), in place
         if select is not None and select[0] == l + 1:
             select[1](z)
         a.append(z)
@@ -69,7 +75,8 @@ def hidden_sums(Ws, bs, X, f, f_out, k, backend, out=None, select=None):
     return backend.column_sums(a[k - 1])  # (s_k,)
 
 
-def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, sparsity_delta=None):
+def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, sparsity_delta=None, gate=None,
+                  nested=None):
     r"""Pass 2 on a block whose forward pass ``a`` = [a(1) .. a(n_l)] is done: adds the block's share
     of ∇W(l) and ∇b(l) into ``grads`` and returns its Σ_i loss(h(x_i), y_i) (a backend scalar).
 
@@ -87,26 +94,37 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
     ``y``: the block's targets (y = x for an autoencoder); ``m``: the examples of the whole
     objective, which every δ is divided by; ``deltas``: buffers for δ(2) .. δ(n_l); ``k``: the
     sparse layer, whose δ gets ``sparsity_delta`` (β KL'(ρ̂) dρ̂/da / m per unit) before f', or
-    None (no term, as for TopK). a(2) .. a(n_l) are overwritten by f'.
+    None (no term, as for TopK). a(2) .. a(n_l) are overwritten by f'. ``gate``: ``(l, fn)`` for a
+    thresholded layer l, whose ``fn(δ, a(l))`` stands for ⊙ f'(z(l)) (and adds its thresholds'
+    pseudo-gradient). ``nested``: a Matryoshka autoencoder's prefix widths, whose linear output
+    layer :func:`sparseae.matryoshka.nested_output` computes (the loss of every prefix).
     """
     nl = len(a)
     gWs, gbs = grads
     delta = deltas[nl - 2]  # δ(n_l)
-    value = loss.value_and_delta(a[nl - 1], y, delta, backend)  # ∂loss/∂a(n_l): (rows, s_nl)
-    delta *= 1.0 / m
-    if not loss.includes_output_derivative:
-        backend.derivative(f_out, a[nl - 1], delta)  # ⊙ f'(z(n_l))
+    if nested is None:
+        value = loss.value_and_delta(a[nl - 1], y, delta, backend)  # ∂loss/∂a(n_l): (rows, s_nl)
+        delta *= 1.0 / m
+        if not loss.includes_output_derivative:
+            backend.derivative(f_out, a[nl - 1], delta)  # ⊙ f'(z(n_l))
     for l in range(nl - 1, 0, -1):  # δ(l+1) is known
-        # ∇W(l) uses a(l) before f' overwrites it below: this order matters.
-        gWs[l - 1] += delta.T @ a[l - 1]  # δ(l+1)ᵀ a(l): (s_{l+1}, s_l)
-        gbs[l - 1] += backend.column_sums(delta)  # Σ_i δ(l+1): (s_{l+1},)
-        if l == 1:
-            break
-        previous = deltas[l - 2]  # δ(l)
-        backend.matmul_into(delta, Ws[l - 1], previous)  # (W(l))ᵀ δ(l+1): (rows, s_l)
+        previous = deltas[l - 2] if l > 1 else None  # δ(l)
+        if nested is not None and l == nl - 1:  # every prefix's reconstruction: ∇W, ∇b and (W(l))ᵀ δ
+            value = nested_output(a[l - 1], a[nl - 1], y, Ws[l - 1], m, nested, backend, gWs[l - 1],
+                                  gbs[l - 1], previous, delta)
+        else:
+            # ∇W(l) uses a(l) before f' overwrites it below: this order matters.
+            gWs[l - 1] += delta.T @ a[l - 1]  # δ(l+1)ᵀ a(l): (s_{l+1}, s_l)
+            gbs[l - 1] += backend.column_sums(delta)  # Σ_i δ(l+1): (s_{l+1},)
+            if l == 1:
+                break
+            backend.matmul_into(delta, Ws[l - 1], previous)  # (W(l))ᵀ δ(l+1): (rows, s_l)
         if l == k and sparsity_delta is not None:
             previous += sparsity_delta  # the sparsity term, before f'
-        backend.derivative(f, a[l - 1], previous)  # ⊙ f'(z(l)); a(l) overwritten
+        if gate is not None and gate[0] == l:
+            gate[1](previous, a[l - 1])  # ⊙ H(z(l) - θ)
+        else:
+            backend.derivative(f, a[l - 1], previous)  # ⊙ f'(z(l)); a(l) overwritten
         delta = previous
     return value
 

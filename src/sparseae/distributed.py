@@ -15,8 +15,10 @@ To use a real cluster, connect a Client before calling ``fit``::
 
 import numpy as np
 
+from .batchtopk import smallest_kept
 from .engine.vectors import HostVectors
 from .errors import DataError, DeviceError, ParameterError
+from .jumprelu import BANDWIDTH
 from .objective import ObjectiveBase, SparseObjective
 from .validation import check_finite, check_value_range
 
@@ -76,9 +78,13 @@ def _pass1(block, theta, layer_sizes, params):
     return SparseObjective(layer_sizes, np.asarray(block, np.float64), **params).hidden_sums(theta)
 
 
-def _pass2(block, targets, theta, layer_sizes, params, sparsity_delta, m):
+def _pass2(block, targets, theta, layer_sizes, params, sparsity_delta, m, batch_threshold=None):
     objective = SparseObjective(layer_sizes, np.asarray(block, np.float64), targets, **params)
-    return objective.data_gradient(theta, sparsity_delta, m)
+    return objective.data_gradient(theta, sparsity_delta, m, batch_threshold)
+
+
+def _largest(block, theta, layer_sizes, params, count):
+    return SparseObjective(layer_sizes, np.asarray(block, np.float64), **params).largest(theta, count)
 
 
 class DaskObjective(ObjectiveBase):
@@ -92,14 +98,20 @@ class DaskObjective(ObjectiveBase):
 
     def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
-                 sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None):
+                 sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None, jumprelu_bandwidth=BANDWIDTH,
+                 nested=None, aux_k=None, aux_k_weight=None, dead_after=None):
+        if aux_k is not None:
+            raise ParameterError("aux_k does not run on a Dask array yet (its dead-unit counts live in one process); "
+                                 "train on a .npy file or a memmap instead")
         self._set_model(
             layer_sizes, "DaskObjective", activation=activation,
             output_activation=output_activation, loss=loss, sparsity=sparsity,
             weight_decay=weight_decay, sparsity_target=sparsity_target,
             sparsity_weight=sparsity_weight, sparse_layer=sparse_layer, top_k=top_k,
-            decoder_norm=decoder_norm,
+            decoder_norm=decoder_norm, jumprelu_bandwidth=jumprelu_bandwidth, nested=nested,
         )
+        if self.gated:
+            self.params["jumprelu_bandwidth"] = self.bandwidth
         if X.shape[1] != self.layout.layer_sizes[0]:
             raise DataError(f"X must have shape (m, {self.layout.layer_sizes[0]}), got {X.shape}")
         self.client = _client()
@@ -155,10 +167,21 @@ class DaskObjective(ObjectiveBase):
                                             params=params, pure=False))
             return np.sum(sums, axis=0)
 
+        threshold, parts = None, []
+        if self.penalty.batch_k:  # BatchTopK's t: each chunk's k·m largest, merged here
+            count = self.top_k * m
+            found = client.gather(client.map(_largest, self.blocks, theta=theta_f, layer_sizes=sizes, params=params,
+                                             count=count, pure=False))
+            threshold = smallest_kept((values for values, _ in found), count)
+            self.batch_threshold = threshold
+
         def pass2(sparsity_delta):
-            parts = client.gather(client.map(_pass2, self.blocks, self.targets, theta=theta_f,
-                                             layer_sizes=sizes, params=params,
-                                             sparsity_delta=sparsity_delta, m=m, pure=False))
+            parts[:] = client.gather(client.map(_pass2, self.blocks, self.targets, theta=theta_f,
+                                                layer_sizes=sizes, params=params, sparsity_delta=sparsity_delta,
+                                                m=m, batch_threshold=threshold, pure=False))
             return sum(part[0] for part in parts), np.sum([part[1] for part in parts], axis=0)
 
-        return self.evaluate_passes(theta, m, pass1, pass2)
+        def gate_sums():  # a thresholded layer's per-unit counts and sums, from pass 2's parts
+            return tuple(np.sum([part[2][i] for part in parts], axis=0) for i in (0, 1))
+
+        return self.evaluate_passes(theta, m, pass1, pass2, gate_sums=gate_sums)

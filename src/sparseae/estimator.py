@@ -3,23 +3,26 @@ adopts what the training layer returns (:mod:`sparseae.fitting`, :mod:`sparseae.
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
 from ._data import is_dask_array
 from .activations import ACTIVATIONS
-from .engine import NumpyBackend, get_backend
+from .autoencoder_state import AutoencoderState
+from .encoding import FittedAutoencoder
+from .engine import get_backend
 from .errors import DataError, ModelFileError, ParameterError
-from .fitting import Trainable
-from .network import Layout, forward
+from .fitting import Trainable, first_rows
+from .initialisation import decoder_bias, initial_theta, resolved_init
+from .matryoshka import check_widths
+from .network import Layout
 from .objective import SparseObjective
 from .penalties import PENALTIES, check_penalty_parameters
-from .validation import CONSTRAINTS, Names, as_float_matrix, validate_params, validate_rows
+from .validation import CONSTRAINTS, Names, validate_params
 
 
 @persistence.register
-class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                        BaseEstimator):
+class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persistence.Saveable,
+                        ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     r"""The sparse autoencoder of the CS294A notes: n → n_hidden → n, trained on y = x.
 
     Minimises, from UFLDL's initialisation (each term: :mod:`sparseae.backprop`),
@@ -31,17 +34,48 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
     ----------
     n_hidden : int, default 25
         s_2, the hidden units.
-    sparsity : {"kl", "l1", "topk"}, default "kl"
+    sparsity : {"kl", "l1", "topk", "jumprelu", "batchtopk"}, default "kl"
         The sparsity penalty on the hidden layer (:mod:`sparseae.penalties`): "kl", the notes'
         β Σ_j KL(ρ ‖ ρ̂_j) on the mean activations (sigmoid or tanh units); "l1", β (1/m) Σ_i Σ_j
         |a_j| (sigmoid or relu units); "topk", each example keeps its ``k`` largest hidden
-        activations and the others are set to 0 (sigmoid or relu units; no β).
+        activations and the others are set to 0 (sigmoid or relu units; no β); "jumprelu",
+        relu units that stay off below a learned threshold θ_j, with the L0 penalty β (1/m) Σ_i
+        Σ_j H(z_j − θ_j), trained through straight-through pseudo-gradients (:mod:`sparseae.jumprelu`);
+        "batchtopk", relu units of which each evaluation (minibatch) keeps its k·m largest
+        activations over all its m rows (:mod:`sparseae.batchtopk`; ``transform`` keeps those above
+        ``threshold_``).
     sparsity_target, sparsity_weight, weight_decay : float, default 0.01, 3.0, 1e-4
         ρ in (0, 1), the wanted mean activation of each hidden unit (KL only); β ≥ 0 (0: a plain
         autoencoder; not used by TopK); λ ≥ 0. A ρ or β given to a penalty that does not use it
         is a warning.
     k : int or None, default None
-        For ``sparsity="topk"``: the hidden units each example keeps, 1 to n_hidden - 1.
+        For ``sparsity="topk"``: the hidden units each example keeps, 1 to n_hidden - 1; for
+        "batchtopk", their mean per example.
+    jumprelu_bandwidth : float, default 0.001
+        ε of JumpReLU's pseudo-gradients (the rectangle kernel's width, in units of the
+        pre-activations; Rajamanoharan et al.'s value). Every threshold starts at 0.001.
+    aux_k : int or None, default None
+        AuxK (:mod:`sparseae.auxk`; Gao et al. 2024), for "topk" and "batchtopk": hidden units
+        inactive on the last ``dead_after`` examples reconstruct the residual x − h(x) with each
+        example's ``aux_k`` largest of their pre-activations, a term ``aux_k_weight`` × its
+        squared error added to J (the residual held fixed). Offered beside ``resample_dead``.
+    aux_k_weight : float, default 1/32
+    dead_after : int or None, default None
+        Examples a unit must be inactive on to count as dead; None: 10,000,000 or the training
+        rows, the fewer (for a full-batch solver: dead means inactive on every row).
+    matryoshka : tuple of int or None, default None
+        Prefix widths m_1 < m_2 < ... < n_hidden of a Matryoshka dictionary
+        (:mod:`sparseae.matryoshka`): J sums the reconstruction of every prefix from its units
+        alone, so the first m_1 units work as a small dictionary by themselves
+        (``reconstruct(X, n_units=m_1)``). Needs ``output_activation="linear"``.
+    init : {"auto", "uniform", "tied"}, default "auto"
+        Where the weights start (:mod:`sparseae.initialisation`): UFLDL's W ~ U(±r), or
+        "tied", decoder columns random unit directions and W1 = W2ᵀ. "auto": "tied" for
+        "batchtopk", "uniform" for the others (measured: benchmarks/RESULTS.md, "Initialisation").
+    decoder_bias_init : {"auto", "zeros", "mean", "geometric_median"}, default "auto"
+        b2 at the start: 0, or the training rows' mean or geometric median (of the first 10,000),
+        with b1 = −W1 b2 so the encoder starts on x − b2. "auto": "mean" for "batchtopk",
+        "zeros" for the others.
     decoder_norm : {None, "unit"}, default None
         "unit": the decoder W2 is used with each column at unit norm (a reparametrisation: θ stays
         unconstrained for L-BFGS; ``coefs_`` hold the normalised W2), so an L1 penalty cannot be
@@ -121,6 +155,10 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
         ``[W1.T, W2.T]`` (scikit-learn's MLP convention, (fan_in, fan_out)) and ``[b1, b2]``.
     components_ : ndarray of shape (n_hidden, n_features)
         W1, one row per hidden unit: ``coefs_[0].T``.
+    threshold_ : ndarray of shape (n_hidden,) or None
+        JumpReLU's θ_j (``sparsity="jumprelu"``); BatchTopK's inference threshold, the same for
+        every unit (the smallest activation kept on the training rows at the fitted weights); None
+        for the other penalties.
     n_iter_ : int
     loss_ : float
         J_sparse with all its terms at the final parameters on the training data.
@@ -133,7 +171,9 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
     """
 
     _parameter_constraints = {name: CONSTRAINTS[name] for name in (
-        "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "decoder_norm",
+        "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "jumprelu_bandwidth", "aux_k",
+        "aux_k_weight", "dead_after", "matryoshka", "init",
+        "decoder_bias_init", "decoder_norm",
         "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
         "learning_rate", "beta_1", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
         "early_stopping", "n_iter_no_change", "resample_dead", "warm_start", "callback", "random_state",
@@ -143,14 +183,18 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
     _parameter_constraints["output_activation"] = [Names(ACTIVATIONS, lambda act: act.elementwise)]
 
     def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0, k=None,
-                 decoder_norm=None, weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid",
-                 solver="lbfgs", max_iter="auto", tol=1e-5, learning_rate="auto", beta_1="auto",
-                 batch_size="auto", lbfgs_memory="auto", dtype="float64", device=None,
-                 validation_fraction=0.0, early_stopping=False, n_iter_no_change=10, resample_dead=0,
-                 warm_start=False, callback=None, random_state=None, verbose=0):
+                 jumprelu_bandwidth=1e-3, aux_k=None, aux_k_weight=1 / 32, dead_after=None, matryoshka=None,
+                 init="auto", decoder_bias_init="auto", decoder_norm=None,
+                 weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid", solver="lbfgs",
+                 max_iter="auto", tol=1e-5, learning_rate="auto", beta_1="auto", batch_size="auto",
+                 lbfgs_memory="auto", dtype="float64", device=None, validation_fraction=0.0,
+                 early_stopping=False, n_iter_no_change=10, resample_dead=0, warm_start=False, callback=None,
+                 random_state=None, verbose=0):
         self.n_hidden, self.sparsity = n_hidden, sparsity
         self.sparsity_target, self.sparsity_weight = sparsity_target, sparsity_weight
-        self.k, self.decoder_norm = k, decoder_norm
+        self.k, self.jumprelu_bandwidth, self.decoder_norm = k, jumprelu_bandwidth, decoder_norm
+        self.matryoshka, self.init, self.decoder_bias_init = matryoshka, init, decoder_bias_init
+        self.aux_k, self.aux_k_weight, self.dead_after = aux_k, aux_k_weight, dead_after
         self.weight_decay, self.activation = weight_decay, activation
         self.output_activation = output_activation
         self.solver, self.max_iter, self.tol, self.learning_rate = solver, max_iter, tol, learning_rate
@@ -176,12 +220,15 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
         for bit; SciPy's L-BFGS-B and CG restart from the saved θ (:mod:`sparseae.checkpoint`).
         """
         self._validate()
+        if self.aux_k is not None and (checkpoint is not None or resume_from is not None):
+            raise ParameterError("aux_k's dead-unit counts are not kept in checkpoints yet: a fit with aux_k "
+                                 "cannot write or resume one")
         resumed = self._read_resume(resume_from) if resume_from is not None else None
         self.__dict__.pop("_minibatch", None)
         warm = self.warm_start and hasattr(self, "theta_") and resumed is None
         source, m, n = self._training_data(X, reset=not warm, output_activation=self.output_activation)
         fingerprint = self._fingerprint(source, m, n, checkpoint, resumed)
-        layout = Layout([n, self.n_hidden, n])
+        layout = self._layout(n)
         self._check_memory(layout, source, m)
         warm = warm and self.theta_.size == layout.size  # a changed n_hidden starts afresh
         if resumed is not None:
@@ -190,7 +237,7 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
             before, theta0 = (resumed.n_iter, resumed.loss_curve), resumed.theta
         else:
             before = (self.n_iter_, list(self.loss_curve_)) if warm else (0, [])
-            theta0 = self.theta_.copy() if warm else layout.initial_theta(self.random_state)
+            theta0 = self.theta_.copy() if warm else self._initial_theta(n, source)
         self.n_resampled_ = 0
         return self._train(source, None, m, n, theta0, before=before, resumed=resumed, checkpoint=checkpoint,
                            checkpoint_every=checkpoint_every, fingerprint=fingerprint)
@@ -235,10 +282,24 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
             raise DataError("the stream held no chunks")
         return self
 
+    # In the class's own namespace: scikit-learn's set_output wraps only the methods a class defines.
+    transform = FittedAutoencoder.transform
+
     def _validate(self):
         validate_params(self)
         check_penalty_parameters(self.sparsity, self.activation, k=self.k, n_hidden=self.n_hidden,
-                                 sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight)
+                                 sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight,
+                                 jumprelu_bandwidth=self.jumprelu_bandwidth)
+        if self.aux_k is not None and not PENALTIES[self.sparsity].uses_k:
+            raise ParameterError(f"aux_k is AuxK's, for sparsity 'topk' or 'batchtopk', not sparsity={self.sparsity!r}")
+        if self.matryoshka is not None:
+            check_widths(self.matryoshka, self.n_hidden)
+            if self.output_activation != "linear":
+                raise ParameterError(f"matryoshka needs output_activation='linear' (each prefix reconstructs x "
+                                     f"linearly), not {self.output_activation!r}")
+        if PENALTIES[self.sparsity].gated and self.resample_dead:
+            raise ParameterError(f"resample_dead={self.resample_dead} does not apply to sparsity='jumprelu' (a "
+                                 f"resampled unit would keep its old threshold); leave resample_dead=0")
 
     @staticmethod
     def _no_dask(X):
@@ -246,8 +307,16 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
             raise ParameterError("solver='adam' does not take a Dask array; use a full-batch solver")
         return X
 
-    def _initial_theta(self, n):
-        return Layout([n, self.n_hidden, n]).initial_theta(self.random_state)
+    def _initial_theta(self, n, source=None):
+        """θ0 by ``init``, with the decoder bias from ``source``'s first rows (``decoder_bias_init``)."""
+        init, how = resolved_init(self.init, self.decoder_bias_init, self.sparsity)
+        bias = None if how == "zeros" else decoder_bias(first_rows(source), how)
+        return initial_theta(self._layout(n), self.random_state, init, bias)
+
+    def _layout(self, n):
+        """θ's layout for n features: W1, b1, W2, b2, and JumpReLU's log θ_j."""
+        gated = PENALTIES[self.sparsity].gated
+        return Layout([n, self.n_hidden, n], thresholds=2 if gated else None)
 
     @property
     def _penalty_name(self):
@@ -266,7 +335,10 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
         params = dict(activation=self.activation, output_activation=self.output_activation,
                       sparsity=self.sparsity, weight_decay=self.weight_decay,
                       sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight,
-                      top_k=self._top_k(), decoder_norm=self.decoder_norm)
+                      top_k=self._top_k(), decoder_norm=self.decoder_norm,
+                      jumprelu_bandwidth=self.jumprelu_bandwidth,
+                      nested=None if self.matryoshka is None else tuple(self.matryoshka),
+                      aux_k=self.aux_k, aux_k_weight=self.aux_k_weight, dead_after=self.dead_after)
         if is_dask_array(source):
             if self._solver().minibatch:
                 self._no_dask(source)
@@ -277,7 +349,7 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
         return SparseObjective([n, self.n_hidden, n], source, backend=backend, chunk_size=chunk_size, **params)
 
     def _top_k(self):
-        return self.k if PENALTIES[self.sparsity].select is not None else None
+        return self.k if PENALTIES[self.sparsity].uses_k else None
 
     def _adopt_theta(self, layout, theta):
         """Fitted weights as views into the one flat θ."""
@@ -285,108 +357,14 @@ class SparseAutoencoder(Trainable, persistence.Saveable, ClassNamePrefixFeatures
         Ws, bs = layout.unpack(theta)
         self.coefs_ = [W.T for W in Ws]
         self.intercepts_ = list(bs)
+        log_threshold = layout.log_thresholds(theta)
+        self.threshold_ = None if log_threshold is None else np.exp(log_threshold)
 
     def _adopt(self, objective, theta):
         """θ as the network uses it (the unit decoder applied), and J's terms there."""
         self._adopt_theta(objective.layout, np.array(objective.effective_theta(theta), dtype=np.float64))
         terms = objective.terms(self.theta_)
+        if PENALTIES[self.sparsity].batch_k:  # the training rows' selection at the fitted weights
+            self.threshold_ = np.full(self.n_hidden, objective.batch_threshold)
         self.loss_ = terms.pop("cost")
         self.loss_terms_ = terms
-
-    # -- the fitted model --------------------------------------------------------------------
-
-    @property
-    def layer_sizes_(self):
-        """``[n_features, n_hidden, n_features]``."""
-        check_is_fitted(self)
-        return [self.n_features_in_, self.coefs_[0].shape[1], self.n_features_in_]
-
-    @property
-    def _n_features_out(self):
-        """For get_feature_names_out: one output per hidden unit (AttributeError if unfitted)."""
-        return self.coefs_[0].shape[1]
-
-    @property
-    def components_(self):
-        """W1 of shape (n_hidden, n_features): row i is what hidden unit i responds to."""
-        check_is_fitted(self)
-        return self.coefs_[0].T
-
-    def _weights(self):
-        return [c.T for c in self.coefs_], self.intercepts_
-
-    def transform(self, X):
-        """Hidden activations a(2) = f(W1 x + b1), shape (m, n_hidden)."""
-        check_is_fitted(self)
-        X = validate_rows(self, X, reset=False)
-        Ws, bs = self._weights()
-        a = forward(Ws, bs, X, self.activation, self.output_activation, n_layers=2, top_k=self._top_k())
-        return a[-1]
-
-    def inverse_transform(self, H):
-        """Decode hidden activations: h = f_out(W2 a(2) + b2), shape (m, n_features)."""
-        check_is_fitted(self)
-        H = as_float_matrix(H, name="H")
-        n_hidden = self.coefs_[1].shape[0]
-        if H.shape[1] != n_hidden:
-            raise DataError(
-                f"H has {H.shape[1]} columns, but this autoencoder has {n_hidden} hidden units"
-            )
-        Ws, bs = self._weights()
-        z = H @ Ws[1].T  # (m, n_features)
-        return NumpyBackend().activate(ACTIVATIONS[self.output_activation], z, bs[1])
-
-    def reconstruct(self, X):
-        """h(x) = inverse_transform(transform(X)), the network's output."""
-        return self.inverse_transform(self.transform(X))
-
-    def score(self, X, y=None):
-        """The negative mean squared reconstruction error, -mean((h(x) - x)^2): higher is better."""
-        X = validate_rows(self, X, reset=False)
-        return -float(np.mean((self.reconstruct(X) - X) ** 2))
-
-    # -- persistence: plain numbers and JSON, never pickle -----------------------------------
-
-    def _get_state(self):
-        params = self._json_params()
-        fitted = {
-            "n_features_in_": int(self.n_features_in_),
-            "n_iter_": self.n_iter_,
-            "loss_": self.loss_,
-            "loss_curve_": self.loss_curve_,
-            "loss_terms_": {k: v for k, v in self.loss_terms_.items() if k != "rho_hat"},
-        }
-        Ws, bs = self._weights()
-        arrays = {"W1": Ws[0], "b1": bs[0], "W2": Ws[1], "b2": bs[1]}
-        if self.loss_terms_.get("rho_hat") is not None:
-            arrays["rho_hat"] = self.loss_terms_["rho_hat"]
-        return params, fitted, arrays
-
-    @classmethod
-    def _from_state(cls, params, fitted, arrays):
-        model = cls(**params)
-        validate_params(model)
-        n, s2 = fitted["n_features_in_"], model.n_hidden
-        layout = Layout([n, s2, n])
-        expected = {"W1": (s2, n), "b1": (s2,), "W2": (n, s2), "b2": (n,)}
-        theta = np.empty(layout.size, dtype=np.float64)
-        Ws, bs = layout.unpack(theta)
-        for name, target in zip(("W1", "b1", "W2", "b2"), (Ws[0], bs[0], Ws[1], bs[1])):
-            if name not in arrays:
-                raise ModelFileError(f"weights {name} missing")
-            if arrays[name].shape != expected[name]:
-                raise ModelFileError(
-                    f"{name} has shape {arrays[name].shape}, expected {expected[name]} "
-                    f"for {n} features and {s2} hidden units"
-                )
-            if arrays[name].dtype.kind != "f" or not np.isfinite(arrays[name]).all():
-                raise ModelFileError(f"{name} must hold finite floating-point values")
-            target[...] = arrays[name]
-        model._adopt_theta(layout, theta)
-        model.n_features_in_ = n
-        model.n_iter_ = int(fitted["n_iter_"])
-        model.loss_ = float(fitted["loss_"])
-        model.loss_curve_ = [float(v) for v in fitted["loss_curve_"]]
-        model.loss_terms_ = {k: float(v) for k, v in fitted["loss_terms_"].items()}
-        model.loss_terms_["rho_hat"] = arrays.get("rho_hat")
-        return model

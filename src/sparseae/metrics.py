@@ -72,11 +72,13 @@ def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch
         m += k
     total = float(m2.sum())
     rho_hat, _ = mean_activation(a_sum, m, f)
-    # J's terms from this one pass: the objective's own skeleton, given the pass-1 sums (Σ a(2))
-    # and the loss (Σ ½‖x̂ - x‖²); the gradient it would add is not wanted (zeros).
+    # J's terms from this one pass: the objective's own skeleton, given the pass-1 sums (Σ a(2)),
+    # the loss (Σ ½‖x̂ - x‖²) and, for JumpReLU's L0, the active counts (a ReLU's a > 0 is
+    # H(z - θ)); the gradient it would add is not wanted (zeros).
     objective = model._objective(first, first.shape[0], mean.size)
     terms, _ = objective.evaluate_passes(model.theta_, m, lambda: a_sum,
-                                         lambda _: (0.5 * sse, np.zeros(objective.size)))
+                                         lambda _: (0.5 * sse, np.zeros(objective.size)),
+                                         gate_sums=lambda: (active_count, a_sum))
     fvu = sse / total if total > 0 else float("nan")
     return {
         "fvu": fvu,

@@ -5,7 +5,9 @@ A network with layer sizes ``[s_1, s_2, ..., s_nl]`` has, for l = 1 .. nl-1, a w
 W(l) of shape (s_{l+1}, s_l) (notes' index order: W(l)_ij joins unit j of layer l to unit i of
 layer l+1) and a bias b(l) of length s_{l+1}. All of them live in one flat vector θ, in the
 order W(1), b(1), W(2), b(2), ...; :meth:`Layout.unpack` returns reshaped *views* into θ, so an
-optimizer works on θ and nothing is copied per evaluation.
+optimizer works on θ and nothing is copied per evaluation. A network whose sparse layer has a
+learned threshold per unit (JumpReLU, :mod:`sparseae.jumprelu`) keeps their logarithms, log θ_j,
+after the last b, in the same vector (:meth:`Layout.log_thresholds`).
 
 Examples are rows: X has shape (m, s_1), and layer l's activations have shape (m, s_l).
 """
@@ -23,10 +25,12 @@ from .errors import ParameterError
 
 class Layout:
     """Positions of each W(l) and b(l) inside the flat parameter vector θ of ``size`` values, for
-    ``layer_sizes`` = [s_1, ..., s_nl] (units per layer, input first, bias units not counted).
+    ``layer_sizes`` = [s_1, ..., s_nl] (units per layer, input first, bias units not counted);
+    ``thresholds``: the layer (notes' numbering) whose units each have a learned threshold, kept
+    as log θ_j at the end of θ, or None.
     """
 
-    def __init__(self, layer_sizes):
+    def __init__(self, layer_sizes, thresholds=None):
         sizes = list(layer_sizes)
         if len(sizes) < 2:
             raise ParameterError(f"layer_sizes needs at least 2 layers (input and output), got {sizes}")
@@ -42,6 +46,13 @@ class Layout:
             offset += fan_out * fan_in
             self._biases.append((offset, offset + fan_out))
             offset += fan_out
+        self.thresholds = None  # the layer with learned thresholds, and where their logs are
+        if thresholds is not None:
+            if not (isinstance(thresholds, int) and 2 <= thresholds <= len(sizes) - 1):
+                raise ParameterError(f"thresholds must be a hidden layer, 2 to {len(sizes) - 1}, got {thresholds!r}")
+            self.thresholds = thresholds
+            self._log_thresholds = (offset, offset + self.layer_sizes[thresholds - 1])
+            offset += self.layer_sizes[thresholds - 1]
         self.size = offset
 
     @property
@@ -60,6 +71,14 @@ class Layout:
         bs = [theta[start:end] for start, end in self._biases]
         return Ws, bs
 
+    def log_thresholds(self, theta):
+        """The view of log θ_j in θ (or in a gradient), one per unit of the thresholded layer; None
+        for a network without thresholds."""
+        if self.thresholds is None:
+            return None
+        start, end = self._log_thresholds
+        return theta[start:end]
+
     def weights(self, theta):
         """Flat views of W(1), W(2), ... in θ (no reshaping, no checks: for sums over them)."""
         return [theta[start:end] for start, end, _ in self._weights]
@@ -71,8 +90,9 @@ class Layout:
             mask[start:end] = True
         return mask
 
-    def initial_theta(self, random_state=None, dtype=np.float64):
-        """UFLDL's initialisation: W(l) ~ U(±r) with r = √6 / √(s_l + s_{l+1} + 1), b = 0.
+    def initial_theta(self, random_state=None, dtype=np.float64, threshold=1e-3):
+        """UFLDL's initialisation: W(l) ~ U(±r) with r = √6 / √(s_l + s_{l+1} + 1), b = 0; each
+        learned threshold at ``threshold`` (Rajamanoharan et al.'s 0.001).
 
         The same ``random_state`` gives the same θ, bit for bit.
         """
@@ -83,15 +103,19 @@ class Layout:
             fan_out, fan_in = W.shape
             r = np.sqrt(6.0) / np.sqrt(fan_in + fan_out + 1)
             W[...] = rng.uniform(-r, r, size=W.shape)
+        if self.thresholds is not None:
+            self.log_thresholds(theta)[...] = np.log(threshold)
         return theta
 
 
-def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_layers=None, top_k=None):
+def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_layers=None, top_k=None,
+            threshold=None):
     """The forward pass (equations 6-7) on NumPy arrays: ``[a(1), a(2), ..., a(n_layers)]``.
 
     ``Ws``, ``bs`` as from :meth:`Layout.unpack`; X of shape (m, s_1), one example per row;
     ``activation`` and ``output_activation`` by name; ``n_layers=2`` stops at an autoencoder's
-    hidden code; ``top_k``: the TopK penalty's selection on a(2). The arithmetic is
+    hidden code; ``top_k``: the TopK penalty's selection on a(2); ``threshold``: JumpReLU's θ_j
+    of a(2)'s units (:mod:`sparseae.jumprelu`), or None. The arithmetic is
     :func:`sparseae.backprop.forward`'s, in X's float dtype.
     """
     X = np.asarray(X)
@@ -99,4 +123,9 @@ def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_laye
     X = backend.from_host(X)
     f, f_out = ACTIVATIONS[activation], ACTIVATIONS[output_activation]
     select = None if top_k is None else (2, lambda a: backend.keep_top_k(a, top_k))
-    return backprop.forward(Ws, bs, X, f, f_out, backend, n_layers=n_layers, select=select)
+    gate = None
+    if threshold is not None:
+        from .jumprelu import JumpReLU
+
+        gate = (2, JumpReLU(threshold, backend).forward)
+    return backprop.forward(Ws, bs, X, f, f_out, backend, n_layers=n_layers, select=select, gate=gate)

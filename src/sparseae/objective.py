@@ -12,179 +12,23 @@ differ only in where the rows are and who runs the passes:
   average across minibatches;
 - Dask (:class:`sparseae.distributed.DaskObjective`): both passes as a map-reduce over the row
   chunks of a cluster.
+
+A thresholded sparse layer (JumpReLU, BatchTopK) has no pass 1: its counts and sums come out of
+pass 2; BatchTopK's threshold comes from a selection pass before it.
 """
 
 import numpy as np
 
-from .activations import ACTIVATIONS
-from .backprop import weight_decay
+from .batchtopk import BatchTopK, smallest_kept
 from .engine import NumpyBackend
 from .engine.vectors import on_host
 from .errors import DataError, ParameterError
-from .losses import LOSSES
-from .network import Layout
+from .jumprelu import BANDWIDTH
+from .objective_base import ObjectiveBase, compatible
 from .passes import RowPasses
-from .penalties import PENALTIES, check_activation, mean_activation, sparsity_terms
 from .rows import ArrayRows, NpyRows
-from .validation import check_parameters
 
-
-def compatible(f_out, loss):
-    """Whether output activation ``f_out`` and ``loss`` make an objective: a loss may require an
-    output, and an output that couples a row's units needs a loss that gives δ(n_l) itself."""
-    required = loss.output_activation in (None, f_out.name)
-    return required and (f_out.elementwise or loss.includes_output_derivative)
-
-
-def _weight_decay(weight_decay, n_weights, caller):
-    """λ as a float, or one λ per weight matrix W(1) .. W(n_l - 1) (a tuple)."""
-    if np.ndim(weight_decay) == 0:
-        check_parameters({"weight_decay": weight_decay}, caller)
-        return float(weight_decay)
-    for lam in weight_decay:
-        check_parameters({"weight_decay": lam}, caller)
-    if len(weight_decay) != n_weights:
-        raise ParameterError(
-            f"weight_decay needs one value per weight matrix ({n_weights}), got {len(weight_decay)}"
-        )
-    return tuple(float(lam) for lam in weight_decay)
-
-
-class ObjectiveBase:
-    """The model an objective evaluates, and the evaluation every driver shares."""
-
-    def _set_model(self, layer_sizes, caller, *, sparse_layer, weight_decay, top_k=None, decoder_norm=None,
-                   **params):
-        check_parameters(params, caller)
-        self.layout = Layout(layer_sizes)
-        self.params = dict(params, sparse_layer=sparse_layer, weight_decay=weight_decay, top_k=top_k)
-        if decoder_norm not in (None, "unit"):
-            raise ParameterError(f"decoder_norm must be None or 'unit', got {decoder_norm!r}")
-        self.decoder_norm = decoder_norm
-        sizes = self.layout.layer_sizes
-        self.lam = _weight_decay(weight_decay, len(sizes) - 1, caller)
-        self.f, self.f_out = ACTIVATIONS[params["activation"]], ACTIVATIONS[params["output_activation"]]
-        self.loss, self.penalty = LOSSES[params["loss"]], PENALTIES[params["sparsity"]]
-        if not compatible(self.f_out, self.loss):
-            raise ParameterError(
-                f"output_activation={self.f_out.name!r} and loss={self.loss.name!r} do not go together: "
-                f"softmax outputs need loss='cross_entropy', and it needs them"
-            )
-        self.rho, self.beta = float(params["sparsity_target"]), float(params["sparsity_weight"])
-        self.sparse_layer = None  # the hidden layer that carries the penalty (notes' numbering)
-        self.top_k = None
-        selecting = self.penalty.select is not None
-        if self.beta > 0 or selecting:
-            if not (isinstance(sparse_layer, int) and 2 <= sparse_layer <= len(sizes) - 1):
-                raise ParameterError(
-                    f"sparse_layer must be a hidden layer, 2 to {len(sizes) - 1} for layer sizes "
-                    f"{list(sizes)}, got {sparse_layer!r}"
-                )
-            check_activation(self.penalty, self.f)
-            self.sparse_layer = sparse_layer
-        if selecting:
-            units = sizes[sparse_layer - 1]
-            if top_k is None:
-                raise ParameterError(f"sparsity={self.penalty.name!r} needs k, the units each example keeps")
-            whole = isinstance(top_k, (int, np.integer)) and not isinstance(top_k, bool)
-            if not (whole and 1 <= top_k < units):
-                raise ParameterError(f"k must be a whole number from 1 to {units - 1} (fewer than the "
-                                     f"{units} units of the sparse layer), got {top_k!r}")
-            self.top_k = int(top_k)
-
-    @property
-    def size(self):
-        """Length of θ."""
-        return self.layout.size
-
-    @property
-    def n_examples(self):
-        """m."""
-        return self._m
-
-    def evaluate_passes(self, theta, m, pass1, pass2, rho_hat_average=None, momentum=0.1):
-        """One evaluation from its two passes, whoever runs them: ``(terms, grad)``.
-
-        ``pass1()`` returns Σ a(k) over the m rows (host); ``pass2(sparsity_delta)`` returns
-        Σ of the loss over them and the gradient of the loss and sparsity terms (host float64).
-        Given ``rho_hat_average``, ρ̂ is that average moved towards the rows' own by ``momentum``.
-        """
-        rho_hat, sparsity_delta, sparsity = None, None, 0.0
-        if self.sparse_layer is not None:
-            rho_hat, drho_da = mean_activation(pass1(), m, self.f)
-            if rho_hat_average is not None:
-                rho_hat = (1.0 - momentum) * rho_hat_average + momentum * rho_hat
-            if self.penalty.value is not None and self.beta > 0:
-                sparsity, sparsity_delta = sparsity_terms(
-                    self.penalty, self.rho, self.beta, rho_hat, drho_da, m
-                )
-        loss_sum, grad = pass2(sparsity_delta)
-        vdot = np.vdot if on_host(theta) else self.backend.vdot
-        decay = weight_decay(self.layout.weights(theta), self.layout.weights(grad), self.lam, vdot)
-        terms = {self.loss.name: loss_sum / m, "weight_decay": decay, "sparsity": sparsity,
-                 "rho_hat": rho_hat}
-        terms["cost"] = terms[self.loss.name] + decay + sparsity
-        return terms, grad
-
-    @property
-    def vectors(self):
-        """Where an optimizer may keep θ for this objective (:mod:`sparseae.engine.vectors`):
-        given θ there, the objective returns the gradient there."""
-        return self.backend.vectors
-
-    def effective_theta(self, theta):
-        """θ as the network uses it: with ``decoder_norm="unit"``, a copy whose output layer's
-        W has each column (one per unit of the layer below) divided by its norm; else θ."""
-        if self.decoder_norm is None:
-            return theta
-        theta = self._copy(theta)
-        self._unit_decoder(theta)
-        return theta
-
-    def _on_device(self, theta):
-        """Whether θ is a tensor on the backend's device (else anything NumPy takes)."""
-        return not on_host(theta) and self.backend.vectors.holds(theta)
-
-    def _copy(self, theta):
-        """A float64 copy of θ where θ is: the host, or the backend's device."""
-        if self._on_device(theta):
-            return self.backend.vectors.from_host(theta)
-        return np.array(theta, dtype=np.float64)
-
-    def _unit_decoder(self, theta):
-        """Normalise θ's decoder columns in place; their norms before."""
-        xp = np if on_host(theta) else self.backend.xp
-        W = self.layout.unpack(theta)[0][-1]  # (s_nl, s_{nl-1})
-        norms = xp.clip(xp.sqrt(xp.einsum("ij,ij->j", W, W)), np.finfo(np.float64).tiny, None)
-        W /= norms
-        return norms
-
-    def _reparametrised(self, theta, evaluate):
-        r"""``evaluate(θ)``, through the unit-norm decoder when ``decoder_norm="unit"``: the network
-        uses :math:`\hat w_j = v_j / \lVert v_j \rVert` for θ's decoder column :math:`v_j`, and
-        the gradient in :math:`v_j` is
-        :math:`(g_j - \hat w_j (\hat w_j \cdot g_j)) / \lVert v_j \rVert`, g the gradient in
-        :math:`\hat w`. θ stays unconstrained, so L-BFGS needs nothing else."""
-        if self.decoder_norm is None:
-            return evaluate(theta)
-        effective = self._copy(theta)
-        norms = self._unit_decoder(effective)
-        terms, grad = evaluate(effective)
-        xp = np if on_host(grad) else self.backend.xp
-        W, g = self.layout.unpack(effective)[0][-1], self.layout.unpack(grad)[0][-1]
-        g -= W * xp.einsum("ij,ij->j", W, g)
-        g /= norms
-        return terms, grad
-
-    def terms(self, theta):
-        """Each term of J_sparse at θ, their sum ``cost``, and ``rho_hat`` (None when β = 0)."""
-        return self.evaluate(theta)[0]
-
-    def __call__(self, theta):
-        """``(J_sparse(θ), ∇J_sparse(θ))``, the gradient as a new float64 vector where θ is: a
-        host array, or a tensor on the backend's device (:attr:`vectors`)."""
-        terms, grad = self.evaluate(theta)
-        return terms["cost"], grad
+__all__ = ["ObjectiveBase", "SparseObjective", "compatible"]
 
 
 class SparseObjective(ObjectiveBase):
@@ -207,9 +51,10 @@ class SparseObjective(ObjectiveBase):
         f of the hidden layers and of the output layer (:mod:`sparseae.activations`).
     loss : str, default "squared_error"
         The data term (:mod:`sparseae.losses`), the notes' ½‖h(x) - y‖².
-    sparsity : {"kl", "l1", "topk"}, default "kl"
+    sparsity : {"kl", "l1", "topk", "jumprelu"}, default "kl"
         The sparsity penalty (:mod:`sparseae.penalties`): the notes' KL(ρ ‖ ρ̂_j), L1 of the
-        activations, or TopK (``top_k`` units kept per example).
+        activations, TopK (``top_k`` units kept per example), or JumpReLU's L0 on ReLU units
+        with learned thresholds (their logs at the end of θ: :mod:`sparseae.jumprelu`).
     weight_decay, sparsity_target, sparsity_weight : float
         λ ≥ 0 (biases are not decayed), ρ in (0, 1), β ≥ 0 (0: no sparsity term).
     sparse_layer : int
@@ -219,6 +64,15 @@ class SparseObjective(ObjectiveBase):
     decoder_norm : {None, "unit"}
         "unit": the output layer's W is used with each column at unit norm (θ holds it unscaled;
         :meth:`effective_theta` gives the W used), so L1 cannot shrink the code and grow the decoder.
+    jumprelu_bandwidth : float, default 0.001
+        ε of JumpReLU's pseudo-gradients (Rajamanoharan et al.'s), for ``sparsity="jumprelu"``.
+    aux_k, aux_k_weight, dead_after : int, float, int, optional
+        AuxK (:mod:`sparseae.auxk`), for the TopK penalties: units inactive on the last
+        ``dead_after`` examples (default: 10,000,000 or m, the fewer) reconstruct the residual with
+        their ``aux_k`` largest pre-activations, weighted by ``aux_k_weight`` (1/32).
+    nested : tuple of int, optional
+        Matryoshka prefix widths m_1 < ... < s_{n_l - 1} (:mod:`sparseae.matryoshka`): the data
+        term sums every prefix's reconstruction (linear output, squared error).
     backend : NumpyBackend or TorchBackend, optional
         Where the arithmetic runs; by default NumPy in X's dtype.
     chunk_size : int, optional
@@ -228,14 +82,16 @@ class SparseObjective(ObjectiveBase):
 
     def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
-                 sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None, backend=None,
-                 chunk_size=None):
+                 sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None,
+                 jumprelu_bandwidth=BANDWIDTH, nested=None, aux_k=None, aux_k_weight=1 / 32, dead_after=None,
+                 backend=None, chunk_size=None):
         self._set_model(
             layer_sizes, "SparseObjective", activation=activation,
             output_activation=output_activation, loss=loss, sparsity=sparsity,
             weight_decay=weight_decay, sparsity_target=sparsity_target,
             sparsity_weight=sparsity_weight, sparse_layer=sparse_layer, top_k=top_k,
-            decoder_norm=decoder_norm,
+            decoder_norm=decoder_norm, jumprelu_bandwidth=jumprelu_bandwidth, nested=nested, aux_k=aux_k,
+            aux_k_weight=aux_k_weight, dead_after=dead_after,
         )
         sizes = self.layout.layer_sizes
         out_of_core = isinstance(X, (NpyRows, ArrayRows))
@@ -266,20 +122,22 @@ class SparseObjective(ObjectiveBase):
         """The passes over rows and their reused buffers, made on first use."""
         if self._row_passes is None:
             select = None
-            if self.top_k is not None:
+            if self.penalty.select is not None:
                 top_k, backend, penalty = self.top_k, self.backend, self.penalty
                 select = lambda a: penalty.select(a, top_k, backend)  # noqa: E731
+            pass1_layer = None if self.thresholded else self.sparse_layer  # a thresholded layer: no pass 1
             self._row_passes = RowPasses(self.layout, self.backend, self.f, self.f_out, self.loss,
-                                         self.sparse_layer, self.chunk_size, select)
+                                         pass1_layer, self.chunk_size, select, self.nested)
         return self._row_passes
 
     def _start(self, theta):
         """θ as float64 (on the host, or a tensor on the backend's device, as given), its W and b
-        on the backend, and the gradient zeroed."""
+        on the backend, and the gradient zeroed; the thresholded layer's gate is ``self._gated``."""
         if not self._on_device(theta):
             theta = np.asarray(theta, dtype=np.float64)
         passes = self._passes()
         passes.zero_gradient()
+        self._gated = self._gate(theta)
         return theta, passes, self.layout.unpack(self.backend.from_host(theta))
 
     def _delta(self, sparsity_delta):
@@ -299,16 +157,35 @@ class SparseObjective(ObjectiveBase):
 
         return self._reparametrised(theta, evaluate)
 
+    def _select_batch(self, passes, Ws, bs, parts, m):
+        """BatchTopK's t over the rows of ``parts`` (arrays of rows), m in all: the gate of pass 2
+        (kept as :attr:`batch_threshold`)."""
+        count, top = self.top_k * m, None
+
+        def each():
+            nonlocal top
+            for x in parts:
+                values, column_max = passes.largest(Ws, bs, x, self.sparse_layer, count)
+                top = column_max if top is None else np.maximum(top, column_max)
+                yield values
+
+        self.batch_threshold = t = smallest_kept(each(), count)
+        self._batch_active = top >= t if t > 0 else top > 0  # the units the selection keeps somewhere
+        self._gated = (self.sparse_layer, BatchTopK(t, self.backend))
+
     def _evaluate_rows(self, theta, X, Y, rho_hat_average=None, momentum=0.1):
         """In memory: pass 1 keeps a(2) .. a(k) of X's rows, and pass 2 starts from them."""
         theta, passes, (Ws, bs) = self._start(theta)
+        if self.penalty.batch_k:
+            self._select_batch(passes, Ws, bs, [X], X.shape[0])
 
         def pass2(sparsity_delta):
-            loss_sum = passes.backpropagate(Ws, bs, X, Y, X.shape[0], self._delta(sparsity_delta), kept=True)
+            loss_sum = passes.backpropagate(Ws, bs, X, Y, X.shape[0], self._delta(sparsity_delta), kept=True,
+                                            gate=self._gated, aux=self._aux_args())
             return loss_sum, passes.gradient(on_host=on_host(theta))
 
         return self.evaluate_passes(theta, X.shape[0], lambda: passes.hidden_sums(Ws, bs, X), pass2,
-                                    rho_hat_average, momentum)
+                                    rho_hat_average, momentum, passes.gate_sums, passes.aux_sum)
 
     def _chunks(self):
         """``(x, y)``: the rows in chunks of chunk_size, in the backend's dtype and place (y is x
@@ -324,6 +201,8 @@ class SparseObjective(ObjectiveBase):
         """The notes' two passes, chunk by chunk: pass 2 recomputes the forward pass."""
         theta, passes, (Ws, bs) = self._start(theta)
         m = self._m
+        if self.penalty.batch_k:
+            self._select_batch(passes, Ws, bs, (x for x, _ in self._chunks()), m)
 
         def pass1():
             total = np.zeros(self.layout.layer_sizes[self.sparse_layer - 1])
@@ -334,10 +213,11 @@ class SparseObjective(ObjectiveBase):
         def pass2(sparsity_delta):
             delta, loss_sum = self._delta(sparsity_delta), 0.0
             for x, y in self._chunks():
-                loss_sum += passes.backpropagate(Ws, bs, x, y, m, delta, kept=False)
+                loss_sum += passes.backpropagate(Ws, bs, x, y, m, delta, kept=False, gate=self._gated,
+                                                 aux=self._aux_args())
             return loss_sum, passes.gradient(on_host=on_host(theta))
 
-        return self.evaluate_passes(theta, m, pass1, pass2)
+        return self.evaluate_passes(theta, m, pass1, pass2, gate_sums=passes.gate_sums, aux_sum=passes.aux_sum)
 
     def evaluate_batch(self, theta, rows, rho_hat_average=None, momentum=0.1, y=None):
         """Cost and gradient on one minibatch ``rows`` (targets ``y``; by default the rows, an
@@ -368,10 +248,22 @@ class SparseObjective(ObjectiveBase):
         with self.backend.computing():
             return passes.hidden_sums(Ws, bs, self.X)
 
-    def data_gradient(self, theta, sparsity_delta, m):
-        """Pass 2 on this object's rows, with the whole data's δ term and m: ``(loss_sum, grad)``."""
+    def data_gradient(self, theta, sparsity_delta, m, batch_threshold=None):
+        """Pass 2 on this object's rows, with the whole data's δ term and m: ``(loss_sum, grad)``;
+        for a thresholded layer also its ``gate_sums`` (BatchTopK's t: ``batch_threshold``)."""
         _, passes, (Ws, bs) = self._start(theta)
+        if self.penalty.batch_k:
+            self._gated = (self.sparse_layer, BatchTopK(batch_threshold, self.backend))
         with self.backend.computing():
             delta = self._delta(sparsity_delta)
-            loss_sum = passes.backpropagate(Ws, bs, self.X, self.Y, m, delta, kept=False)
+            loss_sum = passes.backpropagate(Ws, bs, self.X, self.Y, m, delta, kept=False, gate=self._gated)
+        if self.thresholded:
+            return loss_sum, passes.gradient(), passes.gate_sums()
         return loss_sum, passes.gradient()
+
+    def largest(self, theta, count):
+        """BatchTopK's selection pass on this object's rows: their ``count`` largest activations,
+        and each unit's largest."""
+        _, passes, (Ws, bs) = self._start(theta)
+        with self.backend.computing():
+            return passes.largest(Ws, bs, self.X, self.sparse_layer, count)

@@ -10,7 +10,10 @@ adds into its own gradient buffer, summed in a fixed order, so threads do not ch
 import numpy as np
 
 from . import backprop
+from .auxk import aux_term
+from .batchtopk import keep_largest
 from .engine.parallel import blocks
+from .jumprelu import Record
 
 
 class RowPasses:
@@ -19,8 +22,9 @@ class RowPasses:
     sums (None without a sparsity term: then pass 2 alone is the whole evaluation).
     """
 
-    def __init__(self, layout, backend, f, f_out, loss, sparse_layer, rows, select=None):
+    def __init__(self, layout, backend, f, f_out, loss, sparse_layer, rows, select=None, nested=None):
         self.layout, self.backend = layout, backend
+        self.nested = nested  # a Matryoshka autoencoder's prefix widths, or None
         self.f, self.f_out, self.loss, self.sparse_layer = f, f_out, loss, sparse_layer
         self.select = select  # fn(a) changing a(k) in place (TopK), or None
         self.kept_layers = sparse_layer or 1
@@ -64,6 +68,24 @@ class RowPasses:
         parts = self._over_rows(run, X.shape[0])
         return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
 
+    def largest(self, Ws, bs, X, layer, count):
+        """The selection pass of BatchTopK: the ``count`` largest a(layer) of X's rows (a host
+        float64 vector; all of them when fewer), exact whatever the blocks and cores, and each
+        unit's largest a(layer) over the rows (host; for which units the selection keeps)."""
+        def run(i, lo, hi):
+            out = self._workspace(i)["a"]
+            best, top = np.zeros(0), np.full(self.layout.layer_sizes[layer - 1], -np.inf)
+            for start, stop in blocks(lo, hi, self.block):
+                a = backprop.forward(Ws, bs, X[start:stop], self.f, self.f_out, self.backend, n_layers=layer,
+                                     out=out)[-1]
+                best = keep_largest(np.concatenate([best, self.backend.largest(a, count)]), count)
+                top = np.maximum(top, self.backend.to_host(self.backend.column_max(a)))
+            return best, top
+
+        parts = self._over_rows(run, X.shape[0])
+        return (keep_largest(np.concatenate([p[0] for p in parts]), count),
+                np.max([p[1] for p in parts], axis=0))
+
     def _select_at(self, first):
         """``select`` for a forward pass that starts from layer ``first``: a(k) counted from there;
         None when a(k) is its input (selected already) or there is no selection."""
@@ -74,6 +96,27 @@ class RowPasses:
     def zero_gradient(self):
         for workspace in self._scratch.values():
             workspace["grad"][...] = 0
+            workspace["aux"] = 0.0
+            if "record" in workspace:
+                workspace["record"].zero()
+
+    def _record(self, workspace, layer):
+        """The workspace's :class:`~sparseae.jumprelu.Record` for thresholded layer ``layer``."""
+        if "record" not in workspace:
+            units = self.layout.layer_sizes[layer - 1]
+            workspace["record"] = Record(self.backend, self.block, units,
+                                         self.layout.log_thresholds(workspace["grad"]))  # None: BatchTopK
+        return workspace["record"]
+
+    def aux_sum(self):
+        """The AuxK term's sum over the rows of the passes since :meth:`zero_gradient` (host float)."""
+        return sum(self.backend.scalar(self._scratch[i].get("aux", 0.0)) for i in sorted(self._scratch))
+
+    def gate_sums(self):
+        """Σ H(z - θ) and Σ a over the rows of the passes since :meth:`zero_gradient`, per unit of
+        the thresholded layer (host float64, added in the workers' order)."""
+        records = [self._scratch[i]["record"] for i in sorted(self._scratch) if "record" in self._scratch[i]]
+        return sum(r.counts for r in records), sum(r.sums for r in records)
 
     def gradient(self, on_host=True):
         """The gradient added up since :meth:`zero_gradient`, as a new float64 vector: a host
@@ -89,12 +132,14 @@ class RowPasses:
             total += self.backend.to_host(part)
         return total
 
-    def backpropagate(self, Ws, bs, X, Y, m, sparsity_delta, kept):
+    def backpropagate(self, Ws, bs, X, Y, m, sparsity_delta, kept, gate=None, aux=None):
         """Pass 2 over X's rows (targets Y); returns Σ of their loss (host float).
 
         Adds their share of the gradient of the loss and sparsity terms to the gradient
         buffers. ``kept``: whether pass 1 has just put these rows' a(2) .. a(k) in the kept
-        buffers.
+        buffers. ``gate``: ``(l, JumpReLU)`` for a thresholded layer l (no kept layers then):
+        its forward and backward, with each worker's :class:`~sparseae.jumprelu.Record`.
+        ``aux``: ``(dead, k_aux, weight)``, the AuxK term of :mod:`sparseae.auxk` on each block.
         """
         k = self.kept_layers if kept else 1
         f, f_out, backend = self.f, self.f_out, self.backend
@@ -102,16 +147,27 @@ class RowPasses:
         def run(i, lo, hi):
             workspace = self._workspace(i)
             grads = workspace["grads"]
+            gates = (None, None)
+            if gate is not None:
+                layer, jump = gate
+                record = self._record(workspace, layer)
+                gates = ((layer, lambda z, b: jump.forward(z, b, record)),
+                         (layer, lambda d, a: jump.backward(d, a, m, record)))
             total = 0.0
             for start, stop in blocks(lo, hi, self.block):
                 a = [X[start:stop]] + [buffer[start:stop] for buffer in self.kept[: k - 1]]
                 out = workspace["a"][k - 1 :]
                 a += backprop.forward(Ws[k - 1 :], bs[k - 1 :], a[-1], f, f_out, backend, out=out,
-                                      select=self._select_at(k))[1:]
+                                      select=self._select_at(k), gate=gates[0])[1:]
                 deltas = [delta[: stop - start] for delta in workspace["delta"]]
                 value = backprop.backpropagate(Ws, a, Y[start:stop], m, f, f_out, self.loss, backend,
-                                      grads, deltas, self.sparse_layer, sparsity_delta)
+                                      grads, deltas, self.sparse_layer, sparsity_delta, gate=gates[1],
+                                      nested=self.nested)
                 total += backend.scalar(value)
+                if aux is not None:  # e = x - h(x) = -m δ(n_l), left in δ(n_l)'s buffer by pass 2
+                    residual = deltas[-1] * (-float(m))
+                    workspace["aux"] = workspace.get("aux", 0.0) + aux_term(
+                        X[start:stop], residual, Ws, bs, aux[0], aux[1], aux[2], m, backend, grads)
             return total
 
         return sum(self._over_rows(run, X.shape[0]))

@@ -16,6 +16,12 @@ and backpropagation adds β · penalty'(ρ̂) · dρ̂/da / m at layer k (:func:
 - ``"topk"``: each example keeps its ``k`` largest activations of layer k and the rest are set
   to 0 (:func:`keep_top_k`, applied in the forward pass), with no term added to J: the gradient
   flows through the kept units (f' is 0 at a = 0 for sigmoid and ReLU, so the others get none).
+- ``"jumprelu"``: ReLU units that stay off below a learned threshold θ_j, with the L0 penalty
+  β (1/m) Σ_i Σ_j H(z_ij − θ_j) (:mod:`sparseae.jumprelu`, a ``gated`` penalty: the layer's f
+  itself changes, and its term is counted in pass 2, with no pass 1).
+- ``"batchtopk"``: each evaluation (a minibatch, or all m rows for a full-batch solver) keeps its
+  k·m largest activations over all its rows and units (:mod:`sparseae.batchtopk`, a
+  ``batch_k`` penalty), with no term added to J, and the gradient through the kept units.
 
 L1 and TopK need a floor of 0 (tanh's 0 is the middle of its range, not "off"); KL needs a
 ceiling (ρ̂ of a ReLU is unbounded). :func:`check_activation` says so.
@@ -40,7 +46,10 @@ class Penalty:
     for a penalty that adds no term); ``select(a, k, backend)``, when given, changes the sparse
     layer's activations in the forward pass. ``uses_target``/``uses_weight``: whether ρ / β
     mean anything to it; ``bounded``: it needs ρ̂ in (0, 1) (an activation with a ceiling);
-    ``floor_zero``: it needs an activation whose floor is 0."""
+    ``floor_zero``: it needs an activation whose floor is 0; ``only``: the activations it is
+    defined on, when they are fewer; ``gated``: the layer's units are thresholded by learned
+    θ_j (:mod:`sparseae.jumprelu`); ``batch_k``: by one threshold per evaluation that keeps k·m
+    activations (:mod:`sparseae.batchtopk`)."""
 
     name: str
     value: Callable = None
@@ -50,6 +59,19 @@ class Penalty:
     uses_weight: bool = True
     bounded: bool = False
     floor_zero: bool = False
+    only: tuple = None
+    gated: bool = False
+    batch_k: bool = False
+
+    @property
+    def uses_k(self):
+        """Whether it needs k (TopK's per example, BatchTopK's mean per example)."""
+        return self.select is not None or self.batch_k
+
+    @property
+    def thresholded(self):
+        """Whether the sparse layer's f is replaced by a thresholded ReLU (no pass 1)."""
+        return self.gated or self.batch_k
 
 
 PENALTIES = {}
@@ -96,11 +118,16 @@ def keep_top_k(a, k, backend):
 register(Penalty("kl", kl_divergence, kl_divergence_derivative, uses_target=True, bounded=True))
 register(Penalty("l1", l1_value, l1_derivative, floor_zero=True))
 register(Penalty("topk", select=keep_top_k, uses_weight=False, floor_zero=True))
+register(Penalty("jumprelu", floor_zero=True, only=("relu",), gated=True))
+register(Penalty("batchtopk", uses_weight=False, floor_zero=True, only=("relu",), batch_k=True))
 
 
 def unsuited(penalty, activation):
     """Why ``penalty`` cannot be put on a layer of ``activation`` (a sentence), or None if it can."""
     lo, hi = activation.output_range
+    if penalty.only is not None and activation.name not in penalty.only:
+        return (f"sparsity={penalty.name!r} is defined on {' or '.join(map(repr, penalty.only))} units, "
+                f"not activation={activation.name!r}")
     if penalty.bounded and not np.isfinite(hi):
         return (f"sparsity={penalty.name!r} needs a mean activation in (0, 1), and activation="
                 f"{activation.name!r} has no ceiling (its ρ̂ is unbounded); use sparsity='l1' or "
@@ -141,14 +168,14 @@ def sparsity_terms(penalty, rho, beta, rho_hat, drho_da, m):
 
 
 def check_penalty_parameters(sparsity, activation, *, k, n_hidden, sparsity_target, sparsity_weight,
-                             defaults=(0.01, 3.0)):
+                             jumprelu_bandwidth=1e-3, defaults=(0.01, 3.0)):
     """A penalty's own rules, before any data is read: an activation it can work with, k for a
     selecting penalty (TopK), and a warning for ρ, β or k given to a penalty that does not use
     them (``defaults``: ρ's and β's values that count as not given)."""
     penalty = PENALTIES[sparsity]
-    if sparsity_weight > 0 or penalty.select is not None:
+    if sparsity_weight > 0 or penalty.uses_k or penalty.gated:
         check_activation(penalty, ACTIVATIONS[activation])
-    if penalty.select is not None:
+    if penalty.uses_k:
         if k is None:
             raise ParameterError(f"sparsity={sparsity!r} needs k, the hidden units each example keeps")
         if k >= n_hidden:
@@ -158,8 +185,10 @@ def check_penalty_parameters(sparsity, activation, *, k, n_hidden, sparsity_targ
         unused.append(f"sparsity_target={sparsity_target}")
     if not penalty.uses_weight and sparsity_weight != defaults[1]:
         unused.append(f"sparsity_weight={sparsity_weight}")
-    if penalty.select is None and k is not None:
+    if not penalty.uses_k and k is not None:
         unused.append(f"k={k}")
+    if not penalty.gated and jumprelu_bandwidth != 1e-3:
+        unused.append(f"jumprelu_bandwidth={jumprelu_bandwidth}")
     if unused:
         warnings.warn(f"sparsity={sparsity!r} does not use {' or '.join(unused)}; it is ignored", UserWarning,
                       stacklevel=4)

@@ -4,8 +4,11 @@
 SAELens's folder is ``cfg.json`` (``architecture``, ``d_in``, ``d_sae``, ``dtype``,
 ``apply_b_dec_to_input``, ``normalize_activations``, ``k`` for TopK, ``metadata``) beside
 ``sae_weights.safetensors`` (``W_enc`` (d_in, d_sae), ``b_enc``, ``W_dec`` (d_sae, d_in),
-``b_dec``). Its encoder computes relu((x − b_dec·[apply_b_dec_to_input]) W_enc + b_enc) (TopK:
-the k largest pre-activations, then ReLU); its decoder a W_dec + b_dec. sparseae's is
+``b_dec``; JumpReLU's ``threshold`` (d_sae)). Its encoder computes
+relu((x − b_dec·[apply_b_dec_to_input]) W_enc + b_enc) (TopK: the k largest pre-activations, then
+ReLU; JumpReLU: units whose pre-activation is at most their threshold set to 0); its decoder
+a W_dec + b_dec. A JumpReLU model's θ_j are sparseae's ``threshold_`` (exp of the log θ_j it
+trains), so both zero the same units. sparseae's is
 relu(W1 x + b1) and W2 a + b2 (TopK: the k largest activations), so W_enc = W1ᵀ, b_enc = b1,
 W_dec = W2ᵀ, b_dec = b2 and apply_b_dec_to_input false; on import a b_dec applied to the input is
 folded into b1 (b1 = b_enc − b_dec W_enc). Nothing is unpickled: both files are JSON and
@@ -22,7 +25,9 @@ from .errors import DataError, ModelFileError, ParameterError
 
 CFG, WEIGHTS = "cfg.json", "sae_weights.safetensors"
 #: sparseae's sparsity penalty → SAELens's architecture (the others have no counterpart here yet).
-ARCHITECTURES = {"l1": "standard", "topk": "topk"}
+ARCHITECTURES = {"l1": "standard", "topk": "topk", "jumprelu": "jumprelu", "batchtopk": "jumprelu"}
+#: What an architecture imports as (BatchTopK is saved by SAELens as a JumpReLU SAE).
+IMPORTED = {"standard": "l1", "topk": "topk", "jumprelu": "jumprelu"}
 #: The SAELens format this module writes and reads (its version 6 configuration).
 SAELENS_VERSION = "6.0.0"
 
@@ -42,7 +47,8 @@ def export_saelens(model, folder, *, dtype="float32"):
         raise ParameterError(
             f"a model with sparsity={model.sparsity!r}, activation={model.activation!r} and "
             f"output_activation={model.output_activation!r} has no SAELens counterpart: SAELens's "
-            f"standard and topk SAEs have ReLU units and a linear decoder (sparsity 'l1' or 'topk')")
+            f"standard, topk and jumprelu SAEs have ReLU units and a linear decoder (sparsity 'l1', "
+            f"'topk', 'jumprelu' or 'batchtopk')")
     if dtype not in ("float32", "float64"):
         raise ParameterError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     folder = Path(folder)
@@ -50,6 +56,8 @@ def export_saelens(model, folder, *, dtype="float32"):
         raise DataError(f"{str(folder)!r} exists and is not a folder")
     W1, W2 = model.coefs_[0], model.coefs_[1]  # (n, s), (s, n): scikit-learn's convention, W(l).T
     arrays = {"W_enc": W1, "b_enc": model.intercepts_[0], "W_dec": W2, "b_dec": model.intercepts_[1]}
+    if architecture == "jumprelu":  # JumpReLU's θ_j, or BatchTopK's one threshold for every unit
+        arrays["threshold"] = model.threshold_
     cfg = {"architecture": architecture, "d_in": int(W1.shape[0]), "d_sae": int(W1.shape[1]), "dtype": dtype,
            "device": "cpu", "apply_b_dec_to_input": False, "normalize_activations": "none",
            "reshape_activations": "none", "metadata": {"sae_lens_version": SAELENS_VERSION,
@@ -69,8 +77,9 @@ def export_saelens(model, folder, *, dtype="float32"):
 
 
 def import_saelens(folder):
-    """The SAELens SAE in ``folder`` (standard or topk, no input normalisation) as a fitted
-    SparseAutoencoder that transforms, reconstructs and scores as SAELens encodes and decodes."""
+    """The SAELens SAE in ``folder`` (standard, topk or jumprelu, no input normalisation) as a
+    fitted SparseAutoencoder that transforms, reconstructs and scores as SAELens encodes and
+    decodes."""
     from safetensors import SafetensorError, safe_open
 
     from .estimator import SparseAutoencoder
@@ -81,10 +90,10 @@ def import_saelens(folder):
     except FileNotFoundError:
         raise ModelFileError(f"{str(folder)!r} is not a SAELens SAE folder (it has no {CFG})") from None
     architecture = cfg.get("architecture")
-    penalty = {v: k for k, v in ARCHITECTURES.items()}.get(architecture)
+    penalty = IMPORTED.get(architecture)
     if penalty is None:
         raise ModelFileError(f"{str(folder / CFG)!r}: architecture {architecture!r} is not one sparseae reads "
-                             f"({sorted(ARCHITECTURES.values())})")
+                             f"({sorted(IMPORTED)})")
     for key, plain in (("normalize_activations", "none"), ("reshape_activations", "none"),
                        ("rescale_acts_by_decoder_norm", False)):
         if cfg.get(key, plain) != plain:
@@ -109,6 +118,13 @@ def import_saelens(folder):
     fitted = {"n_features_in_": int(W_enc.shape[0]), "n_iter_": 0, "loss_": float("nan"), "loss_curve_": [],
               "loss_terms_": {}}
     state = {"W1": W_enc.T, "b1": b_enc, "W2": W_dec.T, "b2": b_dec}
+    if penalty == "jumprelu":
+        threshold = arrays.get("threshold")
+        if threshold is None or threshold.shape != (W_enc.shape[1],) or not np.all(threshold > 0):
+            raise ModelFileError(f"{str(folder / WEIGHTS)!r}: a jumprelu SAE needs a positive threshold per "
+                                 f"unit ({W_enc.shape[1]}), got {None if threshold is None else threshold.shape}"
+                                 f"{'' if threshold is None else ' with some at or below 0'}")
+        state["log_threshold"] = np.log(threshold)
     try:
         return SparseAutoencoder._from_state(params, fitted, state)
     except ParameterError as exc:

@@ -71,16 +71,30 @@ def plain(args, *names):
 
 
 POSITIVE = _number(float, positive=True)
+
+
+def _widths(text):
+    """An argparse type: whole numbers separated by commas ("16,64,256")."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
 SEED = _number(int, low=0)
 
 
 def _add_model_flags(p):
     g = p.add_argument_group("model (defaults: the notes' exercise)")
     g.add_argument("--n-hidden", type=int, default=25, help="hidden units s2 (25)")
-    g.add_argument("--sparsity", default="kl", help="sparsity penalty: kl, l1 or topk (kl)")
+    g.add_argument("--sparsity", default="kl", help="sparsity penalty: kl, l1, topk or jumprelu (kl)")
     g.add_argument("--sparsity-target", type=float, default=0.01, help="rho, for kl (0.01)")
-    g.add_argument("--sparsity-weight", type=float, default=3.0, help="beta, for kl and l1 (3)")
+    g.add_argument("--sparsity-weight", type=float, default=3.0, help="beta, for kl, l1 and jumprelu (3)")
     g.add_argument("--k", type=int, help="for topk: the hidden units each example keeps")
+    g.add_argument("--jumprelu-bandwidth", type=POSITIVE, default=1e-3,
+                   help="for jumprelu: the pseudo-gradients' kernel width (0.001)")
+    g.add_argument("--matryoshka", type=_widths, metavar="M1,M2,...",
+                   help="nested prefix widths ending at --n-hidden, each reconstructing x (none)")
+    g.add_argument("--init", default="auto", help="auto, uniform (UFLDL's) or tied (auto)")
+    g.add_argument("--decoder-bias-init", default="auto", help="auto, zeros, mean or geometric_median (auto)")
     g.add_argument("--decoder-norm", help="unit: decoder columns kept at unit norm (for l1)")
     g.add_argument("--resample-dead", type=_number(int, low=0), default=0, metavar="W",
                    help="resample units dead on all rows every W iterations (0: never)")
@@ -209,7 +223,8 @@ def build_parser():
     export = sub.add_parser("export", help="write a saved model in another library's format")
     export.add_argument("--saelens", action="store_true", required=True,
                         help="as a SAELens SAE folder (cfg.json, sae_weights.safetensors)")
-    export.add_argument("model", help="a .safetensors SparseAutoencoder (ReLU units, linear decoder, l1 or topk)")
+    export.add_argument("model", help="a .safetensors SparseAutoencoder (ReLU units, linear decoder, "
+                                      "l1, topk or jumprelu)")
     export.add_argument("folder", help="the folder to write")
     export.add_argument("--dtype", default="float32", help="float32 or float64 weights (float32)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing folder")

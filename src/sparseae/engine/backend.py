@@ -70,6 +70,24 @@ class NumpyBackend(_Backend):
     def scalar(self, value):
         return float(value)
 
+    def as_values(self, mask):
+        """A boolean array as 0s and 1s in the backend's dtype."""
+        return mask.astype(self.dtype)
+
+    def column_max(self, x):
+        return x.max(axis=0)
+
+    def indices(self, host):
+        """Host integer indices as the backend indexes its arrays with them."""
+        return np.asarray(host)
+
+    def largest(self, a, count):
+        """The ``count`` largest values of a (all when fewer), as a host float64 vector."""
+        flat = a.reshape(-1)
+        if flat.size > count:
+            flat = np.partition(flat, flat.size - count)[flat.size - count :]
+        return np.array(flat, dtype=np.float64)
+
     def column_sums(self, x):
         """Σ over the rows of x as a product with ones: in BLAS, faster than ``x.sum(axis=0)``
         for a hidden layer's narrow blocks (measured in benchmarks/RESULTS.md)."""
@@ -152,6 +170,21 @@ class TorchBackend(_Backend):
 
     def scalar(self, value):
         return float(value.item()) if hasattr(value, "item") else float(value)
+
+    def as_values(self, mask):
+        return mask.to(self.dtype)
+
+    def column_max(self, x):
+        return self.xp.amax(x, dim=0)
+
+    def indices(self, host):
+        return self.xp.as_tensor(np.asarray(host), device=self.device)
+
+    def largest(self, a, count):
+        flat = a.reshape(-1)
+        if flat.numel() > count:
+            flat = self.xp.topk(flat, count, sorted=False).values
+        return self.to_host(flat)
 
     def column_sums(self, x):
         return self.xp.sum(x, dim=0)

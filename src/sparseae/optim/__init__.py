@@ -31,7 +31,8 @@ register(Solver("gd", FULL_BATCH, gradient_descent, "the notes' batch gradient d
 #: (ReLU units) Kingma and Ba's 0.9 (at 0.7, L1 already ends 17 % higher), as for a model without
 #: a sparsity penalty ("none": softmax, fine-tuning). benchmarks/RESULTS.md.
 register(Solver("adam", MINIBATCH, Adam, "Adam on minibatches, for data that streams", max_iter=300,
-                learning_rate=0.004, beta_1={"kl": 0.3, "l1": 0.9, "topk": 0.9, "none": 0.9}))
+                learning_rate=0.004, beta_1={"kl": 0.3, "l1": 0.9, "topk": 0.9, "jumprelu": 0.9, "batchtopk": 0.9,
+                                             "none": 0.9}))
 
 __all__ = ["OptimizeResult", "minimize"]
 

@@ -1,0 +1,80 @@
+r"""Where a fit starts: UFLDL's initialisation, or the one today's sparse autoencoders use.
+
+- ``init="uniform"`` (the notes'): W(l) ~ U(±r), r = √6 / √(s_l + s_{l+1} + 1), b = 0
+  (:meth:`sparseae.network.Layout.initial_theta`);
+- ``init="tied"``: the decoder's columns random directions of unit norm (a normalised Gaussian
+  draw), and the encoder their transpose, W1 = W2ᵀ (Conerly et al. 2024; Gao et al. 2024), so
+  each unit starts by reading the direction it writes.
+
+``decoder_bias_init`` sets b2, the reconstruction of an example whose code is all zeros: 0, the
+rows' mean, or their geometric median (the point of least summed distance, robust to outlying
+rows; Weiszfeld's iteration on up to :data:`SAMPLE_ROWS` rows); and then b1 = −W1 b2, so that at
+the start the encoder sees x − b2 (SAELens's ``apply_b_dec_to_input``, folded into b1).
+"""
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from .errors import ParameterError
+
+#: Rows the decoder bias is computed from (the first ones of the training data).
+SAMPLE_ROWS = 10_000
+INITS = ("uniform", "tied")
+DECODER_BIAS_INITS = ("zeros", "mean", "geometric_median")
+
+
+#: What "auto" means, measured (benchmarks/RESULTS.md, "Initialisation"): BatchTopK starts tied,
+#: from the mean; JumpReLU from UFLDL's start (tied, its thresholds rose until every unit was off);
+#: the others as their recorded figures were measured (TopK measured better tied, kept as it was).
+AUTO = {"batchtopk": ("tied", "mean")}
+
+
+def resolved_init(init, decoder_bias_init, sparsity):
+    """``(init, decoder_bias_init)`` with "auto" resolved for ``sparsity``."""
+    tied, bias = AUTO.get(sparsity, ("uniform", "zeros"))
+    return (tied if init == "auto" else init), (bias if decoder_bias_init == "auto" else decoder_bias_init)
+
+
+def geometric_median(X, tol=1e-9, max_iter=500):
+    r"""argmin_y Σ_i ‖x_i − y‖ by Weiszfeld's iteration, from the mean: y ← Σ w_i x_i / Σ w_i with
+    w_i = 1/‖x_i − y‖ (a row at y is skipped that step), until y moves by less than ``tol``
+    times the rows' scale."""
+    X = np.asarray(X, dtype=np.float64)
+    y = X.mean(axis=0)
+    scale = max(float(np.abs(X - y).max()), np.finfo(np.float64).tiny)
+    for _ in range(max_iter):
+        distance = np.linalg.norm(X - y, axis=1)
+        near = distance > 1e-12 * scale
+        w = 1.0 / distance[near]
+        step = (w @ X[near]) / w.sum() - y
+        y = y + step
+        if np.linalg.norm(step) <= tol * scale:
+            break
+    return y
+
+
+def decoder_bias(rows, how):
+    """b2 from ``rows`` (the first rows of the training data): zeros, mean or geometric median."""
+    if how == "zeros":
+        return np.zeros(rows.shape[1])
+    rows = np.asarray(rows[:SAMPLE_ROWS], dtype=np.float64)
+    return rows.mean(axis=0) if how == "mean" else geometric_median(rows)
+
+
+def initial_theta(layout, random_state, init="uniform", bias=None):
+    """θ for an autoencoder's ``layout`` ([n, s, n], maybe with thresholds) by ``init``, with
+    decoder bias ``bias`` (None: 0). The same ``random_state`` gives the same θ, bit for bit."""
+    if init not in INITS:
+        raise ParameterError(f"init must be one of {INITS}, got {init!r}")
+    theta = layout.initial_theta(random_state)
+    Ws, bs = layout.unpack(theta)
+    if init == "tied":
+        rng = check_random_state(random_state)
+        D = rng.standard_normal(size=Ws[1].shape)  # (n, s): a column per hidden unit
+        D /= np.linalg.norm(D, axis=0)
+        Ws[1][...] = D
+        Ws[0][...] = D.T
+    if bias is not None:
+        bs[1][...] = bias
+        bs[0][...] = -(Ws[0] @ bias)
+    return theta
