@@ -1,0 +1,172 @@
+"""Today's architectures side by side (issue 23 item 8): held-out FVU (centred) against L0 for L1,
+TopK, BatchTopK, JumpReLU and Matryoshka-BatchTopK, each trained by sparseae and by SAELens's own
+trainer (``SAETrainer``) on the same rows, width, k and number of examples seen, in one process;
+with dead units (active on no held-out row) and wall time.
+
+    python benchmarks/architectures.py [--datasets natural,mnist] [--epochs 10]
+
+Data as benchmarks/sparsity.py: natural, 10,000 normalised 8x8 patches for training and 5,000
+held out; MNIST, 5,000 t10k digits for training and 5,000 held out. 128 units on the patches, 256
+on the digits, ReLU units and the linear decoder, float32 in both libraries, minibatches of 100
+rows, the same epochs. sparseae: Adam at its defaults (L1 also with L-BFGS, its best solver
+there, 200 iterations, unit-norm decoder), TopK and BatchTopK with dead units resampled every 5
+epochs (and, beside it, with AuxK instead, k_aux = d/2 and weight 1/32, and with neither), the
+"auto" start. SAELens (installed version printed): its trainer at its default step
+(3e-4) and at sparseae's (0.004), the better of the two reported; its L1 coefficient, L0
+coefficient and k set to the same penalty (its squared error has no 1/2: coefficients 2β); its
+inference SAE (``save_inference_model``, then ``SAE.load_from_disk``) encodes the held-out rows;
+its TopK SAEs keep their defaults (AuxK at weight 1, k_aux = d/2, dead after 1,000 steps, and
+activations rescaled by the decoder norms).
+Prints Markdown tables; writes benchmarks/architectures.json.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # SAELens's trainer draws a progress bar per fit
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import ROOT, machine  # noqa: E402
+from sparsity import datasets  # noqa: E402
+
+import sparseae  # noqa: E402
+
+WIDTH = {"natural": 128, "mnist": 256}
+BATCH = 100
+
+
+def settings():
+    """(architecture, label, sparseae parameters, SAELens config class name, its parameters)."""
+    runs = []
+    for beta in (0.1, 0.3):
+        runs.append(("L1", f"beta={beta}", dict(sparsity="l1", sparsity_weight=beta, decoder_norm="unit",
+                                                solver="adam"), "standard", dict(l1_coefficient=2 * beta)))
+    for k in (8, 32):
+        for name, penalty, cls in (("TopK", "topk", "topk"), ("BatchTopK", "batchtopk", "batchtopk")):
+            runs.append((name, f"k={k}", dict(sparsity=penalty, k=k, solver="adam", resample_dead=5), cls, dict(k=k)))
+        runs.append(("Matryoshka-BatchTopK", f"k={k}", dict(sparsity="batchtopk", k=k, solver="adam"),
+                     "matryoshka", dict(k=k)))
+    for beta in (1e-3, 1e-2):
+        runs.append(("JumpReLU", f"beta={beta}", dict(sparsity="jumprelu", sparsity_weight=beta,
+                                                      jumprelu_bandwidth=0.05, solver="adam", learning_rate=0.01),
+                     "jumprelu", dict(l0_coefficient=2 * beta, jumprelu_bandwidth=0.05,
+                                      jumprelu_init_threshold=1e-3)))
+    return runs
+
+
+def held_out(H, R, X):
+    fvu = float(((R - X) ** 2).sum() / ((X - X.mean(axis=0)) ** 2).sum())
+    return fvu, float((H > 0).sum(axis=1).mean()), int(((H > 0).sum(axis=0) == 0).sum())
+
+
+def fit_sparseae(train, test, width, params, epochs, matryoshka=None):
+    params = dict(params)
+    if params.get("solver") == "adam":
+        params["max_iter"] = epochs
+    model = sparseae.SparseAutoencoder(width, activation="relu", output_activation="linear", weight_decay=0.0,
+                                       dtype="float32", batch_size=BATCH, random_state=0, matryoshka=matryoshka,
+                                       **params)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(train)
+    seconds = time.perf_counter() - start
+    H = model.transform(test)
+    return (*held_out(H, model.inverse_transform(H), test), seconds)
+
+
+def fit_saelens(train, test, width, kind, params, epochs, lr, matryoshka=None):
+    import torch
+    from sae_lens import SAE, LoggingConfig
+    from sae_lens.saes.batchtopk_sae import BatchTopKTrainingSAE, BatchTopKTrainingSAEConfig
+    from sae_lens.saes.jumprelu_sae import JumpReLUTrainingSAE, JumpReLUTrainingSAEConfig
+    from sae_lens.saes.matryoshka_batchtopk_sae import (
+        MatryoshkaBatchTopKTrainingSAE,
+        MatryoshkaBatchTopKTrainingSAEConfig,
+    )
+    from sae_lens.saes.standard_sae import StandardTrainingSAE, StandardTrainingSAEConfig
+    from sae_lens.saes.topk_sae import TopKTrainingSAE, TopKTrainingSAEConfig
+    from sae_lens.training.sae_trainer import SAETrainer, SAETrainerConfig
+
+    classes = {"standard": (StandardTrainingSAE, StandardTrainingSAEConfig),
+               "topk": (TopKTrainingSAE, TopKTrainingSAEConfig),
+               "batchtopk": (BatchTopKTrainingSAE, BatchTopKTrainingSAEConfig),
+               "jumprelu": (JumpReLUTrainingSAE, JumpReLUTrainingSAEConfig),
+               "matryoshka": (MatryoshkaBatchTopKTrainingSAE, MatryoshkaBatchTopKTrainingSAEConfig)}
+    sae_class, cfg_class = classes[kind]
+    extra = dict(matryoshka_widths=list(matryoshka)) if kind == "matryoshka" else {}
+    torch.manual_seed(0)
+    sae = sae_class(cfg_class(d_in=train.shape[1], d_sae=width, dtype="float32", device="cpu", **params, **extra))
+    rows = torch.tensor(train, dtype=torch.float32)
+
+    def batches():
+        generator = torch.Generator().manual_seed(0)
+        while True:
+            for index in torch.randperm(len(rows), generator=generator).split(BATCH):
+                if len(index) == BATCH:
+                    yield rows[index]
+
+    cfg = SAETrainerConfig(total_training_samples=epochs * len(train), train_batch_size_samples=BATCH, lr=lr,
+                           lr_end=lr / 10,  # what SAELens's runner sets (used by its cosine schedule only)
+                           device="cpu", logger=LoggingConfig(log_to_wandb=False))
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        SAETrainer(cfg, sae, batches()).fit()
+    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as folder:
+        sae.save_inference_model(folder)
+        inference = SAE.load_from_disk(folder)
+    with torch.no_grad():
+        x = torch.tensor(test, dtype=torch.float32)
+        H = inference.encode(x)
+        R = inference.decode(H).double().numpy()
+    return (*held_out(H.double().numpy(), R, test), seconds)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="natural,mnist")
+    parser.add_argument("--epochs", type=int, default=10)
+    args = parser.parse_args()
+    import sae_lens
+
+    info = machine()
+    print(f"CPU: {info['cpu']}; sparseae {sparseae.__version__}, sae-lens {sae_lens.__version__}; "
+          f"{args.epochs} epochs, minibatches of {BATCH}")
+    results = []
+    for name, (X, n_train, _, _) in datasets(args.datasets.split(",")).items():
+        train, test = X[:n_train], X[n_train:n_train + 5000]
+        width = WIDTH[name]
+        nested = (width // 8, width // 2, width)
+        print(f"\n{name}: {len(train)} training rows, {len(test)} held out, {width} units\n")
+        print("| architecture | setting | library | held-out FVU | L0 | dead units | seconds |")
+        print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+        for arch, label, ours, kind, theirs in settings():
+            matryoshka = nested if kind == "matryoshka" else None
+            rows = [("sparseae", fit_sparseae(train, test, width, ours, args.epochs, matryoshka))]
+            if arch in ("TopK", "BatchTopK"):  # the dead units' treatments side by side (item 3)
+                plain = {k: v for k, v in ours.items() if k != "resample_dead"}
+                rows.append(("sparseae AuxK", fit_sparseae(train, test, width, dict(plain, aux_k=train.shape[1] // 2),
+                                                           args.epochs)))
+                rows.append(("sparseae, neither", fit_sparseae(train, test, width, plain, args.epochs)))
+            if arch == "L1":
+                lbfgs = dict(ours, solver="lbfgs", max_iter=200, resample_dead=50)
+                rows.append(("sparseae L-BFGS", fit_sparseae(train, test, width, lbfgs, args.epochs)))
+            tries = [fit_saelens(train, test, width, kind, theirs, args.epochs, lr, matryoshka) for lr in (3e-4, 4e-3)]
+            best = min(range(2), key=lambda i: tries[i][0])
+            rows.append((f"SAELens (lr {(3e-4, 4e-3)[best]:g})", tries[best]))
+            for library, (fvu, l0, dead, seconds) in rows:
+                print(f"| {arch} | {label} | {library} | {fvu:.4f} | {l0:.1f} | {dead} | {seconds:.1f} |", flush=True)
+                results.append(dict(dataset=name, architecture=arch, setting=label, library=library, fvu=fvu,
+                                    l0=l0, dead=dead, seconds=seconds))
+    (ROOT / "benchmarks" / "architectures.json").write_text(json.dumps(dict(machine=info, results=results), indent=1))
+
+
+if __name__ == "__main__":
+    main()
