@@ -24,7 +24,7 @@ DECODER_BIAS_INITS = ("zeros", "mean", "geometric_median")
 
 
 #: What "auto" means, measured (benchmarks/RESULTS.md, "Initialisation"): BatchTopK starts tied,
-#: from the mean; JumpReLU from UFLDL's start (tied, its thresholds rose until every unit was off);
+#: from the mean; JumpReLU from UFLDL's start (started tied, nearly every unit died);
 #: the others as their recorded figures were measured (TopK measured better tied, kept as it was).
 AUTO = {"batchtopk": ("tied", "mean")}
 
