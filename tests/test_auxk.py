@@ -125,3 +125,15 @@ def test_bad_aux_k_is_a_one_line_error(X, tmp_path):
     with pytest.raises(ParameterError, match="not kept in checkpoints"):
         sparseae.SparseAutoencoder(8, sparsity="topk", k=2, aux_k=2, **relu).fit(X, checkpoint=tmp_path / "c")
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("penalty", ["topk", "batchtopk"])
+def test_held_out_metrics_of_an_auxk_model_report_js_own_terms(X, penalty):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = sparseae.SparseAutoencoder(12, activation="relu", output_activation="linear", sparsity=penalty, k=2,
+                                           aux_k=3, solver="adam", max_iter=2, random_state=0).fit(X)
+    assert "auxk" in model.loss_terms_
+    terms = sparseae.reconstruction_metrics(model, X)["terms"]
+    assert "auxk" not in terms
+    assert terms["cost"] == pytest.approx(terms["squared_error"] + terms["weight_decay"] + terms["sparsity"])

@@ -51,10 +51,11 @@ class SparseObjective(ObjectiveBase):
         f of the hidden layers and of the output layer (:mod:`sparseae.activations`).
     loss : str, default "squared_error"
         The data term (:mod:`sparseae.losses`), the notes' ½‖h(x) - y‖².
-    sparsity : {"kl", "l1", "topk", "jumprelu"}, default "kl"
+    sparsity : {"kl", "l1", "topk", "jumprelu", "batchtopk"}, default "kl"
         The sparsity penalty (:mod:`sparseae.penalties`): the notes' KL(ρ ‖ ρ̂_j), L1 of the
-        activations, TopK (``top_k`` units kept per example), or JumpReLU's L0 on ReLU units
-        with learned thresholds (their logs at the end of θ: :mod:`sparseae.jumprelu`).
+        activations, TopK (``top_k`` units kept per example), JumpReLU's L0 on ReLU units with
+        learned thresholds (their logs at the end of θ: :mod:`sparseae.jumprelu`), or BatchTopK
+        (``top_k`` · m activations kept over all m rows: :mod:`sparseae.batchtopk`).
     weight_decay, sparsity_target, sparsity_weight : float
         λ ≥ 0 (biases are not decayed), ρ in (0, 1), β ≥ 0 (0: no sparsity term).
     sparse_layer : int

@@ -184,13 +184,14 @@ class ObjectiveBase:
         Σ of the loss over them and the gradient of the loss and sparsity terms (host float64).
         Given ``rho_hat_average``, ρ̂ is that average moved towards the rows' own by ``momentum``.
         A thresholded layer has no pass 1: ``gate_sums()``, after pass 2, gives its per-unit
-        Σ H(z - θ) (the L0 term's count) and Σ a (ρ̂). With AuxK, the units this evaluation's rows
-        fire are counted before pass 2 (pass 1's sums; BatchTopK's selection pass), and
-        ``aux_sum()`` gives the AuxK term's sum after it.
+        Σ H(z - θ) (the L0 term's count) and Σ a (ρ̂). With AuxK, ``aux_sum()`` gives the AuxK
+        term's sum after pass 2, and the units this evaluation's rows fire are counted before it
+        (pass 1's sums; BatchTopK's selection pass); without ``aux_sum`` (J's terms recomputed from
+        given sums, as :func:`sparseae.reconstruction_metrics` does) neither happens.
         """
         rho_hat, sparsity_delta, sparsity = None, None, 0.0
         if self.thresholded:
-            if self.aux is not None:
+            if self.aux is not None and aux_sum is not None:  # (BatchTopK: its selection pass has run)
                 self._count_active(self._batch_active, m)
             loss_sum, grad = pass2(None)
             counts, sums = gate_sums()
@@ -201,7 +202,8 @@ class ObjectiveBase:
             return self._terms(theta, grad, loss_sum, m, sparsity, rho_hat, aux_sum), grad
         if self.sparse_layer is not None:
             sums = pass1()
-            self._count_active(np.asarray(sums) > 0, m)
+            if aux_sum is not None:
+                self._count_active(np.asarray(sums) > 0, m)
             rho_hat, drho_da = mean_activation(sums, m, self.f)
             if rho_hat_average is not None:
                 rho_hat = (1.0 - momentum) * rho_hat_average + momentum * rho_hat
@@ -219,8 +221,8 @@ class ObjectiveBase:
         terms = {self.loss.name: loss_sum / m, "weight_decay": decay, "sparsity": sparsity,
                  "rho_hat": rho_hat}
         terms["cost"] = terms[self.loss.name] + decay + sparsity
-        if self.aux is not None:
-            terms["auxk"] = (aux_sum() if aux_sum is not None else 0.0) / m
+        if self.aux is not None and aux_sum is not None:  # (not when only J's own terms are recomputed)
+            terms["auxk"] = aux_sum() / m
             terms["cost"] += terms["auxk"]
         return terms
 
