@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from sparseae import Layout, SparseAutoencoder, SparseObjective
+from sparseae import Layout, ParameterError, SparseAutoencoder, SparseObjective
 
 pytestmark = pytest.mark.unconverged
 
@@ -185,3 +185,9 @@ def test_thresholded_layers_on_the_cluster_equal_one_in_memory_evaluation(client
     if penalty["sparsity"] == "batchtopk":
         assert objective.batch_threshold == whole.batch_threshold
     assert objective.terms(theta)["sparsity"] == pytest.approx(whole.terms(theta)["sparsity"], rel=1e-14)
+
+
+def test_auxk_on_a_dask_array_is_refused_in_one_line(client, X):
+    relu = dict(activation="relu", output_activation="linear", sparsity="topk", k=2, aux_k=3, max_iter=2)
+    with pytest.raises(ParameterError, match="aux_k does not run on a Dask array yet"):
+        SparseAutoencoder(5, **relu).fit(da.from_array(X, chunks=(250, 12)))
