@@ -191,3 +191,13 @@ def test_auxk_on_a_dask_array_is_refused_in_one_line(client, X):
     relu = dict(activation="relu", output_activation="linear", sparsity="topk", k=2, aux_k=3, max_iter=2)
     with pytest.raises(ParameterError, match="aux_k does not run on a Dask array yet"):
         SparseAutoencoder(5, **relu).fit(da.from_array(X, chunks=(250, 12)))
+
+
+def test_input_scaling_on_the_cluster_is_the_in_memory_fit(client):
+    X = np.random.default_rng(8).normal(size=(600, 12)) * 30
+    kw = dict(activation="relu", output_activation="linear", sparsity="topk", k=2, max_iter=10, random_state=0,
+              input_scaling="unit_mean_squared_norm")
+    memory = SparseAutoencoder(5, **kw).fit(X)
+    cluster = SparseAutoencoder(5, **kw).fit(da.from_array(X, chunks=(250, 12)))
+    assert cluster.input_scale_ == pytest.approx(memory.input_scale_, rel=1e-14)
+    np.testing.assert_allclose(cluster.theta_, memory.theta_, rtol=1e-9, atol=1e-12)

@@ -21,6 +21,8 @@ class AutoencoderState:
             "loss_curve_": self.loss_curve_,
             "loss_terms_": {k: v for k, v in self.loss_terms_.items() if k != "rho_hat"},
         }
+        if getattr(self, "input_scale_", None) is not None:
+            fitted["input_scale_"] = float(self.input_scale_)
         Ws, bs = self._weights()
         arrays = {"W1": Ws[0], "b1": bs[0], "W2": Ws[1], "b2": bs[1]}
         log_threshold = self._layout(self.n_features_in_).log_thresholds(self.theta_)
@@ -61,6 +63,10 @@ class AutoencoderState:
                 raise ModelFileError(f"a batchtopk model needs its threshold, {s2} finite values at or above 0")
             model.threshold_ = np.array(threshold, dtype=np.float64)
         model.n_features_in_ = n
+        scale = fitted.get("input_scale_")
+        if scale is not None and not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0):
+            raise ModelFileError(f"input_scale_ must be a positive number, got {scale!r}")
+        model.input_scale_ = None if scale is None else float(scale)
         model.n_iter_ = int(fitted["n_iter_"])
         model.loss_ = float(fitted["loss_"])
         model.loss_curve_ = [float(v) for v in fitted["loss_curve_"]]

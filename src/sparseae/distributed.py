@@ -99,7 +99,7 @@ class DaskObjective(ObjectiveBase):
     def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
                  sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None, jumprelu_bandwidth=BANDWIDTH,
-                 nested=None, aux_k=None, aux_k_weight=None, dead_after=None):
+                 nested=None, aux_k=None, aux_k_weight=None, dead_after=None, input_scale=None):
         if aux_k is not None:
             raise ParameterError("aux_k does not run on a Dask array yet (its dead-unit counts live in one process); "
                                  "train on a .npy file or a memmap instead")
@@ -112,6 +112,8 @@ class DaskObjective(ObjectiveBase):
         )
         if self.gated:
             self.params["jumprelu_bandwidth"] = self.bandwidth
+        if input_scale is not None:  # each worker scales its rows as it reads them
+            self.params["input_scale"] = float(input_scale)
         if X.shape[1] != self.layout.layer_sizes[0]:
             raise DataError(f"X must have shape (m, {self.layout.layer_sizes[0]}), got {X.shape}")
         self.client = _client()

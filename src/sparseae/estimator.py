@@ -11,8 +11,9 @@ from .autoencoder_state import AutoencoderState
 from .encoding import FittedAutoencoder
 from .engine import get_backend
 from .errors import DataError, ModelFileError, ParameterError
-from .fitting import Trainable, first_rows
+from .fitting import Trainable
 from .initialisation import decoder_bias, initial_theta, resolved_init
+from .input_scaling import fold, scale_for
 from .matryoshka import check_widths
 from .network import Layout
 from .objective import SparseObjective
@@ -68,6 +69,10 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         (:mod:`sparseae.matryoshka`): J sums the reconstruction of every prefix from its units
         alone, so the first m_1 units work as a small dictionary by themselves
         (``reconstruct(X, n_units=m_1)``). Needs ``output_activation="linear"``.
+    input_scaling : {None, "unit_mean_squared_norm"}, default None
+        "unit_mean_squared_norm": ``fit`` trains on c·x with E‖c x‖² = n_features
+        (:mod:`sparseae.input_scaling`; linear decoder only), and folds c into the weights after,
+        so the model takes raw rows (``input_scale_`` = c; ``loss_`` is J on the scaled rows).
     init : {"auto", "uniform", "tied"}, default "auto"
         Where the weights start (:mod:`sparseae.initialisation`): UFLDL's W ~ U(±r), or
         "tied", decoder columns random unit directions and W1 = W2ᵀ. "auto": "tied" for
@@ -172,7 +177,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
 
     _parameter_constraints = {name: CONSTRAINTS[name] for name in (
         "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "jumprelu_bandwidth", "aux_k",
-        "aux_k_weight", "dead_after", "matryoshka", "init",
+        "aux_k_weight", "dead_after", "matryoshka", "input_scaling", "init",
         "decoder_bias_init", "decoder_norm",
         "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
         "learning_rate", "beta_1", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
@@ -184,7 +189,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
 
     def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0, k=None,
                  jumprelu_bandwidth=1e-3, aux_k=None, aux_k_weight=1 / 32, dead_after=None, matryoshka=None,
-                 init="auto", decoder_bias_init="auto", decoder_norm=None,
+                 input_scaling=None, init="auto", decoder_bias_init="auto", decoder_norm=None,
                  weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid", solver="lbfgs",
                  max_iter="auto", tol=1e-5, learning_rate="auto", beta_1="auto", batch_size="auto",
                  lbfgs_memory="auto", dtype="float64", device=None, validation_fraction=0.0,
@@ -195,6 +200,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         self.k, self.jumprelu_bandwidth, self.decoder_norm = k, jumprelu_bandwidth, decoder_norm
         self.matryoshka, self.init, self.decoder_bias_init = matryoshka, init, decoder_bias_init
         self.aux_k, self.aux_k_weight, self.dead_after = aux_k, aux_k_weight, dead_after
+        self.input_scaling = input_scaling
         self.weight_decay, self.activation = weight_decay, activation
         self.output_activation = output_activation
         self.solver, self.max_iter, self.tol, self.learning_rate = solver, max_iter, tol, learning_rate
@@ -227,6 +233,10 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         self.__dict__.pop("_minibatch", None)
         warm = self.warm_start and hasattr(self, "theta_") and resumed is None
         source, m, n = self._training_data(X, reset=not warm, output_activation=self.output_activation)
+        self._input_scale = None  # c of input_scaling: measured, or the warm start's
+        if self.input_scaling is not None:
+            self._input_scale = getattr(self, "input_scale_", None) if warm else None
+            self._input_scale = self._input_scale or scale_for(source)
         fingerprint = self._fingerprint(source, m, n, checkpoint, resumed)
         layout = self._layout(n)
         self._check_memory(layout, source, m)
@@ -238,6 +248,8 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         else:
             before = (self.n_iter_, list(self.loss_curve_)) if warm else (0, [])
             theta0 = self.theta_.copy() if warm else self._initial_theta(n, source)
+            if warm and getattr(self, "input_scale_", None):
+                fold(layout, theta0, self.input_scale_, inverse=True)  # back to the scaled rows' model
         self.n_resampled_ = 0
         return self._train(source, None, m, n, theta0, before=before, resumed=resumed, checkpoint=checkpoint,
                            checkpoint_every=checkpoint_every, fingerprint=fingerprint)
@@ -252,6 +264,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         first = not hasattr(self, "_minibatch")
         if first:
             self._validate()
+            self._streamed("partial_fit")
         return self._minibatch_epoch(self._no_dask(X), reset=first, initial_theta=self._initial_theta,
                                      output_activation=self.output_activation)
 
@@ -266,6 +279,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         from types import SimpleNamespace
 
         self._validate()
+        self._streamed("fit_stream")
         if not (isinstance(n_chunks, int) and n_chunks >= 1):
             raise ParameterError(f"n_chunks must be a positive integer, got {n_chunks!r}")
         self.__dict__.pop("_minibatch", None)
@@ -292,6 +306,9 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
                                  jumprelu_bandwidth=self.jumprelu_bandwidth)
         if self.aux_k is not None and not PENALTIES[self.sparsity].uses_k:
             raise ParameterError(f"aux_k is AuxK's, for sparsity 'topk' or 'batchtopk', not sparsity={self.sparsity!r}")
+        if self.input_scaling is not None and self.output_activation != "linear":
+            raise ParameterError(f"input_scaling needs output_activation='linear' (c is folded into a linear "
+                                 f"decoder), not {self.output_activation!r}")
         if self.matryoshka is not None:
             check_widths(self.matryoshka, self.n_hidden)
             if self.output_activation != "linear":
@@ -300,6 +317,13 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         if PENALTIES[self.sparsity].gated and self.resample_dead:
             raise ParameterError(f"resample_dead={self.resample_dead} does not apply to sparsity='jumprelu' (a "
                                  f"resampled unit would keep its old threshold); leave resample_dead=0")
+
+    def _streamed(self, method):
+        """``method`` sees the rows a part at a time: no scale measured on all of them."""
+        if self.input_scaling is not None:
+            raise ParameterError(f"input_scaling is measured on all the training rows, which {method} does not "
+                                 f"see at once; use fit, or scale the rows yourself")
+        self._input_scale = None
 
     @staticmethod
     def _no_dask(X):
@@ -310,7 +334,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
     def _initial_theta(self, n, source=None):
         """θ0 by ``init``, with the decoder bias from ``source``'s first rows (``decoder_bias_init``)."""
         init, how = resolved_init(self.init, self.decoder_bias_init, self.sparsity)
-        bias = None if how == "zeros" else decoder_bias(first_rows(source), how)
+        bias = None if how == "zeros" else decoder_bias(self._sample_rows(source), how)
         return initial_theta(self._layout(n), self.random_state, init, bias)
 
     def _layout(self, n):
@@ -338,7 +362,8 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
                       top_k=self._top_k(), decoder_norm=self.decoder_norm,
                       jumprelu_bandwidth=self.jumprelu_bandwidth,
                       nested=None if self.matryoshka is None else tuple(self.matryoshka),
-                      aux_k=self.aux_k, aux_k_weight=self.aux_k_weight, dead_after=self.dead_after)
+                      aux_k=self.aux_k, aux_k_weight=self.aux_k_weight, dead_after=self.dead_after,
+                      input_scale=getattr(self, "_input_scale", None))
         if is_dask_array(source):
             if self._solver().minibatch:
                 self._no_dask(source)
@@ -366,5 +391,8 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         terms = objective.terms(self.theta_)
         if PENALTIES[self.sparsity].batch_k:  # the training rows' selection at the fitted weights
             self.threshold_ = np.full(self.n_hidden, objective.batch_threshold)
+        self.input_scale_ = getattr(self, "_input_scale", None)
+        if self.input_scale_ is not None:  # the model of raw rows (coefs_ and intercepts_ are views)
+            fold(objective.layout, self.theta_, self.input_scale_)
         self.loss_ = terms.pop("cost")
         self.loss_terms_ = terms

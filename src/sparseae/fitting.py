@@ -219,6 +219,11 @@ class Trainable:
         held = (source[self.validation_rows_], pick(targets, self.validation_rows_))
         return source[kept], pick(targets, kept), m - v, held
 
+    def _sample_rows(self, source):
+        """The first rows of the training data as the objective sees them (times an input scale)."""
+        rows, scale = first_rows(source), getattr(self, "_input_scale", None)
+        return rows if scale is None else rows * scale
+
     def _min_training_rows(self):
         return 1
 
@@ -253,7 +258,7 @@ class Trainable:
         state = resumed.state if resumed is not None else None
         resampler = None
         if settings.resample_every and objective.sparse_layer is not None:
-            resampler = Resampler(objective, first_rows(source), None)
+            resampler = Resampler(objective, self._sample_rows(source), None)
         if solver.minibatch:
             full = objective
             objective = self._objective(source, targets, settings.batch_size)
@@ -311,7 +316,7 @@ class Trainable:
         driver.settings = replace(settings, beta_1=driver.settings.beta_1)
         resampler = None
         if settings.resample_every and full.sparse_layer is not None:
-            resampler = Resampler(full, first_rows(source), None)
+            resampler = Resampler(full, self._sample_rows(source), None)
         batched = self._objective(source, targets, settings.batch_size)
         done = self.n_iter_ if first is None else first
         result = driver.run(batched, (source, targets), 1, None, first=done, total=total, schedule=schedule,

@@ -74,6 +74,8 @@ class SparseObjective(ObjectiveBase):
     nested : tuple of int, optional
         Matryoshka prefix widths m_1 < ... < s_{n_l - 1} (:mod:`sparseae.matryoshka`): the data
         term sums every prefix's reconstruction (linear output, squared error).
+    input_scale : float, optional
+        Every row is multiplied by it as it is read (:mod:`sparseae.input_scaling`).
     backend : NumpyBackend or TorchBackend, optional
         Where the arithmetic runs; by default NumPy in X's dtype.
     chunk_size : int, optional
@@ -85,7 +87,7 @@ class SparseObjective(ObjectiveBase):
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
                  sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None,
                  jumprelu_bandwidth=BANDWIDTH, nested=None, aux_k=None, aux_k_weight=1 / 32, dead_after=None,
-                 backend=None, chunk_size=None):
+                 input_scale=None, backend=None, chunk_size=None):
         self._set_model(
             layer_sizes, "SparseObjective", activation=activation,
             output_activation=output_activation, loss=loss, sparsity=sparsity,
@@ -95,6 +97,9 @@ class SparseObjective(ObjectiveBase):
             aux_k_weight=aux_k_weight, dead_after=dead_after,
         )
         sizes = self.layout.layer_sizes
+        self.input_scale = None if input_scale is None else float(input_scale)
+        if self.input_scale is not None:
+            self.params["input_scale"] = self.input_scale  # (for Dask's workers)
         out_of_core = isinstance(X, (NpyRows, ArrayRows))
         shape = tuple(X.shape)
         if len(shape) != 2 or shape[1] != sizes[0]:
@@ -115,9 +120,13 @@ class SparseObjective(ObjectiveBase):
             self.source = X if out_of_core else ArrayRows(X)
             self.targets = None if Y is None else ArrayRows(np.asarray(Y))  # small: kept in memory
         else:
-            self.X = self.backend.from_host(X)
+            self.X = self._scaled(self.backend.from_host(X))
             self.Y = self.X if Y is None else self.backend.from_host(Y)
         self._row_passes = None
+
+    def _scaled(self, x):
+        """The rows as the objective sees them: times ``input_scale`` (a new array), or as given."""
+        return x if self.input_scale is None else x * self.input_scale
 
     def _passes(self):
         """The passes over rows and their reused buffers, made on first use."""
@@ -194,7 +203,7 @@ class SparseObjective(ObjectiveBase):
         self.source.check_unchanged()
         for start in range(0, self._m, self.chunk_size):
             stop = start + self.chunk_size
-            x = self.backend.from_host(self.source.rows(start, stop))
+            x = self._scaled(self.backend.from_host(self.source.rows(start, stop)))
             y = x if self.targets is None else self.backend.from_host(self.targets.rows(start, stop))
             yield x, y
 
@@ -231,7 +240,7 @@ class SparseObjective(ObjectiveBase):
         """
         if len(rows) > self.chunk_size:
             raise ParameterError(f"a minibatch has {len(rows)} rows, more than chunk_size={self.chunk_size}")
-        chunk = self.backend.from_host(rows)
+        chunk = self._scaled(self.backend.from_host(rows))
         targets = chunk if y is None else self.backend.from_host(y)
 
         def evaluate(theta):

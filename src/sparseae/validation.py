@@ -75,6 +75,7 @@ CONSTRAINTS = {
     "aux_k": [Interval(Integral, 1, None, closed="left"), None],
     "aux_k_weight": [Interval(Real, 0, np.inf, closed="neither")],
     "dead_after": [Interval(Integral, 1, None, closed="left"), None],
+    "input_scaling": [Names(("unit_mean_squared_norm",)), None],
     "init": [Names(("auto", "uniform", "tied"))],
     "decoder_bias_init": [Names(("auto", "zeros", "mean", "geometric_median"))],
     "resample_dead": [Interval(Integral, 0, None, closed="left")],

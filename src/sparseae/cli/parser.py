@@ -93,6 +93,12 @@ def _add_model_flags(p):
                    help="for jumprelu: the pseudo-gradients' kernel width (0.001)")
     g.add_argument("--matryoshka", type=_widths, metavar="M1,M2,...",
                    help="nested prefix widths ending at --n-hidden, each reconstructing x (none)")
+    g.add_argument("--aux-k", type=_number(int, low=1), metavar="K",
+                   help="for topk and batchtopk: AuxK, dead units reconstruct the residual (none)")
+    g.add_argument("--aux-k-weight", type=POSITIVE, default=1 / 32, help="AuxK's weight (0.03125, 1/32)")
+    g.add_argument("--dead-after", type=_number(int, low=1), metavar="N",
+                   help="examples inactive before a unit counts as dead (auto: min(1e7, rows))")
+    g.add_argument("--input-scaling", help="unit_mean_squared_norm: train on c*x with E|cx|^2 = n (none)")
     g.add_argument("--init", default="auto", help="auto, uniform (UFLDL's) or tied (auto)")
     g.add_argument("--decoder-bias-init", default="auto", help="auto, zeros, mean or geometric_median (auto)")
     g.add_argument("--decoder-norm", help="unit: decoder columns kept at unit norm (for l1)")
