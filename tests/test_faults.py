@@ -43,12 +43,13 @@ def _no_partials(folder):
 
 
 def test_a_second_run_on_a_folder_being_written_is_refused_and_the_first_is_whole(tmp_path, capsys):
-    first = _start([*LONG, "--out", "run"], tmp_path)
+    first = _start([*LONG, "--checkpoint-every", "1", "--out", "run"], tmp_path)
     _wait_for(tmp_path / ".run.lock", first)
     assert main([*LONG[:-3], "--max-iter", "2", "--quiet", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert f"is being written by another sparseae run (process {first.pid})" in err and err.count("\n") == 1, err
-    time.sleep(3.0)  # into the first run's fit
+    # into the first run's fit, however slow the machine: its first checkpoint is written after an iteration
+    _wait_for(tmp_path / "run" / "checkpoint.safetensors", first)
     first.send_signal(signal.SIGINT)
     _, first_err = first.communicate(timeout=60)
     assert first.returncode == 130, first_err
