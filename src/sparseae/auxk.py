@@ -41,12 +41,6 @@ class DeadCounter:
         self.since += rows
         self.since[np.asarray(active, dtype=bool)] = 0
 
-    def state_dict(self):
-        return {"since": self.since.copy()}
-
-    def load_state_dict(self, state):
-        self.since[...] = state["since"]
-
 
 def aux_term(x, residual, Ws, bs, dead, k_aux, weight, m, backend, grads):
     r"""The AuxK term of one block: adds its gradient into ``grads`` (∇W(1), ∇b(1), ∇W(2) views)

@@ -29,9 +29,9 @@ the estimators of SAELens's ``JumpReLUTrainingSAE`` with ``jumprelu_ste_to_input
 
 import numpy as np
 
-#: Rajamanoharan et al.'s bandwidth ε, and the threshold every unit starts from.
+#: Rajamanoharan et al.'s bandwidth ε (every θ_j starts at their 0.001 too:
+#: :meth:`sparseae.network.Layout.initial_theta`).
 BANDWIDTH = 1e-3
-INITIAL_THRESHOLD = 1e-3
 
 
 class JumpReLU:
