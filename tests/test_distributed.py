@@ -201,3 +201,19 @@ def test_input_scaling_on_the_cluster_is_the_in_memory_fit(client):
     cluster = SparseAutoencoder(5, **kw).fit(da.from_array(X, chunks=(250, 12)))
     assert cluster.input_scale_ == pytest.approx(memory.input_scale_, rel=1e-14)
     np.testing.assert_allclose(cluster.theta_, memory.theta_, rtol=1e-9, atol=1e-12)
+
+
+def test_rica_on_the_cluster_equals_in_memory(client, rng):
+    """RICA's one pass as a map-reduce: the same J and gradient, and the same fit."""
+    from sparseae import RICA
+    from sparseae.reconstruction_ica import DaskRicaObjective, RicaObjective
+
+    X = rng.standard_normal((700, 9))
+    theta = rng.standard_normal(6 * 9)
+    c0, g0 = RicaObjective(X, 6, sparsity_weight=0.2)(theta)
+    c, g = DaskRicaObjective(da.from_array(X, chunks=(200, 5)), 6, sparsity_weight=0.2)(theta)
+    assert c == pytest.approx(c0, rel=1e-12)
+    np.testing.assert_allclose(g, g0, rtol=1e-11, atol=1e-13)
+    a = RICA(6, max_iter=15, random_state=0).fit(X)
+    b = RICA(6, max_iter=15, random_state=0).fit(da.from_array(X, chunks=(300, 9)))
+    np.testing.assert_allclose(b.components_, a.components_, rtol=1e-8, atol=1e-10)

@@ -14,6 +14,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sparseae import (
     PatchNormalizer,
     PCAWhitening,
+    RICA,
     SoftmaxRegression,
     SparseAutoencoder,
     StackedSparseAutoencoder,
@@ -76,6 +77,7 @@ def _expected_failures(estimator):
         PatchNormalizer(),
         PCAWhitening(),
         ZCAWhitening(),
+        RICA(5, max_iter=20, random_state=0),
         SoftmaxRegression(max_iter=50, random_state=0),
         StackedSparseAutoencoder((5,), weight_decay=1e-4, pretrain_iter=10, finetune_iter=10, random_state=0),
     ],

@@ -15,6 +15,9 @@ The pieces, each in its own module, follow the notes:
   autoencoders with fine-tuning (UFLDL's deep networks);
 - :mod:`sparseae.preprocessing`: UFLDL's patch normalisation, PCA and ZCA whitening;
 - :mod:`sparseae.datasets`: whitened natural images, patches, MNIST, digits, image folders;
+- :mod:`sparseae.reconstruction_ica` and :mod:`sparseae.rica`: RICA, reconstruction ICA;
+- :mod:`sparseae.patch_code` and :mod:`sparseae.convolution`: learned features convolved over
+  whole images and pooled (UFLDL's large images);
 - :mod:`sparseae.selftaught`: UFLDL's self-taught learning experiment;
 - :mod:`sparseae.metrics`: reconstruction and hidden-unit statistics on held-out rows;
 - :mod:`sparseae.persistence`: safetensors model files;
@@ -37,6 +40,8 @@ _EXPORTS = {
     "ParameterError": "errors",
     "SparseaeError": "errors",
     "SparseAutoencoder": "estimator",
+    "ConvolutionalFeatures": "convolution",
+    "RICA": "rica",
     "check_gradient": "gradcheck",
     "numerical_gradient": "gradcheck",
     "reconstruction_metrics": "metrics",
@@ -62,6 +67,8 @@ _EXPORTS = {
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvolutionalFeatures",
+    "RICA",
     "DataError",
     "DeviceError",
     "Layout",

@@ -74,6 +74,35 @@ def validate_dask_array(X, output_activation):
     return X
 
 
+class ClusterRows:
+    """A Dask array's row chunks, computed once and kept on the workers, and the retry every
+    evaluation on them shares: ``retrying(fn)`` runs ``fn(client, blocks)``; if that fails
+    (cancelled tasks, a killed worker, a lost connection) the chunks are computed afresh (and
+    ``refresh()`` called, for what else lives on the workers) and ``fn`` runs once more; a second
+    failure is a DeviceError. Nothing partial is returned."""
+
+    def __init__(self, X, refresh=None):
+        self.client = _client()
+        self._delayed, self.offsets = _row_chunks(X)
+        self.blocks = self.client.compute(self._delayed)
+        self.refresh = refresh
+
+    def retrying(self, fn):
+        try:
+            return fn(self.client, self.blocks)
+        except Exception as first:
+            self.blocks = self.client.compute(self._delayed)
+            if self.refresh is not None:
+                self.refresh()
+            try:
+                return fn(self.client, self.blocks)
+            except Exception as second:
+                raise DeviceError(
+                    f"the evaluation failed on the Dask cluster twice ({first!r}, then "
+                    f"{second!r}); no partial gradient was used"
+                ) from second
+
+
 def _pass1(block, theta, layer_sizes, params):
     return SparseObjective(layer_sizes, np.asarray(block, np.float64), **params).hidden_sums(theta)
 
@@ -116,9 +145,8 @@ class DaskObjective(ObjectiveBase):
             self.params["input_scale"] = float(input_scale)
         if X.shape[1] != self.layout.layer_sizes[0]:
             raise DataError(f"X must have shape (m, {self.layout.layer_sizes[0]}), got {X.shape}")
-        self.client = _client()
-        self._delayed, offsets = _row_chunks(X)
-        self.blocks = self.client.compute(self._delayed)  # the chunks, kept on the workers
+        self.cluster = ClusterRows(X, refresh=self._refresh_targets)  # the chunks, kept on the workers
+        self.client, offsets = self.cluster.client, self.cluster.offsets
         self._m = X.shape[0]
         self._targets = [None] * len(offsets)
         if Y is not None:
@@ -141,22 +169,15 @@ class DaskObjective(ObjectiveBase):
             return self._targets
         return self.client.scatter(self._targets, hash=False)
 
-    def evaluate(self, theta):
-        return self._reparametrised(theta, self._evaluate_retrying)
+    def _refresh_targets(self):
+        self.targets = self._scatter_targets()
 
-    def _evaluate_retrying(self, theta):
-        try:
-            return self._evaluate(theta)
-        except Exception as first:  # cancelled tasks, killed workers, lost connections
-            self.blocks = self.client.compute(self._delayed)
-            self.targets = self._scatter_targets()
-            try:
-                return self._evaluate(theta)
-            except Exception as second:
-                raise DeviceError(
-                    f"the evaluation failed on the Dask cluster twice ({first!r}, then "
-                    f"{second!r}); no partial gradient was used"
-                ) from second
+    @property
+    def blocks(self):
+        return self.cluster.blocks
+
+    def evaluate(self, theta):
+        return self._reparametrised(theta, lambda theta: self.cluster.retrying(lambda *_: self._evaluate(theta)))
 
     def _evaluate(self, theta):
         theta = np.asarray(theta, dtype=np.float64)

@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 from .activations import ACTIVATIONS
 from .engine import NumpyBackend
 from .errors import DataError, ParameterError
+from .jumprelu import JumpReLU
 from .network import forward
 from .penalties import PENALTIES
 from .validation import as_float_matrix, validate_rows
@@ -48,6 +49,28 @@ class FittedAutoencoder:
         a = forward(Ws, bs, X, self.activation, self.output_activation, n_layers=2, top_k=per_example,
                     threshold=self.threshold_)
         return a[-1]
+
+    def _affine_code(self):
+        """The code as an affine map and what follows it, for
+        :class:`~sparseae.convolution.ConvolutionalFeatures`: ``(W, b, finish)`` with W1 as
+        (n_hidden, n_features), b1, and ``finish(z, b)`` turning z = x W1ᵀ into the code in place
+        (f(z + b), or the thresholded layer's, then TopK's selection): :meth:`transform`'s code."""
+        check_is_fitted(self)
+        backend = NumpyBackend()
+        f = ACTIVATIONS[self.activation]
+        gate = None if self.threshold_ is None else JumpReLU(self.threshold_, backend)
+        top_k = self._top_k() if PENALTIES[self.sparsity].select is not None else None
+
+        def finish(z, b):
+            if gate is not None:
+                gate.forward(z, b)
+            else:
+                backend.activate(f, z, b)
+            if top_k is not None:
+                backend.keep_top_k(z, top_k)
+            return z
+
+        return self.coefs_[0].T, self.intercepts_[0], finish
 
     def inverse_transform(self, H):
         """Decode hidden activations: h = f_out(W2 a(2) + b2), shape (m, n_features)."""

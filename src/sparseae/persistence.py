@@ -49,7 +49,7 @@ class Saveable:
 
 
 #: The modules whose classes register themselves (imported before the registry is read).
-_MODEL_MODULES = ("estimator", "softmax", "stacked", "preprocessing")
+_MODEL_MODULES = ("estimator", "softmax", "stacked", "preprocessing", "convolution", "rica")
 
 
 def register(cls):
@@ -67,15 +67,16 @@ def _kinds():
     return _KINDS
 
 
-def _state(model):
-    """(config, arrays) of a fitted model or Pipeline; each class gives ``_get_state()``."""
+def model_state(model):
+    """(config, arrays) of a fitted model or Pipeline; each class gives ``_get_state()``. A model
+    that holds another nests this config in its params and the arrays under a prefix."""
     from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
     if isinstance(model, Pipeline):
         steps, arrays = [], {}
         for i, (name, step) in enumerate(model.steps):
-            config, step_arrays = _state(step)
+            config, step_arrays = model_state(step)
             steps.append({"name": name, **config})
             arrays.update({f"{i}.{key}": value for key, value in step_arrays.items()})
         return {"kind": "Pipeline", "steps": steps}, arrays
@@ -87,7 +88,8 @@ def _state(model):
     return {"kind": kind, "params": params, "fitted": fitted}, arrays
 
 
-def _rebuild(config, arrays):
+def rebuild(config, arrays):
+    """The model of a config and its arrays (:func:`model_state`'s inverse)."""
     from sklearn.pipeline import Pipeline
 
     kind = config["kind"]
@@ -96,7 +98,7 @@ def _rebuild(config, arrays):
         for i, step in enumerate(config["steps"]):
             prefix = f"{i}."
             step_arrays = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-            steps.append((step["name"], _rebuild(step, step_arrays)))
+            steps.append((step["name"], rebuild(step, step_arrays)))
         return Pipeline(steps)
     registry = _kinds()
     if kind not in registry:
@@ -106,7 +108,7 @@ def _rebuild(config, arrays):
 
 def save(model, path):
     """Write a fitted model, transformer or Pipeline of them to ``path`` (``.safetensors``)."""
-    config, arrays = _state(model)
+    config, arrays = model_state(model)
     return write_document(path, config, arrays)
 
 
@@ -142,7 +144,7 @@ def load(path):
         raise ModelFileError(f"{str(path)!r} is a training checkpoint, not a model: resume from it with "
                              f"fit(X, resume_from=...) or sparseae train --resume")
     try:
-        return _rebuild(document, arrays)
+        return rebuild(document, arrays)
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{str(path)!r} does not hold a consistent {document['kind']}: {exc}") from None
 

@@ -180,6 +180,11 @@ class PCAWhitening(ClassNamePrefixFeaturesOutMixin, _Whitening):
         rotated = (X - self.mean_) @ self.components_.T  # (m, k)
         return rotated / np.sqrt(self.explained_variance_ + self.epsilon)
 
+    def _affine_map(self):
+        """``(A, c)`` with transform(x) = x Aᵀ + c, for folding into a convolution's weights."""
+        A = self.components_ / np.sqrt(self.explained_variance_ + self.epsilon)[:, None]
+        return A, -(self.mean_ @ A.T)
+
     def inverse_transform(self, X):
         """Back to the input space; what the dropped components held is lost."""
         check_is_fitted(self)
@@ -218,6 +223,11 @@ class ZCAWhitening(OneToOneFeatureMixin, _Whitening):
         check_is_fitted(self)
         X = self._validate(X, reset=False)
         return (X - self.mean_) @ self._matrix(-0.5)  # symmetric, so no transpose
+
+    def _affine_map(self):
+        """``(A, c)`` with transform(x) = x Aᵀ + c, for folding into a convolution's weights."""
+        A = self._matrix(-0.5)
+        return A, -(self.mean_ @ A)
 
     def inverse_transform(self, X):
         check_is_fitted(self)
