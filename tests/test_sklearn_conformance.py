@@ -12,9 +12,9 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sparseae import (
+    RICA,
     PatchNormalizer,
     PCAWhitening,
-    RICA,
     SoftmaxRegression,
     SparseAutoencoder,
     StackedSparseAutoencoder,
