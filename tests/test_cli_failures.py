@@ -182,6 +182,11 @@ CASES = [
     ("selftaught", "missing file", ["selftaught", "--mnist", "{d}/nowhere", "--out", "results"], 1, r"no t10k-images-idx3-ubyte\[.gz\] in"),
     ("selftaught", "truncated file", ["selftaught", "--mnist", "{d}/mnist"], 1, r"is truncated: header says shape \(10, 28, 28\)"),
     ("selftaught", "existing output", ["selftaught", "--mnist", "{d}/mnist", "--out", "{d}"], 2, r"--out '.*' already exists"),
+    ("conv", "bad flag", ["conv"], 2, r"the following arguments are required: --mnist"),
+    ("conv", "bad value", ["conv", "--mnist", "{d}/mnist", "--n-train", "0"], 2, r"argument --n-train: expected a whole number >= 10"),
+    ("conv", "missing file", ["conv", "--mnist", "{d}/nowhere", "--out", "results"], 1, r"no t10k-images-idx3-ubyte\[.gz\] in"),
+    ("conv", "truncated file", ["conv", "--mnist", "{d}/mnist"], 1, r"is truncated: header says shape \(10, 28, 28\)"),
+    ("conv", "existing output", ["conv", "--mnist", "{d}/mnist", "--out", "{d}"], 2, r"--out '.*' already exists"),
 ]
 
 

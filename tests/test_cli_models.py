@@ -71,6 +71,21 @@ def test_show_writes_tiles_of_a_model_and_a_pipeline(tmp_path, saved, rng):
     assert main(["show", str(path), "-o", str(out), "--overwrite", "--patch-shape", "3", "5"]) == 2
 
 
+def test_show_draws_rica_filters_through_the_whitening_and_inside_convolutional_features(tmp_path, rng):
+    from sparseae import RICA, ConvolutionalFeatures
+    from sparseae.visualize import feature_tiles
+
+    X = rng.standard_normal((200, 16))
+    pipe = make_pipeline(ZCAWhitening(0.1), RICA(5, max_iter=5, random_state=0)).fit(X)
+    conv = ConvolutionalFeatures(pipe, patch_shape=4).fit(rng.uniform(size=(2, 6, 6)))
+    expected = feature_tiles(pipe[-1].components_ @ pipe[0]._matrix(-0.5))
+    for i, model in enumerate((pipe, conv)):
+        path, out = sparseae.save(model, tmp_path / f"m{i}.safetensors"), tmp_path / f"t{i}.png"
+        assert main(["show", str(path), "-o", str(out)]) == 0
+        with Image.open(out) as image:
+            assert image.size == (expected.shape[1] * 8, expected.shape[0] * 8)
+
+
 def test_train_on_digits_and_encode_idx(tmp_path):
     out = tmp_path / "run"
     args = ["train", "--data", "digits", "--n-hidden", "9", "--max-iter", "5", "--quiet"]
@@ -98,3 +113,32 @@ def test_selftaught_small_run_beats_chance_widely(tmp_path, capsys):
     assert model.components_.shape == (50, 784)
     assert (out / "features.png").exists()
     assert "learned features" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(
+    not (MNIST / "t10k-images-idx3-ubyte.gz").is_file(),
+    reason=f"the MNIST test set is not at {MNIST}",
+)
+def test_conv_small_run_writes_its_folder_and_learned_features_beat_raw_pixels(tmp_path, capsys):
+    """A small convolution experiment: every pipeline runs, the folder holds what the issue
+    names, and convolved, pooled learned features classify far better than raw pixels."""
+    out = tmp_path / "conv"
+    argv = ["conv", "--mnist", str(MNIST), "--n-train", "600", "--n-test", "600", "--n-patches", "3000",
+            "--max-iter", "40", "--no-mlp", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    result = json.loads((out / "results.json").read_text())
+    assert result["n_train"] == 600 and result["n_test"] == 600
+    accuracy = {r["name"]: r["accuracy"] for r in result["results"]}
+    assert len(accuracy) == 10  # RICA and 3 random controls at 2 poolings, the autoencoder, raw softmax
+    assert accuracy["RICA + convolution, 4 x 4 pooling"] > accuracy["softmax on raw pixels"] + 0.03
+    assert accuracy["RICA + convolution, 10 x 10 pooling"] > max(
+        v for k, v in accuracy.items() if k.startswith("random") and "10 x 10" in k)
+    for r in result["results"]:
+        assert all(v >= 0 for v in r["seconds"].values())
+    for name in ("confusion.png", "rica_filters.png", "autoencoder_filters.png", "pooled_maps.png", "digit.png"):
+        with Image.open(out / name) as image:
+            assert image.size[0] > 10
+    features = sparseae.load(out / "features.safetensors")
+    digits = sparseae.datasets.load_mnist(MNIST)[0][:3].reshape(3, 28, 28)
+    assert features.transform(digits).shape == (3, 32 * 25)
+    assert "RICA + convolution" in capsys.readouterr().out

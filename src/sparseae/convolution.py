@@ -29,7 +29,7 @@ from .patch_code import PatchCode
 
 POOLINGS = ("mean", "max", "l2")
 #: Bytes of one core's buffers (its block's patches and codes) in the transform.
-BLOCK_BYTES = 1 << 23
+BLOCK_BYTES = 1 << 22
 #: Bytes of images read at once when ``batch_size="auto"``.
 BATCH_BYTES = 1 << 26
 

@@ -69,26 +69,33 @@ def export(args):
 
 
 def _feature_views(model):
-    """The input patterns to draw for a saved model: its autoencoder's W1 mapped back to pixels,
-    or for a stack each layer's units as combinations of the first layer's features."""
+    """The input patterns to draw for a saved model: its autoencoder's W1 (or RICA's W) mapped back
+    to pixels, for a stack each layer's units as combinations of the first layer's features, for
+    ConvolutionalFeatures its encoder's."""
     from sklearn.pipeline import Pipeline
 
+    from ..convolution import ConvolutionalFeatures
     from ..estimator import SparseAutoencoder
     from ..preprocessing import ZCAWhitening
+    from ..rica import RICA
     from ..stacked import StackedSparseAutoencoder
     from ..visualize import layer_features
 
+    if isinstance(model, ConvolutionalFeatures):  # its encoder's filters
+        return _feature_views(model.encoder)
     steps = [step for _, step in model.steps] if isinstance(model, Pipeline) else [model]
     for i in range(len(steps) - 1, -1, -1):
+        if isinstance(steps[i], ConvolutionalFeatures):
+            return _feature_views(steps[i].encoder)
         if isinstance(steps[i], StackedSparseAutoencoder):
             Ws = [c.T for c in steps[i].coefs_[:-1]]
             return [layer_features(Ws[:depth]) for depth in range(1, len(Ws) + 1)]
-        if isinstance(steps[i], SparseAutoencoder):
+        if isinstance(steps[i], (SparseAutoencoder, RICA)):
             W = steps[i].components_
             if i > 0 and isinstance(steps[i - 1], ZCAWhitening):
                 W = W @ steps[i - 1]._matrix(-0.5)  # UFLDL shows W·ZCAWhite for whitened input
             return [W]
-    raise DataError("the model holds no autoencoder whose features could be shown")
+    raise DataError("the model holds no autoencoder or RICA whose features could be shown")
 
 
 def show(args):

@@ -1,5 +1,5 @@
-"""Data for the autoencoder: built-in whitened natural images, patches, MNIST, digits, folders
-of images, and a user's arrays."""
+"""Data for the autoencoder: built-in whitened natural images, patches, MNIST, STL-10, digits,
+folders of images, and a user's arrays."""
 
 from .digits import load_digits
 from .files import load_array
@@ -9,6 +9,7 @@ from .labeled import load_labeled
 from .natural_images import natural_images, whiten_images
 from .patches import normalize_patches, patch_limit, patch_stream, sample_patches
 from .sources import load_training_data
+from .stl10 import load_stl10
 
 __all__ = [
     "load_array",
@@ -16,6 +17,7 @@ __all__ = [
     "load_image_folder",
     "load_labeled",
     "load_mnist",
+    "load_stl10",
     "load_training_data",
     "natural_images",
     "normalize_patches",
