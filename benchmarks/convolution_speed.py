@@ -54,6 +54,13 @@ def peer(images, W, b, pool):
     return np.array(out)
 
 
+def floor(images, W, repeat):
+    """The one product, on every patch already in memory, into a buffer already allocated."""
+    patches = np.lib.stride_tricks.sliding_window_view(images, (8, 8), axis=(1, 2)).reshape(-1, 64).copy()
+    product = np.empty((len(patches), W.shape[0]))
+    return best(lambda: np.matmul(patches, W.T, out=product), repeat)[0]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", default=str(MNIST))
@@ -73,10 +80,7 @@ def main(argv=None):
     W, b = encoder.components_, encoder.intercepts_[0]
 
     t_ours, ours = best(lambda: features.transform(images), args.repeat)
-    all_patches = np.lib.stride_tricks.sliding_window_view(images, (8, 8), axis=(1, 2)).reshape(-1, 64).copy()
-    product = np.empty((len(all_patches), args.units))
-    t_floor, _ = best(lambda: np.matmul(all_patches, W.T, out=product), args.repeat)
-    del all_patches, product
+    t_floor = floor(images, W, args.repeat)
     few = images[: args.peer_images]
     t_peer_few, theirs = best(lambda: peer(few, W, b, 7), 1)
     t_peer = t_peer_few * len(images) / len(few)

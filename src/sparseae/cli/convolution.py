@@ -29,7 +29,8 @@ def conv(args):
         print(f"MNIST {args.subset}: {outcome['n_train']} digits to train, {outcome['n_test']} to test")
         print(_table(outcome))
         if run is not None:
-            results = [{k: v for k, v in e.items() if k not in ("pipeline", "predicted")} for e in outcome["results"]]
+            results = [{k: v for k, v in e.items() if k not in ("pipeline", "predicted")}
+                       for e in outcome["results"]]
             write_json({"n_train": outcome["n_train"], "n_test": outcome["n_test"], "results": results},
                        run.path / "results.json")
             best = outcome["results"][0]  # RICA's, fine pooling

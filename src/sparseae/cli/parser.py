@@ -206,7 +206,8 @@ def build_parser():
     conv.add_argument("--subset", choices=("t10k", "train"), default="t10k", help="(t10k)")
     conv.add_argument("--n-train", type=_number(int, low=10), default=5000, help="digits to train, the rest test (5000)")
     conv.add_argument("--n-test", type=_number(int, low=1), help="digits to test (all the others)")
-    conv.add_argument("--n-patches", type=_number(int, low=100), default=20000, help="patches per encoder (20000)")
+    conv.add_argument("--n-patches", type=_number(int, low=100), default=20000,
+                      help="patches per encoder (20000)")
     conv.add_argument("--max-iter", type=_number(int, low=1), default=300, help="L-BFGS iterations per encoder (300)")
     conv.add_argument("--no-mlp", action="store_true", help="skip scikit-learn's MLPClassifier")
     conv.add_argument("--seed", type=SEED, default=0, help="split, patches and weights (0)")
