@@ -24,7 +24,8 @@ def conv(args):
     with run or contextlib.nullcontext():  # a failure or a signal at any point leaves nothing
         X, y = load_mnist(args.mnist, args.subset)
         outcome = convolution_experiment(
-            X, y, n_train=args.n_train, n_test=args.n_test, n_patches=args.n_patches, max_iter=args.max_iter, mlp=not args.no_mlp,
+            X, y, n_train=args.n_train, n_test=args.n_test, n_patches=args.n_patches, max_iter=args.max_iter,
+            mlp=not args.no_mlp,
             random_state=args.seed, verbose=0 if args.quiet else 1)
         print(f"MNIST {args.subset}: {outcome['n_train']} digits to train, {outcome['n_test']} to test")
         print(_table(outcome))

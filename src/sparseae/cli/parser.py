@@ -204,7 +204,8 @@ def build_parser():
     conv = sub.add_parser("conv", help="UFLDL's convolution and pooling experiment on MNIST digits")
     conv.add_argument("--mnist", required=True, help="folder with the MNIST IDX files")
     conv.add_argument("--subset", choices=("t10k", "train"), default="t10k", help="(t10k)")
-    conv.add_argument("--n-train", type=_number(int, low=10), default=5000, help="digits to train, the rest test (5000)")
+    conv.add_argument("--n-train", type=_number(int, low=10), default=5000,
+                      help="digits to train, the rest test (5000)")
     conv.add_argument("--n-test", type=_number(int, low=1), help="digits to test (all the others)")
     conv.add_argument("--n-patches", type=_number(int, low=100), default=20000,
                       help="patches per encoder (20000)")
