@@ -12,6 +12,7 @@ PACKAGE = Path(sparseae.__file__).parent
 
 def test_public_names_are_locked():
     assert sorted(sparseae.__all__) == [
+        "ConvolutionalFeatures",
         "DataError",
         "DeviceError",
         "Layout",
@@ -21,6 +22,7 @@ def test_public_names_are_locked():
         "PCAWhitening",
         "ParameterError",
         "PatchNormalizer",
+        "RICA",
         "SoftmaxRegression",
         "SparseAutoencoder",
         "SparseObjective",
@@ -49,6 +51,7 @@ def test_public_names_are_locked():
         "load_image_folder",
         "load_labeled",
         "load_mnist",
+        "load_stl10",
         "load_training_data",
         "natural_images",
         "normalize_patches",

@@ -153,10 +153,11 @@ class RicaObjective:
             self._gradient(grad, theta)
 
     def _gradient(self, grad, theta):
+        """The summed gradient / m, float64 where θ is: the host, or the backend's ``vectors``."""
         grad = grad.reshape(-1) / self._m
         if on_host(theta) or not self.backend.vectors.holds(theta):
             return self.backend.to_host(grad)
-        return grad.to(dtype=theta.dtype)
+        return self.backend.vectors.from_host(grad)
 
     def terms_from_sums(self, sparsity, reconstruction, m):
         sparsity, reconstruction = self.lam * sparsity / m, reconstruction / m
