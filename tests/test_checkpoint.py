@@ -276,7 +276,9 @@ def test_stack_killed_mid_stage_resumes_to_the_uninterrupted_result(tmp_path, di
     if sig == signal.SIGINT:
         assert "interrupted in stage 'autoencoder 2'" in err and "go on with sparseae stack --resume run" in err
     run = tmp_path / "run"
-    kept = sorted(p.name for p in run.iterdir() if not p.name.endswith(".tmp"))  # a write the kill cut short
+    # a write the kill cut short: ours (.NAME.XXXX.tmp), or safetensors' own temporary file inside
+    # it (.tmpXXXXXX, Rust's tempfile naming), never a final name
+    kept = sorted(p.name for p in run.iterdir() if not (p.name.endswith(".tmp") or p.name.startswith(".tmp")))
     assert kept == ["checkpoint.safetensors", "run.json"]
     saved = read_checkpoint(run / "checkpoint.safetensors")
     assert saved.stage == 1 and 0 < saved.n_iter < 60 and len(saved.stages) == 1

@@ -143,6 +143,23 @@ def test_in_a_classification_pipeline_and_saved(rng, tmp_path):
     assert conv.get_params(deep=False)["pool_size"] == 7 and conv.pooling == "l2"
 
 
+def test_a_frozen_encoder_survives_grid_search_and_saves(rng, tmp_path):
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import GridSearchCV
+
+    images = rng.uniform(0, 1, size=(60, 9, 9))
+    y = (images[:, :4].mean(axis=(1, 2)) > images[:, 5:].mean(axis=(1, 2))).astype(int)
+    encoder = encoders(9, rng)["sigmoid"]
+    pipe = make_pipeline(ConvolutionalFeatures(FrozenEstimator(encoder), patch_shape=3, pool_size=7),
+                         SoftmaxRegression(max_iter=20, random_state=0))
+    search = GridSearchCV(pipe, {"softmaxregression__weight_decay": [1e-4, 1e-2]}, cv=2).fit(images, y)
+    features = search.best_estimator_[0]
+    np.testing.assert_array_equal(features.transform(images),
+                                  ConvolutionalFeatures(encoder, patch_shape=3, pool_size=7).fit_transform(images))
+    back = load(features.save(tmp_path / "c.safetensors"))
+    np.testing.assert_array_equal(back.transform(images), features.transform(images))
+
+
 def test_bad_input_is_named(rng):
     grey = rng.uniform(0, 1, size=(3, 10, 10))
     encoder = encoders(16, rng)["sigmoid"]

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from . import persistence
 from .engine import parallel
 from .errors import DataError, ParameterError
-from .patch_code import PatchCode
+from .patch_code import PatchCode, unfrozen
 
 POOLINGS = ("mean", "max", "l2")
 #: Bytes of one core's buffers (its block's patches and codes) in the transform.
@@ -81,7 +81,8 @@ class ConvolutionalFeatures(TransformerMixin, BaseEstimator):
         What each patch becomes: a :class:`~sparseae.SparseAutoencoder`, a :class:`~sparseae.RICA`,
         a Pipeline of preprocessing (:class:`~sparseae.ZCAWhitening`,
         :class:`~sparseae.PatchNormalizer`, ...) ending in one, or any fitted transformer of
-        flattened patches (applied patch by patch). Its patches are flattened as
+        flattened patches (applied patch by patch). ``clone`` (GridSearchCV) clones it unfitted:
+        wrap it in ``sklearn.frozen.FrozenEstimator`` to search over what follows it. Its patches are flattened as
         :func:`sparseae.datasets.sample_patches` flattens them: (p, q) or (p, q, C) in C order.
     patch_shape : int or (int, int), default (8, 8)
         The encoder's patch, p x q pixels.
@@ -241,7 +242,7 @@ class ConvolutionalFeatures(TransformerMixin, BaseEstimator):
     # -- persistence: the encoder's state nested in this one's --------------------------------
 
     def _get_state(self):
-        config, arrays = persistence.model_state(self.encoder)
+        config, arrays = persistence.model_state(unfrozen(self.encoder))  # (saved unwrapped)
         params = {k: v for k, v in self.get_params(deep=False).items() if k != "encoder"}
         params["encoder"] = config
         fitted = {"image_shape_": list(self.image_shape_)}

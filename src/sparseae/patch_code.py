@@ -15,13 +15,21 @@ with its own ``transform``; an encoder without ``_affine_code`` is applied that 
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .errors import ParameterError
 
 
+def unfrozen(encoder):
+    """The encoder inside scikit-learn's FrozenEstimator (which keeps a fitted encoder fitted when
+    GridSearchCV clones the ConvolutionalFeatures holding it), or the encoder itself."""
+    return encoder.estimator if isinstance(encoder, FrozenEstimator) else encoder
+
+
 def _steps(encoder):
+    encoder = unfrozen(encoder)
     if isinstance(encoder, Pipeline):
         return [step for _, step in encoder.steps if step not in (None, "passthrough")]
     return [encoder]
