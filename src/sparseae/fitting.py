@@ -95,6 +95,16 @@ class Trainable:
         check_fit(f"a {sizes} {type(self).__name__} with solver {solver.name!r}", layout.size, rows,
                   layout.layer_sizes, np.dtype(self.dtype).itemsize, history)
 
+    def _starting_point(self, layout, source, m, resumed):
+        """``(before, θ0)`` of a fit of ``layout`` on ``m`` rows, its memory checked first: no
+        iterations and this estimator's θ0, or a resumed checkpoint's iterations, costs and θ."""
+        self._check_memory(layout, source, m)
+        if resumed is None:
+            return (0, []), self._initial_theta(layout)
+        if resumed.theta.size != layout.size:
+            raise ModelFileError(f"the checkpoint's θ has {resumed.theta.size} values, not {layout.size}")
+        return (resumed.n_iter, resumed.loss_curve), resumed.theta
+
     # -- settings ----------------------------------------------------------------------------
 
     def _warn_unused(self, solver):

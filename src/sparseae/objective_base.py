@@ -39,7 +39,38 @@ def _weight_decay(weight_decay, n_weights, caller):
     return tuple(float(lam) for lam in weight_decay)
 
 
-class ObjectiveBase:
+class Evaluated:
+    """What the drivers ask of any objective beside ``evaluate(θ) -> (terms, grad)``: θ's length,
+    m, where θ may live, J's terms and ``(cost, grad)``."""
+
+    @property
+    def size(self):
+        """Length of θ."""
+        return self.layout.size
+
+    @property
+    def n_examples(self):
+        """m."""
+        return self._m
+
+    @property
+    def vectors(self):
+        """Where an optimizer may keep θ for this objective (:mod:`sparseae.engine.vectors`):
+        given θ there, the objective returns the gradient there."""
+        return self.backend.vectors
+
+    def terms(self, theta):
+        """Each term of J at θ and their sum ``cost``."""
+        return self.evaluate(theta)[0]
+
+    def __call__(self, theta):
+        """``(J(θ), ∇J(θ))``, the gradient as a new float64 vector where θ is: a host array, or a
+        tensor on the backend's device (:attr:`vectors`)."""
+        terms, grad = self.evaluate(theta)
+        return terms["cost"], grad
+
+
+class ObjectiveBase(Evaluated):
     """The model an objective evaluates, and the evaluation every driver shares."""
 
     def _set_model(self, layer_sizes, caller, *, sparse_layer, weight_decay, top_k=None, decoder_norm=None,
@@ -166,16 +197,6 @@ class ObjectiveBase:
         threshold = xp.exp(self.layout.log_thresholds(theta))
         return self.sparse_layer, JumpReLU(threshold, self.backend, self.bandwidth, self.beta)
 
-    @property
-    def size(self):
-        """Length of θ."""
-        return self.layout.size
-
-    @property
-    def n_examples(self):
-        """m."""
-        return self._m
-
     def evaluate_passes(self, theta, m, pass1, pass2, rho_hat_average=None, momentum=0.1, gate_sums=None,
                         aux_sum=None):
         """One evaluation from its two passes, whoever runs them: ``(terms, grad)``.
@@ -226,12 +247,6 @@ class ObjectiveBase:
             terms["cost"] += terms["auxk"]
         return terms
 
-    @property
-    def vectors(self):
-        """Where an optimizer may keep θ for this objective (:mod:`sparseae.engine.vectors`):
-        given θ there, the objective returns the gradient there."""
-        return self.backend.vectors
-
     def effective_theta(self, theta):
         """θ as the network uses it: with ``decoder_norm="unit"``, a copy whose output layer's
         W has each column (one per unit of the layer below) divided by its norm; else θ."""
@@ -279,9 +294,3 @@ class ObjectiveBase:
     def terms(self, theta):
         """Each term of J_sparse at θ, their sum ``cost``, and ``rho_hat`` (None when β = 0)."""
         return self.evaluate(theta)[0]
-
-    def __call__(self, theta):
-        """``(J_sparse(θ), ∇J_sparse(θ))``, the gradient as a new float64 vector where θ is: a
-        host array, or a tensor on the backend's device (:attr:`vectors`)."""
-        terms, grad = self.evaluate(theta)
-        return terms["cost"], grad

@@ -24,6 +24,7 @@ from .engine import NumpyBackend
 from .engine.parallel import blocks
 from .engine.vectors import HostVectors, on_host
 from .errors import DataError, ParameterError
+from .objective_base import Evaluated
 from .rows import ArrayRows, NpyRows
 
 
@@ -68,7 +69,7 @@ def block_sums(W, X, lam, eps, backend, grad):
     return sparsity, reconstruction
 
 
-class RicaObjective:
+class RicaObjective(Evaluated):
     """J(W) and ∇J(W) of RICA on fixed rows: ``cost, grad = objective(theta)``, θ = W flattened.
 
     X: an in-memory array (float64 or float32: the arithmetic's dtype), or an
@@ -96,18 +97,6 @@ class RicaObjective:
             self.source, self.X = (X if out_of_core else ArrayRows(X)), None
         else:
             self.source, self.X = None, self.backend.from_host(X)
-
-    @property
-    def size(self):
-        return self.layout.size
-
-    @property
-    def n_examples(self):
-        return self._m
-
-    @property
-    def vectors(self):
-        return self.backend.vectors
 
     def effective_theta(self, theta):
         return theta
@@ -162,13 +151,6 @@ class RicaObjective:
     def terms_from_sums(self, sparsity, reconstruction, m):
         sparsity, reconstruction = self.lam * sparsity / m, reconstruction / m
         return {"sparsity": sparsity, "reconstruction": reconstruction, "cost": sparsity + reconstruction}
-
-    def terms(self, theta):
-        return self.evaluate(theta)[0]
-
-    def __call__(self, theta):
-        terms, grad = self.evaluate(theta)
-        return terms["cost"], grad
 
     def evaluate_batch(self, theta, rows, rho_hat_average=None, momentum=0.1, y=None):
         """J and its gradient on one minibatch (a minibatch solver's step): ``(terms, grad, None)``."""

@@ -77,12 +77,7 @@ class RICA(Trainable, ClassNamePrefixFeaturesOutMixin, TransformerMixin, persist
         source, m, n = self._training_data(X, reset=True)
         fingerprint = self._fingerprint(source, m, n, checkpoint, resumed)
         layout = FilterLayout(n, self.n_components)
-        self._check_memory(layout, source, m)
-        before, theta0 = (0, []), self._initial_theta(layout)
-        if resumed is not None:
-            if resumed.theta.size != layout.size:
-                raise ModelFileError(f"the checkpoint's θ has {resumed.theta.size} values, not {layout.size}")
-            before, theta0 = (resumed.n_iter, resumed.loss_curve), resumed.theta
+        before, theta0 = self._starting_point(layout, source, m, resumed)
         return self._train(source, None, m, n, theta0, before=before, resumed=resumed, checkpoint=checkpoint,
                            checkpoint_every=checkpoint_every, fingerprint=fingerprint)
 

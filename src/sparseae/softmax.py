@@ -99,12 +99,7 @@ class SoftmaxRegression(Trainable, Classifier, BaseEstimator):
         self.classes_, indices = validate_labels(y, m)
         fingerprint = self._fingerprint(source, m, n, checkpoint, resumed)
         layout = Layout([n, len(self.classes_)])
-        self._check_memory(layout, source, m)
-        before, theta0 = (0, []), self._initial_theta(layout)
-        if resumed is not None:
-            if resumed.theta.size != layout.size:
-                raise ModelFileError(f"the checkpoint's θ has {resumed.theta.size} values, not {layout.size}")
-            before, theta0 = (resumed.n_iter, resumed.loss_curve), resumed.theta
+        before, theta0 = self._starting_point(layout, source, m, resumed)
         return self._train(source, one_hot(indices, len(self.classes_)), m, n, theta0, before=before,
                            resumed=resumed, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                            fingerprint=fingerprint)
