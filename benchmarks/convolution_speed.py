@@ -103,7 +103,8 @@ def main(argv=None):
     t_peer = t_peer_few * len(images) / len(few)
     difference = float(np.abs(theirs - ours[: len(few)]).max())
     record = {"machine": machine(), "images": len(images), "units": args.units, "seconds_ours": t_ours,
-              "seconds_floor": t_floor, "seconds_floor_one_blas_call": t_one_call, "seconds_peer_scaled": t_peer, "peer_images_timed": len(few),
+              "seconds_floor": t_floor, "seconds_floor_one_blas_call": t_one_call,
+              "seconds_peer_scaled": t_peer, "peer_images_timed": len(few),
               "ours_over_floor": t_ours / t_floor, "peer_over_ours": t_peer / t_ours,
               "max_abs_difference_to_peer": difference}
     Path(args.json).write_text(json.dumps(record, indent=1) + "\n")

@@ -73,7 +73,7 @@ def rel(a, b):
 def test_minibatches_cover_every_row_once_per_epoch(rng, data):
     X, path = data
     for source in (X, str(path)):
-        from sparseae.rows import as_rows
+        from sparseae._data import as_rows
 
         rows = [x for x, _ in minibatches(X if source is X else as_rows(source), 300, np.random.RandomState(0))]
         assert [len(r) for r in rows].count(100) == 1 and sum(len(r) for r in rows) == 1000

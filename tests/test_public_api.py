@@ -59,6 +59,8 @@ def test_public_names_are_locked():
         "patch_stream",
         "read_idx",
         "sample_patches",
+        "text_corpus",
+        "transformer_activations",
         "whiten_images",
     ]
     for name in sparseae.__all__:

@@ -2,17 +2,34 @@
 Dask array; each validated once, before training, with errors that name the row."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError
-from .rows import ArrayRows, as_rows
+from .rows import ArrayRows, NpyRows, RowSource
+from .shards import ShardRows, is_shard_folder
 from .validation import as_float_matrix, check_output_range, check_value_range
 
 #: Out-of-core chunks are sized so one chunk's data and buffers take about this many bytes.
 CHUNK_BYTES = 64 * 2**20
 #: Minibatch rows of a minibatch solver when batch_size="auto".
 MINIBATCH_ROWS = 100
+
+
+def as_rows(X):
+    """A row source for a path (a ``.npy`` file, or a folder of shards with its manifest), a
+    memmap or a row source; else None (the caller treats X as an in-memory array)."""
+    if isinstance(X, RowSource):
+        return X
+    if isinstance(X, (str, os.PathLike)) and Path(X).is_dir():
+        if is_shard_folder(X):
+            return ShardRows(X)
+        raise DataError(f"{str(X)!r} is a folder without a shard manifest; give a .npy file or a folder that "
+                        f"transformer_activations wrote")
+    if isinstance(X, np.memmap) or isinstance(X, (str, os.PathLike)):
+        return NpyRows(X)
+    return None
 
 
 def is_dask_array(X):

@@ -60,6 +60,11 @@ class DeviceError(SparseaeError, RuntimeError):
     """The requested compute device or cluster cannot be used."""
 
 
+class DependencyError(SparseaeError, RuntimeError):
+    """An optional extra that the asked-for feature needs is not installed; the message says how
+    to install it."""
+
+
 class NonFiniteCostError(SparseaeError, FloatingPointError):
     """The cost or gradient became NaN or infinite; ``theta`` is the last finite iterate (the
     start if none), ``n_iter`` the iterations completed."""

@@ -26,7 +26,7 @@ from .errors import DataError, ParameterError
 from .jumprelu import BANDWIDTH
 from .objective_base import ObjectiveBase, compatible
 from .passes import RowPasses
-from .rows import ArrayRows, NpyRows
+from .rows import ArrayRows, RowSource
 
 __all__ = ["ObjectiveBase", "SparseObjective", "compatible"]
 
@@ -100,7 +100,7 @@ class SparseObjective(ObjectiveBase):
         self.input_scale = None if input_scale is None else float(input_scale)
         if self.input_scale is not None:
             self.params["input_scale"] = self.input_scale  # (for Dask's workers)
-        out_of_core = isinstance(X, (NpyRows, ArrayRows))
+        out_of_core = isinstance(X, RowSource)
         shape = tuple(X.shape)
         if len(shape) != 2 or shape[1] != sizes[0]:
             raise DataError(f"X must have shape (m, {sizes[0]}), got {shape}")

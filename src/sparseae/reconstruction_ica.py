@@ -25,7 +25,7 @@ from .engine.parallel import blocks
 from .engine.vectors import HostVectors, on_host
 from .errors import DataError, ParameterError
 from .objective_base import Evaluated
-from .rows import ArrayRows, NpyRows
+from .rows import ArrayRows, RowSource
 
 
 class FilterLayout:
@@ -85,7 +85,7 @@ class RicaObjective(Evaluated):
 
     def __init__(self, X, n_components, *, sparsity_weight=0.1, epsilon=0.01, backend=None, chunk_size=None):
         self.lam, self.eps = _check(sparsity_weight, epsilon)
-        out_of_core = isinstance(X, (NpyRows, ArrayRows))
+        out_of_core = isinstance(X, RowSource)
         if len(X.shape) != 2:
             raise DataError(f"X must be 2-D (examples x features), got shape {tuple(X.shape)}")
         self._m, n = X.shape

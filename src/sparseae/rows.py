@@ -7,7 +7,6 @@ still the one it opened (size, modification time, inode): a file rewritten betwe
 of one evaluation would otherwise mix two datasets into one gradient.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,13 @@ import numpy as np
 from .errors import DataChangedError, DataError, DataFileNotFoundError
 
 
-class NpyRows:
+class RowSource:
+    """Rows that are read a range at a time (a file, a folder of shards, or an array behind the
+    same interface): ``shape``, ``dtype``, ``len()``, ``rows(start, stop)`` (a new in-memory
+    array) and ``check_unchanged()`` (before every pass)."""
+
+
+class NpyRows(RowSource):
     """The rows of a 2-D ``.npy`` file (or of a ``np.memmap`` opened on one).
 
     Parameters
@@ -83,7 +88,7 @@ class NpyRows:
         return data.reshape(stop - start, self.shape[1])
 
 
-class ArrayRows:
+class ArrayRows(RowSource):
     """The rows of an in-memory array, through the same interface."""
 
     def __init__(self, X):
@@ -113,10 +118,3 @@ def read_npy_header(path):
         except (ValueError, EOFError) as exc:
             raise DataError(f"cannot read {str(path)!r} as .npy: {exc}") from None
         return shape, np.dtype(dtype), fortran, fh.tell()
-
-
-def as_rows(X):
-    """NpyRows for a path or memmap, else None (the caller treats X as an in-memory array)."""
-    if isinstance(X, np.memmap) or isinstance(X, (str, os.PathLike)):
-        return NpyRows(X)
-    return None

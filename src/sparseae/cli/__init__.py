@@ -1,5 +1,5 @@
 """The ``sparseae`` command: train, report, encode, show, stack, predict, export, gradcheck, selftaught,
-conv.
+conv, activations.
 
 ``main(argv) -> int``, so tests call it in process. A failure is one line on stderr,
 ``sparseae COMMAND: error: ...``, in the command line's words and never a traceback, and the
@@ -16,14 +16,14 @@ import warnings
 from .. import _signals
 from ..errors import ParameterError, SparseaeError
 from .classify import predict, stack
-from .commands import encode, export, gradcheck, report, selftaught, show
+from .commands import activations, encode, export, gradcheck, report, selftaught, show
 from .convolution import conv
 from .parser import build_parser, in_flags
 from .train import train
 
 COMMANDS = {"train": train, "encode": encode, "show": show, "gradcheck": gradcheck, "selftaught": selftaught,
             "stack": stack, "predict": predict, "report": report, "export": export,
-            "conv": conv}
+            "conv": conv, "activations": activations}
 
 
 def _one_line(exc):

@@ -1,4 +1,4 @@
-"""``sparseae encode``, ``show``, ``export``, ``gradcheck`` and ``selftaught``."""
+"""``sparseae encode``, ``show``, ``export``, ``gradcheck``, ``selftaught`` and ``activations``."""
 
 import contextlib
 import itertools
@@ -209,4 +209,18 @@ def selftaught(args):
             autoencoder.save(run.path / "model.safetensors")
             save_tiles(autoencoder.components_, run.path / "features.png")
             run.commit()
+    return 0
+
+
+def activations(args):
+    from ..datasets.transformer import transformer_activations
+    from ..shards import read_manifest
+
+    out = transformer_activations(args.text, model=args.model, layer=args.layer, out=args.out,
+                                  max_length=args.max_length, batch_size=args.batch_size, dtype=args.dtype,
+                                  skip_special_tokens=not args.keep_special_tokens, device=args.device,
+                                  verbose=0 if args.quiet else 1)
+    manifest = read_manifest(out)
+    print(f"wrote {out}/: {manifest['n_tokens']} tokens of layer {manifest['layer']} of {manifest['model']} "
+          f"({manifest['width']} values each) in {len(manifest['shards'])} shards")
     return 0

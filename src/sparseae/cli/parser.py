@@ -201,6 +201,18 @@ def build_parser():
     taught.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     taught.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    acts = sub.add_parser("activations", help="a transformer's residual stream over text, as shards to train on")
+    acts.add_argument("--layer", type=_number(int, low=0), default=3, help="after this block; 0: embeddings (3)")
+    acts.add_argument("-o", "--out", required=True, help="the folder of shards (resumed if interrupted)")
+    acts.add_argument("--text", help="a .txt file or a folder of them (default: Python's own documentation)")
+    acts.add_argument("--model", help="a local Hugging Face model folder (default: the bundled all-MiniLM-L6-v2)")
+    acts.add_argument("--max-length", type=_number(int, low=2), default=128, help="tokens per passage (128)")
+    acts.add_argument("--batch-size", type=_number(int, low=1), default=32, help="passages per forward pass (32)")
+    acts.add_argument("--dtype", choices=("float32", "float64", "float16"), default="float32", help="(float32)")
+    acts.add_argument("--keep-special-tokens", action="store_true", help="also write [CLS], [SEP], ...")
+    acts.add_argument("--device", help="PyTorch device for the model (cpu)")
+    acts.add_argument("--quiet", action="store_true", help="no progress bar")
+
     conv = sub.add_parser("conv", help="UFLDL's convolution and pooling experiment on MNIST digits")
     conv.add_argument("--mnist", required=True, help="folder with the MNIST IDX files")
     conv.add_argument("--subset", choices=("t10k", "train"), default="t10k", help="(t10k)")

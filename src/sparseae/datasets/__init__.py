@@ -10,6 +10,16 @@ from .natural_images import natural_images, whiten_images
 from .patches import normalize_patches, patch_limit, patch_stream, sample_patches
 from .sources import load_training_data
 from .stl10 import load_stl10
+from .text import text_corpus
+
+
+def __getattr__(name):
+    if name == "transformer_activations":  # (PyTorch and transformers load only when asked for)
+        from .transformer import transformer_activations
+
+        return transformer_activations
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "load_array",
@@ -25,5 +35,7 @@ __all__ = [
     "patch_stream",
     "read_idx",
     "sample_patches",
+    "text_corpus",
+    "transformer_activations",
     "whiten_images",
 ]

@@ -48,7 +48,9 @@ def load_training_data(source="natural", *, key=None, n_patches=10000, patch_siz
     """``(X, description)``: training examples (one per row) from a named source.
 
     ``source``: "natural" (patches of the built-in whitened images), "digits" (scikit-learn's 8x8
-    digits), a folder (patches of its PNG/JPEG images; ``colour`` for RGB), an IDX file (MNIST, rows
+    digits), a folder of shards with their manifest (:mod:`sparseae.shards`, e.g. a transformer's
+    activations; read in chunks), a folder (patches of its PNG/JPEG images; ``colour`` for RGB),
+    an IDX file (MNIST, rows
     in [0, 1]), or a ``.npy``/``.npz`` (array ``key``)/``.csv`` file (a ``.npy`` memory-mapped unless
     normalised, so that ``fit`` reads it in chunks). ``normalize``: UFLDL's patch normalisation,
     by default on for patches of images and off otherwise.
@@ -59,6 +61,11 @@ def load_training_data(source="natural", *, key=None, n_patches=10000, patch_siz
         what, patches = f"{n_patches} {patch_size}x{patch_size} patches of the built-in images", True
     elif source == "digits":
         X, what, patches = load_digits()[0], "scikit-learn's 8x8 digits", False
+    elif path.is_dir() and (path / "manifest.json").is_file():
+        from ..shards import ShardRows
+
+        X = ShardRows(path)
+        what, patches = f"{X.shape[0]} rows of the shards in {source}", False
     elif path.is_dir():
         X = sample_patches(load_image_folder(path, colour), n_patches, patch_size, random_state)
         kind = "colour" if colour else "grey"
