@@ -44,6 +44,7 @@ def test_public_names_are_locked():
         "orientation_selectivity",
         "reconstruction_metrics",
         "save",
+        "spliced_fidelity",
     ]
     assert sorted(sparseae.datasets.__all__) == [
         "load_array",

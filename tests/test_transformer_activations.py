@@ -129,3 +129,40 @@ def test_the_activations_command(tmp_path, capsys):
     assert main(["activations", "--layer", "9", "-o", str(tmp_path / "b")]) == 2
     assert "layer must be a whole number from 0" in capsys.readouterr().err
     assert main(["activations", "-o", str(tmp_path / "c"), "--text", str(tmp_path / "nowhere")]) == 1
+
+
+class Reconstructs:
+    """A stand-in autoencoder: reconstruct(X) = fn(X)."""
+
+    n_features_in_ = 384
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def reconstruct(self, X):
+        return self.fn(X)
+
+
+@pytest.mark.unconverged
+@pytest.mark.filterwarnings("ignore:.*were truncated")
+def test_spliced_fidelity_bounds_and_a_trained_autoencoder_between_them(tmp_path):
+    from sparseae import SparseAutoencoder
+    from sparseae.datasets import transformer_activations
+    from sparseae.spliced import spliced_fidelity
+
+    texts = text_corpus()[100:110]
+    same = spliced_fidelity(Reconstructs(lambda X: X), texts, layer=3)
+    assert same["spliced"] == {"cosine": pytest.approx(1.0, abs=1e-6), "relative_error": 0.0}
+    assert same["fraction_recovered"] == 1.0 and same["n_texts"] == 10 and same["n_tokens"] > 100
+    zero = spliced_fidelity(Reconstructs(np.zeros_like), texts, layer=3)
+    assert zero["fraction_recovered"] == 0.0  # the splice is the zero ablation
+    assert zero["zero_ablation"]["relative_error"] > 0.5 and zero["mean_ablation"]["cosine"] < 0.9
+    acts = transformer_activations(text_corpus()[:60], layer=3, out=tmp_path / "acts", verbose=0)
+    sae = SparseAutoencoder(768, sparsity="topk", k=32, activation="relu", output_activation="linear",
+                            solver="adam", max_iter=3, dtype="float32", random_state=0).fit(acts)
+    result = spliced_fidelity(sae, texts, layer=3)
+    assert 0.2 < result["fraction_recovered"] < 1.0
+    assert result["spliced"]["cosine"] > result["mean_ablation"]["cosine"]
+    with pytest.raises(DataError, match="takes 5 values, but layer 3 of this model has 384"):
+        spliced_fidelity(SparseAutoencoder(2, max_iter=2).fit(np.random.default_rng(0).uniform(size=(20, 5))),
+                         texts, layer=3)

@@ -18,6 +18,8 @@ The pieces, each in its own module, follow the notes:
 - :mod:`sparseae.reconstruction_ica` and :mod:`sparseae.rica`: RICA, reconstruction ICA;
 - :mod:`sparseae.patch_code` and :mod:`sparseae.convolution`: learned features convolved over
   whole images and pooled (UFLDL's large images);
+- :mod:`sparseae.language_model`, :mod:`sparseae.shards` and :mod:`sparseae.spliced`: a
+  transformer's activations as training data, and the model with the autoencoder spliced in;
 - :mod:`sparseae.selftaught`: UFLDL's self-taught learning experiment;
 - :mod:`sparseae.metrics`: reconstruction and hidden-unit statistics on held-out rows;
 - :mod:`sparseae.persistence`: safetensors model files;
@@ -51,6 +53,7 @@ _EXPORTS = {
     "OptimizeResult": "optim",
     "minimize": "optim",
     "kl_divergence": "penalties",
+    "spliced_fidelity": "spliced",
     "load": "persistence",
     "save": "persistence",
     "export_saelens": "saelens",
@@ -97,6 +100,7 @@ __all__ = [
     "orientation_selectivity",
     "reconstruction_metrics",
     "save",
+    "spliced_fidelity",
     "export_saelens",
     "import_saelens",
 ]
