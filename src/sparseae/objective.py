@@ -27,6 +27,7 @@ from .jumprelu import BANDWIDTH
 from .objective_base import ObjectiveBase, compatible
 from .passes import RowPasses
 from .rows import ArrayRows, RowSource
+from .sparse_code import applies
 
 __all__ = ["ObjectiveBase", "SparseObjective", "compatible"]
 
@@ -123,6 +124,9 @@ class SparseObjective(ObjectiveBase):
             self.X = self._scaled(self.backend.from_host(X))
             self.Y = self.X if Y is None else self.backend.from_host(Y)
         self._row_passes = None
+        #: Whether pass 2 runs on TopK's sparse code (:mod:`sparseae.sparse_code`): chosen when it
+        #: applies (k small against the width); may be set before the first evaluation.
+        self.sparse_code = applies(self.layout, self.penalty, self.nested, self.aux, self.backend, self.top_k)
 
     def _scaled(self, x):
         """The rows as the objective sees them: times ``input_scale`` (a new array), or as given."""
@@ -137,7 +141,8 @@ class SparseObjective(ObjectiveBase):
                 select = lambda a: penalty.select(a, top_k, backend)  # noqa: E731
             pass1_layer = None if self.thresholded else self.sparse_layer  # a thresholded layer: no pass 1
             self._row_passes = RowPasses(self.layout, self.backend, self.f, self.f_out, self.loss,
-                                         pass1_layer, self.chunk_size, select, self.nested)
+                                         pass1_layer, self.chunk_size, select, self.nested, self.sparse_code,
+                                         self.top_k)
         return self._row_passes
 
     def _start(self, theta):

@@ -9,7 +9,7 @@ adds into its own gradient buffer, summed in a fixed order, so threads do not ch
 
 import numpy as np
 
-from . import backprop
+from . import backprop, sparse_code
 from .auxk import aux_term
 from .batchtopk import keep_largest
 from .engine.parallel import blocks
@@ -22,8 +22,11 @@ class RowPasses:
     sums (None without a sparsity term: then pass 2 alone is the whole evaluation).
     """
 
-    def __init__(self, layout, backend, f, f_out, loss, sparse_layer, rows, select=None, nested=None):
+    def __init__(self, layout, backend, f, f_out, loss, sparse_layer, rows, select=None, nested=None,
+                 sparse_code=False, top_k=None):
         self.layout, self.backend = layout, backend
+        self.top_k = top_k  # TopK's k, for the sparse code
+        self.sparse_code = sparse_code  # pass 2 on TopK's sparse code (:mod:`sparseae.sparse_code`)
         self.nested = nested  # a Matryoshka autoencoder's prefix widths, or None
         self.f, self.f_out, self.loss, self.sparse_layer = f, f_out, loss, sparse_layer
         self.select = select  # fn(a) changing a(k) in place (TopK), or None
@@ -93,6 +96,20 @@ class RowPasses:
             return None
         return (self.sparse_layer - first + 1, self.select)
 
+    def _sparse_block(self, workspace, Ws, bs, x, y, m, k, start, stop):
+        """Pass 2 of one block on TopK's sparse code: a(2) from the kept buffer (or computed),
+        then :func:`sparseae.sparse_code.backpropagate`."""
+        rows = stop - start
+        if k >= 2:
+            a = self.kept[0][start:stop]
+        else:
+            a = backprop.forward(Ws, bs, x, self.f, self.f_out, self.backend, n_layers=2, out=workspace["a"],
+                                 select=self._select_at(1))[-1]
+        out, delta = workspace["a"][1][:rows], workspace["delta"][1][:rows]
+        value = sparse_code.backpropagate(Ws, bs, x, a, y, m, self.f, self.f_out, self.loss, self.backend,
+                                          workspace["grads"], out, delta, self.top_k)
+        return self.backend.scalar(value)
+
     def zero_gradient(self):
         for workspace in self._scratch.values():
             workspace["grad"][...] = 0
@@ -155,6 +172,9 @@ class RowPasses:
                          (layer, lambda d, a: jump.backward(d, a, m, record)))
             total = 0.0
             for start, stop in blocks(lo, hi, self.block):
+                if self.sparse_code:
+                    total += self._sparse_block(workspace, Ws, bs, X[start:stop], Y[start:stop], m, k, start, stop)
+                    continue
                 a = [X[start:stop]] + [buffer[start:stop] for buffer in self.kept[: k - 1]]
                 out = workspace["a"][k - 1 :]
                 a += backprop.forward(Ws[k - 1 :], bs[k - 1 :], a[-1], f, f_out, backend, out=out,

@@ -114,8 +114,11 @@ class NumpyBackend(_Backend):
 
     @staticmethod
     def _zero_smallest(a, n):
-        smallest = np.argpartition(a, n - 1, axis=1)[:, :n]
-        np.put_along_axis(a, smallest, 0.0, axis=1)
+        """All but the k = width - n largest values of each row set to 0, in place."""
+        keep = kernels.top_k_indices(a, a.shape[1] - n)
+        kept = np.take_along_axis(a, keep, axis=1)
+        a[...] = 0.0
+        np.put_along_axis(a, keep, kept, axis=1)
 
     def row_ranges(self, m):
         return parallel.row_ranges(m)

@@ -1,5 +1,8 @@
 """Borrowed elementwise kernels: PyTorch's fused in-place f for arrays the backends hold.
 
+The same module lends PyTorch's ``topk`` for TopK's selection on NumPy arrays
+(:func:`top_k_indices`).
+
 On tensors, f(z + b) is one fused call (``z.sigmoid_()``) instead of the generic steps of
 :mod:`sparseae.activations`. On NumPy arrays, PyTorch's CPU kernels run in place on the same
 memory (``torch.from_numpy``) when PyTorch is installed, where they measure faster than NumPy's:
@@ -93,3 +96,14 @@ def apply_to_numpy(method, z, b):
             chunk.add_(bias)
         getattr(chunk, method)()
     return True
+
+
+def top_k_indices(a, k):
+    """The column indices of the k largest values of each row of the 2-D array ``a`` (rows x k,
+    in no particular order): PyTorch's ``topk`` when it may be borrowed (measured 10-13x faster
+    than NumPy's ``argpartition`` on 2048 x 16384 float32 rows, benchmarks/RESULTS.md), else
+    ``argpartition``. Rows with ties at the k-th value may keep other equal columns."""
+    torch = torch_module()
+    if torch and a.dtype in _SHAREABLE and a.size >= SMALL:
+        return torch.topk(torch.from_numpy(np.ascontiguousarray(a)), k, dim=1, sorted=False).indices.numpy()
+    return np.argpartition(a, a.shape[1] - k, axis=1)[:, a.shape[1] - k :]

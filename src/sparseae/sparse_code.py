@@ -1,0 +1,77 @@
+r"""A TopK autoencoder's evaluation at the cost of k: the decoder's products on the sparse code.
+
+With TopK, each row of the code a(2) has at most k non-zero values among s_2 units, so of the five
+products of one evaluation only the encoder's forward one, X W(1)ᵀ, needs every unit. The others
+use a(2) as a sparse matrix A (rows of at most k values, scipy's CSR):
+
+.. math::
+
+    h = f_{\text{out}}(A\, W^{(2)T} + b^{(2)}), \qquad
+    \nabla_{W^{(2)}} \mathrel{+}= (A^T \delta^{(3)})^T, \\
+    \delta^{(2)}_{ij} = \big(\delta^{(3)}_i \cdot W^{(2)}_{:,j}\big)\, f'(z^{(2)}_{ij})
+        \text{ only where } a_{ij} \ne 0, \qquad
+    \nabla_{W^{(1)}} \mathrel{+}= \Delta^T X, \quad \nabla_{b^{(1)}} \mathrel{+}= \textstyle\sum_i \Delta_{i,:}
+
+(Δ the sparse δ(2) on A's pattern) — each m·k·n, not m·s_2·n. It is the dense backpropagation of
+:mod:`sparseae.backprop` exactly, not an approximation: where a_ij = 0 the dense δ(2) is 0 too,
+since TopK needs an activation whose f' is 0 at its floor (f'(0) = 0 for the ReLU as
+:mod:`sparseae.activations` defines it, a(1 - a) = 0 for the sigmoid), and the sums are the same
+sums in another order (equal to rounding). :class:`~sparseae.passes.RowPasses` uses it for a
+three-layer TopK autoencoder on NumPy whose density k/s_2 is at most :data:`MAX_DENSITY`.
+"""
+
+import numpy as np
+from scipy import sparse
+
+from .engine import kernels
+
+#: The largest k / s_2 at which the sparse products are used (measured faster below it:
+#: benchmarks/RESULTS.md, "Wide dictionaries").
+MAX_DENSITY = 1 / 8
+#: Non-zeros whose δ(2) is formed at once (their δ(3) rows and W(2) columns gathered).
+GATHER = 2048
+
+
+def applies(layout, penalty, nested, aux, backend, top_k):
+    """Whether an evaluation can take the sparse path: a TopK autoencoder [n, s_2, n] (no
+    Matryoshka prefixes, no AuxK) on NumPy, with k / s_2 ≤ MAX_DENSITY."""
+    sizes = layout.layer_sizes
+    return (len(sizes) == 3 and penalty.select is not None and nested is None and aux is None
+            and backend.xp is np and top_k is not None and top_k <= MAX_DENSITY * sizes[1])
+
+
+def _code(a, k):
+    """a(2) as a CSR matrix of k values a row (TopK leaves at most k non-zero; a kept value may
+    be 0, which adds nothing)."""
+    units = np.sort(kernels.top_k_indices(a, k), axis=1)
+    values = np.take_along_axis(a, units, axis=1)
+    indptr = np.arange(0, units.size + 1, k)
+    return sparse.csr_matrix((values.reshape(-1), units.reshape(-1), indptr), shape=a.shape)
+
+
+def backpropagate(Ws, bs, X, a, y, m, f, f_out, loss, backend, grads, out, delta, k):
+    r"""Pass 2 of a block of inputs ``X`` whose code ``a`` (rows x s_2, TopK-selected: ``k`` a row) is known,
+    targets ``y``: the output in ``out`` (a rows x n buffer), δ(3) in ``delta``, the gradient
+    added into ``grads`` (``(Ws, bs)`` views); returns the block's Σ loss. ``a`` is unchanged."""
+    (_, W2), (_, b2) = Ws, bs
+    (gW1, gW2), (gb1, gb2) = grads
+    code = _code(a, k)  # the kept values and their units, row by row
+    out[...] = code @ W2.T  # A W(2)ᵀ: (rows, n)
+    backend.activate(f_out, out, b2)
+    value = loss.value_and_delta(out, y, delta, backend)
+    delta *= 1.0 / m
+    if not loss.includes_output_derivative:
+        backend.derivative(f_out, out, delta)  # ⊙ f'(z(3)); out overwritten
+    gW2 += (code.T @ delta).T  # δ(3)ᵀ A: (n, s_2)
+    gb2 += backend.column_sums(delta)
+    rows = np.repeat(np.arange(code.shape[0]), np.diff(code.indptr))
+    units, kept = code.indices, code.data
+    d2, W2T = np.empty_like(kept), W2.T
+    for start in range(0, len(kept), GATHER):
+        part = slice(start, start + GATHER)
+        d2[part] = np.einsum("ij,ij->i", delta[rows[part]], W2T[units[part]])  # W(2)ᵀ δ(3) at the kept units
+    backend.derivative(f, kept.copy(), d2)  # ⊙ f'(z(2)), from a(2)
+    spread = sparse.csr_matrix((d2, units, code.indptr), shape=code.shape)  # Δ, on A's pattern
+    gW1 += spread.T @ X  # Δᵀ X: (s_2, n)
+    gb1 += np.bincount(units, weights=d2, minlength=code.shape[1]).astype(gb1.dtype, copy=False)
+    return value
