@@ -64,23 +64,27 @@ def held_out(H, R, X):
     return fvu, float((H > 0).sum(axis=1).mean()), int(((H > 0).sum(axis=0) == 0).sum())
 
 
-def fit_sparseae(train, test, width, params, epochs, matryoshka=None):
+def fit_sparseae(train, test, width, params, epochs, matryoshka=None, batch=BATCH, keep=None):
+    """Held-out (FVU, L0, dead) and seconds; the fitted model into ``keep["model"]`` when given."""
     params = dict(params)
     if params.get("solver") == "adam":
         params["max_iter"] = epochs
     model = sparseae.SparseAutoencoder(width, activation="relu", output_activation="linear", weight_decay=0.0,
-                                       dtype="float32", batch_size=BATCH, random_state=0, matryoshka=matryoshka,
+                                       dtype="float32", batch_size=batch, random_state=0, matryoshka=matryoshka,
                                        **params)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(train)
     seconds = time.perf_counter() - start
+    if keep is not None:
+        keep["model"] = model
     H = model.transform(test)
     return (*held_out(H, model.inverse_transform(H), test), seconds)
 
 
-def fit_saelens(train, test, width, kind, params, epochs, lr, matryoshka=None):
+def fit_saelens(train, test, width, kind, params, epochs, lr, matryoshka=None, batch=BATCH, keep=None):
+    """As :func:`fit_sparseae`; ``keep["model"]`` is SAELens's inference SAE."""
     import torch
     from sae_lens import SAE, LoggingConfig
     from sae_lens.saes.batchtopk_sae import BatchTopKTrainingSAE, BatchTopKTrainingSAEConfig
@@ -107,11 +111,11 @@ def fit_saelens(train, test, width, kind, params, epochs, lr, matryoshka=None):
     def batches():
         generator = torch.Generator().manual_seed(0)
         while True:
-            for index in torch.randperm(len(rows), generator=generator).split(BATCH):
-                if len(index) == BATCH:
+            for index in torch.randperm(len(rows), generator=generator).split(batch):
+                if len(index) == batch:
                     yield rows[index]
 
-    cfg = SAETrainerConfig(total_training_samples=epochs * len(train), train_batch_size_samples=BATCH, lr=lr,
+    cfg = SAETrainerConfig(total_training_samples=epochs * len(train), train_batch_size_samples=batch, lr=lr,
                            lr_end=lr / 10,  # what SAELens's runner sets (used by its cosine schedule only)
                            device="cpu", logger=LoggingConfig(log_to_wandb=False))
     start = time.perf_counter()
@@ -122,6 +126,8 @@ def fit_saelens(train, test, width, kind, params, epochs, lr, matryoshka=None):
     with tempfile.TemporaryDirectory() as folder:
         sae.save_inference_model(folder)
         inference = SAE.load_from_disk(folder)
+    if keep is not None:
+        keep["model"] = inference
     with torch.no_grad():
         x = torch.tensor(test, dtype=torch.float32)
         H = inference.encode(x)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from sparseae import DataError, SparseAutoencoder
+from sparseae import DataError, SparseAutoencoder, load
 from sparseae.errors import DataChangedError, DataFileNotFoundError
 from sparseae.shards import ShardRows, write_manifest, write_shard
 
@@ -81,12 +81,17 @@ def test_the_cli_trains_on_a_shard_folder(tmp_path, parts):
 
     folder = make_folder(tmp_path / "s", [p * 0.1 for p in parts])
     out = tmp_path / "run"
-    argv = ["train", "--data", str(folder), "--n-hidden", "8", "--sparsity", "topk", "--k", "2", "--activation",
-            "relu", "--output-activation", "linear", "--solver", "adam", "--max-iter", "3", "--dtype", "float32",
-            "--out", str(out), "--quiet"]
+    # the command: on a folder of activations ReLU units and the linear decoder by default
+    argv = ["train", "--data", str(folder), "--n-hidden", "8", "--sparsity", "topk", "--k", "2", "--solver", "adam",
+            "--max-iter", "3", "--dtype", "float32", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_examples"] == 72
+    model = load(out / "model.safetensors")
+    assert (model.activation, model.output_activation) == ("relu", "linear")
+    argv[-3:-1] = ["--out", str(tmp_path / "tanh")]
+    assert main([*argv, "--activation", "sigmoid"]) == 0  # a flag given still wins
+    assert load(tmp_path / "tanh" / "model.safetensors").activation == "sigmoid"
 
 
 def test_as_a_dask_array(tmp_path, parts):

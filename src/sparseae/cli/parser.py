@@ -105,8 +105,10 @@ def _add_model_flags(p):
     g.add_argument("--resample-dead", type=_number(int, low=0), default=0, metavar="W",
                    help="resample units dead on all rows every W iterations (0: never)")
     g.add_argument("--weight-decay", type=float, default=1e-4, help="lambda (1e-4)")
-    g.add_argument("--activation", default="sigmoid", help="hidden f: sigmoid, tanh or relu")
-    g.add_argument("--output-activation", default="sigmoid", help="output f: sigmoid, tanh or linear")
+    g.add_argument("--activation", default=default("sigmoid"),
+                   help="hidden f: sigmoid, tanh or relu (sigmoid; relu on a folder of activations)")
+    g.add_argument("--output-activation", default=default("sigmoid"),
+                   help="output f: sigmoid, tanh or linear (sigmoid; linear on a folder of activations)")
     g.add_argument("--solver", default=default("lbfgs"), help=solvers.help_text())
     g.add_argument("--max-iter", type=_number(int, low=1, auto=True), default="auto",
                    help="iterations, or epochs for adam (auto: 400, adam 300)")

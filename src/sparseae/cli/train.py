@@ -32,6 +32,8 @@ def train(args):
 
     _refuse_what_cannot_apply(args)  # (a resumed run's flags were checked when it began)
     resumed = open_resumed_run(args) if args.resume else None  # replaces args with the run's
+    if resumed is None:
+        _activation_defaults(args)
     model = SparseAutoencoder(**{k: getattr(args, k) for k in MODEL_FLAGS}, random_state=args.seed,
                               verbose=0 if args.quiet else 1)
     validate_params(model)
@@ -99,6 +101,20 @@ def train(args):
     return exit_status(stopped)
 
 
+def _activation_defaults(args):
+    """On a folder of shards (a transformer's activations: unbounded values), the defaults of the
+    field's autoencoders, ReLU units and the linear decoder, in place of the notes' sigmoids."""
+    from pathlib import Path
+
+    from ..shards import is_shard_folder
+
+    shards = args.data is not None and is_shard_folder(Path(args.data))
+    for name, value in (("activation", "relu"), ("output_activation", "linear")):
+        if shards and not given(args, name):
+            setattr(args, name, value)
+    plain(args, "activation", "output_activation")
+
+
 def _fit_to_max_iter(model, X, fit):
     """``model.fit(X, **fit)``, where running the --max-iter asked for is what was asked, not a
     warning (the line the command prints says it); every other warning passes on."""
@@ -121,8 +137,9 @@ def _refuse_what_cannot_apply(args):
     from pathlib import Path
 
     from .. import solvers
+    from ..shards import is_shard_folder
 
-    images = args.data == "natural" or Path(args.data).is_dir()
+    images = args.data == "natural" or (Path(args.data).is_dir() and not is_shard_folder(args.data))
     if args.key is not None and Path(args.data).suffix.lower() != ".npz":
         raise UsageError(f"--key names one array of a .npz file; --data {args.data} is not one")
     if args.colour and not Path(args.data).is_dir():

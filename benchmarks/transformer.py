@@ -1,0 +1,100 @@
+"""Sparse autoencoders on a real transformer's activations against SAELens (issue 24 item 5).
+
+    python benchmarks/transformer.py [--passages 2000] [--widths 3072,16384] [--epochs 1] [--batch 4096]
+
+All-MiniLM-L6-v2 (bundled, offline) after block 3 over the first --passages passages of the
+built-in corpus (:func:`sparseae.datasets.text_corpus`), every token but [CLS]/[SEP]; the last
+10 % of the tokens held out. At each width, TopK with k = 32 trained by sparseae (Adam, float32,
+the sparse-code pass 2 where it applies) and by SAELens's own trainer (``SAETrainer``, its
+TopKTrainingSAE, float32, CPU) on the same rows, the same minibatches of --batch rows and the same
+number of examples seen, in one process: samples per second of the fit, held-out FVU, L0, dead
+units, and the spliced fidelity (:func:`sparseae.spliced_fidelity`) on 64 passages that follow
+the training ones. Writes benchmarks/transformer.json; prints a Markdown table.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TQDM_DISABLE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from architectures import fit_saelens, fit_sparseae  # noqa: E402
+from run import ROOT, machine  # noqa: E402
+
+import sparseae  # noqa: E402
+from sparseae.datasets import text_corpus, transformer_activations  # noqa: E402
+from sparseae.shards import ShardRows  # noqa: E402
+
+
+class Inference:
+    """SAELens's inference SAE as sparseae's spliced_fidelity takes an autoencoder."""
+
+    def __init__(self, sae, width):
+        self.sae, self.n_features_in_ = sae, width
+
+    def reconstruct(self, X):
+        import torch
+
+        with torch.no_grad():
+            x = torch.tensor(np.asarray(X), dtype=torch.float32)
+            return self.sae.decode(self.sae.encode(x)).double().numpy()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=2000)
+    parser.add_argument("--widths", default="3072,16384")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=4096)
+    parser.add_argument("--k", type=int, default=32)
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "transformer.json"))
+    args = parser.parse_args(argv)
+    passages = text_corpus()
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        out = transformer_activations(passages[: args.passages], layer=3, out=Path(folder) / "acts", verbose=0)
+        seconds_activations = time.perf_counter() - start
+        X = np.asarray(ShardRows(out), dtype=np.float32)
+    cut = int(0.9 * len(X))
+    train, test = X[:cut], X[cut:]
+    spliced_texts = passages[args.passages : args.passages + 64]
+    rows = []
+    for width in (int(w) for w in args.widths.split(",")):
+        for library in ("sparseae", "SAELens"):
+            keep = {}
+            if library == "sparseae":
+                params = dict(sparsity="topk", k=args.k, solver="adam")
+                fvu, l0, dead, seconds = fit_sparseae(train, test, width, params, args.epochs, batch=args.batch,
+                                                      keep=keep)
+                model = keep["model"]
+            else:
+                fvu, l0, dead, seconds = fit_saelens(train, test, width, "topk", dict(k=args.k), args.epochs, 3e-4,
+                                                     batch=args.batch, keep=keep)
+                model = Inference(keep["model"], X.shape[1])
+            fidelity = sparseae.spliced_fidelity(model, spliced_texts, layer=3)
+            seen = args.epochs * (len(train) // args.batch) * args.batch
+            rows.append({"width": width, "library": library, "samples_per_second": seen / seconds, "seconds": seconds,
+                         "fvu": fvu, "explained_variance": 1 - fvu, "l0": l0, "dead": dead,
+                         "fraction_recovered": fidelity["fraction_recovered"],
+                         "spliced_cosine": fidelity["spliced"]["cosine"]})
+            print(json.dumps(rows[-1]), flush=True)
+    record = {"machine": machine(), "tokens": len(X), "train": len(train), "test": len(test),
+              "seconds_activations": seconds_activations, "k": args.k, "batch": args.batch, "epochs": args.epochs,
+              "rows": rows}
+    Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
+    print("| width | library | samples/s | held-out explained variance | L0 | dead | fraction recovered | "
+          "spliced cosine |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['width']} | {r['library']} | {r['samples_per_second']:.0f} | {r['explained_variance']:.3f} | "
+              f"{r['l0']:.1f} | {r['dead']} | {r['fraction_recovered']:.3f} | {r['spliced_cosine']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
