@@ -166,3 +166,26 @@ def test_spliced_fidelity_bounds_and_a_trained_autoencoder_between_them(tmp_path
     with pytest.raises(DataError, match="takes 5 values, but layer 3 of this model has 384"):
         spliced_fidelity(SparseAutoencoder(2, max_iter=2).fit(np.random.default_rng(0).uniform(size=(20, 5))),
                          texts, layer=3)
+
+
+@pytest.mark.unconverged
+@pytest.mark.filterwarnings("ignore:.*were truncated")
+def test_train_on_activations_reports_tokens_and_fidelity(tmp_path):
+    """The issue's command on a small folder: the run folder's metrics have the spliced
+    fidelity, and the report the tokens in context that most activate a dozen units."""
+    from sparseae.cli import main
+    from sparseae.datasets import transformer_activations
+
+    acts = transformer_activations(text_corpus()[:40], layer=3, out=tmp_path / "acts", verbose=0)
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(acts), "--sparsity", "topk", "--k", "8", "--n-hidden", "96", "--solver", "adam",
+            "--max-iter", "2", "--dtype", "float32", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 < metrics["spliced_fidelity"]["fraction_recovered"] < 1 and metrics["spliced_fidelity"]["n_texts"] == 40
+    top = json.loads((out / "top_tokens.json").read_text())["units"]
+    assert len(top) == 12 and all(len(u["examples"]) >= 1 for u in top)
+    example = top[0]["examples"][0]
+    assert example["token"] and not example["token"].startswith("#")  # decoded by the tokenizer
+    page = (out / "report.html").read_text()
+    assert "The tokens that most activate a dozen units" in page and f"<b>{example['token']}" in page

@@ -23,7 +23,7 @@ from ._io import atomic_path, read_json_object
 from .activations import ACTIVATIONS
 from .errors import DataError, ModelFileError, ParameterError
 
-REPORT, REPORT_DATA = "report.html", "report_data.safetensors"
+REPORT, REPORT_DATA, TOP_TOKENS = "report.html", "report_data.safetensors", "top_tokens.json"
 N_UNITS, N_TOP, N_BINS = 12, 9, 50
 #: Rows of the data whose activations the report shows (the first ones: held-out rows are random).
 MAX_ROWS = 10_000
@@ -103,6 +103,8 @@ def write_report(folder):
     except KeyError:
         raise DataError(f"{str(folder / 'run.json')!r} is damaged: it has no settings") from None
     meta, data = _read_report_data(folder)
+    if (folder / TOP_TOKENS).is_file():  # a dictionary trained on a transformer's activations
+        meta = {**meta, "top_tokens": read_json_object(folder / TOP_TOKENS)}
     page = _page(model, metrics, settings, meta, data)
     with atomic_path(folder / REPORT) as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -166,6 +168,16 @@ def _unit_patches(meta, data):
     return caption + _img(picture, "the patches that most activate each unit")
 
 
+def _unit_tokens(found):
+    """Each unit's top tokens in their context, the token itself in bold."""
+    rows = []
+    for entry in found.get("units", []):
+        cells = "<br>".join(f"{html.escape(e['before'])} <b>{html.escape(e['token'])}</b> {html.escape(e['after'])}"
+                            f" <small>({e['activation']:.3g})</small>" for e in entry["examples"])
+        rows.append(f"<tr><td>unit {int(entry['unit'])}</td><td>{cells}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
 def _features(model):
     from .visualize import infer_patch_shape, tiles_png
 
@@ -197,6 +209,8 @@ def _sections(model, metrics, settings, meta, data):
         yield "Hidden activations", caption + _figure(fig, "histogram of the hidden activations")
     if "top_patches" in data:
         yield "What the units respond to", _unit_patches(meta, data)
+    if "top_tokens" in meta:
+        yield "The tokens that most activate a dozen units", _unit_tokens(meta["top_tokens"])
     yield "Hyperparameters", _table(sorted((k, v) for k, v in settings.items() if k != "callback"))
     notes = _figure(figures.notes_activation_functions(), "sigmoid and tanh")
     notes += _figure(figures.notes_kl_penalty(0.2), "KL(0.2 || rho hat) against rho hat")

@@ -84,7 +84,7 @@ def train(args):
             held_out = X[model.validation_rows_]
             kept = np.setdiff1d(np.arange(X.shape[0]), model.validation_rows_, assume_unique=True)
             training = X[kept]
-        extra = {"n_examples": int(X.shape[0]), **extra, **stop_record(stopped)}
+        extra = {"n_examples": int(X.shape[0]), **extra, **stop_record(stopped), **_text_results(model, X, folder)}
         metrics = write_run(folder, model, training, held_out, description, seconds, args.seed, stopped,
                              extra)
         if not run.committed:
@@ -99,6 +99,24 @@ def train(args):
         print(f"sparseae train: error: {what}; saved the last completed iteration to {run.final}/ "
               f"(metrics.json: \"stopped\": \"{stopped}\")", file=sys.stderr)
     return exit_status(stopped)
+
+
+def _text_results(model, X, folder):
+    """For a transformer's activations: the top tokens of a dozen units (``top_tokens.json``, for
+    the report) and the spliced fidelity (for metrics.json); nothing for other data."""
+    from ..errors import SparseaeError
+    from ..report import TOP_TOKENS
+    from ..token_report import fidelity, is_activations, top_tokens
+    from .run_folder import write_json
+
+    if not is_activations(X):
+        return {}
+    write_json({"units": top_tokens(model, X)}, folder / TOP_TOKENS)
+    try:
+        found = fidelity(model, X)
+    except SparseaeError as exc:  # the lm extra missing, the model folder moved
+        return {"spliced_fidelity": {"skipped": str(exc)}}
+    return {} if found is None else {"spliced_fidelity": found}
 
 
 def _activation_defaults(args):

@@ -5,13 +5,15 @@ passages of text in batches and writes, for every token that is not padding (nor
 special token such as [CLS] and [SEP]), the hidden state after block ``layer``: rows of
 ``shard_NNNNN.npy`` (each about :data:`SHARD_TOKENS` tokens, whole passages only), with
 ``shard_NNNNN.tokens.npy`` beside it (each row's passage, position and token id, from which a
-report reads a token's context back) and ``manifest.json`` (:mod:`sparseae.shards`). Each shard is
-written under a temporary name and renamed, and the manifest, rewritten after each shard, lists
-only whole ones; a run interrupted at any point is finished by the same call, which checks that
-the model, layer, settings and texts are the same and starts after the last shard listed.
+report reads a token's context back), the passages (``texts.json``) and ``manifest.json``
+(:mod:`sparseae.shards`). Each shard is written under a temporary name and renamed, and the
+manifest, rewritten after each shard, lists only whole ones; a run interrupted at any point is
+finished by the same call, which checks that the model, layer, settings and texts are the same
+and starts after the last shard listed.
 """
 
 import hashlib
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -19,12 +21,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._io import atomic_path
 from ..errors import DataError, ParameterError
 from ..language_model import check_layer, load_transformer
 from ..shards import MANIFEST, is_shard_folder, read_manifest, write_manifest, write_shard
 from .text import text_corpus
 
 SHARD_TOKENS = 1 << 15
+TEXTS = "texts.json"
 DTYPES = ("float32", "float64", "float16")
 
 
@@ -109,6 +113,9 @@ def transformer_activations(texts=None, *, model=None, layer=3, out, max_length=
             shards, truncated = manifest["shards"], int(manifest.get("truncated_texts", 0))
             done = shards[-1]["texts"][1] if shards else 0
     out.mkdir(parents=True, exist_ok=True)
+    if not (out / TEXTS).is_file():  # the passages themselves, for context and spliced fidelity
+        with atomic_path(out / TEXTS) as tmp:
+            tmp.write_text(json.dumps(passages), encoding="utf-8")
 
     lengths = [len(ids) for ids in tokenizer(passages[done:], truncation=False)["input_ids"]]
     total = sum(min(n, max_length) for n in lengths)
