@@ -4,11 +4,12 @@
 
 All-MiniLM-L6-v2 (bundled, offline) after block 3 over the first --passages passages of the
 built-in corpus (:func:`sparseae.datasets.text_corpus`), every token but [CLS]/[SEP]; the last
-10 % of the tokens held out. At each width, TopK with k = 32 trained by sparseae (Adam, float32,
-the sparse-code pass 2 where it applies) and by SAELens's own trainer (``SAETrainer``, its
-TopKTrainingSAE, float32, CPU) on the same rows, the same minibatches of --batch rows and the same
-number of examples seen, in one process: samples per second of the fit, held-out FVU, L0, dead
-units, and the spliced fidelity (:func:`sparseae.spliced_fidelity`) on 64 passages that follow
+10 % of the tokens held out. At each width, TopK and BatchTopK with k = 32 (--architectures),
+trained by sparseae (Adam, float32, TopK's sparse-code pass 2 where it applies) and by SAELens's
+own trainer (``SAETrainer``, its TopK and BatchTopK training SAEs, float32, CPU) on the same rows,
+the same minibatches of --batch rows and the same number of examples seen, in one process:
+samples per second of the fit, held-out FVU, L0, dead units, and the spliced fidelity
+(:func:`sparseae.spliced_fidelity`) on the 64 passages that follow
 the training ones. Writes benchmarks/transformer.json; prints a Markdown table.
 """
 
@@ -53,6 +54,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch", type=int, default=4096)
     parser.add_argument("--k", type=int, default=32)
+    parser.add_argument("--architectures", default="topk,batchtopk")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "transformer.json"))
     args = parser.parse_args(argv)
     passages = text_corpus()
@@ -65,21 +67,22 @@ def main(argv=None):
     train, test = X[:cut], X[cut:]
     spliced_texts = passages[args.passages : args.passages + 64]
     rows = []
-    for width in (int(w) for w in args.widths.split(",")):
+    for width, architecture in ((int(w), a) for w in args.widths.split(",") for a in args.architectures.split(",")):
         for library in ("sparseae", "SAELens"):
             keep = {}
             if library == "sparseae":
-                params = dict(sparsity="topk", k=args.k, solver="adam")
+                params = dict(sparsity=architecture, k=args.k, solver="adam")
                 fvu, l0, dead, seconds = fit_sparseae(train, test, width, params, args.epochs, batch=args.batch,
                                                       keep=keep)
                 model = keep["model"]
             else:
-                fvu, l0, dead, seconds = fit_saelens(train, test, width, "topk", dict(k=args.k), args.epochs, 3e-4,
-                                                     batch=args.batch, keep=keep)
+                fvu, l0, dead, seconds = fit_saelens(train, test, width, architecture, dict(k=args.k), args.epochs,
+                                                     3e-4, batch=args.batch, keep=keep)
                 model = Inference(keep["model"], X.shape[1])
             fidelity = sparseae.spliced_fidelity(model, spliced_texts, layer=3)
             seen = args.epochs * (len(train) // args.batch) * args.batch
-            rows.append({"width": width, "library": library, "samples_per_second": seen / seconds, "seconds": seconds,
+            rows.append({"width": width, "architecture": architecture, "library": library,
+                         "samples_per_second": seen / seconds, "seconds": seconds,
                          "fvu": fvu, "explained_variance": 1 - fvu, "l0": l0, "dead": dead,
                          "fraction_recovered": fidelity["fraction_recovered"],
                          "spliced_cosine": fidelity["spliced"]["cosine"]})
@@ -88,11 +91,12 @@ def main(argv=None):
               "seconds_activations": seconds_activations, "k": args.k, "batch": args.batch, "epochs": args.epochs,
               "rows": rows}
     Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
-    print("| width | library | samples/s | held-out explained variance | L0 | dead | fraction recovered | "
-          "spliced cosine |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| width | architecture | library | samples/s | held-out explained variance | L0 | dead | "
+          "fraction recovered | spliced cosine |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['width']} | {r['library']} | {r['samples_per_second']:.0f} | {r['explained_variance']:.3f} | "
+        print(f"| {r['width']} | {r['architecture']} | {r['library']} | {r['samples_per_second']:.0f} | "
+              f"{r['explained_variance']:.3f} | "
               f"{r['l0']:.1f} | {r['dead']} | {r['fraction_recovered']:.3f} | {r['spliced_cosine']:.3f} |")
 
 
