@@ -25,8 +25,8 @@ from scipy import sparse
 
 from .engine import kernels
 
-#: The largest k / s_2 at which the sparse products are used (measured faster below it:
-#: benchmarks/RESULTS.md, "Wide dictionaries").
+#: The largest k / s_2 at which the sparse products are used: chosen, not tuned (at 32 / 16,384
+#: they are 5-10x faster than the dense ones, benchmarks/RESULTS.md; the crossover is not measured).
 MAX_DENSITY = 1 / 8
 #: Non-zeros whose δ(2) is formed at once (their δ(3) rows and W(2) columns gathered).
 GATHER = 2048
