@@ -1,7 +1,7 @@
 """Borrowed elementwise kernels: PyTorch's fused in-place f for arrays the backends hold.
 
-The same module lends PyTorch's ``topk`` for TopK's and BatchTopK's selections on NumPy arrays
-(:func:`top_k_indices`, :func:`largest_values`).
+The same module lends PyTorch's ``topk`` for TopK's selection on NumPy arrays
+(:func:`top_k_indices`).
 
 On tensors, f(z + b) is one fused call (``z.sigmoid_()``) instead of the generic steps of
 :mod:`sparseae.activations`. On NumPy arrays, PyTorch's CPU kernels run in place on the same
@@ -107,13 +107,3 @@ def top_k_indices(a, k):
     if torch and a.dtype in _SHAREABLE and a.size >= SMALL:
         return torch.topk(torch.from_numpy(np.ascontiguousarray(a)), k, dim=1, sorted=False).indices.numpy()
     return np.argpartition(a, a.shape[1] - k, axis=1)[:, a.shape[1] - k :]
-
-
-def largest_values(flat, count):
-    """The ``count`` largest values of the 1-D array ``flat`` (unordered; ``count`` < its size):
-    PyTorch's ``topk`` when it may be borrowed, else NumPy's ``partition``. The same values either
-    way (ties are equal values), so BatchTopK's threshold does not depend on which is used."""
-    torch = torch_module()
-    if torch and flat.dtype in _SHAREABLE and flat.size >= SMALL:
-        return torch.topk(torch.from_numpy(np.ascontiguousarray(flat)), count, sorted=False).values.numpy()
-    return np.partition(flat, flat.size - count)[flat.size - count :]
