@@ -122,9 +122,9 @@ class ConvolutionalFeatures(TransformerMixin, BaseEstimator):
         patch = _pair(self.patch_shape, "patch_shape")
         if self.pooling not in POOLINGS:
             raise ParameterError(f"pooling must be one of {', '.join(map(repr, POOLINGS))}, got {self.pooling!r}")
-        stride = _pair(self.stride, "stride")[0] if not isinstance(self.stride, bool) else 0
-        if stride != self.stride:
-            raise ParameterError(f"stride must be a positive whole number, got {self.stride!r}")
+        stride = self.stride
+        if isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or stride < 1:
+            raise ParameterError(f"stride must be a positive whole number, got {stride!r}")
         if not (self.batch_size == "auto" or (isinstance(self.batch_size, numbers.Integral)
                                               and not isinstance(self.batch_size, bool) and self.batch_size >= 1)):
             raise ParameterError(f"batch_size must be a positive whole number or 'auto', got {self.batch_size!r}")
@@ -133,10 +133,10 @@ class ConvolutionalFeatures(TransformerMixin, BaseEstimator):
             raise ParameterError(f"pool_epsilon must be a finite number ≥ 0, got {self.pool_epsilon!r}")
         if self.verbose != "auto" and not isinstance(self.verbose, numbers.Integral):
             raise ParameterError(f"verbose must be a whole number or 'auto', got {self.verbose!r}")
-        return patch, stride
+        return patch, int(stride)
 
     def _shapes(self, image_shape, code):
-        """The convolved and pooled maps' shapes for images of ``image_shape`` (h, w, C)."""
+        """``(patch, stride, map, pooled map, pool)`` shapes for images of ``image_shape`` (h, w, C)."""
         (p, q), stride = self._check_params()
         h, w, channels = image_shape
         if p > h or q > w:
@@ -152,7 +152,7 @@ class ConvolutionalFeatures(TransformerMixin, BaseEstimator):
                 raise ParameterError(
                     f"pool_size {pool} does not tile the {rows} x {cols} convolved map: {size} does not divide its "
                     f"{extent} {axis} (pool sizes that do: {', '.join(map(str, _divisors(extent)))})")
-        return (rows, cols), (rows // pool[0], cols // pool[1]), pool
+        return (p, q), stride, (rows, cols), (rows // pool[0], cols // pool[1]), pool
 
     @staticmethod
     def _image_shape(X):
@@ -164,7 +164,7 @@ class ConvolutionalFeatures(TransformerMixin, BaseEstimator):
         code = PatchCode(self.encoder)
         X = open_images(X)
         self.image_shape_ = self._image_shape(X)
-        self.map_shape_, self.pooled_shape_, _ = self._shapes(self.image_shape_, code)
+        _, _, self.map_shape_, self.pooled_shape_, _ = self._shapes(self.image_shape_, code)
         self.n_units_ = code.n_units
         self.n_features_out_ = self.n_units_ * self.pooled_shape_[0] * self.pooled_shape_[1]
         return self
@@ -188,8 +188,8 @@ class ConvolutionalFeatures(TransformerMixin, BaseEstimator):
                             f"ConvolutionalFeatures was fitted on {tuple(self.image_shape_)}")
         if code.n_units != self.n_units_:
             raise DataError(f"the encoder now has {code.n_units} units, not the {self.n_units_} fitted: refit")
-        maps, pooled, pool = self._shapes(self.image_shape_, code)
-        shape = (*self._check_params(), maps)
+        patch, stride, maps, pooled, pool = self._shapes(self.image_shape_, code)
+        shape = (patch, stride, maps)
         n = X.shape[0]
         out = np.empty((n, self.n_features_out_))
         positions = maps[0] * maps[1]

@@ -60,14 +60,15 @@ def spliced_fidelity(sae, texts=None, *, layer, model=None, max_length=128, batc
         replaced = (encoded["attention_mask"].bool() & ~special.to(network.device))
         batches.append((encoded, replaced))
 
-    replace = {"with": None}
+    replace, clean_rows = {"with": None}, []
 
     def hook(module, inputs, output):
-        if replace["with"] is None:
-            return None
         hidden = output[0] if isinstance(output, tuple) else output
-        hidden = hidden.clone()
         mask = replace["mask"]
+        if replace["with"] is None:  # the clean run: keep the tokens the others replace (their mean)
+            clean_rows.append(hidden[mask].cpu().numpy().astype(np.float64))
+            return None
+        hidden = hidden.clone()
         hidden[mask] = replace["with"](hidden[mask])
         return (hidden, *output[1:]) if isinstance(output, tuple) else hidden
 
@@ -85,28 +86,14 @@ def spliced_fidelity(sae, texts=None, *, layer, model=None, max_length=128, batc
         replace["with"] = None
         return np.concatenate(lasts), np.concatenate(embeddings)
 
-    def layer_rows():
-        """Layer ``layer``'s replaced tokens on the clean run (for the mean ablation)."""
-        rows, seen = [], {}
-        handle = block.register_forward_hook(lambda m, i, o: seen.__setitem__("h", o[0] if isinstance(o, tuple)
-                                                                           else o))
-        try:
-            with torch.no_grad():
-                for encoded, mask in batches:
-                    network(**encoded)
-                    rows.append(seen["h"][mask].cpu().numpy())
-        finally:
-            handle.remove()
-        return np.concatenate(rows)
-
     def reconstructed(h):
         rows = np.asarray(h.cpu().numpy(), dtype=np.float64)
         return torch.as_tensor(sae.reconstruct(rows), dtype=h.dtype, device=h.device)
 
-    mean = torch.as_tensor(layer_rows().astype(np.float64).mean(axis=0))
     handle = block.register_forward_hook(hook)
     try:
         clean_last, clean_embedding = run(None)
+        mean = torch.as_tensor(np.concatenate(clean_rows).mean(axis=0))
         runs = {"spliced": run(reconstructed),
                 "zero_ablation": run(lambda h: torch.zeros_like(h)),
                 "mean_ablation": run(lambda h: mean.to(dtype=h.dtype, device=h.device).expand_as(h).clone())}
