@@ -53,3 +53,17 @@ def test_forward_matches_equations_6_7():
 def test_bad_layer_sizes(sizes):
     with pytest.raises(ValueError, match="layer_sizes"):
         Layout(sizes)
+
+
+def test_forward_names_a_bad_activation_and_a_bad_shape():
+    import sparseae
+
+    layout = sparseae.Layout([4, 3, 4])
+    Ws, bs = layout.unpack(layout.initial_theta(0))
+    with pytest.raises(sparseae.ParameterError, match=r"activation must be one of \[.*'sigmoid'.*\], got 'sigmoyd'"):
+        sparseae.forward(Ws, bs, np.ones((2, 4)), activation="sigmoyd")
+    with pytest.raises(sparseae.DataError, match=r"W\(1\) of shape \(3, 4\) and b\(1\) of shape \(3,\) do not fit "
+                                                 r"layer 1's 5 units"):
+        sparseae.forward(Ws, bs, np.ones((2, 5)))
+    with pytest.raises(sparseae.DataError, match="X must be 2-D"):
+        sparseae.forward(Ws, bs, np.ones(4))

@@ -126,3 +126,15 @@ def test_in_chunks_equals_in_memory_for_every_penalty(rng, sparsity, activation,
     (c1, g1), (c2, g2) = whole(theta), chunked(theta)
     assert c2 == pytest.approx(c1, rel=1e-12)
     np.testing.assert_allclose(g2, g1, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("rho, rho_hat, error, match", [
+    (1.5, 0.2, "ParameterError", r"rho must be in \(0, 1\), got 1.5"),
+    (0.0, 0.2, "ParameterError", r"rho must be in \(0, 1\)"),
+    (0.2, [0.5, 0.0, 1.0], "DataError", r"rho_hat must be in \(0, 1\), got 0.0 \(2 value\(s\) outside\)"),
+])
+def test_kl_divergence_refuses_values_outside_its_domain(rho, rho_hat, error, match):
+    import sparseae
+
+    with pytest.raises(getattr(sparseae, error), match=match):
+        kl_divergence(rho, rho_hat)

@@ -103,12 +103,43 @@ class ConvolutionalFeatures(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    image_shape_ : tuple (height, width, channels) of the images fitted
-    map_shape_ : (rows, columns) of each convolved map
-    pooled_shape_ : (rows, columns) of each pooled map
-    n_units_ : the encoder's units (maps per image)
-    n_features_out_ : n_units_ · rows · columns of the pooled maps; the output's columns are
-        unit by unit, each unit's pooled map in C order (reshape a row to (n_units_, *pooled_shape_))
+    image_shape_ : tuple
+        (height, width, channels) of the images fitted.
+    map_shape_ : tuple
+        (rows, columns) of each convolved map.
+    pooled_shape_ : tuple
+        (rows, columns) of each pooled map.
+    n_units_ : int
+        The encoder's units (maps per image).
+    n_features_out_ : int
+        ``n_units_`` · rows · columns of the pooled maps. The output's columns are unit by unit,
+        each unit's pooled map in C order (reshape a row to ``(n_units_, *pooled_shape_)``).
+
+    Raises
+    ------
+    ParameterError
+        From ``fit``, if the encoder is not fitted, ``pool_size`` does not tile the convolved map
+        (the message lists the sizes that do), or another parameter is out of range.
+    DataError
+        If the images are smaller than a patch, grey where the encoder is colour (or the other
+        way round), of another shape than those fitted, or hold NaN pixels (the image is named).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> from sparseae.datasets import load_digits, sample_patches
+    >>> X, _ = load_digits()
+    >>> images = X.reshape(-1, 8, 8)
+    >>> encoder = sparseae.SparseAutoencoder(6, tol=1e-3, random_state=0)
+    >>> encoder = encoder.fit(sample_patches(images, 2000, 3, random_state=0))
+    >>> conv = sparseae.ConvolutionalFeatures(encoder, patch_shape=3, pool_size=3).fit(images)
+    >>> conv.map_shape_, conv.pooled_shape_, conv.transform(images[:5]).shape
+    ((6, 6), (2, 2), (5, 24))
+    >>> first = conv.transform(images[:1])[0, 0]     # unit 0, top-left region: the mean of 9 codes
+    >>> patches = [images[0, r:r + 3, c:c + 3].ravel() for r in range(3) for c in range(3)]
+    >>> bool(np.isclose(first, encoder.transform(np.array(patches))[:, 0].mean()))
+    True
     """
 
     def __init__(self, encoder, *, patch_shape=(8, 8), pool_size=None, pooling="mean", stride=1, batch_size="auto",

@@ -22,15 +22,44 @@ def _as_patches(W, patch_shape):
 
 
 def orientation_selectivity(W, patch_shape=None):
-    r"""Per filter (row of W), how much of its spectral power lies along one orientation, in [0, 1].
+    r"""How much of each filter's spectral power lies along one orientation, in [0, 1].
 
     With P(k) the power spectrum of the zero-mean filter and θ(k) the orientation of frequency k
-    (DC excluded),
+    (the DC term excluded),
 
     .. math:: \mathrm{OSI} = \frac{\left| \sum_k P(k)\, e^{2 i \theta(k)} \right|}{\sum_k P(k)}
 
-    1 for a pure oriented grating or a straight edge, near 0 for an isotropic filter; white noise
-    on 8x8 pixels scores about 0.15-0.2.
+    It is 1 for a pure oriented grating or a straight edge, and near 0 for an isotropic filter.
+    White noise on 8x8 pixels scores about 0.15-0.2.
+
+    Parameters
+    ----------
+    W : array_like of shape (n_filters, n_pixels)
+        One filter per row, such as ``model.components_``.
+    patch_shape : (int, int), optional
+        The filters' (height, width). Inferred for square patches.
+
+    Returns
+    -------
+    ndarray of shape (n_filters,)
+        Each filter's selectivity.
+
+    Raises
+    ------
+    DataError
+        If W is not 2-D.
+    ParameterError
+        If ``patch_shape`` is not grey (h, w), or does not hold W's columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparseae import orientation_selectivity
+    >>> edge = np.zeros((8, 8)); edge[:, 4:] = 1.0          # a vertical edge
+    >>> noise = np.random.default_rng(0).standard_normal((8, 8))
+    >>> scores = orientation_selectivity(np.stack([edge.ravel(), noise.ravel()]))
+    >>> bool(scores[0] > 0.9 and scores[1] < 0.5)
+    True
     """
     patches = _as_patches(W, patch_shape)
     patches = patches - patches.mean(axis=(1, 2), keepdims=True)
@@ -46,14 +75,43 @@ def orientation_selectivity(W, patch_shape=None):
 
 
 def localisation(W, patch_shape=None):
-    r"""Per filter, how concentrated its energy is in space, in (0, 1].
+    r"""How concentrated each filter's energy is in space, in (0, 1].
 
     One minus the participation ratio of the squared weights over the n pixels,
 
     .. math:: 1 - \frac{(\sum_j w_j^2)^2}{n \sum_j w_j^4}
 
-    0 when every pixel carries the same energy, approaching 1 when a few pixels carry it all;
-    uniform white noise (UFLDL's initial weights) scores about 4/9, Gaussian noise about 2/3.
+    It is 0 when every pixel carries the same energy, and approaches 1 when a few pixels carry
+    all of it. Uniform white noise (UFLDL's initial weights) scores about 4/9, and Gaussian noise
+    about 2/3.
+
+    Parameters
+    ----------
+    W : array_like of shape (n_filters, n_pixels)
+        One filter per row.
+    patch_shape : (int, int), optional
+        The filters' (height, width). Inferred for square patches.
+
+    Returns
+    -------
+    ndarray of shape (n_filters,)
+        Each filter's localisation.
+
+    Raises
+    ------
+    DataError
+        If W is not 2-D.
+    ParameterError
+        If ``patch_shape`` is not grey (h, w), or does not hold W's columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparseae import localisation
+    >>> flat, spot = np.ones(64), np.zeros(64)
+    >>> spot[27] = 1.0
+    >>> localisation(np.stack([flat, spot])).round(3).tolist()
+    [0.0, 0.984]
     """
     patches = _as_patches(W, patch_shape).reshape(len(W), -1)
     e = patches**2
@@ -63,5 +121,37 @@ def localisation(W, patch_shape=None):
 
 
 def edge_score(W, patch_shape=None):
-    """Mean orientation selectivity of the filters: the one-number summary used in reports."""
+    """The mean orientation selectivity of the filters, the one-number summary the report uses.
+
+    Parameters
+    ----------
+    W : array_like of shape (n_filters, n_pixels)
+        One filter per row.
+    patch_shape : (int, int), optional
+        The filters' (height, width). Inferred for square patches.
+
+    Returns
+    -------
+    float
+        ``orientation_selectivity(W, patch_shape).mean()``.
+
+    Raises
+    ------
+    DataError
+        If W is not 2-D.
+    ParameterError
+        If ``patch_shape`` is not grey (h, w), or does not hold W's columns.
+
+    See Also
+    --------
+    orientation_selectivity
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparseae import edge_score
+    >>> edges = np.zeros((2, 8, 8)); edges[0, :, 4:] = 1.0; edges[1, 4:, :] = 1.0
+    >>> edge_score(edges.reshape(2, 64)) > 0.9
+    True
+    """
     return float(orientation_selectivity(W, patch_shape).mean())

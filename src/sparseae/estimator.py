@@ -38,7 +38,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
     sparsity : {"kl", "l1", "topk", "jumprelu", "batchtopk"}, default "kl"
         The sparsity penalty on the hidden layer (:mod:`sparseae.penalties`): "kl", the notes'
         β Σ_j KL(ρ ‖ ρ̂_j) on the mean activations (sigmoid or tanh units); "l1", β (1/m) Σ_i Σ_j
-        |a_j| (sigmoid or relu units); "topk", each example keeps its ``k`` largest hidden
+        \|a_j\| (sigmoid or relu units); "topk", each example keeps its ``k`` largest hidden
         activations and the others are set to 0 (sigmoid or relu units; no β); "jumprelu",
         relu units that stay off below a learned threshold θ_j, with the L0 penalty β (1/m) Σ_i
         Σ_j H(z_j − θ_j), trained through straight-through pseudo-gradients (:mod:`sparseae.jumprelu`);
@@ -173,6 +173,34 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         The cost after each iteration; for "adam", the mean minibatch cost of each epoch (during
         the target's warm-up, with the warmed-up target).
     n_features_in_ : int
+
+    Raises
+    ------
+    ParameterError
+        From ``fit``, if a parameter is out of its range or contradicts another. The message names
+        the parameter, the value given and what is allowed.
+    DataError
+        From ``fit`` and ``transform``, if X is not 2-D, has the wrong number of columns, or holds
+        NaN or infinite values (named by row and column).
+    NonFiniteCostError
+        From ``fit``, if the cost becomes non-finite. The last finite parameters are kept.
+
+    See Also
+    --------
+    SparseObjective : the same J_sparse as a function of θ.
+    reconstruction_metrics : FVU, L0 and dead units on held-out rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> X = np.random.default_rng(0).uniform(size=(200, 16))
+    >>> model = sparseae.SparseAutoencoder(8, sparsity_target=0.1, sparsity_weight=3.0, tol=1e-3,
+    ...                                    random_state=0).fit(X)
+    >>> model.transform(X).shape, model.components_.shape
+    ((200, 8), (8, 16))
+    >>> bool(model.loss_ == sum(model.loss_terms_[t] for t in ("squared_error", "weight_decay", "sparsity")))
+    True
     """
 
     _parameter_constraints = {name: CONSTRAINTS[name] for name in (

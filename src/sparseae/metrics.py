@@ -19,26 +19,64 @@ from .penalties import mean_activation
 
 
 def reconstruction_metrics(model, X, *, threshold=0.5, dense_fraction=0.9, batch_size=10000):
-    r"""Reconstruction and unit statistics of ``model`` (a fitted SparseAutoencoder) on rows X.
+    r"""Reconstruction and unit statistics of a fitted autoencoder on rows X.
 
-    X: an array, a path to a ``.npy`` file or a memmap of one, or a Dask array; it is read once,
-    ``batch_size`` rows at a time (a Dask array's chunks are brought to this process one by one).
+    X is read once, ``batch_size`` rows at a time, so it may be larger than memory (a Dask array's
+    chunks are brought to this process one by one).
 
-    Returns a dict:
+    Parameters
+    ----------
+    model : SparseAutoencoder
+        A fitted autoencoder.
+    X : array_like, str, numpy.memmap or dask.array.Array
+        The rows: an array, the path of a ``.npy`` file or a memory map of one, a shard folder,
+        or a Dask array.
+    threshold : float, default 0.5
+        A unit is active when its activation is above this point of its range (sigmoid: 0.5; tanh:
+        0; with ReLU units any positive activation counts at 0.0), in [0, 1).
+    dense_fraction : float, default 0.9
+        A unit active on more than this fraction of the examples is counted as dense.
+    batch_size : int, default 10000
+        Rows read at a time.
 
-    - ``fvu``: the fraction of variance unexplained, centred on X's column means x̄,
-      :math:`\sum_i \lVert x_i - \hat x_i \rVert^2 / \sum_i \lVert x_i - \bar x \rVert^2`;
-    - ``explained_variance``: 1 − ``fvu``, the same centred denominator (about each feature's
-      mean, never about zero: data far from the origin would otherwise score near 1 for any
-      reconstruction that gets the mean right);
-    - ``mse``: :math:`\frac{1}{m n} \sum_i \lVert x_i - \hat x_i \rVert^2`;
-    - ``l0``: the mean number of hidden units active per example (module docstring);
-    - ``dead_units``, ``dense_units``: indices of units active on no example, and on more than
-      ``dense_fraction`` of them;
-    - ``rho_hat``: each unit's mean activation on the activation's [0, 1] scale (as the
-      sparsity penalty measures it);
-    - ``terms``: each term of J_sparse on X (the loss, ``weight_decay``, ``sparsity``, ``cost``);
-    - ``n_examples``.
+    Returns
+    -------
+    dict
+        - ``fvu``: the fraction of variance unexplained, centred on X's column means x̄,
+          :math:`\sum_i \lVert x_i - \hat x_i \rVert^2 / \sum_i \lVert x_i - \bar x \rVert^2`;
+        - ``explained_variance``: 1 − ``fvu``, with the same centred denominator. It is measured
+          about each feature's mean, never about zero: data far from the origin would otherwise
+          score near 1 for any reconstruction that gets the mean right;
+        - ``mse``: :math:`\frac{1}{m n} \sum_i \lVert x_i - \hat x_i \rVert^2`;
+        - ``l0``: the mean number of hidden units active per example;
+        - ``dead_units``, ``dense_units``: the indices of the units active on no example, and of
+          those active on more than ``dense_fraction`` of them;
+        - ``rho_hat``: each unit's mean activation on the activation's [0, 1] scale (as the
+          sparsity penalty measures it);
+        - ``terms``: each term of J_sparse on X (the loss, ``weight_decay``, ``sparsity``, ``cost``);
+        - ``n_examples``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the model is not fitted.
+    ParameterError
+        If ``threshold``, ``dense_fraction`` or ``batch_size`` is out of range.
+    DataError
+        If X has the wrong number of columns, or holds NaN or infinite values (named by row and
+        column).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> X = np.random.default_rng(0).uniform(size=(50, 8))
+    >>> model = sparseae.SparseAutoencoder(3, tol=1e-2, random_state=0).fit(X)
+    >>> m = sparseae.reconstruction_metrics(model, X)
+    >>> sorted(m)
+    ['dead_units', 'dense_units', 'explained_variance', 'fvu', 'l0', 'mse', 'n_examples', 'rho_hat', 'terms']
+    >>> bool(np.isclose(m["explained_variance"], 1 - m["fvu"])), m["n_examples"]
+    (True, 50)
     """
     check_is_fitted(model)
     if not 0 <= threshold < 1 or not 0 < dense_fraction < 1:

@@ -20,14 +20,47 @@ from sklearn.utils import check_random_state
 from . import backprop
 from .activations import ACTIVATIONS
 from .engine import NumpyBackend
-from .errors import ParameterError
+from .errors import DataError, ParameterError
 
 
 class Layout:
-    """Positions of each W(l) and b(l) inside the flat parameter vector θ of ``size`` values, for
-    ``layer_sizes`` = [s_1, ..., s_nl] (units per layer, input first, bias units not counted);
-    ``thresholds``: the layer (notes' numbering) whose units each have a learned threshold, kept
-    as log θ_j at the end of θ, or None.
+    """Where each W(l) and b(l) lies inside the flat parameter vector θ (the notes' "unrolled" θ).
+
+    W(1), b(1), W(2), b(2), ... follow one another in θ, each W(l) of shape (s_{l+1}, s_l) in
+    the notes' orientation. :meth:`unpack` gives them as views into θ, so the optimizer and the
+    network share one buffer.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        [s_1, ..., s_nl]: the units of each layer, input first, bias units not counted.
+    thresholds : int, optional
+        The layer (notes' numbering) whose units each have a learned threshold, kept as log θ_j
+        at the end of θ (JumpReLU).
+
+    Attributes
+    ----------
+    layer_sizes : tuple of int
+    size : int
+        The length of θ.
+
+    Raises
+    ------
+    ParameterError
+        If there are fewer than two layers, a size is not a positive integer, ``thresholds`` is not
+        a hidden layer, or :meth:`unpack` is given a θ of another length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> layout = sparseae.Layout([4, 3, 4])
+    >>> layout.size                                 # 3x4 + 3 + 4x3 + 4
+    31
+    >>> theta = layout.initial_theta(0)
+    >>> (W1, W2), (b1, b2) = layout.unpack(theta)
+    >>> W1.shape, W2.shape, bool(np.shares_memory(W1, theta))
+    ((3, 4), (4, 3), True)
     """
 
     def __init__(self, layer_sizes, thresholds=None):
@@ -110,15 +143,67 @@ class Layout:
 
 def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_layers=None, top_k=None,
             threshold=None):
-    """The forward pass (equations 6-7) on NumPy arrays: ``[a(1), a(2), ..., a(n_layers)]``.
+    """The forward pass (notes equations 6-7) on NumPy arrays.
 
-    ``Ws``, ``bs`` as from :meth:`Layout.unpack`; X of shape (m, s_1), one example per row;
-    ``activation`` and ``output_activation`` by name; ``n_layers=2`` stops at an autoencoder's
-    hidden code; ``top_k``: the TopK penalty's selection on a(2); ``threshold``: JumpReLU's θ_j
-    of a(2)'s units (:mod:`sparseae.jumprelu`), or None. The arithmetic is
-    :func:`sparseae.backprop.forward`'s, in X's float dtype.
+    With :math:`a^{(1)} = x`, each layer computes :math:`z^{(l+1)} = W^{(l)} a^{(l)} + b^{(l)}` and
+    :math:`a^{(l+1)} = f(z^{(l+1)})`, for a block of examples at once (one per row). The arithmetic
+    is :func:`sparseae.backprop.forward`'s, in X's float dtype.
+
+    Parameters
+    ----------
+    Ws, bs : lists of ndarray
+        W(l) of shape (s_{l+1}, s_l) and b(l) of shape (s_{l+1},), as :meth:`Layout.unpack`
+        gives them.
+    X : array_like of shape (m, s_1)
+        The examples, one per row.
+    activation : str, default "sigmoid"
+        The hidden layers' f: "sigmoid", "tanh", "relu" or "linear".
+    output_activation : str, default "sigmoid"
+        The output layer's f, one of the same names.
+    n_layers : int, optional
+        Stop at this layer: ``n_layers=2`` gives an autoencoder's hidden code.
+    top_k : int, optional
+        The TopK penalty's selection on a(2): each example keeps its ``top_k`` largest.
+    threshold : array_like of shape (s_2,), optional
+        JumpReLU's θ_j for a(2)'s units (:mod:`sparseae.jumprelu`).
+
+    Returns
+    -------
+    list of ndarray
+        ``[a(1), a(2), ..., a(n_layers)]``, each of shape (m, s_l).
+
+    Raises
+    ------
+    ParameterError
+        If an activation name is not one sparseae has.
+    DataError
+        If X does not have s_1 columns, or the Ws and bs do not chain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> layout = sparseae.Layout([4, 3, 4])
+    >>> Ws, bs = layout.unpack(layout.initial_theta(0))
+    >>> a = sparseae.forward(Ws, bs, np.ones((2, 4)))
+    >>> [x.shape for x in a]
+    [(2, 4), (2, 3), (2, 4)]
+    >>> bool(np.all((a[2] > 0) & (a[2] < 1)))                   # sigmoid outputs
+    True
     """
     X = np.asarray(X)
+    for name, value in (("activation", activation), ("output_activation", output_activation)):
+        if value not in ACTIVATIONS:
+            raise ParameterError(f"{name} must be one of {sorted(ACTIVATIONS)}, got {value!r}")
+    if X.ndim != 2:
+        raise DataError(f"X must be 2-D (one example per row), got shape {X.shape}")
+    fan_in = X.shape[1]
+    for l, (W, b) in enumerate(zip(Ws, bs), start=1):
+        w, v = np.shape(W), np.shape(b)
+        if len(w) != 2 or w[1] != fan_in or v != (w[0],):
+            raise DataError(f"W({l}) of shape {w} and b({l}) of shape {v} do not fit layer {l}'s {fan_in} units: "
+                            f"W({l}) must be (s, {fan_in}) and b({l}) (s,)")
+        fan_in = w[0]
     backend = NumpyBackend(np.float32 if X.dtype == np.float32 else np.float64)
     X = backend.from_host(X)
     f, f_out = ACTIVATIONS[activation], ACTIVATIONS[output_activation]

@@ -33,7 +33,7 @@ __all__ = ["ObjectiveBase", "SparseObjective", "compatible"]
 
 
 class SparseObjective(ObjectiveBase):
-    r"""J_sparse(θ) and ∇J_sparse(θ) for a feedforward network on fixed data.
+    """J_sparse(θ) and ∇J_sparse(θ) for a feedforward network on fixed data.
 
     Call it as ``cost, grad = objective(theta)``; θ is the flat float64 vector of
     :class:`~sparseae.network.Layout`. This is the function the optimizers and
@@ -82,6 +82,26 @@ class SparseObjective(ObjectiveBase):
     chunk_size : int, optional
         Evaluate in chunks of this many rows, with the notes' two passes (memory bounded by the
         chunk; cost and gradient equal to rounding). Default: all rows at once.
+
+    Raises
+    ------
+    ParameterError
+        If a parameter is out of its range or contradicts another (KL on ReLU units, TopK on
+        tanh, ``top_k`` without TopK, ...), or θ does not have the layout's size when called.
+    DataError
+        If X or Y does not match ``layer_sizes``, or holds NaN or infinite values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> X = np.random.default_rng(0).uniform(size=(10, 8))
+    >>> objective = sparseae.SparseObjective([8, 5, 8], X, sparsity_target=0.1, sparsity_weight=3.0,
+    ...                                      weight_decay=1e-4)
+    >>> theta = sparseae.Layout([8, 5, 8]).initial_theta(0)
+    >>> cost, grad = objective(theta)
+    >>> grad.shape == theta.shape, bool(sparseae.check_gradient(objective, theta) < 1e-8)
+    (True, True)
     """
 
     def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",

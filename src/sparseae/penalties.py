@@ -37,7 +37,7 @@ from typing import Callable
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .errors import ParameterError
+from .errors import DataError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,53 @@ def register(penalty):
 
 
 def kl_divergence(rho, rho_hat):
-    r"""KL(ρ ‖ ρ̂) between Bernoulli variables of means ρ and ρ̂, elementwise.
+    r"""KL(ρ ‖ ρ̂) between Bernoulli variables of means ρ and ρ̂, elementwise (notes §3).
 
     .. math:: \mathrm{KL}(\rho \Vert \hat\rho) = \rho \log\frac{\rho}{\hat\rho}
               + (1-\rho) \log\frac{1-\rho}{1-\hat\rho}
+
+    It is 0 at ρ̂ = ρ and grows without bound as ρ̂ approaches 0 or 1. The sparsity penalty is β
+    times its sum over the hidden units.
+
+    Parameters
+    ----------
+    rho : float or array_like
+        The sparsity target ρ, in (0, 1).
+    rho_hat : float or array_like
+        The mean activations ρ̂_j, in (0, 1).
+
+    Returns
+    -------
+    ndarray or float
+        KL(ρ ‖ ρ̂), broadcast over the two arguments.
+
+    Raises
+    ------
+    ParameterError
+        If ρ is not in (0, 1).
+    DataError
+        If ρ̂ is not in (0, 1) (at 0 or 1 the divergence is infinite).
+
+    Examples
+    --------
+    >>> from sparseae import kl_divergence
+    >>> float(kl_divergence(0.2, 0.2))
+    0.0
+    >>> [round(float(v), 4) for v in kl_divergence(0.2, [0.1, 0.5, 0.9])]
+    [0.0444, 0.1927, 1.3627]
     """
+    rho, rho_hat = np.asarray(rho, dtype=np.float64), np.asarray(rho_hat, dtype=np.float64)
+    if not np.all((rho > 0) & (rho < 1)):
+        raise ParameterError(f"rho must be in (0, 1), got {rho.tolist()!r}")
+    outside = ~((rho_hat > 0) & (rho_hat < 1))
+    if outside.any():
+        raise DataError(f"rho_hat must be in (0, 1), got {float(rho_hat[outside].ravel()[0])!r} "
+                        f"({int(outside.sum())} value(s) outside)")
+    return _kl(rho, rho_hat)
+
+
+def _kl(rho, rho_hat):
+    """KL(ρ ‖ ρ̂) on the backend's arrays, unchecked (the penalty's value: ρ̂ arrives clipped)."""
     return rho * np.log(rho / rho_hat) + (1.0 - rho) * np.log((1.0 - rho) / (1.0 - rho_hat))
 
 
@@ -115,7 +157,7 @@ def keep_top_k(a, k, backend):
     backend.keep_top_k(a, k)
 
 
-register(Penalty("kl", kl_divergence, kl_divergence_derivative, uses_target=True, bounded=True))
+register(Penalty("kl", _kl, kl_divergence_derivative, uses_target=True, bounded=True))
 register(Penalty("l1", l1_value, l1_derivative, floor_zero=True))
 register(Penalty("topk", select=keep_top_k, uses_weight=False, floor_zero=True))
 register(Penalty("jumprelu", floor_zero=True, only=("relu",), gated=True))

@@ -107,7 +107,48 @@ def rebuild(config, arrays):
 
 
 def save(model, path):
-    """Write a fitted model, transformer or Pipeline of them to ``path`` (``.safetensors``)."""
+    """Write a fitted model, transformer or Pipeline of them to ``path``, as ``.safetensors``.
+
+    The file holds the arrays as tensors and a versioned JSON config with a SHA-256 digest (see
+    the site's "File formats" page). It never holds a pickle. The file is written under a
+    temporary name and renamed, so a failure never leaves a half-written file under ``path``.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted sparseae estimator or transformer, or a scikit-learn ``Pipeline`` of them.
+    path : str or path-like
+        The file to write, which is replaced if it exists.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the model is not fitted.
+    ParameterError
+        If the model (or a step of the pipeline) is not one sparseae can save.
+    OSError
+        If the file cannot be written (a full disk, no permission). Nothing is left behind.
+
+    See Also
+    --------
+    load
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> X = np.random.default_rng(0).uniform(size=(50, 8))
+    >>> model = sparseae.SparseAutoencoder(3, tol=1e-2, random_state=0).fit(X)
+    >>> sparseae.save(model, "model.safetensors").name
+    'model.safetensors'
+    >>> np.array_equal(sparseae.load("model.safetensors").transform(X), model.transform(X))
+    True
+    """
     config, arrays = model_state(model)
     return write_document(path, config, arrays)
 
@@ -138,7 +179,49 @@ def _digest(document, tensors):
 
 
 def load(path):
-    """Read a model written by :func:`save`; raises :class:`ModelFileError` on a bad file."""
+    """Read a model written by :func:`save`.
+
+    Loading reads plain numbers and JSON, so a model file cannot run code. The file's digest is
+    checked first, so a damaged byte is an error and never a silently different model.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.safetensors`` file written by :func:`save` (or ``model.save``), in any format version
+        up to this sparseae's.
+
+    Returns
+    -------
+    estimator
+        The fitted model, transformer or Pipeline, as it was saved.
+
+    Raises
+    ------
+    ModelFileError
+        If the file does not exist, is not a sparseae model (a checkpoint included: resume from it
+        instead), comes from a newer sparseae, or is damaged.
+
+    See Also
+    --------
+    save
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> X = np.random.default_rng(0).uniform(size=(50, 8))
+    >>> sparseae.SparseAutoencoder(3, tol=1e-2, random_state=0).fit(X).save("model.safetensors")
+    PosixPath('model.safetensors')
+    >>> sparseae.load("model.safetensors")
+    SparseAutoencoder(n_hidden=3, random_state=0, tol=0.01)
+    >>> with open("model.safetensors", "r+b") as f:     # damage one byte of the weights
+    ...     _ = f.seek(-3, 2)
+    ...     _ = f.write(b"x")
+    >>> sparseae.load("model.safetensors")
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.ModelFileError: 'model.safetensors' is corrupt: its contents do not match their saved digest
+    """
     document, arrays = read_document(path, "model")
     if document["kind"] == "Checkpoint":
         raise ModelFileError(f"{str(path)!r} is a training checkpoint, not a model: resume from it with "

@@ -66,15 +66,31 @@ class _Transformer(TransformerMixin, BaseEstimator):
 class PatchNormalizer(OneToOneFeatureMixin, _Transformer):
     """UFLDL's patch normalisation, with the truncation scale learned by ``fit``.
 
-    Each patch (row) loses its own mean; values are truncated to ±3σ, σ being the standard
+    Each patch (row) loses its own mean. Values are truncated to ±3σ, σ being the standard
     deviation of all the mean-removed training values, and [-3σ, 3σ] maps linearly to
-    [0.1, 0.9]. ``transform`` uses the σ learned in ``fit``, so new data is scaled the same way;
-    :func:`sparseae.datasets.normalize_patches` is the one-shot version.
+    [0.1, 0.9]. ``transform`` uses the σ learned in ``fit``, so new data is scaled the same way.
+    :func:`sparseae.datasets.normalize_patches` is the one-shot version. It takes no parameters:
+    σ is learned from the data.
 
     Attributes
     ----------
     limit_ : ndarray of shape (1,)
         3σ of the training data (1.0 if the training data is flat).
+
+    Raises
+    ------
+    DataError
+        If X is not 2-D, has another number of columns than fitted, or holds NaN or infinite
+        values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> X = np.random.default_rng(0).normal(size=(100, 64))
+    >>> Z = sparseae.PatchNormalizer().fit_transform(X)
+    >>> bool(Z.min() >= 0.1 and Z.max() <= 0.9)
+    True
     """
 
     _fitted_arrays = ("limit_",)
@@ -138,10 +154,42 @@ class PCAWhitening(ClassNamePrefixFeaturesOutMixin, _Whitening):
     .. math:: x_{\text{PCAwhite}, i} = \frac{u_i^T (x - \mu)}{\sqrt{\lambda_i + \epsilon}},
               \quad i = 1 \dots k
 
-    with λ_i, u_i the eigenvalues and eigenvectors of the training covariance in decreasing order,
-    k the fewest components holding at least ``retained_variance`` (in (0, 1]) of the variance
-    (never one of zero variance), and ε = ``epsilon`` ≥ 0. Fitted: ``mean_`` (μ), ``components_``
-    (u_1 .. u_k as rows), ``explained_variance_`` (λ_1 .. λ_k).
+    with λ_i, u_i the eigenvalues and eigenvectors of the training covariance in decreasing order.
+
+    Parameters
+    ----------
+    retained_variance : float, default 0.99
+        In (0, 1]. k is the fewest components holding at least this fraction of the variance
+        (never one of zero variance).
+    epsilon : float, default 0.0
+        ε ≥ 0, added to each eigenvalue.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+        μ.
+    components_ : ndarray of shape (k, n_features)
+        u_1 .. u_k as rows.
+    explained_variance_ : ndarray of shape (k,)
+        λ_1 .. λ_k.
+
+    Raises
+    ------
+    ParameterError
+        From ``fit``, if ``retained_variance`` or ``epsilon`` is out of range.
+    DataError
+        If X is not 2-D, has another number of columns than fitted, or holds NaN or infinite
+        values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> X = np.random.default_rng(0).normal(size=(500, 6)) @ np.diag([5.0, 2.0, 1.0, 0.1, 0.01, 0.001])
+    >>> pca = sparseae.PCAWhitening(retained_variance=0.99).fit(X)
+    >>> Z = pca.transform(X)
+    >>> Z.shape[1], bool(np.allclose(np.cov(Z, rowvar=False, bias=True), np.eye(Z.shape[1])))
+    (3, True)
     """
 
     _parameter_constraints = {
@@ -198,8 +246,41 @@ class ZCAWhitening(OneToOneFeatureMixin, _Whitening):
 
     .. math:: x_{\text{ZCAwhite}} = U \,\mathrm{diag}\!\left(\frac{1}{\sqrt{\lambda_i + \epsilon}}\right) U^T (x - \mu)
 
-    ``epsilon`` > 0 (UFLDL uses 0.1 on patches in [0, 1]). Fitted: ``mean_``, ``components_`` (U's
-    columns as rows), ``explained_variance_`` (the λ_i).
+    ZCA is PCA whitening rotated back to the input space, so a whitened patch still looks like a
+    patch.
+
+    Parameters
+    ----------
+    epsilon : float, default 0.1
+        ε > 0 (UFLDL uses 0.1 on patches in [0, 1]).
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+    components_ : ndarray of shape (n_features, n_features)
+        U's columns as rows.
+    explained_variance_ : ndarray of shape (n_features,)
+        The λ_i.
+
+    Raises
+    ------
+    ParameterError
+        From ``fit``, if ``epsilon`` is not positive.
+    DataError
+        If X is not 2-D, has another number of columns than fitted, or holds NaN or infinite
+        values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> X = np.random.default_rng(0).normal(size=(500, 6)) @ np.diag([5.0, 2.0, 1.0, 1.0, 0.5, 0.5])
+    >>> zca = sparseae.ZCAWhitening(epsilon=1e-9).fit(X)
+    >>> Z = zca.transform(X)
+    >>> bool(np.allclose(np.cov(Z, rowvar=False, bias=True), np.eye(6), atol=1e-6))
+    True
+    >>> bool(np.allclose(zca.inverse_transform(Z), X))
+    True
     """
 
     _parameter_constraints = {"epsilon": [Interval(Real, 0, np.inf, closed="neither")]}

@@ -46,6 +46,27 @@ class RICA(Trainable, ClassNamePrefixFeaturesOutMixin, TransformerMixin, persist
     ----------
     components_ : ndarray (n_components, n_features), W: row j is filter j
     n_iter_, loss_, loss_curve_, n_features_in_
+
+    Raises
+    ------
+    ParameterError
+        From ``fit``, if a parameter is out of its range or contradicts another. The message names
+        the parameter, the value given and what is allowed.
+    DataError
+        From ``fit`` and ``transform``, if X is not 2-D, has the wrong number of columns, or holds
+        NaN or infinite values (named by row and column).
+    NonFiniteCostError
+        From ``fit``, if the cost becomes non-finite. The last finite parameters are kept.
+
+    Examples
+    --------
+    >>> import sparseae
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sparseae.datasets import natural_images, sample_patches
+    >>> patches = sample_patches(natural_images(), 2000, 8, random_state=0)
+    >>> rica = sparseae.RICA(32, sparsity_weight=0.05, tol=1e-3, max_iter=500, random_state=0).fit(patches)
+    >>> rica.components_.shape, rica.transform(patches).shape
+    ((32, 64), (2000, 32))
     """
 
     _parameter_constraints = {

@@ -33,8 +33,55 @@ SAELENS_VERSION = "6.0.0"
 
 
 def export_saelens(model, folder, *, dtype="float32"):
-    """Write the fitted ``model`` (a SparseAutoencoder with ReLU units, a linear decoder and the
-    L1 or TopK penalty) into ``folder`` as a SAELens SAE; returns the folder's path."""
+    """Write a fitted autoencoder into ``folder`` as a SAELens SAE.
+
+    The folder holds SAELens's ``cfg.json`` and ``sae_weights.safetensors``, with its tensor names
+    and orientation, and loads with ``sae_lens.SAE.load_from_disk``. Writing it does not need
+    SAELens.
+
+    Parameters
+    ----------
+    model : SparseAutoencoder
+        Fitted, with ReLU units and a linear decoder, and ``sparsity`` "l1" (SAELens's standard
+        SAE), "topk", "jumprelu" or "batchtopk" (a JumpReLU SAE with one threshold for every unit).
+    folder : str or path-like
+        The folder to write. It is created if needed.
+    dtype : {"float32", "float64"}, default "float32"
+        The weights' dtype in the file.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    ParameterError
+        If ``model`` is not a SparseAutoencoder, has no SAELens counterpart, or ``dtype`` is not
+        one of the two.
+    sklearn.exceptions.NotFittedError
+        If the model is not fitted.
+    DataError
+        If ``folder`` exists and is not a folder.
+
+    See Also
+    --------
+    import_saelens
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> X = np.random.default_rng(0).uniform(size=(50, 8))
+    >>> model = sparseae.SparseAutoencoder(4, sparsity="topk", k=2, activation="relu",
+    ...                                    output_activation="linear", tol=1e-2, random_state=0).fit(X)
+    >>> folder = sparseae.export_saelens(model, "sae", dtype="float64")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['cfg.json', 'sae_weights.safetensors']
+    >>> back = sparseae.import_saelens(folder)
+    >>> np.allclose(back.reconstruct(X), model.reconstruct(X))
+    True
+    """
     from sklearn.utils.validation import check_is_fitted
 
     from .estimator import SparseAutoencoder
@@ -77,9 +124,43 @@ def export_saelens(model, folder, *, dtype="float32"):
 
 
 def import_saelens(folder):
-    """The SAELens SAE in ``folder`` (standard, topk or jumprelu, no input normalisation) as a
-    fitted SparseAutoencoder that transforms, reconstructs and scores as SAELens encodes and
-    decodes."""
+    """A SAELens SAE folder, read as a fitted SparseAutoencoder.
+
+    The result transforms, reconstructs and scores as SAELens encodes and decodes. Reading the
+    folder does not need SAELens.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A folder with SAELens's ``cfg.json`` and ``sae_weights.safetensors``: a standard, topk or
+        jumprelu SAE without input normalisation, from SAELens 6 or later.
+
+    Returns
+    -------
+    SparseAutoencoder
+        Fitted: "l1" for a standard SAE, "topk" or "jumprelu".
+
+    Raises
+    ------
+    ModelFileError
+        If the folder is not a SAELens SAE, uses an architecture or setting sparseae does not
+        read, comes from SAELens before 6, or its weights are unreadable or incomplete.
+
+    See Also
+    --------
+    export_saelens
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> X = np.random.default_rng(0).uniform(size=(50, 8))
+    >>> model = sparseae.SparseAutoencoder(4, sparsity="l1", activation="relu", decoder_norm="unit",
+    ...                                    output_activation="linear", tol=1e-2, random_state=0).fit(X)
+    >>> back = sparseae.import_saelens(sparseae.export_saelens(model, "sae", dtype="float64"))
+    >>> back.sparsity, np.allclose(back.transform(X), model.transform(X))
+    ('l1', True)
+    """
     from safetensors import SafetensorError, safe_open
 
     from .estimator import SparseAutoencoder

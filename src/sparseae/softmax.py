@@ -69,6 +69,29 @@ class SoftmaxRegression(Trainable, Classifier, BaseEstimator):
     Attributes
     ----------
     classes_, coef_ (n_classes, n_features), intercept_, n_iter_, loss_, loss_curve_
+
+    Raises
+    ------
+    ParameterError
+        From ``fit``, if a parameter is out of its range or contradicts another. The message names
+        the parameter, the value given and what is allowed.
+    DataError
+        From ``fit`` and ``transform``, if X is not 2-D, has the wrong number of columns, or holds
+        NaN or infinite values (named by row and column), or y has one class or the wrong
+        length.
+    NonFiniteCostError
+        From ``fit``, if the cost becomes non-finite. The last finite parameters are kept.
+
+    Examples
+    --------
+    >>> import sparseae
+    >>> from sparseae.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> clf = sparseae.SoftmaxRegression(1e-4, random_state=0).fit(X[:1000], y[:1000])
+    >>> clf.coef_.shape, bool(clf.score(X[1000:], y[1000:]) > 0.9)
+    ((10, 64), True)
+    >>> bool(abs(clf.predict_proba(X[:3]).sum(axis=1) - 1).max() < 1e-12)
+    True
     """
 
     _parameter_constraints = {

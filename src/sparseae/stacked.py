@@ -86,6 +86,34 @@ class StackedSparseAutoencoder(Trainable, Classifier, TransformerMixin, BaseEsti
         fine-tuning, with held-out rows)
     stage_seconds_ : dict
         Seconds of each stage: "autoencoder 1", ..., "softmax", "fine-tuning".
+
+    Raises
+    ------
+    ParameterError
+        From ``fit``, if a parameter is out of its range or contradicts another. The message names
+        the parameter, the value given and what is allowed.
+    DataError
+        From ``fit`` and ``transform``, if X is not 2-D, has the wrong number of columns, or holds
+        NaN or infinite values (named by row and column).
+    NonFiniteCostError
+        From ``fit``, if the cost becomes non-finite. The last finite parameters are kept.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import sparseae
+    >>> from sklearn.exceptions import ConvergenceWarning
+    >>> from sparseae.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> stack = sparseae.StackedSparseAutoencoder((20, 20), weight_decay=3e-4, pretrain_iter=50,
+    ...                                           finetune_iter=50, random_state=0)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", ConvergenceWarning)   # 50 iterations per stage, on purpose
+    ...     _ = stack.fit(X[:1000], y[:1000])
+    >>> [W.shape for W in stack.coefs_]
+    [(64, 20), (20, 20), (20, 10)]
+    >>> bool(stack.score(X[1000:], y[1000:]) > 0.85)
+    True
     """
 
     _parameter_constraints = {

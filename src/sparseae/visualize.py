@@ -15,12 +15,35 @@ from .errors import DataError, ParameterError
 
 
 def max_activation_inputs(W):
-    r"""The norm-bounded input that maximally activates each hidden unit (notes §4): under ‖x‖² ≤ 1,
-    unit i of W(1) (shape (n_hidden, n_features), e.g. ``model.components_``) is most active at
+    r"""The norm-bounded input that maximally activates each hidden unit (notes §4).
+
+    Under ‖x‖² ≤ 1, unit i of W(1) is most active at
 
     .. math:: x_j = \frac{W^{(1)}_{ij}}{\sqrt{\sum_j (W^{(1)}_{ij})^2}}
 
-    (a zero row for a unit whose weights are all zero).
+    A unit whose weights are all zero gets a zero row.
+
+    Parameters
+    ----------
+    W : array_like of shape (n_hidden, n_features)
+        W(1), such as ``model.components_``.
+
+    Returns
+    -------
+    ndarray of shape (n_hidden, n_features)
+        One input per row, each of norm 1 (or 0).
+
+    Raises
+    ------
+    DataError
+        If W is not 2-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparseae import max_activation_inputs
+    >>> max_activation_inputs(np.array([[3.0, 4.0], [0.0, 0.0]])).tolist()
+    [[0.6, 0.8], [0.0, 0.0]]
     """
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
@@ -43,12 +66,42 @@ def infer_patch_shape(n_features):
 
 
 def feature_tiles(W, patch_shape=None, n_cols=None, pad=1):
-    """One tile per hidden unit (row of W), its maximally activating input, laid out on a grid.
+    """One tile per hidden unit, its maximally activating input, laid out on a grid.
 
     Each tile is contrast-normalised on its own, as UFLDL's ``display_network`` does: its largest
-    absolute value maps to 0 or 1 and zero to 0.5 (grey). ``patch_shape`` is (h, w) or (h, w, 3),
-    inferred for square patches; ``n_cols`` defaults to ⌈√n_hidden⌉; ``pad`` pixels of black border
-    between tiles. Returns an (H, W) or (H, W, 3) float64 array in [0, 1].
+    absolute value maps to 0 or 1, and zero maps to 0.5 (grey).
+
+    Parameters
+    ----------
+    W : array_like of shape (n_hidden, n_features)
+        W(1), such as ``model.components_``.
+    patch_shape : tuple, optional
+        (h, w), or (h, w, 3) for colour. Inferred for square grey patches.
+    n_cols : int, optional
+        Tiles per row of the grid. Default ⌈√n_hidden⌉.
+    pad : int, default 1
+        Pixels of black border between the tiles.
+
+    Returns
+    -------
+    ndarray of shape (H, W) or (H, W, 3)
+        The image, float64 in [0, 1].
+
+    Raises
+    ------
+    DataError
+        If W is not 2-D.
+    ParameterError
+        If ``patch_shape`` does not hold W's columns, or none is given and they are not a square.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparseae import feature_tiles
+    >>> W = np.random.default_rng(0).standard_normal((25, 64))    # 25 units of 8x8 patches
+    >>> image = feature_tiles(W)
+    >>> image.shape, bool(image.min() >= 0 and image.max() <= 1)
+    ((46, 46), True)
     """
     X = max_activation_inputs(W)
     n_tiles, n_features = X.shape

@@ -39,24 +39,71 @@ __all__ = ["OptimizeResult", "minimize"]
 
 def minimize(fun, theta0, *, solver="lbfgs", max_iter=400, tol=1e-5, learning_rate=0.1,
              lbfgs_memory=10, callback=None, vectors=None, state=None, state_box=None):
-    """Minimise ``fun(theta) -> (cost, gradient)`` from ``theta0`` (not modified): an OptimizeResult.
+    """Minimise ``fun(theta) -> (cost, gradient)`` from ``theta0``: the notes' "advanced optimization".
 
-    ``solver``: a full-batch solver of :data:`sparseae.solvers.SOLVERS`: "lbfgs"
-    (:mod:`sparseae.optim.lbfgs`: unconstrained, strong-Wolfe steps, ``lbfgs_memory``
-    corrections, its vectors in ``vectors``, where ``fun`` takes and returns them: the host's by
-    default, a device's for a PyTorch objective), "l-bfgs-b" (SciPy's L-BFGS-B, unbounded, on the
-    host: the reference), "cg" (SciPy's nonlinear conjugate gradient) or "gd" (the notes' batch
-    gradient descent with step ``learning_rate``). Stops after ``max_iter`` iterations, or when
-    the largest gradient component is at most ``tol`` (L-BFGS also when an iteration barely
-    reduces the cost). ``callback(iteration, cost)`` is called after each iteration (with θ,
-    read-only, as a third argument when it takes three); returning True stops the solver there,
-    without a warning. The result's ``n_evaluations`` counts the calls of ``fun``. For "lbfgs",
-    ``state`` continues a history saved at ``theta0`` and ``state_box["lbfgs"]`` becomes a
-    function returning the current one (checkpoints).
+    The objective only has to return J(θ) and ∇J(θ), which is all the notes ask of it (§2.3).
 
-    Raises NonFiniteCostError (carrying the last finite iterate) if the cost or gradient becomes
-    non-finite, and FitInterrupted (carrying the last completed iterate) on Ctrl-C. A stop that is
-    not convergence is a ConvergenceWarning carrying the solver's message.
+    Parameters
+    ----------
+    fun : callable
+        ``fun(theta) -> (cost, gradient)``.
+    theta0 : ndarray of shape (n,)
+        The starting point. It is not modified.
+    solver : {"lbfgs", "l-bfgs-b", "cg", "gd"}, default "lbfgs"
+        "lbfgs" is sparseae's own unconstrained L-BFGS with strong-Wolfe steps
+        (:mod:`sparseae.optim.lbfgs`). Its vectors stay where ``fun`` takes them: the host's, or a
+        device's for a PyTorch objective. "l-bfgs-b" is SciPy's L-BFGS-B, unbounded, kept as the
+        reference. "cg" is SciPy's nonlinear conjugate gradient, and "gd" the notes' batch gradient
+        descent with step ``learning_rate``.
+    max_iter : int, default 400
+        The most iterations.
+    tol : float, default 1e-5
+        Stop when the largest gradient component is at most this. L-BFGS also stops when an
+        iteration barely reduces the cost.
+    learning_rate : float, default 0.1
+        The step of "gd" (α in the notes).
+    lbfgs_memory : int, default 10
+        The corrections L-BFGS keeps.
+    callback : callable, optional
+        ``callback(iteration, cost)`` after each iteration, with θ (read-only) as a third argument
+        when it takes three. Returning True stops the solver there, without a warning.
+    vectors : object, optional
+        Where "lbfgs" keeps its vectors (an engine's vector space). Default: NumPy on the host.
+    state : dict, optional
+        For "lbfgs", a history saved at ``theta0`` to continue from (checkpoints).
+    state_box : dict, optional
+        For "lbfgs", ``state_box["lbfgs"]`` becomes a function returning the current history.
+
+    Returns
+    -------
+    OptimizeResult
+        ``theta`` (the final θ), ``cost``, ``n_iter``, ``converged``, ``message``, ``loss_curve``
+        (the cost after each iteration) and ``n_evaluations`` (the calls of ``fun``).
+
+    Raises
+    ------
+    ParameterError
+        If a parameter is out of its range, or ``solver`` is not a full-batch solver ("adam" works
+        on minibatches, through an estimator).
+    NonFiniteCostError
+        If the cost or gradient becomes non-finite. It carries the last finite iterate.
+    FitInterrupted
+        On Ctrl-C (or SIGTERM, SIGHUP), carrying the last completed iterate.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the solver stops without converging, with the solver's message.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> def bowl(x):                        # J(x) = ||x - 3||^2 / 2
+    ...     return 0.5 * np.sum((x - 3.0) ** 2), x - 3.0
+    >>> result = sparseae.minimize(bowl, np.zeros(4))
+    >>> np.allclose(result.theta, 3.0), result.converged
+    (True, True)
     """
     check_parameters(dict(solver=solver, max_iter=max_iter, tol=tol, learning_rate=learning_rate), "minimize")
     method = get_solver(solver)

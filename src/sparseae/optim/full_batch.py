@@ -14,7 +14,37 @@ from ..errors import NonFiniteCostError
 
 @dataclass
 class OptimizeResult:
-    """What a solver returns: the final θ, its cost, and how it got there."""
+    """What a solver returns: the final θ, its cost, and how it got there.
+
+    Parameters
+    ----------
+    theta : ndarray
+        The final θ.
+    cost : float
+        J at ``theta``.
+    n_iter : int
+        The iterations completed.
+    converged : bool
+        Whether the solver met its tolerance (False when it stopped at ``max_iter`` or was
+        stopped by a callback).
+    message : str
+        The solver's own word on why it stopped.
+    loss_curve : list of float
+        The cost after each iteration.
+
+    Raises
+    ------
+    TypeError
+        If a field is missing (it is a dataclass).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparseae
+    >>> result = sparseae.minimize(lambda x: (float(x @ x), 2 * x), np.ones(3))
+    >>> type(result).__name__, result.converged, float(result.cost) < 1e-10
+    ('OptimizeResult', True, True)
+    """
 
     theta: np.ndarray
     cost: float

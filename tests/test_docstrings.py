@@ -1,0 +1,58 @@
+"""Every public name's docstring is worth generating the API reference from: numpydoc sections,
+and an Examples section that runs (collected here, so the examples cannot rot)."""
+
+import doctest
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+from numpydoc.docscrape import ClassDoc, FunctionDoc
+
+import sparseae
+
+PUBLIC = sorted(sparseae.__all__)
+ERRORS = {name for name in PUBLIC if inspect.isclass(getattr(sparseae, name))
+          and issubclass(getattr(sparseae, name), BaseException)}
+#: Public names whose examples need an optional extra, and the module that extra provides.
+NEEDS = {"spliced_fidelity": "all_minilm_l6_v2"}
+
+
+def _doc(obj):
+    return ClassDoc(obj) if inspect.isclass(obj) else FunctionDoc(obj)
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_numpydoc_sections(name):
+    obj = getattr(sparseae, name)
+    doc = _doc(obj)
+    assert doc["Summary"], f"{name} has no summary line"
+    assert doc["Examples"], f"{name} has no Examples section"
+    if name in ERRORS:
+        return  # an exception class: its summary says when it is raised, its example shows it
+    function = obj.__init__ if inspect.isclass(obj) else obj
+    signature = [p for p in inspect.signature(function).parameters if p not in ("self", "cls")]
+    assert doc["Parameters"] or not signature, f"{name} has no Parameters section"
+    documented = {p.name.split(":")[0].strip().lstrip("*") for p in doc["Parameters"]}
+    undocumented = [p for p in signature if not any(p in d.replace(" ", "").split(",") for d in documented)]
+    assert not undocumented, f"{name}: parameters without an entry: {undocumented}"
+    if not inspect.isclass(obj):
+        assert doc["Returns"] or doc["Yields"], f"{name} has no Returns section"
+    assert doc["Raises"], f"{name} has no Raises section"
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_examples_run(name, tmp_path, monkeypatch):
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name], reason=f"{name}'s example needs the optional {NEEDS[name]}")
+    obj = getattr(sparseae, name)
+    tests = [t for t in doctest.DocTestFinder(recurse=False).find(obj, name, globs={}) if t.examples]
+    assert tests, f"{name} has no runnable example"
+    monkeypatch.chdir(tmp_path)  # an example that writes a file writes it here
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    failures = []
+    with warnings.catch_warnings(), np.printoptions(legacy=False):
+        warnings.simplefilter("error")
+        for test in tests:
+            runner.run(test, out=lambda text: failures.append(text))
+    assert runner.failures == 0, "".join(failures)
