@@ -85,10 +85,10 @@ SEED = _number(int, low=0)
 def _add_model_flags(p):
     g = p.add_argument_group("model (defaults: the notes' exercise)")
     g.add_argument("--n-hidden", type=int, default=25, help="hidden units s2 (25)")
-    g.add_argument("--sparsity", default="kl", help="sparsity penalty: kl, l1, topk or jumprelu (kl)")
+    g.add_argument("--sparsity", default="kl", help="sparsity penalty: kl, l1, topk, jumprelu or batchtopk (kl)")
     g.add_argument("--sparsity-target", type=float, default=0.01, help="rho, for kl (0.01)")
     g.add_argument("--sparsity-weight", type=float, default=3.0, help="beta, for kl, l1 and jumprelu (3)")
-    g.add_argument("--k", type=int, help="for topk: the hidden units each example keeps")
+    g.add_argument("--k", type=int, help="for topk: the hidden units each example keeps; for batchtopk, their mean")
     g.add_argument("--jumprelu-bandwidth", type=POSITIVE, default=1e-3,
                    help="for jumprelu: the pseudo-gradients' kernel width (0.001)")
     g.add_argument("--matryoshka", type=_widths, metavar="M1,M2,...",
