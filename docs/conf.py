@@ -28,6 +28,12 @@ extensions = [
     "cli_reference",     # _ext/cli_reference.py: the command line's pages, from the parser
 ]
 
+# Every cross-reference must resolve (a broken one fails the -W build). Types from other libraries
+# have no target without intersphinx, which would need the network; numpydoc links a fitted
+# attribute that is a property to itself.
+nitpicky = True
+nitpick_ignore_regex = [("py:class", r"(numpy|sklearn|pathlib|dask|torch)\..*"), ("py:obj", r"components_")]
+
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "_templates", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
                     "auto_examples/*.md5", "auto_examples/*.json", "sg_execution_times.rst"]
@@ -63,6 +69,18 @@ sphinx_gallery_conf = {
 }
 
 html_math_renderer = "mathml"
+
+
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    """scikit-learn's generated ``set_*_request`` methods (metadata routing) are not sparseae's API."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_requests)
+
 html_theme = "pydata_sphinx_theme"
 html_title = f"sparseae {version}"
 html_static_path = ["_static"]

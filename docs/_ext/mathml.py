@@ -14,8 +14,8 @@ def _mathml(self, node, display):
         markup = convert(node.astext(), display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises its own exception types and plain ones
         raise ExtensionError(f"cannot turn this formula into MathML: {node.astext()!r} ({exc})") from exc
-    if display:
-        self.body.append(f'<div class="math notranslate nohighlight">{markup}</div>')
+    if display:  # the theme lays div.math out as a reversed flex row; the formula scrolls in its own box
+        self.body.append(f'<div class="math notranslate nohighlight"><div class="mathml">{markup}</div></div>')
     else:
         self.body.append(f'<span class="math notranslate nohighlight">{markup}</span>')
     raise nodes.SkipNode

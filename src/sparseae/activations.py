@@ -39,6 +39,7 @@ class Activation:
     elementwise: bool = True
 
 
+#: Every activation by name: what ``activation=`` and ``output_activation=`` accept.
 ACTIVATIONS = {}
 
 

@@ -24,8 +24,8 @@ blocks are the gradient.
 The sparsity term is added *before* the product with f'(z(k)): the notes print it after, but
 the exact derivative of J_sparse needs it inside (the gradient checks in the tests confirm it).
 
-Each function is plain arithmetic through a backend (:mod:`sparseae.engine.backend`: NumPy
-arrays or PyTorch tensors); :mod:`sparseae.passes` and :mod:`sparseae.objective` choose the rows
+Each function is plain arithmetic through a backend (``sparseae.engine.backend``: NumPy
+arrays or PyTorch tensors); ``sparseae.passes`` and :class:`sparseae.SparseObjective` choose the rows
 and the buffers.
 """
 

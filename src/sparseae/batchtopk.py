@@ -6,7 +6,7 @@ fewer, with k per example on average.
           t = \text{the } (k m)\text{-th largest of } \{\mathrm{relu}(z_{ij})\}
 
 J has no sparsity term; the gradient flows through the kept units (t is held fixed, as the
-selection is). The selection pass (:meth:`sparseae.passes.RowPasses.largest`) finds t exactly
+selection is). The selection pass (``sparseae.passes.RowPasses.largest``) finds t exactly
 whatever the blocks, cores or chunks: the k·m largest of the whole lie among the k·m largest of
 each part. ``transform`` uses one threshold for every unit, the smallest kept activation of the
 training rows at the fitted weights (so the training rows keep k per example on average; SAELens
@@ -34,8 +34,8 @@ def smallest_kept(candidates, count):
 
 
 class BatchTopK:
-    """The sparse layer of one evaluation, given t: :meth:`forward` as its f (relu, then the values
-    below t set to 0), :meth:`backward` as its f′ (the gradient through the kept units only)."""
+    """The sparse layer of one evaluation, given t: ``forward`` as its f (relu, then the values
+    below t set to 0), ``backward`` as its f′ (the gradient through the kept units only)."""
 
     def __init__(self, threshold, backend):
         self.threshold, self.backend = float(threshold), backend

@@ -91,7 +91,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         The output layer's f. A sigmoid output needs X in [0, 1] (tanh: [-1, 1]); "linear" is
         UFLDL's linear decoder, for data of any range such as whitened patches.
     solver : str, default "lbfgs"
-        A solver of :data:`sparseae.solvers.SOLVERS`: "lbfgs" (sparseae's own, unconstrained,
+        A solver of ``sparseae.solvers.SOLVERS``: "lbfgs" (sparseae's own, unconstrained,
         with a strong-Wolfe line search and θ kept where the objective computes, a GPU included:
         :mod:`sparseae.optim.lbfgs`), "l-bfgs-b" (SciPy's, the reference), "cg" (SciPy's
         conjugate gradient) or "gd" (the notes' batch gradient descent), each on the exact
@@ -251,7 +251,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         ``checkpoint_every`` iterations. ``resume_from``: such a file: the fit goes on from it, on
         the same X with the same parameters (``max_iter``, ``verbose`` and ``callback`` may
         differ), to ``max_iter`` iterations in all. L-BFGS, Adam and gradient descent resume bit
-        for bit; SciPy's L-BFGS-B and CG restart from the saved θ (:mod:`sparseae.checkpoint`).
+        for bit; SciPy's L-BFGS-B and CG restart from the saved θ (``sparseae.checkpoint``).
         """
         self._validate()
         if self.aux_k is not None and (checkpoint is not None or resume_from is not None):

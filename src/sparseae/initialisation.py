@@ -1,7 +1,7 @@
 r"""Where a fit starts: UFLDL's initialisation, or the one today's sparse autoencoders use.
 
 - ``init="uniform"`` (the notes'): W(l) ~ U(±r), r = √6 / √(s_l + s_{l+1} + 1), b = 0
-  (:meth:`sparseae.network.Layout.initial_theta`);
+  (:meth:`sparseae.Layout.initial_theta`);
 - ``init="tied"``: the decoder's columns random directions of unit norm (a normalised Gaussian
   draw), and the encoder their transpose, W1 = W2ᵀ (Conerly et al. 2024; Gao et al. 2024), so
   each unit starts by reading the direction it writes.

@@ -13,7 +13,7 @@ relu(z_j) H(z_j − θ_j): a ReLU unit that stays off below its threshold.
 Away from a jump, a_j is z_j or 0, so ∂a/∂z = H(z − θ) and the gradients in W and b are J's
 own (the L0 term is piecewise constant in them: its true gradient there is 0, and none is
 sent). In θ, J is piecewise constant too; the pseudo-gradients replace the derivative of H by
-the rectangle kernel K(u/ε)/ε, with K(u) = 1 on |u| < 1/2 and ε = ``jumprelu_bandwidth``:
+the rectangle kernel K(u/ε)/ε, with K(u) = 1 on \|u\| < 1/2 and ε = ``jumprelu_bandwidth``:
 
 .. math::
 
@@ -30,7 +30,7 @@ the estimators of SAELens's ``JumpReLUTrainingSAE`` with ``jumprelu_ste_to_input
 import numpy as np
 
 #: Rajamanoharan et al.'s bandwidth ε (every θ_j starts at their 0.001 too:
-#: :meth:`sparseae.network.Layout.initial_theta`).
+#: :meth:`sparseae.Layout.initial_theta`).
 BANDWIDTH = 1e-3
 
 

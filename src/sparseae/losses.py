@@ -30,10 +30,12 @@ class Loss:
     check_targets: Callable = None  # raises DataError for targets it cannot take
 
 
+#: Every loss by name: what ``loss=`` accepts.
 LOSSES = {}
 
 
 def register(loss):
+    """Make ``loss`` available by name everywhere (objective, estimators, tests)."""
     LOSSES[loss.name] = loss
     return loss
 

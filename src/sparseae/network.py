@@ -4,7 +4,7 @@ the forward pass on NumPy arrays.
 A network with layer sizes ``[s_1, s_2, ..., s_nl]`` has, for l = 1 .. nl-1, a weight matrix
 W(l) of shape (s_{l+1}, s_l) (notes' index order: W(l)_ij joins unit j of layer l to unit i of
 layer l+1) and a bias b(l) of length s_{l+1}. All of them live in one flat vector θ, in the
-order W(1), b(1), W(2), b(2), ...; :meth:`Layout.unpack` returns reshaped *views* into θ, so an
+order W(1), b(1), W(2), b(2), ...; :meth:`sparseae.Layout.unpack` returns reshaped *views* into θ, so an
 optimizer works on θ and nothing is copied per evaluation. A network whose sparse layer has a
 learned threshold per unit (JumpReLU, :mod:`sparseae.jumprelu`) keeps their logarithms, log θ_j,
 after the last b, in the same vector (:meth:`Layout.log_thresholds`).
@@ -27,7 +27,7 @@ class Layout:
     """Where each W(l) and b(l) lies inside the flat parameter vector θ (the notes' "unrolled" θ).
 
     W(1), b(1), W(2), b(2), ... follow one another in θ, each W(l) of shape (s_{l+1}, s_l) in
-    the notes' orientation. :meth:`unpack` gives them as views into θ, so the optimizer and the
+    the notes' orientation. :meth:`~sparseae.Layout.unpack` gives them as views into θ, so the optimizer and the
     network share one buffer.
 
     Parameters
@@ -48,7 +48,7 @@ class Layout:
     ------
     ParameterError
         If there are fewer than two layers, a size is not a positive integer, ``thresholds`` is not
-        a hidden layer, or :meth:`unpack` is given a θ of another length.
+        a hidden layer, or :meth:`~sparseae.Layout.unpack` is given a θ of another length.
 
     Examples
     --------
@@ -152,7 +152,7 @@ def forward(Ws, bs, X, activation="sigmoid", output_activation="sigmoid", n_laye
     Parameters
     ----------
     Ws, bs : lists of ndarray
-        W(l) of shape (s_{l+1}, s_l) and b(l) of shape (s_{l+1},), as :meth:`Layout.unpack`
+        W(l) of shape (s_{l+1}, s_l) and b(l) of shape (s_{l+1},), as :meth:`sparseae.Layout.unpack`
         gives them.
     X : array_like of shape (m, s_1)
         The examples, one per row.

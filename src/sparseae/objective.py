@@ -37,7 +37,7 @@ class SparseObjective(ObjectiveBase):
 
     Call it as ``cost, grad = objective(theta)``; θ is the flat float64 vector of
     :class:`~sparseae.network.Layout`. This is the function the optimizers and
-    :func:`~sparseae.gradcheck.check_gradient` take. The math is in :mod:`sparseae.backprop`.
+    :func:`~sparseae.check_gradient` take. The math is in :mod:`sparseae.backprop`.
 
     Parameters
     ----------
@@ -45,7 +45,7 @@ class SparseObjective(ObjectiveBase):
         ``[s_1, ..., s_nl]``; ``s_1`` must equal X's columns and ``s_nl`` Y's.
     X : array of shape (m, s_1)
         One example per row: a NumPy array (the arithmetic is done in its dtype, float64 or
-        float32), a PyTorch tensor (with a TorchBackend), or a :class:`sparseae.rows.NpyRows`.
+        float32), a PyTorch tensor (with a TorchBackend), or a ``sparseae.rows.NpyRows``.
     Y : array of shape (m, s_nl), optional
         Targets; by default X: the autoencoder, y = x (notes §3).
     activation, output_activation : str, default "sigmoid"
@@ -65,7 +65,7 @@ class SparseObjective(ObjectiveBase):
         For ``sparsity="topk"``: the units of the sparse layer each example keeps.
     decoder_norm : {None, "unit"}
         "unit": the output layer's W is used with each column at unit norm (θ holds it unscaled;
-        :meth:`effective_theta` gives the W used), so L1 cannot shrink the code and grow the decoder.
+        ``effective_theta(theta)`` gives the W used), so L1 cannot shrink the code and grow the decoder.
     jumprelu_bandwidth : float, default 0.001
         ε of JumpReLU's pseudo-gradients (Rajamanoharan et al.'s), for ``sparsity="jumprelu"``.
     aux_k, aux_k_weight, dead_after : int, float, int, optional
@@ -144,7 +144,7 @@ class SparseObjective(ObjectiveBase):
             self.X = self._scaled(self.backend.from_host(X))
             self.Y = self.X if Y is None else self.backend.from_host(Y)
         self._row_passes = None
-        #: Whether pass 2 runs on TopK's sparse code (:mod:`sparseae.sparse_code`): chosen when it
+        #: Whether pass 2 runs on TopK's sparse code (``sparseae.sparse_code``): chosen when it
         #: applies (k small against the width); may be set before the first evaluation.
         self.sparse_code = applies(self.layout, self.penalty, self.nested, self.aux, self.backend, self.top_k)
 

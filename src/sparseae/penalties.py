@@ -11,7 +11,7 @@ A :class:`Penalty` gives the penalty of each ρ̂_j and its derivative; J gets �
 and backpropagation adds β · penalty'(ρ̂) · dρ̂/da / m at layer k (:func:`sparsity_terms`).
 
 - ``"kl"``, the notes' β Σ_j KL(ρ ‖ ρ̂_j), for activations with a floor and a ceiling;
-- ``"l1"``, β (1/m) Σ_i Σ_j |a_j(x_i)|: on an activation whose floor is 0 (sigmoid, ReLU) that
+- ``"l1"``, β (1/m) Σ_i Σ_j \|a_j(x_i)\|: on an activation whose floor is 0 (sigmoid, ReLU) that
   is β Σ_j ρ̂_j, so it is a penalty on ρ̂ too, with derivative 1;
 - ``"topk"``: each example keeps its ``k`` largest activations of layer k and the rest are set
   to 0 (:func:`keep_top_k`, applied in the forward pass), with no term added to J: the gradient
@@ -74,10 +74,12 @@ class Penalty:
         return self.gated or self.batch_k
 
 
+#: Every sparsity penalty by name: what ``sparsity=`` accepts.
 PENALTIES = {}
 
 
 def register(penalty):
+    """Make ``penalty`` available by name everywhere (estimator, objective, CLI, gradient checks)."""
     PENALTIES[penalty.name] = penalty
     return penalty
 
@@ -143,7 +145,7 @@ def kl_divergence_derivative(rho, rho_hat):
 
 
 def l1_value(rho, rho_hat):
-    r"""β's share per unit of the L1 penalty on activations with floor 0: (1/m) Σ_i |a_j| = ρ̂_j."""
+    r"""β's share per unit of the L1 penalty on activations with floor 0: (1/m) Σ_i \|a_j\| = ρ̂_j."""
     return rho_hat
 
 

@@ -78,7 +78,8 @@ def natural_images(size=256, cache=True):
     """Ten whitened natural images, shape (10, size, size), float64, overall variance 0.1.
 
     Built from scikit-image's photographs on first use (about a second), then read from
-    :func:`cache_dir`. A cache file that is unreadable or of the wrong shape is rebuilt.
+    ``sparseae.datasets.natural_images.cache_dir()``. A cache file that is unreadable or of the
+    wrong shape is rebuilt.
     """
     if not isinstance(size, int) or size < 16:
         raise ParameterError(f"size must be an integer >= 16, got {size!r}")

@@ -43,7 +43,7 @@ def normalize_patches(X, limit=None):
 
 
 def _normalize(X, limit=None):
-    """:func:`normalize_patches` and the 3σ it used."""
+    """:func:`~sparseae.datasets.normalize_patches` and the 3σ it used."""
     X = np.array(X, dtype=np.float64)
     if X.ndim != 2 or X.size == 0:
         raise DataError(f"X must be a non-empty 2-D array of patches, got shape {X.shape}")
@@ -58,7 +58,7 @@ def _normalize(X, limit=None):
 
 def patch_limit(X):
     """3σ of the patches (rows of X) once each patch's mean is removed: what
-    :func:`normalize_patches` truncates at."""
+    :func:`~sparseae.datasets.normalize_patches` truncates at."""
     return _normalize(X)[1]
 
 

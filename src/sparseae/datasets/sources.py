@@ -48,7 +48,7 @@ def load_training_data(source="natural", *, key=None, n_patches=10000, patch_siz
     """``(X, description)``: training examples (one per row) from a named source.
 
     ``source``: "natural" (patches of the built-in whitened images), "digits" (scikit-learn's 8x8
-    digits), a folder of shards with their manifest (:mod:`sparseae.shards`, e.g. a transformer's
+    digits), a folder of shards with their manifest (``sparseae.shards``, e.g. a transformer's
     activations; read in chunks), a folder (patches of its PNG/JPEG images; ``colour`` for RGB),
     an IDX file (MNIST, rows
     in [0, 1]), or a ``.npy``/``.npz`` (array ``key``)/``.csv`` file (a ``.npy`` memory-mapped unless

@@ -2,7 +2,7 @@
 §2.3), and Adam for minibatches. Each sees a function of θ and nothing else: the full-batch
 solvers ``fun(theta) -> (cost, gradient)``, Adam a gradient at a time.
 
-Each solver is registered here, once, in :data:`sparseae.solvers.SOLVERS` (its kind, its
+Each solver is registered here, once, in ``sparseae.solvers.SOLVERS`` (its kind, its
 defaults, the options it takes): to add one, write its module and add one ``register`` call.
 """
 

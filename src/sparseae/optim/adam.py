@@ -1,7 +1,7 @@
 r"""Adam (Kingma & Ba, 2015), the streaming solver's optimizer: it sees θ and a gradient.
 
 What a minibatch is, how ρ̂ is estimated on it and how the step changes over a fit is the
-training layer's (:mod:`sparseae.training.minibatch`, :mod:`sparseae.training.schedules`).
+training layer's (:mod:`sparseae.training.minibatch`, ``sparseae.training.schedules``).
 """
 
 import numpy as np

@@ -29,7 +29,7 @@ from .full_batch import OptimizeResult
 
 #: Sufficient decrease and curvature constants of the strong Wolfe conditions.
 C1, C2 = 1e-4, 0.9
-#: Stop when an iteration reduces J by at most this, relative to max(|J|, 1): SciPy's L-BFGS-B
+#: Stop when an iteration reduces J by at most this, relative to max(\|J\|, 1): SciPy's L-BFGS-B
 #: default (factr 1e7 times the float64 epsilon), so both solvers stop on the same rule.
 FTOL = 1e7 * np.finfo(np.float64).eps
 #: Evaluations one line search may make.
@@ -184,14 +184,14 @@ class History:
 
 
 def lbfgs(tracker, theta0, *, max_iter, tol, lbfgs_memory=10, state=None, state_box=None):
-    """Minimise the tracked function from ``theta0`` with L-BFGS and strong-Wolfe steps.
+    r"""Minimise the tracked function from ``theta0`` with L-BFGS and strong-Wolfe steps.
 
     ``state``: a history saved by a checkpoint at ``theta0`` (:meth:`History.state`), so that a
     resumed fit goes on exactly as the uninterrupted one; ``state_box["lbfgs"]`` is set to a
     function that returns the current history's state, for checkpoints.
 
-    Stops when max |g| ≤ ``tol``, when an iteration reduces J by at most :data:`FTOL` relative to
-    max(|J|, 1), after ``max_iter`` iterations, or when the line search fails twice in a row
+    Stops when max \|g\| ≤ ``tol``, when an iteration reduces J by at most :data:`FTOL` relative to
+    max(\|J\|, 1), after ``max_iter`` iterations, or when the line search fails twice in a row
     (the second time from steepest descent, the history cleared): then not converged, θ the last
     accepted iterate and the message the line search's reason.
     """

@@ -1,9 +1,9 @@
 """The minibatch driver: a minibatch solver (Adam) over epochs, for ``fit`` (with the schedules
-of :mod:`.schedules`), ``partial_fit`` (one epoch a call, constant step) and ``fit_stream`` (one
+of ``sparseae.training.schedules``), ``partial_fit`` (one epoch a call, constant step) and ``fit_stream`` (one
 epoch a chunk, the schedules spread over the chunks).
 
 Its state between runs is θ, the optimizer's state, the random generator that orders the
-minibatches, and ρ̂'s moving average (:meth:`~sparseae.objective.SparseObjective.evaluate_batch`);
+minibatches, and ρ̂'s moving average (``SparseObjective.evaluate_batch``);
 :meth:`Minibatch.state_dict` hands all of it to a checkpoint, so a resumed fit is the
 uninterrupted one bit for bit.
 """
