@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 
 from . import persistence
 from ._data import is_dask_array
-from .activations import ACTIVATIONS
+from .autoencoder_parameters import PARAMETER_CONSTRAINTS, check_combinations
 from .autoencoder_state import AutoencoderState
 from .encoding import FittedAutoencoder
 from .engine import get_backend
@@ -14,11 +14,10 @@ from .errors import DataError, ModelFileError, ParameterError
 from .fitting import Trainable
 from .initialisation import decoder_bias, initial_theta, resolved_init
 from .input_scaling import fold, scale_for
-from .matryoshka import check_widths
 from .network import Layout
 from .objective import SparseObjective
-from .penalties import PENALTIES, check_penalty_parameters
-from .validation import CONSTRAINTS, Names, validate_params
+from .penalties import PENALTIES
+from .validation import validate_params
 
 
 @persistence.register
@@ -203,17 +202,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
     True
     """
 
-    _parameter_constraints = {name: CONSTRAINTS[name] for name in (
-        "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "jumprelu_bandwidth", "aux_k",
-        "aux_k_weight", "dead_after", "matryoshka", "input_scaling", "init",
-        "decoder_bias_init", "decoder_norm",
-        "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
-        "learning_rate", "beta_1", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
-        "early_stopping", "n_iter_no_change", "resample_dead", "warm_start", "callback", "random_state",
-        "verbose")}
-    _parameter_constraints["max_iter"] = CONSTRAINTS["max_iter"] + [Names(("auto",))]
-    # It reconstructs x by squared error: an output that couples a row's units (softmax) cannot.
-    _parameter_constraints["output_activation"] = [Names(ACTIVATIONS, lambda act: act.elementwise)]
+    _parameter_constraints = PARAMETER_CONSTRAINTS
 
     def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0, k=None,
                  jumprelu_bandwidth=1e-3, aux_k=None, aux_k_weight=1 / 32, dead_after=None, matryoshka=None,
@@ -329,22 +318,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
 
     def _validate(self):
         validate_params(self)
-        check_penalty_parameters(self.sparsity, self.activation, k=self.k, n_hidden=self.n_hidden,
-                                 sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight,
-                                 jumprelu_bandwidth=self.jumprelu_bandwidth)
-        if self.aux_k is not None and not PENALTIES[self.sparsity].uses_k:
-            raise ParameterError(f"aux_k is AuxK's, for sparsity 'topk' or 'batchtopk', not sparsity={self.sparsity!r}")
-        if self.input_scaling is not None and self.output_activation != "linear":
-            raise ParameterError(f"input_scaling needs output_activation='linear' (c is folded into a linear "
-                                 f"decoder), not {self.output_activation!r}")
-        if self.matryoshka is not None:
-            check_widths(self.matryoshka, self.n_hidden)
-            if self.output_activation != "linear":
-                raise ParameterError(f"matryoshka needs output_activation='linear' (each prefix reconstructs x "
-                                     f"linearly), not {self.output_activation!r}")
-        if PENALTIES[self.sparsity].gated and self.resample_dead:
-            raise ParameterError(f"resample_dead={self.resample_dead} does not apply to sparsity='jumprelu' (a "
-                                 f"resampled unit would keep its old threshold); leave resample_dead=0")
+        check_combinations(self)
 
     def _streamed(self, method):
         """``method`` sees the rows a part at a time: no scale measured on all of them."""

@@ -8,8 +8,46 @@ from ..errors import DataError, DataFileNotFoundError
 
 
 def load_array(path, key=None):
-    """The array stored in a .npy, .npz (``key`` names one of several arrays) or .csv file, as stored:
-    nothing is unpickled, and shape and values are the caller's to check (``fit`` does).
+    """The array stored in a ``.npy``, ``.npz`` or ``.csv`` file, as stored.
+
+    Nothing is unpickled (an object array is an error), and shape and values are the caller's to
+    check (``fit`` does). A CSV may have one header line; an error names the first line that is
+    not numbers.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file; its suffix (``.npy``, ``.npz``, ``.csv``, any case) says how to read it.
+    key : str, optional
+        The array of a ``.npz`` holding several; not needed when it holds one.
+
+    Returns
+    -------
+    ndarray
+        The array, with the dtype and shape stored (a CSV: float64, 2-D).
+
+    Raises
+    ------
+    DataFileNotFoundError
+        If ``path`` does not exist.
+    DataError
+        If it is not a file, has another suffix, cannot be read, is a ``.npz`` of several arrays
+        and no ``key`` (or a ``key`` it does not hold), or a CSV with a field that is not a number
+        or lines of different lengths.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from sparseae.datasets import load_array
+    >>> _ = Path("x.csv").write_text("a,b\\n1,2\\n3,4\\n")
+    >>> load_array("x.csv")
+    array([[1., 2.],
+           [3., 4.]])
+    >>> _ = Path("bad.csv").write_text("1,2\\n3,four\\n")
+    >>> load_array("bad.csv")
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.DataError: 'bad.csv', line 2: 'four' is not a number
     """
     path = Path(path)
     if not path.exists():

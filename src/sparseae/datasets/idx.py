@@ -16,15 +16,44 @@ _TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E:
 
 
 def read_idx(path):
-    """The array stored in an IDX file (``.gz`` or raw).
+    """The array stored in an IDX file, raw or gzipped.
+
+    The magic number (two zero bytes, a type code, the number of dimensions), the sizes and the
+    length are all checked before anything is read as numbers.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An IDX file (MNIST's ``*-ubyte``), or the same gzipped (``*-ubyte.gz``; told by its first
+        two bytes, not its name).
+
+    Returns
+    -------
+    ndarray
+        Of the file's shape, in its type (uint8 for MNIST) in native byte order.
 
     Raises
     ------
-    FileNotFoundError
-        If the file is missing.
-    ValueError
-        For a foreign file (wrong magic number), or one whose size does not match its header
-        (truncated or with trailing bytes).
+    DataFileNotFoundError
+        If the file is missing (a FileNotFoundError).
+    DataError
+        For a foreign file (wrong magic number), a broken gzip stream, or a file whose size does not
+        match its header (truncated, or with trailing bytes); a ValueError.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from sparseae.datasets import read_idx
+    >>> header = bytes([0, 0, 0x08, 2]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
+    >>> _ = Path("small-idx2-ubyte").write_bytes(header + bytes(range(6)))
+    >>> read_idx("small-idx2-ubyte")
+    array([[0, 1, 2],
+           [3, 4, 5]], dtype=uint8)
+    >>> _ = Path("short-idx2-ubyte").write_bytes(header + bytes(range(5)))
+    >>> read_idx("short-idx2-ubyte")
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.DataError: 'short-idx2-ubyte' is truncated: header says shape (2, 3) (18 bytes), file has 17 bytes
     """
     path = Path(path)
     if not path.is_file():
@@ -75,9 +104,45 @@ def is_idx_path(path):
 
 
 def load_mnist(folder, subset="t10k"):
-    """``(X, y)``: the MNIST images of ``folder``'s ``{subset}-images-idx3-ubyte[.gz]`` as rows in
-    [0, 1] (m, 784), and the labels of ``{subset}-labels-idx1-ubyte[.gz]`` (m,); subset "t10k" or
-    "train".
+    """MNIST's images as rows in [0, 1] and their labels, from the IDX files in a folder.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Holding ``{subset}-images-idx3-ubyte`` and ``{subset}-labels-idx1-ubyte``, each raw or
+        gzipped (``.gz``), as MNIST's site distributes them.
+    subset : {"t10k", "train"}, default "t10k"
+        The 10,000 test images or the 60,000 training images (any prefix the files have).
+
+    Returns
+    -------
+    X : ndarray of shape (m, 784), float64
+        Each image a row, pixels / 255, in C order (reshape a row to (28, 28) to view it).
+    y : ndarray of shape (m,), int64
+        The digit of each row.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        If either file is absent (its name is given).
+    DataError
+        If a file is not IDX, is truncated, or the images and labels differ in count.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from sparseae.datasets import load_mnist
+    >>> def idx(code, *shape):
+    ...     return bytes([0, 0, 0x08, code]) + b"".join(n.to_bytes(4, "big") for n in shape)
+    >>> _ = Path("t10k-images-idx3-ubyte").write_bytes(idx(3, 2, 28, 28) + bytes(2 * 784))
+    >>> _ = Path("t10k-labels-idx1-ubyte").write_bytes(idx(1, 2) + bytes([7, 2]))
+    >>> X, y = load_mnist(".")
+    >>> X.shape, y.tolist()
+    ((2, 784), [7, 2])
+    >>> load_mnist(".", subset="train")
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.DataFileNotFoundError: no train-images-idx3-ubyte[.gz] in '.'
     """
     folder = Path(folder)
     files = {}

@@ -10,9 +10,45 @@ EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 
 def load_image_folder(folder, colour=False):
-    """All PNG and JPEG images of ``folder`` as floats in [0, 1]: (k, H, W) grey, or (k, H, W, 3) with
-    ``colour``. A folder with no images, an unreadable image, or images of different sizes (two are
-    named) is a DataError.
+    """All PNG and JPEG images of a folder, as floats in [0, 1], for sampling patches.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Its ``.png``, ``.jpg`` and ``.jpeg`` files (any case; not its subfolders) are read, in the
+        order of their names. All must have the same size.
+    colour : bool, default False
+        Keep the three RGB channels; otherwise each image is turned grey (PIL's luminance).
+
+    Returns
+    -------
+    ndarray of shape (k, H, W) or (k, H, W, 3), float64
+        The images, pixels / 255.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        If ``folder`` is not a folder.
+    DataError
+        If it holds no images, an image cannot be read, or two images differ in size (both are
+        named).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from sparseae.datasets import load_image_folder
+    >>> Path("photos").mkdir()
+    >>> Image.fromarray(np.full((12, 16, 3), 255, np.uint8)).save("photos/a.png")
+    >>> Image.fromarray(np.zeros((12, 16, 3), np.uint8)).save("photos/b.png")
+    >>> load_image_folder("photos").shape, load_image_folder("photos", colour=True).shape
+    ((2, 12, 16), (2, 12, 16, 3))
+    >>> Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save("photos/c.png")
+    >>> load_image_folder("photos")
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.DataError: images in 'photos' differ in size: a.png is 16x12, c.png is 8x8
     """
     from PIL import Image, UnidentifiedImageError
 

@@ -11,12 +11,50 @@ from .sources import load_rows
 
 
 def load_labeled(data, labels=None):
-    """``(X, y)`` from ``data`` and, where they are apart, ``labels``.
+    """Examples and their labels, for the classifiers, from one file or two.
 
-    - an ``.npz`` holding arrays ``X`` and ``y``;
-    - a ``.csv`` whose last column is the label (``labels`` not given);
-    - images and labels in two files: IDX (MNIST's ``*-images-idx3-ubyte[.gz]`` and
-      ``*-labels-idx1-ubyte[.gz]``), or ``.npy``/``.npz``/``.csv`` arrays.
+    Parameters
+    ----------
+    data : str or path-like
+        One of:
+
+        - an ``.npz`` holding arrays ``X`` and ``y``;
+        - a ``.csv`` whose last column is the label (``labels`` not given);
+        - the examples alone, with their labels in ``labels``: IDX images (MNIST's
+          ``*-images-idx3-ubyte[.gz]``, as rows in [0, 1]) or a ``.npy``/``.npz``/``.csv`` array.
+    labels : str or path-like, optional
+        The labels when they are apart from ``data``: IDX (``*-labels-idx1-ubyte[.gz]``) or a
+        ``.npy``/``.npz``/``.csv`` of one value per example.
+
+    Returns
+    -------
+    X : ndarray of shape (m, n)
+        The examples (a ``.npy`` memory-mapped).
+    y : ndarray of shape (m,)
+        The labels; whole numbers read as floats (from a CSV) become int64.
+
+    Raises
+    ------
+    ParameterError
+        If ``data`` holds no labels and ``labels`` is not given.
+    DataError
+        If a file cannot be read, the labels are not one value per example, or examples and labels
+        differ in count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparseae.datasets import load_labeled
+    >>> np.savez("digits.npz", X=np.eye(3), y=np.array([0, 1, 1]))
+    >>> X, y = load_labeled("digits.npz")
+    >>> X.shape, y.tolist()
+    ((3, 3), [0, 1, 1])
+    >>> np.save("x.npy", np.eye(3))
+    >>> np.save("y.npy", np.array([0, 1]))
+    >>> load_labeled("x.npy", "y.npy")
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.DataError: 'x.npy' holds 3 examples but 'y.npy' holds 2 labels
     """
     data = Path(data)
     if labels is None:

@@ -25,11 +25,41 @@ FORMAT_VERSION = 1
 
 
 def whiten_images(images):
-    r"""Olshausen's whitening of square images (k, N, N), each on its own:
+    r"""Olshausen's whitening of square images, each on its own.
 
     .. math:: \hat I_w(f) = \hat I(f) \cdot f \, e^{-(f/f_0)^4}, \qquad f_0 = 0.4 N
 
-    with f the radial frequency in cycles per image. The result is real, zero-mean, float64.
+    with :math:`\hat I` the image's 2-D Fourier transform and f the radial frequency in cycles
+    per image: the filter flattens the 1/f amplitude spectrum of natural images and rolls off the
+    highest frequencies.
+
+    Parameters
+    ----------
+    images : array-like of shape (k, N, N)
+        Grey square images.
+
+    Returns
+    -------
+    ndarray of shape (k, N, N), float64
+        The whitened images: real, each of mean zero (the filter is 0 at f = 0).
+
+    Raises
+    ------
+    DataError
+        If ``images`` is not a stack of square images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparseae.datasets import whiten_images
+    >>> images = np.random.default_rng(0).normal(size=(2, 32, 32)).cumsum(axis=1).cumsum(axis=2)
+    >>> white = whiten_images(images)
+    >>> white.shape, bool(np.allclose(white.mean(axis=(1, 2)), 0))
+    ((2, 32, 32), True)
+    >>> whiten_images(np.zeros((2, 32, 16)))
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.DataError: images must have shape (k, N, N), got (2, 32, 16)
     """
     images = np.asarray(images, dtype=np.float64)
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
@@ -75,11 +105,40 @@ def build_natural_images(size=256):
 
 
 def natural_images(size=256, cache=True):
-    """Ten whitened natural images, shape (10, size, size), float64, overall variance 0.1.
+    """Ten whitened natural images, the built-in stand-in for UFLDL's ``IMAGES``.
 
-    Built from scikit-image's photographs on first use (about a second), then read from
-    ``sparseae.datasets.natural_images.cache_dir()``. A cache file that is unreadable or of the
-    wrong shape is rebuilt.
+    Built from scikit-image's photographs (shipped in its wheel; nothing is downloaded) on first
+    use, about a second, then read from the cache folder (``$SPARSEAE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/sparseae``). A cache file that is unreadable or of the wrong shape is
+    rebuilt; a cache that cannot be written is skipped.
+
+    Parameters
+    ----------
+    size : int, default 256
+        The side of each image, at least 16.
+    cache : bool, default True
+        Read and write the cache; False builds the set every time.
+
+    Returns
+    -------
+    ndarray of shape (10, size, size), float64
+        Grey, whitened (:func:`whiten_images`), scaled so that the variance over all ten is 0.1.
+
+    Raises
+    ------
+    ParameterError
+        If ``size`` is not an integer of at least 16.
+
+    Examples
+    --------
+    >>> from sparseae.datasets import natural_images
+    >>> images = natural_images(64, cache=False)
+    >>> images.shape, round(float(images.var()), 6)
+    ((10, 64, 64), 0.1)
+    >>> natural_images(8)
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.ParameterError: size must be an integer >= 16, got 8
     """
     if not isinstance(size, int) or size < 16:
         raise ParameterError(f"size must be an integer >= 16, got {size!r}")

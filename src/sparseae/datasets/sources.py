@@ -45,15 +45,64 @@ def _open_npy(path):
 
 def load_training_data(source="natural", *, key=None, n_patches=10000, patch_size=8, colour=False,
                        normalize=None, random_state=None):
-    """``(X, description)``: training examples (one per row) from a named source.
+    """Training examples, one per row, from any source ``sparseae train --data`` takes.
 
-    ``source``: "natural" (patches of the built-in whitened images), "digits" (scikit-learn's 8x8
-    digits), a folder of shards with their manifest (``sparseae.shards``, e.g. a transformer's
-    activations; read in chunks), a folder (patches of its PNG/JPEG images; ``colour`` for RGB),
-    an IDX file (MNIST, rows
-    in [0, 1]), or a ``.npy``/``.npz`` (array ``key``)/``.csv`` file (a ``.npy`` memory-mapped unless
-    normalised, so that ``fit`` reads it in chunks). ``normalize``: UFLDL's patch normalisation,
-    by default on for patches of images and off otherwise.
+    Parameters
+    ----------
+    source : str or path-like, default "natural"
+        One of:
+
+        - ``"natural"``: patches of the built-in whitened images (:func:`natural_images`);
+        - ``"digits"``: scikit-learn's 8x8 digits (:func:`load_digits`);
+        - a folder of shards with their manifest (a transformer's activations,
+          :func:`transformer_activations`), read in chunks;
+        - any other folder: patches of its PNG/JPEG images (:func:`load_image_folder`);
+        - an IDX file: MNIST's images as rows in [0, 1];
+        - a ``.npy`` (memory-mapped unless normalised, so that ``fit`` reads it in chunks),
+          ``.npz`` or ``.csv`` file.
+    key : str, optional
+        The array of a ``.npz`` holding several.
+    n_patches : int, default 10000
+        Patches to sample from images.
+    patch_size : int, default 8
+        Their side.
+    colour : bool, default False
+        Sample RGB patches from a folder of images.
+    normalize : bool, optional
+        UFLDL's patch normalisation (:func:`normalize_patches`); by default on for patches of
+        images and off otherwise.
+    random_state : int, RandomState instance or None, default None
+        Chooses the patches.
+
+    Returns
+    -------
+    X : ndarray, memory map or ShardRows of shape (m, n)
+        The examples.
+    description : str
+        What they are, in words, for a run's log (e.g. "10000 8x8 patches of the built-in images
+        (normalised)").
+
+    Raises
+    ------
+    DataFileNotFoundError
+        If a named file or folder does not exist.
+    DataError
+        If the file cannot be read (truncated, not a known format, a folder without images).
+    ParameterError
+        If ``key`` is given for a file that is not a ``.npz``, or a patch setting is invalid.
+
+    Examples
+    --------
+    >>> from sparseae.datasets import load_training_data
+    >>> X, what = load_training_data("natural", n_patches=100, random_state=0)
+    >>> X.shape, what
+    ((100, 64), '100 8x8 patches of the built-in images (normalised)')
+    >>> load_training_data("digits")[0].shape
+    (1797, 64)
+    >>> load_training_data("acts.npy")
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.DataFileNotFoundError: data file 'acts.npy' does not exist
     """
     path = Path(source)
     if source == "natural":

@@ -41,10 +41,47 @@ def read_stl10_labels(path, n_images):
 
 
 def load_stl10(folder):
-    """STL-10's parts found in ``folder``: a Bunch with ``X_train``, ``y_train``, ``X_test``,
-    ``y_test``, ``X_unlabeled`` (images (n, 96, 96, 3) uint8, memory-mapped; labels 1-10), and
-    ``class_names`` (from ``class_names.txt``, else None). A part whose files are absent is None;
-    a folder with none of them is a DataFileNotFoundError."""
+    """The parts of STL-10 found in a folder of its binary release, memory-mapped.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The release's ``stl10_binary`` folder, or any folder holding some of ``train_X.bin`` with
+        ``train_y.bin``, ``test_X.bin`` with ``test_y.bin``, ``unlabeled_X.bin`` and
+        ``class_names.txt``.
+
+    Returns
+    -------
+    Bunch
+        ``X_train``, ``X_test``, ``X_unlabeled``: images of shape (n, 96, 96, 3), uint8, views of
+        memory maps (nothing is read until used); ``y_train``, ``y_test``: labels 1 to 10, int64;
+        ``class_names``: the lines of ``class_names.txt``. A part whose files are absent is None.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        If ``folder`` does not exist, holds none of the image files, or holds images without
+        their labels.
+    DataError
+        If an image file is not a whole number of images, or a label file does not match its
+        images in count or holds labels outside 1 to 10.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sparseae.datasets import load_stl10
+    >>> Path("stl10").mkdir()
+    >>> np.arange(2 * 3 * 96 * 96, dtype=np.uint32).astype(np.uint8).tofile("stl10/train_X.bin")
+    >>> np.array([1, 10], np.uint8).tofile("stl10/train_y.bin")
+    >>> data = load_stl10("stl10")
+    >>> data.X_train.shape, data.y_train.tolist(), data.X_test is None
+    ((2, 96, 96, 3), [1, 10], True)
+    >>> load_stl10(".")
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.DataFileNotFoundError: no STL-10 binary files (train_X.bin, test_X.bin, unlabeled_X.bin) in '.': ...
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataFileNotFoundError(f"STL-10 folder {str(folder)!r} does not exist")

@@ -60,10 +60,44 @@ def python_documentation():
 
 
 def text_corpus(source=None):
-    """Passages of English text: the built-in corpus (``source=None``; see the module's
-    docstring), the paragraphs of a ``.txt`` file, of every ``.txt`` file under a folder (sorted by
-    path), or an iterable of strings (each one passage, kept as given). A DataError when there is
-    no text."""
+    """Passages of English text for a transformer, with nothing to download.
+
+    Parameters
+    ----------
+    source : None, str, path-like or iterable of str, default None
+        None: the built-in corpus, Python's documentation topics and the docstrings of the
+        standard library's pure-Python modules (read with ``ast``, nothing imported), the same
+        on every machine with the same Python version. A ``.txt`` file, or a folder of them
+        (searched recursively, sorted by path): their paragraphs (text between blank lines) of at
+        least 40 characters, whitespace collapsed. An iterable of strings: each one passage, kept
+        as given.
+
+    Returns
+    -------
+    list of str
+        The passages.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        If a named file or folder does not exist, or a folder holds no ``.txt`` file.
+    DataError
+        If there is no text (an empty list, a file with no long enough paragraph), a file is not
+        UTF-8, or an item is not a string.
+
+    Examples
+    --------
+    >>> from sparseae.datasets import text_corpus
+    >>> passages = text_corpus()
+    >>> len(passages) > 5000, all(len(p) >= 40 for p in passages)
+    (True, True)
+    >>> text_corpus(["The cat sat on the mat.", "A second passage."])
+    ['The cat sat on the mat.', 'A second passage.']
+    >>> text_corpus([])
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.DataError: texts is empty: give at least one non-empty string
+    """
     if source is None:
         return python_documentation()
     if isinstance(source, (str, Path)) and not (isinstance(source, str) and "\n" in source):

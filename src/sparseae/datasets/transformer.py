@@ -70,6 +70,8 @@ def transformer_activations(texts=None, *, model=None, layer=3, out, max_length=
         A local Hugging Face model folder; by default the bundled all-MiniLM-L6-v2.
     layer : int, default 3
         0 (the embeddings) to the model's number of blocks.
+    out : path
+        The folder to write (created; an interrupted run's folder is finished).
     max_length : int, default 128
         Tokens per passage at most (special tokens included); a longer passage is truncated, and
         counted in the manifest's ``truncated_texts`` and a warning.
@@ -85,6 +87,38 @@ def transformer_activations(texts=None, *, model=None, layer=3, out, max_length=
         Rows per shard, about (a shard ends on a passage boundary).
     verbose : int, default 1
         A progress bar counting tokens.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``, complete: shards of rows (one a token) with their tokens and a manifest; give it
+        to ``fit``, ``sparseae train --data`` or ``sparseae.shards.ShardRows``.
+
+    Raises
+    ------
+    ParameterError
+        If a setting is out of range (``layer`` names the model's range), or ``out`` exists and is
+        neither empty nor a folder of these activations made with the same model, layer, settings
+        and texts (the same call finishes an interrupted one).
+    DataError
+        If there is no text, or ``model`` is not a transformer folder.
+    DependencyError
+        If PyTorch or transformers is missing: ``pip install 'sparseae[lm]'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparseae.shards import ShardRows
+    >>> from sparseae.datasets import transformer_activations
+    >>> out = transformer_activations(["The cat sat on the mat.", "Dogs bark at night."], layer=3,
+    ...                               out="acts", verbose=0)
+    >>> X = ShardRows(out)
+    >>> X.shape[1], X.dtype
+    (384, dtype('float32'))
+    >>> transformer_activations(["x"], layer=9, out="acts9", verbose=0)
+    Traceback (most recent call last):
+    ...
+    sparseae.errors.ParameterError: layer must be a whole number from 0 (the embeddings) to 6 ...
     """
     _check(layer, max_length, batch_size, dtype)
     import torch
