@@ -4,9 +4,11 @@ from PyTorch for NumPy arrays, and whether column sums by a product with ones be
     python benchmarks/kernels.py
 
 Prints ns per value (best of 30, one thread) for sigmoid and tanh on NumPy's kernels and on
-PyTorch's (in place on the same memory, as sparseae runs them), in float64 and float32, and µs
-per column sum of blocks of a hidden layer's shapes. sparseae/engine/kernels.py chooses from
-figures like these; record them in RESULTS.md with the CPU model.
+PyTorch's (in place on the same memory, as sparseae runs them), in float64 and float32; the same
+for backpropagation's δ ⊙ f'(z), as sparseae.activations' steps (passes over memory) against
+PyTorch's one-pass fused kernel, on the blocks of the benchmark workloads; and µs per column sum
+of blocks of a hidden layer's shapes. sparseae/engine/kernels.py chooses from figures like
+these; record them in RESULTS.md with the CPU model.
 """
 
 import sys
@@ -48,6 +50,20 @@ def main():
                 ours = best_ns_per_value(lambda z: ACTIVATIONS[name].f(z, None, np), z0)
             theirs = best_ns_per_value(lambda z: kernels.apply_to_numpy(kernels.FUSED[name], z, None), z0)
             print(f"| {name} | {np.dtype(dtype).name} | {ours:.2f} | {theirs:.2f} |")
+    print("\n| δ ⊙ f'(z) | block | dtype | steps ns/value (passes) | fused ns/value (1 pass) | ratio |\n"
+          "|---|---|---|---|---|---|")
+    passes = {"sigmoid": 3, "tanh": 3, "relu": 2}
+    for name in ("sigmoid", "tanh", "relu"):
+        backward = kernels.backward_for_numpy(name)
+        for shape in [(2166, 25), (2166, 64), (1024, 196), (1024, 784), (1024, 1024)]:
+            for dtype in (np.float64, np.float32):
+                a0 = ACTIVATIONS[name].f(rng.normal(size=shape).astype(dtype), None, np)
+                delta0 = rng.normal(size=shape).astype(dtype)
+                steps = best_ns_per_value(lambda d: ACTIVATIONS[name].derivative(a0.copy(), d, np), delta0)
+                steps -= best_ns_per_value(lambda d: a0.copy(), delta0)  # (the copy that keeps a0)
+                fused = best_ns_per_value(lambda d: kernels.derivative_to_numpy(backward, a0, d), delta0)
+                print(f"| {name} | {shape[0]} x {shape[1]} | {np.dtype(dtype).name} | {steps:.2f} "
+                      f"({passes[name]}) | {fused:.2f} | {steps / fused:.2f} |")
     print("\n| block | ones @ x (µs) | x.sum(axis=0) (µs) |\n|---|---|---|")
     with threadpool_limits(1):
         for shape in [(4096, 25), (4096, 64), (1300, 784), (1000, 1024)]:

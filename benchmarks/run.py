@@ -12,7 +12,8 @@ Workloads: (a) the notes' exercise, 10,000 normalised 8x8 natural-image patches,
 Peers, each in benchmarks/peers.py: J_sparse in PyTorch autograd on the CPU driven by the same
 scipy L-BFGS; a direct NumPy transcription of the notes' equations with the same L-BFGS;
 scikit-learn's MLPRegressor X -> X (logistic hidden layer, L-BFGS, *no sparsity term*); and the
-floor, the five matrix products one evaluation needs, with the same BLAS, threads and dtype.
+floor, the five matrix products one evaluation needs, in the same dtype, with NumPy's BLAS and
+(when PyTorch is installed) PyTorch's, each at its default threads: the faster of the two.
 
 Figures: seconds per evaluation (median of --repeats), seconds for the whole fit, final cost,
 seconds to reach the cost the PyTorch peer ends at, and peak memory during the fit beyond X
@@ -178,14 +179,17 @@ def run_workload(name, args):
     floor64 = peers.five_products(X, s2, np.float64)
     floor32 = peers.five_products(X, s2, np.float32)
     evals = {
-        "floor_f64": lambda: floor64(),
-        "floor_f32": lambda: floor32(),
+        "floor_f64_numpy": lambda: floor64(),
+        "floor_f32_numpy": lambda: floor32(),
         "sparseae_f64": lambda: objective(theta0),
         "sparseae_f32": lambda: objective32(theta0),
         "sparseae_f64_numpy_kernels": None,  # an objective made inside numpy_kernels(), below
         "numpy_notes": lambda: numpy_fun(theta0),
         "torch_autograd": lambda: torch_fun(theta0),
     }
+    if torch_backend_available():  # PyTorch's BLAS (MKL in its CPU wheel) at its default threads
+        evals["floor_f64_torch"] = peers.five_products_torch(X, s2, "cpu", "float64")
+        evals["floor_f32_torch"] = peers.five_products_torch(X, s2, "cpu", "float32")
     row["eval_seconds"] = {}
     for key, fn in evals.items():
         with numpy_kernels() if key.endswith("numpy_kernels") else contextlib.nullcontext():
@@ -194,6 +198,9 @@ def run_workload(name, args):
             row["eval_seconds"][key] = median_seconds(fn, args.repeats)
         print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
 
+    e = row["eval_seconds"]
+    for dtype in ("f64", "f32"):  # the floor: the faster BLAS of the process at these shapes
+        e[f"floor_{dtype}"] = min(v for k, v in e.items() if k.startswith(f"floor_{dtype}_"))
     from sparseae.fitting import auto_lbfgs_memory
 
     auto = auto_lbfgs_memory(m, objective.layout)
@@ -230,6 +237,16 @@ def run_workload(name, args):
     for key, fit in fits.items():
         fit["seconds_to_torch_final_cost"] = time_to(fit["trace"], target)
         fit["iterations"] = len(fit.pop("trace"))
+        fit["seconds_per_iteration"] = fit["seconds"] / max(1, fit["iterations"])
+    if args.fit_rounds > 1:  # the whole fit against the peer, alternating, as a median of rounds
+        speedups = []
+        for _ in range(args.fit_rounds):
+            peer = lbfgs(torch_fun, theta0.copy(), w["iters"], 10)
+            mine = own_lbfgs(objective, theta0.copy(), w["iters"], 10)
+            reached = time_to(mine[2], peer[1])
+            speedups.append(peer[3] / reached if reached else None)
+            print(f"  round: torch {peer[3]:.2f} s, sparseae to its cost {reached} s", flush=True)
+        row["fit_speedup_rounds"] = speedups
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         mlp = peers.mlp_regressor(s2, w["lam"], w["iters"])
@@ -317,6 +334,8 @@ def main(argv=None):
     parser.add_argument("--workloads", default="abc", help="any of a, b, c (abc)")
     parser.add_argument("--repeats", type=int, default=7, help="timed repetitions per eval (7)")
     parser.add_argument("--quick", action="store_true", help="fewer iterations, a smoke run")
+    parser.add_argument("--fit-rounds", type=int, default=1,
+                        help="whole fits of sparseae and the PyTorch peer, alternating, this many times (1)")
     parser.add_argument("--lbfgs-study", action="store_true", help="also time L-BFGS history sizes on (a)")
     parser.add_argument("--device", default="cpu",
                         help="PyTorch device for the sparseae-on-PyTorch rows: cpu, cuda, ... (cpu)")
@@ -338,6 +357,16 @@ def main(argv=None):
 
 
 def print_table(result):
+    print("\n| workload | floor f64: NumPy's BLAS / PyTorch's (ms) | eval / floor: f64, f32 "
+          "| L-BFGS iteration / floor f64 | fit speed-up over the peer, rounds |")
+    print("|---|---|---|---|---|")
+    for row in result["workloads"]:
+        e, f = row["eval_seconds"], row["fit"]
+        torch_floor = f"{e['floor_f64_torch'] * 1e3:.1f}" if "floor_f64_torch" in e else "not installed"
+        rounds = ", ".join(f"{x:.2f}x" if x else "not reached" for x in row.get("fit_speedup_rounds", []))
+        print(f"| ({row['workload']}) | {e['floor_f64_numpy'] * 1e3:.1f} / {torch_floor} "
+              f"| {e['sparseae_f64'] / e['floor_f64']:.2f}, {e['sparseae_f32'] / e['floor_f32']:.2f} "
+              f"| {f['sparseae_f64']['seconds_per_iteration'] / e['floor_f64']:.2f} | {rounds or '-'} |")
     print("\n| workload | per eval: sparseae f64 / floor f64 | f32 / f64 | vs torch | vs numpy-notes "
           "| fit: torch / sparseae | sparseae cost | torch cost | time to torch's cost: torch / sparseae "
           "| same, sparseae auto L-BFGS memory | peak mem / activations |")

@@ -88,3 +88,57 @@ def test_the_lent_top_k_keeps_what_numpy_keeps(rng, monkeypatch):
     own = kernels.top_k_indices(a, 7)
     np.testing.assert_array_equal(np.sort(np.take_along_axis(a, lent, 1), axis=1),
                                   np.sort(np.take_along_axis(a, own, 1), axis=1))
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("dtype, ulps", [(np.float64, 4e-16), (np.float32, 2e-7)])
+def test_fused_derivatives_equal_the_notes_steps(rng, torch, name, dtype, ulps):
+    """PyTorch's one-pass δ ⊙ f'(z) on NumPy memory equals sparseae.activations' steps (relu's
+    at z = 0 too: 0, a subgradient)."""
+    from sparseae.activations import ACTIVATIONS
+
+    activation = ACTIVATIONS[name]
+    z = rng.normal(size=(300, 40)).astype(dtype)
+    z[0, :5] = 0.0
+    a = activation.f(z.copy(), None, np)
+    delta = rng.normal(size=z.shape).astype(dtype)
+    expected = delta.copy()
+    activation.derivative(a.copy(), expected, np)
+    backward = kernels.backward_for_numpy(name)
+    assert kernels.derivative_to_numpy(backward, a, delta)
+    np.testing.assert_allclose(delta, expected, rtol=2 * ulps, atol=2 * ulps * np.abs(expected).max())
+    if name == "relu":
+        assert np.all(delta[0, :5] == 0.0)
+
+
+def test_fused_derivatives_leave_what_they_cannot_share_to_numpy(rng, torch):
+    backward = kernels.backward_for_numpy("sigmoid")
+    assert kernels.backward_for_numpy("linear") is None
+    a, delta = rng.uniform(size=(200, 50)), rng.normal(size=(200, 50))
+    before = delta.copy()
+    assert not kernels.derivative_to_numpy(backward, a[:, ::2], delta[:, ::2])  # not contiguous
+    assert not kernels.derivative_to_numpy(backward, a.astype(np.float32), delta)  # mixed dtypes
+    assert not kernels.derivative_to_numpy(backward, a[:10, :10].copy(), delta[:10, :10].copy())  # small
+    readonly = delta.copy()
+    readonly.flags.writeable = False
+    assert not kernels.derivative_to_numpy(backward, a, readonly)
+    np.testing.assert_array_equal(delta, before)
+
+
+def test_the_backends_use_the_fused_derivative(rng, torch, monkeypatch):
+    """NumPy arrays and tensors both take the one-pass kernel when it is there, and the generic
+    steps when it is not (an activation without one)."""
+    from sparseae.activations import ACTIVATIONS
+    from sparseae.engine import get_backend
+
+    calls = []
+    real = kernels.backward_operator
+    monkeypatch.setattr(kernels, "backward_operator",
+                        lambda name, xp: (lambda d, a: calls.append(name) or real(name, xp)(d, a))
+                        if real(name, xp) else None)
+    a, delta = rng.uniform(size=(200, 50)), rng.normal(size=(200, 50))
+    for backend, arrays in ((get_backend(None), (a.copy(), delta.copy())),
+                            (get_backend("cpu"), (torch.from_numpy(a.copy()), torch.from_numpy(delta.copy())))):
+        backend.derivative(ACTIVATIONS["sigmoid"], *arrays)
+        backend.derivative(ACTIVATIONS["linear"], *arrays)
+    assert calls == ["sigmoid", "sigmoid"]

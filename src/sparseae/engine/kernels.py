@@ -1,7 +1,14 @@
-"""Borrowed elementwise kernels: PyTorch's fused in-place f for arrays the backends hold.
+"""Borrowed elementwise kernels: PyTorch's fused in-place f and f' for arrays the backends hold.
 
 The same module lends PyTorch's ``topk`` for TopK's selection on NumPy arrays
 (:func:`top_k_indices`).
+
+Backpropagation's δ ⊙ f'(z) is, in :mod:`sparseae.activations`, two or three passes over memory
+(δ ⊙ a, 1 − a, ⊙ again for sigmoid); PyTorch's autograd kernels ``sigmoid_backward``,
+``tanh_backward`` and ``threshold_backward`` (ReLU) compute it from δ and a = f(z) in one pass,
+in place (:data:`BACKWARD`, :func:`derivative_to_numpy`): 1.5-2.6x faster on the shapes of the
+benchmarks (benchmarks/kernels.py, figures in RESULTS.md), on every CPU, as no transcendental
+function is involved.
 
 On tensors, f(z + b) is one fused call (``z.sigmoid_()``) instead of the generic steps of
 :mod:`sparseae.activations`. On NumPy arrays, PyTorch's CPU kernels run in place on the same
@@ -24,6 +31,8 @@ import numpy as np
 
 #: The in-place PyTorch method of each activation that has a fused kernel.
 FUSED = {"sigmoid": "sigmoid_", "tanh": "tanh_"}
+#: PyTorch's fused δ ← δ ⊙ f'(z) from a = f(z), by activation (the ATen operator's name).
+BACKWARD = {"sigmoid": "sigmoid_backward", "tanh": "tanh_backward", "relu": "threshold_backward"}
 #: Values per PyTorch call on a NumPy array: under PyTorch's parallel grain (32,768 values), so
 #: each call runs in the calling thread (the objective already runs one thread per core), and
 #: small enough that the bias add and f meet the values in cache.
@@ -78,6 +87,36 @@ def borrowed_for_numpy(name):
     if name == "tanh" and numpy_is_vectorised():
         return None
     return FUSED[name]
+
+
+def backward_operator(name, torch):
+    """PyTorch's fused f' of activation ``name`` as ``fn(delta, a)``: δ ← δ ⊙ f'(z) in place on
+    tensors (a = f(z) left as it is), or None when it has none."""
+    if name not in BACKWARD:
+        return None
+    op = getattr(torch.ops.aten, BACKWARD[name]).grad_input
+    if name == "relu":  # δ where a > 0, else 0: the subgradient 0 at z = 0, as relu_derivative
+        return lambda delta, a: op(delta, a, 0.0, grad_input=delta)
+    return lambda delta, a: op(delta, a, grad_input=delta)
+
+
+def backward_for_numpy(name):
+    """PyTorch's fused f' of ``name`` for NumPy arrays (:func:`derivative_to_numpy`), or None."""
+    torch = torch_module()
+    return backward_operator(name, torch) if torch else None
+
+
+def derivative_to_numpy(backward, a, delta):
+    """δ ← δ ⊙ f'(z) by PyTorch's fused ``backward`` on the same memory; False (nothing done) when
+    the arrays cannot be shared (other dtypes or shapes, not C-contiguous, read-only) or are too
+    small to gain (:data:`SMALL`). One call for the whole block: it runs inside an evaluation,
+    where PyTorch computes in the calling thread alone (:func:`~sparseae.engine.parallel.single_threaded_blas`)."""
+    if (delta.size < SMALL or delta.dtype not in _SHAREABLE or a.dtype != delta.dtype or a.shape != delta.shape
+            or not (delta.flags.c_contiguous and a.flags.c_contiguous and delta.flags.writeable)):
+        return False
+    torch = torch_module()
+    backward(torch.from_numpy(delta), torch.from_numpy(a))
+    return True
 
 
 def apply_to_numpy(method, z, b):

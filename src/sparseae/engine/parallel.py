@@ -2,7 +2,8 @@
 
 NumPy and SciPy each load an OpenBLAS whose idle threads spin after a call and steal the cores
 from each other and from the elementwise work. So during a fit BLAS runs single-threaded
-(:func:`single_threaded_blas`), and the objective spreads its work over the cores itself,
+(:func:`single_threaded_blas`; PyTorch's too, when its products or kernels are borrowed), and
+the objective spreads its work over the cores itself,
 coarsely: :func:`over_rows` gives each core one range of rows for a whole pass (the pool wakes
 twice an evaluation, not once per product), walked in :func:`blocks` of a few MiB (bounded
 memory, yet big enough that the NumPy calls cost little next to the arithmetic). NumPy and BLAS
@@ -54,12 +55,20 @@ def single_threaded_blas():
         return
     if _controller is None:
         _controller = ThreadpoolController()
+    from .kernels import torch_module
+
+    torch = torch_module()  # PyTorch's BLAS (MKL, in its CPU wheel) is not one threadpoolctl sees
+    threads = torch.get_num_threads() if torch else None
     with _controller.limit(limits=1, user_api="blas"):
         _depth += 1
+        if torch:
+            torch.set_num_threads(1)
         try:
             yield
         finally:
             _depth -= 1
+            if torch:
+                torch.set_num_threads(threads)
 
 
 def row_ranges(m, parallel=True):
