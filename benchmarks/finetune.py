@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import MNIST, ROOT, lbfgs, machine, median_seconds, time_to  # noqa: E402
+from run import MNIST, ROOT, interleaved_medians, lbfgs, machine, time_to  # noqa: E402
 
 import sparseae  # noqa: E402
 from sparseae.softmax import one_hot  # noqa: E402
@@ -103,7 +103,7 @@ def main(argv=None):
         "sparseae_f64": lambda: objectives["float64"](theta0), "sparseae_f32": lambda: objectives["float32"](theta0),
         "torch_autograd": lambda: peer(theta0),
     }
-    seconds = {key: median_seconds(fn, args.repeats) for key, fn in evals.items()}
+    seconds = interleaved_medians(evals, args.repeats)
     for dtype in ("f64", "f32"):  # the floor: the faster BLAS of the process at these shapes
         seconds[f"floor_{dtype}"] = min(seconds[f"floor_{dtype}_numpy"], seconds[f"floor_{dtype}_torch"])
     fits = {}

@@ -81,6 +81,22 @@ def median_seconds(fn, repeats):
     return statistics.median(times)
 
 
+def interleaved_medians(fns, repeats, pause=0.2):
+    """``{key: median seconds}`` of each function, timed in turn round after round, so that a
+    change in the machine's speed during the run (a shared VM's neighbours) falls on all of them
+    alike; ``pause`` lets the previous one's BLAS threads stop spinning."""
+    times = {key: [] for key in fns}
+    for fn in fns.values():
+        fn()  # warm-up: buffers, caches, thread pools, the BLAS choices
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            time.sleep(pause)
+            t0 = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - t0)
+    return {key: statistics.median(t) for key, t in times.items()}
+
+
 def lbfgs(fun, theta0, iters, maxcor=10):
     """scipy's L-BFGS-B with the same settings for every peer; (theta, cost, trace, seconds).
 
@@ -183,7 +199,6 @@ def run_workload(name, args):
         "floor_f32_numpy": lambda: floor32(),
         "sparseae_f64": lambda: objective(theta0),
         "sparseae_f32": lambda: objective32(theta0),
-        "sparseae_f64_numpy_kernels": None,  # an objective made inside numpy_kernels(), below
         "numpy_notes": lambda: numpy_fun(theta0),
         "torch_autograd": lambda: torch_fun(theta0),
     }
@@ -191,12 +206,14 @@ def run_workload(name, args):
         evals["floor_f64_torch"] = peers.five_products_torch(X, s2, "cpu", "float64")
         evals["floor_f32_torch"] = peers.five_products_torch(X, s2, "cpu", "float32")
     row["eval_seconds"] = {}
-    for key, fn in evals.items():
-        with numpy_kernels() if key.endswith("numpy_kernels") else contextlib.nullcontext():
-            if fn is None:  # the backend picks its kernels once, when the objective is made
-                fn = partial(ours(X, w)[0], theta0)
-            row["eval_seconds"][key] = median_seconds(fn, args.repeats)
-        print(f"  eval {key:>15}: {row['eval_seconds'][key] * 1e3:9.2f} ms", flush=True)
+    with numpy_kernels():  # NumPy alone, as without PyTorch: made and timed inside the switch
+        row["eval_seconds"]["sparseae_f64_numpy_kernels"] = median_seconds(partial(ours(X, w)[0], theta0),
+                                                                           args.repeats)
+    # The floors and sparseae's evaluations timed in turn, so that their ratios hold on a machine
+    # whose speed drifts.
+    row["eval_seconds"].update(interleaved_medians(evals, args.repeats))
+    for key, seconds in row["eval_seconds"].items():
+        print(f"  eval {key:>15}: {seconds * 1e3:9.2f} ms", flush=True)
 
     e = row["eval_seconds"]
     for dtype in ("f64", "f32"):  # the floor: the faster BLAS of the process at these shapes
@@ -240,9 +257,9 @@ def run_workload(name, args):
         fit["seconds_per_iteration"] = fit["seconds"] / max(1, fit["iterations"])
     if args.fit_rounds > 1:  # the whole fit against the peer, alternating, as a median of rounds
         speedups = []
-        for _ in range(args.fit_rounds):
+        for _ in range(args.fit_rounds):  # sparseae as a user runs it: its own L-BFGS, memory "auto"
             peer = lbfgs(torch_fun, theta0.copy(), w["iters"], 10)
-            mine = own_lbfgs(objective, theta0.copy(), w["iters"], 10)
+            mine = own_lbfgs(objective, theta0.copy(), w["iters"], auto)
             reached = time_to(mine[2], peer[1])
             speedups.append(peer[3] / reached if reached else None)
             print(f"  round: torch {peer[3]:.2f} s, sparseae to its cost {reached} s", flush=True)

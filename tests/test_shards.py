@@ -100,3 +100,22 @@ def test_as_a_dask_array(tmp_path, parts):
     array = rows.to_dask()
     assert array.shape == (72, 6) and array.chunks[0] == (40, 7, 25)
     np.testing.assert_array_equal(array.compute(), np.concatenate(parts).astype(np.float32))
+
+
+def test_encode_reads_a_shard_folder_shard_by_shard(tmp_path, parts, capsys):
+    """``sparseae encode MODEL acts/``: the features of every row of every shard, in order,
+    equal to transform on the rows in memory; a chunk that spans two shards included."""
+    from sparseae.cli import main
+
+    folder = make_folder(tmp_path / "s", parts, dtype=np.float64)
+    X = np.concatenate(parts)
+    model = SparseAutoencoder(5, sparsity="topk", k=2, activation="relu", output_activation="linear", max_iter=5,
+                              random_state=0).fit(X)
+    path = model.save(tmp_path / "m.safetensors")
+    out = tmp_path / "features.npy"
+    assert main(["encode", str(path), str(folder), "-o", str(out), "--batch-size", "30"]) == 0
+    np.testing.assert_allclose(np.load(out), model.transform(X), rtol=1e-12, atol=1e-15)
+    assert "72 rows" in capsys.readouterr().out
+    assert main(["encode", str(path), str(folder), "-o", str(tmp_path / "k.npy"), "--key", "X"]) == 2  # usage
+    assert "drop key" in capsys.readouterr().err
+    assert not (tmp_path / "k.npy").exists()

@@ -122,15 +122,16 @@ def minibatches(source, batch, rng, targets=None):
 
 def row_chunks(X, batch_size, name="X"):
     """``(start, rows)`` over X in chunks of ``batch_size``, each checked by ``as_float_matrix``
-    (errors name the global row): an array or memmap (sliced), a ``.npy`` path (read a chunk at a
-    time), or a Dask array (its chunks brought to this process one by one)."""
+    (errors name the global row): an array or memmap (sliced), a ``.npy`` path or a row source
+    such as a folder of shards (read a chunk at a time), or a Dask array (its chunks brought to
+    this process one by one)."""
     if is_dask_array(X):
         X = X.rechunk({0: batch_size, 1: -1})
         starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
         for start, block in zip(starts, X.blocks):
             yield int(start), as_float_matrix(np.asarray(block.compute()), name, row_offset=int(start))
         return
-    rows = as_rows(X) if isinstance(X, (str, os.PathLike)) else None
+    rows = as_rows(X) if isinstance(X, (str, os.PathLike)) else X if isinstance(X, RowSource) else None
     if rows is None and not hasattr(X, "shape"):
         X = as_float_matrix(X, name)
     m = rows.shape[0] if rows is not None else X.shape[0]

@@ -36,7 +36,7 @@ def encode(args):
     out = _check_output(args.output, args.overwrite, ".npy")
     model = load(args.model)
     X = load_rows(args.data, key=args.key)
-    if X.ndim != 2:
+    if len(X.shape) != 2:
         raise DataError(f"{args.data!r} holds an array of shape {X.shape}; encode needs 2-D rows")
     if X.shape[0] == 0:
         raise DataError(f"{args.data!r} holds no rows (shape {X.shape}); there is nothing to encode")

@@ -17,8 +17,16 @@ from .patches import normalize_patches, sample_patches
 
 def load_rows(path, key=None):
     """The examples in a file, one per row: a ``.npy`` memory-mapped (so ``fit`` and ``encode``
-    read it in chunks), an IDX file's images in [0, 1], or a ``.npz`` (array ``key``)/``.csv``."""
+    read it in chunks), a folder of shards with their manifest (read shard by shard), an IDX
+    file's images in [0, 1], or a ``.npz`` (array ``key``)/``.csv``."""
+    from ..shards import ShardRows, is_shard_folder
+
     path = Path(path)
+    if is_shard_folder(path):
+        if key is not None:
+            raise ParameterError(f"key={key!r} names one array of a .npz file; {str(path)!r} is a folder of "
+                                 f"shards, so drop key (--key)")
+        return ShardRows(path)
     if key is not None and path.suffix.lower() != ".npz":
         raise ParameterError(f"key={key!r} names one array of a .npz file; {str(path)!r} is not one (it holds "
                              f"one array), so drop key (--key)")
@@ -111,9 +119,7 @@ def load_training_data(source="natural", *, key=None, n_patches=10000, patch_siz
     elif source == "digits":
         X, what, patches = load_digits()[0], "scikit-learn's 8x8 digits", False
     elif path.is_dir() and (path / "manifest.json").is_file():
-        from ..shards import ShardRows
-
-        X = ShardRows(path)
+        X = load_rows(path, key)
         what, patches = f"{X.shape[0]} rows of the shards in {source}", False
     elif path.is_dir():
         X = sample_patches(load_image_folder(path, colour), n_patches, patch_size, random_state)
