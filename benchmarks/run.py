@@ -81,19 +81,23 @@ def median_seconds(fn, repeats):
     return statistics.median(times)
 
 
-def interleaved_medians(fns, repeats, pause=0.2):
+def interleaved_medians(fns, repeats, pause=0.2, burst=3):
     """``{key: median seconds}`` of each function, timed in turn round after round, so that a
     change in the machine's speed during the run (a shared VM's neighbours) falls on all of them
-    alike; ``pause`` lets the previous one's BLAS threads stop spinning."""
+    alike. In each round each function gets ``pause`` (the previous one's BLAS threads stop
+    spinning), one untimed call (its own threads and caches warm again), then ``burst`` timed
+    calls; the figure is the median of all its timed calls."""
     times = {key: [] for key in fns}
     for fn in fns.values():
         fn()  # warm-up: buffers, caches, thread pools, the BLAS choices
     for _ in range(repeats):
         for key, fn in fns.items():
             time.sleep(pause)
-            t0 = time.perf_counter()
             fn()
-            times[key].append(time.perf_counter() - t0)
+            for _ in range(burst):
+                t0 = time.perf_counter()
+                fn()
+                times[key].append(time.perf_counter() - t0)
     return {key: statistics.median(t) for key, t in times.items()}
 
 
@@ -130,6 +134,7 @@ def own_lbfgs(objective, theta0, iters, memory):
         res = sparseae.minimize(objective, theta0, solver="lbfgs", max_iter=iters, tol=0.0,
                                 lbfgs_memory=memory, vectors=objective.vectors,
                                 callback=lambda it, cost: trace.append((time.perf_counter() - t0, cost)))
+    own_lbfgs.n_evaluations = res.n_evaluations  # (the last fit's calls of the objective)
     return res.theta, float(res.cost), trace, time.perf_counter() - t0
 
 
@@ -249,6 +254,8 @@ def run_workload(name, args):
     for key, fun, maxcor, solver in runs:
         theta, cost, trace, seconds = solver(fun, theta0.copy(), w["iters"], maxcor)
         fits[key] = {"seconds": seconds, "final_cost": cost, "trace": trace}
+        if solver is own_lbfgs:  # evaluations per iteration: what an iteration costs beyond one
+            fits[key]["evaluations"] = own_lbfgs.n_evaluations
         print(f"  fit  {key:>15}: {seconds:8.2f} s, final cost {cost:.6f}", flush=True)
     target = fits["torch_autograd"]["final_cost"]
     for key, fit in fits.items():
@@ -375,15 +382,17 @@ def main(argv=None):
 
 def print_table(result):
     print("\n| workload | floor f64: NumPy's BLAS / PyTorch's (ms) | eval / floor: f64, f32 "
-          "| L-BFGS iteration / floor f64 | fit speed-up over the peer, rounds |")
+          "| L-BFGS iteration (memory auto) / floor f64 | fit speed-up over the peer, rounds |")
     print("|---|---|---|---|---|")
     for row in result["workloads"]:
         e, f = row["eval_seconds"], row["fit"]
         torch_floor = f"{e['floor_f64_torch'] * 1e3:.1f}" if "floor_f64_torch" in e else "not installed"
         rounds = ", ".join(f"{x:.2f}x" if x else "not reached" for x in row.get("fit_speedup_rounds", []))
+        auto = f["sparseae_auto"]
         print(f"| ({row['workload']}) | {e['floor_f64_numpy'] * 1e3:.1f} / {torch_floor} "
               f"| {e['sparseae_f64'] / e['floor_f64']:.2f}, {e['sparseae_f32'] / e['floor_f32']:.2f} "
-              f"| {f['sparseae_f64']['seconds_per_iteration'] / e['floor_f64']:.2f} | {rounds or '-'} |")
+              f"| {auto['seconds_per_iteration'] / e['floor_f64']:.2f} "
+              f"({auto['evaluations'] / auto['iterations']:.2f} evaluations an iteration) | {rounds or '-'} |")
     print("\n| workload | per eval: sparseae f64 / floor f64 | f32 / f64 | vs torch | vs numpy-notes "
           "| fit: torch / sparseae | sparseae cost | torch cost | time to torch's cost: torch / sparseae "
           "| same, sparseae auto L-BFGS memory | peak mem / activations |")
