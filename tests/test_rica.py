@@ -5,7 +5,16 @@ import numpy as np
 import pytest
 from sklearn.pipeline import make_pipeline
 
-from sparseae import RICA, DataError, ParameterError, ZCAWhitening, check_gradient, edge_score, load, save
+from sparseae import (
+    RICA,
+    DataError,
+    ParameterError,
+    ZCAWhitening,
+    check_gradient,
+    edge_score,
+    load,
+    save,
+)
 from sparseae.reconstruction_ica import FilterLayout, RicaObjective
 
 pytestmark = pytest.mark.unconverged
@@ -144,3 +153,46 @@ def test_bad_parameters_and_data_are_named(rng):
     model = RICA(3, max_iter=5, random_state=0).fit(X)
     with pytest.raises(DataError, match="3 filters"):
         model.inverse_transform(np.zeros((2, 5)))
+
+
+class _Killed(Exception):
+    pass
+
+
+def _kill_at(n):
+    def callback(state):
+        if state.n_iter == n:
+            raise _Killed
+    return callback
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_a_killed_fit_resumes_from_its_checkpoint_bit_for_bit(rng, tmp_path, solver):
+    """RICA takes the training layer's checkpoints as the autoencoder does: killed after
+    iteration 13 with a checkpoint every 5, then resumed, it ends where the whole fit ends."""
+    X = rng.standard_normal((200, 9))
+    params = dict(solver=solver, max_iter=23, random_state=0, validation_fraction=0.25)
+    whole = RICA(6, **params).fit(X)
+    path = tmp_path / "rica.safetensors"
+    with pytest.raises(_Killed):
+        RICA(6, callback=_kill_at(13), **params).fit(X, checkpoint=path, checkpoint_every=5)
+    resumed = RICA(6, **params).fit(X, resume_from=path)
+    np.testing.assert_array_equal(resumed.components_, whole.components_)
+    assert resumed.loss_curve_ == whole.loss_curve_ and resumed.n_iter_ == whole.n_iter_ == 23
+    assert resumed.validation_scores_ == whole.validation_scores_
+    with pytest.raises(ParameterError, match="n_components=6, not 5"):
+        RICA(5, **params).fit(X, resume_from=path)  # another model's checkpoint
+
+
+def test_early_stopping_keeps_the_filters_of_the_best_held_out_cost(rng):
+    X = rng.standard_normal((300, 9))
+    model = RICA(12, solver="adam", learning_rate=0.05, max_iter=200, random_state=0, validation_fraction=0.3,
+                 early_stopping=True, n_iter_no_change=3).fit(X)
+    scores = model.validation_scores_
+    assert model.n_iter_ == len(scores) < 200  # it stopped early ...
+    best = int(np.argmin(scores))
+    assert best == len(scores) - 1 - 3  # ... 3 iterations after its best held-out cost
+    held_out = RicaObjective(X[model.validation_rows_], 12, sparsity_weight=model.sparsity_weight,
+                             epsilon=model.epsilon)
+    assert held_out.terms(model.theta_)["cost"] == pytest.approx(model.best_validation_score_, rel=1e-12)
+    assert model.best_validation_score_ == min(scores)
