@@ -78,6 +78,7 @@ class Products:
 
     def __init__(self):
         self._choices = None  # shape class -> "numpy" or "torch", for this machine
+        self._exact = {}  # (shapes, strides, dtype) -> the choice of its class, once looked up
         self._lock = threading.Lock()
 
     def _torch_for(self, a, b, out):
@@ -92,15 +93,23 @@ class Products:
             return None  # (PyTorch warns on a read-only array, such as a memory-mapped file's rows)
         if setting == "1":
             return torch
+        exact = (a.shape, a.strides, b.shape, b.strides, out.dtype.char)  # (a dict lookup on the hot path)
+        choice = self._exact.get(exact)
+        if choice is None:
+            choice = self._exact[exact] = self._choose(torch, a, b, out)
+        return torch if choice == "torch" else None
+
+    def _choose(self, torch, a, b, out):
+        """The library for a @ b's shape class: the machine's saved choice, or measured now."""
         if a.shape[0] * a.shape[1] * b.shape[1] < SMALL:
-            return None
+            return "numpy"
         key = shape_class(a, b)
         choices = self._load()
         if key not in choices:
             with self._lock:
                 if key not in choices:
                     choices[key] = self._save(key, self._measure(torch, a, b, out))
-        return torch if choices[key] == "torch" else None
+        return choices[key]
 
     def matmul_into(self, a, b, out):
         """out ← a @ b (2-D arrays; out C-contiguous)."""
