@@ -8,9 +8,10 @@ import pytest
 from sparseae.errors import DependencyError
 
 
-@pytest.mark.parametrize("missing", ["transformers", "all_minilm_l6_v2"])
+@pytest.mark.parametrize("missing", ["torch", "transformers", "all_minilm_l6_v2"])
 def test_the_error_says_which_extra_to_install(monkeypatch, tmp_path, missing, capsys):
     monkeypatch.setitem(sys.modules, missing, None)  # import of it fails as if not installed
+    # (PyTorch missing too is how the README's test command runs: `pip install ".[test]"` alone)
     from sparseae.datasets import transformer_activations
 
     with pytest.raises(DependencyError, match=r"pip install 'sparseae\[lm\]'"):

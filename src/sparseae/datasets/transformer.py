@@ -121,11 +121,10 @@ def transformer_activations(texts=None, *, model=None, layer=3, out, max_length=
     sparseae.errors.ParameterError: layer must be a whole number from 0 (the embeddings) to 6 ...
     """
     _check(layer, max_length, batch_size, dtype)
-    import torch
-
     builtin = texts is None
     passages = text_corpus(texts)
-    tokenizer, network, name = load_transformer(model, device)
+    tokenizer, network, name = load_transformer(model, device)  # a DependencyError without the lm extra
+    import torch
     layer = check_layer(network, layer)
     width = int(network.config.hidden_size)
     settings = _settings(name, tokenizer, layer, max_length, dtype, skip_special_tokens, passages, builtin, width)
