@@ -26,20 +26,12 @@ class _Backend:
     def matmul_into(self, a, b, out):
         self.xp.matmul(a, b, out=out)
 
-    def matmul_add(self, a, b, out):
-        """out ← out + a @ b, in one pass over out (BLAS's β = 1)."""
-        out.addmm_(a, b)
-
     def vdot(self, x, y):
         """Σ x ⊙ y over all elements."""
         return self.xp.vdot(x.reshape(-1), y.reshape(-1))
 
     def sum_of_squares(self, x):
         return self.vdot(x, x)
-
-    def derivative(self, activation, a, delta):
-        """δ ← δ ⊙ f'(z) in place, a = f(z) overwritten."""
-        activation.derivative(a, delta, self.xp)
 
     def keep_top_k(self, a, k):
         """In each row of a, the k largest values stay and the others become 0, in place."""
@@ -215,6 +207,10 @@ class TorchBackend(_Backend):
 
     def prepare(self, activations):
         pass
+
+    def matmul_add(self, a, b, out):
+        """out ← out + a @ b, in one pass over out (BLAS's β = 1)."""
+        out.addmm_(a, b)
 
     def derivative(self, activation, a, delta):
         """δ ← δ ⊙ f'(z) in place: one fused kernel where PyTorch has one (a kept), else the
