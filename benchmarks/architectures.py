@@ -3,7 +3,7 @@ TopK, BatchTopK, JumpReLU and Matryoshka-BatchTopK, each trained by sparseae and
 trainer (``SAETrainer``) on the same rows, width, k and number of examples seen, in one process;
 with dead units (active on no held-out row) and wall time.
 
-    python benchmarks/architectures.py [--datasets natural,mnist] [--epochs 10]
+    python benchmarks/architectures.py [--datasets natural,mnist] [--epochs 10] [--architectures JumpReLU,...]
 
 Data as benchmarks/sparsity.py: natural, 10,000 normalised 8x8 patches for training and 5,000
 held out; MNIST, 5,000 t10k digits for training and 5,000 held out. 128 units on the patches, 256
@@ -16,7 +16,10 @@ epochs (and, beside it, with AuxK instead, k_aux = d/2 and weight 1/32, and with
 coefficient and k set to the same penalty (its squared error has no 1/2: coefficients 2β); its
 inference SAE (``save_inference_model``, then ``SAE.load_from_disk``) encodes the held-out rows;
 its TopK SAEs keep their defaults (AuxK at weight 1, k_aux = d/2, dead after 1,000 steps, and
-activations rescaled by the decoder norms).
+activations rescaled by the decoder norms). JumpReLU: sparseae over seven β (0.0003 to 0.1), SAELens
+at two (its L0 coefficient 2β), every threshold from 0.001 with bandwidth 0.05 in both; after each
+dataset's table, sparseae's FVU at each SAELens row's L0, interpolated (linear in log L0) between
+the two sparseae β whose L0 bracket it.
 Prints Markdown tables; writes benchmarks/architectures.json.
 """
 
@@ -28,6 +31,8 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # SAELens's trainer draws a progress bar per fit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,12 +56,30 @@ def settings():
             runs.append((name, f"k={k}", dict(sparsity=penalty, k=k, solver="adam", resample_dead=5), cls, dict(k=k)))
         runs.append(("Matryoshka-BatchTopK", f"k={k}", dict(sparsity="batchtopk", k=k, solver="adam"),
                      "matryoshka", dict(k=k)))
-    for beta in (1e-3, 1e-2):
+    # sparseae's defaults otherwise (step, start, thresholds stepped in value)
+    for beta in (3e-4, 1e-3, 3e-3, 1e-2, 2e-2, 3e-2, 1e-1):
+        theirs = beta in (1e-3, 1e-2)
         runs.append(("JumpReLU", f"beta={beta}", dict(sparsity="jumprelu", sparsity_weight=beta,
-                                                      jumprelu_bandwidth=0.05, solver="adam", learning_rate=0.01),
-                     "jumprelu", dict(l0_coefficient=2 * beta, jumprelu_bandwidth=0.05,
-                                      jumprelu_init_threshold=1e-3)))
+                                                      jumprelu_bandwidth=0.05, solver="adam"),
+                     "jumprelu" if theirs else None,
+                     dict(l0_coefficient=2 * beta, jumprelu_bandwidth=0.05, jumprelu_init_threshold=1e-3)))
     return runs
+
+
+def at_equal_l0(rows, architecture):
+    """``[(SAELens row, sparseae's FVU at its L0 or None)]``: sparseae's FVU interpolated linearly
+    in log L0 between its two settings whose L0 bracket the SAELens row's."""
+    ours = sorted((r["l0"], r["fvu"]) for r in rows if r["architecture"] == architecture
+                  and r["library"] == "sparseae")
+    out = []
+    for theirs in (r for r in rows if r["architecture"] == architecture and r["library"].startswith("SAELens")):
+        fvu = None
+        for (l0a, fa), (l0b, fb) in zip(ours, ours[1:]):
+            if l0a <= theirs["l0"] <= l0b and l0a < l0b:
+                w = (np.log(theirs["l0"]) - np.log(l0a)) / (np.log(l0b) - np.log(l0a))
+                fvu = fa + w * (fb - fa)
+        out.append((theirs, fvu))
+    return out
 
 
 def held_out(H, R, X):
@@ -139,7 +162,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="natural,mnist")
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--architectures", default=None, help="comma-separated names (default: all)")
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "architectures.json"))
     args = parser.parse_args()
+    chosen = None if args.architectures is None else set(args.architectures.split(","))
     import sae_lens
 
     info = machine()
@@ -154,6 +180,8 @@ def main():
         print("| architecture | setting | library | held-out FVU | L0 | dead units | seconds |")
         print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
         for arch, label, ours, kind, theirs in settings():
+            if chosen is not None and arch not in chosen:
+                continue
             matryoshka = nested if kind == "matryoshka" else None
             rows = [("sparseae", fit_sparseae(train, test, width, ours, args.epochs, matryoshka))]
             if arch in ("TopK", "BatchTopK"):  # the dead units' treatments side by side (item 3)
@@ -164,14 +192,22 @@ def main():
             if arch == "L1":
                 lbfgs = dict(ours, solver="lbfgs", max_iter=200, resample_dead=50)
                 rows.append(("sparseae L-BFGS", fit_sparseae(train, test, width, lbfgs, args.epochs)))
-            tries = [fit_saelens(train, test, width, kind, theirs, args.epochs, lr, matryoshka) for lr in (3e-4, 4e-3)]
-            best = min(range(2), key=lambda i: tries[i][0])
-            rows.append((f"SAELens (lr {(3e-4, 4e-3)[best]:g})", tries[best]))
+            if kind is not None:
+                tries = [fit_saelens(train, test, width, kind, theirs, args.epochs, lr, matryoshka)
+                         for lr in (3e-4, 4e-3)]
+                best = min(range(2), key=lambda i: tries[i][0])
+                rows.append((f"SAELens (lr {(3e-4, 4e-3)[best]:g})", tries[best]))
             for library, (fvu, l0, dead, seconds) in rows:
                 print(f"| {arch} | {label} | {library} | {fvu:.4f} | {l0:.1f} | {dead} | {seconds:.1f} |", flush=True)
                 results.append(dict(dataset=name, architecture=arch, setting=label, library=library, fvu=fvu,
                                     l0=l0, dead=dead, seconds=seconds))
-    (ROOT / "benchmarks" / "architectures.json").write_text(json.dumps(dict(machine=info, results=results), indent=1))
+        here = [r for r in results if r["dataset"] == name]
+        for theirs, fvu in at_equal_l0(here, "JumpReLU"):
+            said = "outside sparseae's L0 range" if fvu is None else f"sparseae {fvu:.4f}"
+            print(f"\nJumpReLU at SAELens's L0 {theirs['l0']:.1f} ({theirs['setting']}): SAELens {theirs['fvu']:.4f}, "
+                  f"{said}", end="")
+        print()
+    Path(args.json).write_text(json.dumps(dict(machine=info, results=results), indent=1))
 
 
 if __name__ == "__main__":

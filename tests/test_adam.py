@@ -80,7 +80,7 @@ def test_beta_1_auto_is_short_for_kl_and_kingma_and_bas_for_l1_and_topk(rng, mon
     from sparseae.solvers import SOLVERS
 
     made = []
-    recording = replace(SOLVERS["adam"], run=lambda size, beta1: made.append(beta1) or Adam(size, beta1))
+    recording = replace(SOLVERS["adam"], run=lambda size, beta1, values=None: made.append(beta1) or Adam(size, beta1))
     monkeypatch.setitem(SOLVERS, "adam", recording)
     X = rng.uniform(0.1, 0.9, size=(200, 8))
     kw = {k: v for k, v in KW.items() if params.get("sparsity", "kl") == "kl" or k == "weight_decay"}
@@ -121,3 +121,28 @@ def test_a_bad_beta_1_is_a_one_line_error_naming_it(rng, beta_1):
 
     with pytest.raises(ParameterError, match="beta_1"):
         SparseAutoencoder(4, solver="adam", beta_1=beta_1).fit(rng.uniform(0.1, 0.9, size=(50, 8)))
+
+
+def test_entries_held_as_logs_are_stepped_in_their_values():
+    """``values``: the entries holding log θ_j take Adam's step in θ_j itself (the moments those
+    of ∂J/∂θ_j = ∂J/∂log θ_j / θ_j), as an Adam on θ_j directly does, and stay ≥ VALUE_FLOOR."""
+    from sparseae.optim.adam import VALUE_FLOOR
+
+    rng = np.random.default_rng(0)
+    plain = np.array([0.3, -1.0, 0.002, 0.5, 0.004])  # entries 2 and 3 are positive parameters
+    held = plain.copy()
+    held[2:4] = np.log(plain[2:4])
+    ours, reference = Adam(5, values=(2, 4)), Adam(5)
+    for _ in range(25):
+        grad = rng.normal(size=5)  # ∂J/∂θ_j at entries 2 and 3
+        grad[2] = abs(grad[2])  # θ_2 is pushed down, below 0 within a few steps
+        in_logs = grad.copy()
+        in_logs[2:4] *= np.exp(held[2:4])  # what the objective hands Adam: ∂J/∂log θ_j
+        given = in_logs.copy()
+        ours.step(held, in_logs, 0.01)
+        np.testing.assert_array_equal(in_logs, given)  # the caller's gradient is left as it was
+        reference.step(plain, grad, 0.01)
+        plain[2:4] = np.maximum(plain[2:4], VALUE_FLOOR)
+        np.testing.assert_allclose(np.exp(held[2:4]), plain[2:4], rtol=1e-12)
+        np.testing.assert_allclose(held[[0, 1, 4]], plain[[0, 1, 4]], rtol=1e-12)
+    assert plain[2] == VALUE_FLOOR and np.exp(held[2]) == pytest.approx(VALUE_FLOOR, rel=1e-12)

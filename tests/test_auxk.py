@@ -122,9 +122,60 @@ def test_bad_aux_k_is_a_one_line_error(X, tmp_path):
                          (dict(sparsity="topk", k=2, aux_k=2, aux_k_weight=0.0), "'aux_k_weight' parameter")]:
         with pytest.raises(ParameterError, match=says):
             sparseae.SparseAutoencoder(8, **relu, **params).fit(X)
-    with pytest.raises(ParameterError, match="not kept in checkpoints"):
-        sparseae.SparseAutoencoder(8, sparsity="topk", k=2, aux_k=2, **relu).fit(X, checkpoint=tmp_path / "c")
-    assert not (tmp_path / "c").exists()
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("solver, dead_after", [("adam", 1000), ("lbfgs", 100_000)])
+@pytest.mark.parametrize("validation_fraction", [0.0, 0.25])
+def test_a_fit_with_auxk_resumes_from_its_checkpoint_bit_for_bit(tmp_path, solver, dead_after, validation_fraction):
+    """The dead-unit counts are in the checkpoint (they decide which units take the AuxK term):
+    a fit killed after iteration 13 and resumed ends where the whole fit does. ``dead_after``
+    above one pass over the rows, so that the counts carry across iterations."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(400, 16)) @ rng.normal(size=(16, 16))
+    params = dict(activation="relu", output_activation="linear", sparsity="topk", k=3, aux_k=4,
+                  dead_after=dead_after, solver=solver, max_iter=23, random_state=0,
+                  validation_fraction=validation_fraction)
+
+    def make(**extra):
+        return sparseae.SparseAutoencoder(40, **params, **extra)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = make().fit(X)
+        path = tmp_path / "c.safetensors"
+
+        def kill(state):
+            if state.n_iter == 13:
+                raise Killed
+
+        with pytest.raises(Killed):
+            make(callback=kill).fit(X, checkpoint=path, checkpoint_every=5)
+        saved = sparseae.checkpoint.read_checkpoint(path)
+        assert saved.n_iter == 10 and saved.state["objective.aux_since"].shape == (40,)
+        assert saved.state["objective.aux_since"].max() > 0  # some unit has not fired lately
+        resumed = make().fit(X, resume_from=path)
+    np.testing.assert_array_equal(resumed.theta_, whole.theta_)
+    assert resumed.loss_curve_ == whole.loss_curve_
+    if validation_fraction:
+        assert resumed.validation_scores_ == whole.validation_scores_
+
+
+def test_partial_fit_carries_the_dead_unit_counts_from_call_to_call():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(300, 16)) @ rng.normal(size=(16, 16))
+    model = sparseae.SparseAutoencoder(200, activation="relu", output_activation="linear", sparsity="topk", k=1,
+                                       aux_k=4, dead_after=10_000, random_state=0)
+    model.partial_fit(X)
+    first = model._minibatch.state_dict()["objective.aux_since"].copy()
+    model.partial_fit(X)
+    second = model._minibatch.state_dict()["objective.aux_since"]
+    idle = second >= len(X)  # units that did not fire in the second call's epoch...
+    assert (first[idle] > 0).any() and (second[idle] == first[idle] + len(X)).all()  # ...count on from the first
+    # call's counts
 
 
 @pytest.mark.parametrize("penalty", ["topk", "batchtopk"])

@@ -443,3 +443,32 @@ def test_a_checkpoint_from_before_a_parameter_existed_resumes_at_its_default(X, 
     with pytest.warns(UserWarning, match="does not use jumprelu_bandwidth"), \
             pytest.raises(ParameterError, match="jumprelu_bandwidth=0.001, not 0.01"):
         changed.fit(X, resume_from=path)
+
+
+@pytest.mark.unconverged
+def test_jumprelu_under_adam_resumes_bit_for_bit_and_older_checkpoints_name_their_log_steps(X, tmp_path):
+    """Adam's moments of thresholds stepped in value are saved and resumed like any other; a
+    checkpoint from before ``jumprelu_steps`` existed stepped them in their logs, and a resume
+    that would step them otherwise is refused, naming the value to resume with."""
+    import sparseae.checkpoint as checkpoint
+
+    params = dict(sparsity="jumprelu", sparsity_weight=0.01, activation="relu", output_activation="linear",
+                  solver="adam", max_iter=23, random_state=0)
+    whole = sparseae.SparseAutoencoder(4, **params).fit(X)
+    path = tmp_path / "c.safetensors"
+    resumed = _fit_killed_then_resumed(X, path, kill_at=13, **params)
+    np.testing.assert_array_equal(resumed.theta_, whole.theta_)
+    assert resumed.loss_curve_ == whole.loss_curve_
+    saved = read_checkpoint(path)
+    old_params = {k: v for k, v in saved.params.items() if k != "jumprelu_steps"}
+    write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "params": old_params}))
+    with pytest.raises(ParameterError, match="jumprelu_steps='log', not 'threshold'"):
+        sparseae.SparseAutoencoder(4, **params).fit(X, resume_from=path)
+    assert sparseae.SparseAutoencoder(4, **params, jumprelu_steps="log").fit(X, resume_from=path).n_iter_ == 23
+    # L-BFGS does not read it: the same old checkpoint's parameters resume an L-BFGS fit
+    lbfgs = dict(params, solver="lbfgs", max_iter=6)
+    sparseae.SparseAutoencoder(4, **lbfgs).fit(X, checkpoint=path, checkpoint_every=3)
+    saved = read_checkpoint(path)
+    old_params = {k: v for k, v in saved.params.items() if k != "jumprelu_steps"}
+    write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "params": old_params}))
+    assert sparseae.SparseAutoencoder(4, **dict(lbfgs, max_iter=9)).fit(X, resume_from=path).n_iter_ == 9

@@ -51,14 +51,23 @@ def test_the_geometric_median_minimises_the_summed_distance(X):
     np.testing.assert_allclose(b2, y, rtol=1e-12)
 
 
-def test_auto_is_tied_from_the_mean_for_batchtopk_and_uniform_from_zero_otherwise(X):
-    (W1, W2), (_, b2) = _start(X, sparsity="batchtopk", k=3)
-    np.testing.assert_array_equal(W1, W2.T)
-    np.testing.assert_allclose(b2, X.mean(axis=0), rtol=1e-14)
-    for penalty in (dict(sparsity="topk", k=3), dict(sparsity="jumprelu")):
+def test_auto_is_tied_from_the_mean_for_batchtopk_and_jumprelu_under_adam_and_uniform_from_zero_otherwise(X):
+    tied = [dict(sparsity="batchtopk", k=3), dict(sparsity="batchtopk", k=3, solver="adam"),
+            dict(sparsity="jumprelu", solver="adam")]
+    for penalty in tied:
+        (W1, W2), (_, b2) = _start(X, **penalty)
+        np.testing.assert_array_equal(W1, W2.T)
+        np.testing.assert_allclose(b2, X.mean(axis=0), rtol=1e-14)
+    for penalty in (dict(sparsity="topk", k=3), dict(sparsity="topk", k=3, solver="adam"), dict(sparsity="jumprelu")):
         (W1, W2), (_, b2) = _start(X, **penalty)
         assert not np.array_equal(W1, W2.T) and not b2.any()
-    assert np.abs(W1).max() <= np.sqrt(6) / np.sqrt(6 + 10 + 1)  # UFLDL's U(±r)
+        assert np.abs(W1).max() <= np.sqrt(6) / np.sqrt(6 + 10 + 1)  # UFLDL's U(±r)
+    # partial_fit trains with Adam whatever ``solver`` says, and starts as Adam's fit does
+    model = sparseae.SparseAutoencoder(10, activation="relu", output_activation="linear", sparsity="jumprelu",
+                                       random_state=4, weight_decay=0.0)
+    model._validate()
+    (W1, W2), _ = model._layout(X.shape[1]).unpack(model._minibatch_theta(X.shape[1], X))
+    np.testing.assert_array_equal(W1, W2.T)
 
 
 def test_bad_initialisations_are_named():

@@ -159,6 +159,25 @@ def test_thresholds_move_and_l0_falls_as_beta_rises(correlated, params):
         assert np.median(model.threshold_) > 0.01
 
 
+def test_under_adam_thresholds_stepped_in_their_logs_stay_at_their_start_and_stepped_in_value_move(correlated):
+    """On rows whose pre-activations are O(1), as MNIST's are, 30 epochs: log θ_j takes steps of
+    about the step size, so θ_j = 0.001 moves by a few percent and β changes nothing; stepped in
+    θ_j (the default), the thresholds move tenfold and more and L0 falls as β rises."""
+    X = 5 * correlated
+    moved = {}
+    for steps in ("threshold", "log"):
+        l0s, medians = [], []
+        for beta in (0.01, 0.1, 1.0):
+            model = _fit(X, beta, solver="adam", max_iter=30, jumprelu_steps=steps)
+            l0s.append(sparseae.reconstruction_metrics(model, X)["l0"])
+            medians.append(np.median(model.threshold_))
+        moved[steps] = (l0s, medians)
+    l0s, medians = moved["threshold"]
+    assert l0s[0] > l0s[1] > l0s[2] and min(medians) > 0.02, moved
+    l0s, medians = moved["log"]
+    assert max(medians) < 0.0012 and max(l0s) - min(l0s) < 1e-3, moved
+
+
 def test_transform_applies_the_thresholds_and_the_model_file_keeps_them(correlated, tmp_path):
     model = _fit(correlated, 1e-2, solver="adam", learning_rate=0.01, max_iter=20)
     z = correlated @ model.coefs_[0] + model.intercepts_[0]
@@ -176,9 +195,13 @@ def test_bad_jumprelu_parameters_are_one_line_errors(correlated):
                          (dict(activation="tanh"), "not activation='tanh'"),
                          (dict(activation="relu", jumprelu_bandwidth=0.0), "jumprelu_bandwidth"),
                          (dict(activation="relu", jumprelu_bandwidth=-1.0), "jumprelu_bandwidth"),
-                         (dict(activation="relu", resample_dead=5), "resample_dead=5 does not apply")]:
+                         (dict(activation="relu", resample_dead=5), "resample_dead=5 does not apply"),
+                         (dict(activation="relu", jumprelu_steps="value"), "jumprelu_steps")]:
         with pytest.raises(ParameterError, match=says):
             sparseae.SparseAutoencoder(8, **base, **params).fit(correlated)
     with pytest.warns(UserWarning, match="does not use jumprelu_bandwidth=0.01"):
         sparseae.SparseAutoencoder(8, activation="relu", output_activation="linear", sparsity="l1",
                                    jumprelu_bandwidth=0.01, max_iter=2).fit(correlated)
+    with pytest.warns(UserWarning, match="does not use jumprelu_steps='log'"):
+        sparseae.SparseAutoencoder(8, activation="relu", output_activation="linear", sparsity="l1",
+                                   jumprelu_steps="log", max_iter=2).fit(correlated)

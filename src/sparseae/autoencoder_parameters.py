@@ -9,7 +9,7 @@ from .penalties import PENALTIES, check_penalty_parameters
 from .validation import CONSTRAINTS, Names
 
 PARAMETER_CONSTRAINTS = {name: CONSTRAINTS[name] for name in (
-    "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "jumprelu_bandwidth", "aux_k",
+    "n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "jumprelu_bandwidth", "jumprelu_steps", "aux_k",
     "aux_k_weight", "dead_after", "matryoshka", "input_scaling", "init", "decoder_bias_init", "decoder_norm",
     "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
     "learning_rate", "beta_1", "batch_size", "lbfgs_memory", "dtype", "device", "validation_fraction",
@@ -24,7 +24,7 @@ def check_combinations(model):
     """A ParameterError naming both parameters where ``model``'s settings contradict each other."""
     check_penalty_parameters(model.sparsity, model.activation, k=model.k, n_hidden=model.n_hidden,
                              sparsity_target=model.sparsity_target, sparsity_weight=model.sparsity_weight,
-                             jumprelu_bandwidth=model.jumprelu_bandwidth)
+                             jumprelu_bandwidth=model.jumprelu_bandwidth, jumprelu_steps=model.jumprelu_steps)
     penalty = PENALTIES[model.sparsity]
     if model.aux_k is not None and not penalty.uses_k:
         raise ParameterError(f"aux_k is AuxK's, for sparsity 'topk' or 'batchtopk', not sparsity={model.sparsity!r}")

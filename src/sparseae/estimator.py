@@ -54,6 +54,13 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
     jumprelu_bandwidth : float, default 0.001
         ε of JumpReLU's pseudo-gradients (the rectangle kernel's width, in units of the
         pre-activations; Rajamanoharan et al.'s value). Every threshold starts at 0.001.
+    jumprelu_steps : {"threshold", "log"}, default "threshold"
+        What Adam's steps move for JumpReLU's thresholds: "threshold", θ_j itself (by about the
+        step size a step, kept ≥ 1e-8, as SAELens trains them), or "log", log θ_j (as
+        Rajamanoharan et al. write it). θ and the model file hold log θ_j either way, and a
+        full-batch solver (L-BFGS) sees log θ_j either way. Measured on MNIST: stepped in their
+        logs, thresholds started at 0.001 barely move and β no longer changes L0
+        (benchmarks/RESULTS.md, "JumpReLU's thresholds under Adam").
     aux_k : int or None, default None
         AuxK (:mod:`sparseae.auxk`; Gao et al. 2024), for "topk" and "batchtopk": hidden units
         inactive on the last ``dead_after`` examples reconstruct the residual x − h(x) with each
@@ -75,11 +82,12 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
     init : {"auto", "uniform", "tied"}, default "auto"
         Where the weights start (:mod:`sparseae.initialisation`): UFLDL's W ~ U(±r), or
         "tied", decoder columns random unit directions and W1 = W2ᵀ. "auto": "tied" for
-        "batchtopk", "uniform" for the others (measured: benchmarks/RESULTS.md, "Initialisation").
+        "batchtopk", and for "jumprelu" under Adam; "uniform" for the others (measured:
+        benchmarks/RESULTS.md, "Initialisation" and "JumpReLU's thresholds under Adam").
     decoder_bias_init : {"auto", "zeros", "mean", "geometric_median"}, default "auto"
         b2 at the start: 0, or the training rows' mean or geometric median (of the first 10,000),
-        with b1 = −W1 b2 so the encoder starts on x − b2. "auto": "mean" for "batchtopk",
-        "zeros" for the others.
+        with b1 = −W1 b2 so the encoder starts on x − b2. "auto": "mean" where ``init``'s
+        "auto" is "tied", "zeros" for the others.
     decoder_norm : {None, "unit"}, default None
         "unit": the decoder W2 is used with each column at unit norm (a reparametrisation: θ stays
         unconstrained for L-BFGS; ``coefs_`` hold the normalised W2), so an L1 penalty cannot be
@@ -205,16 +213,17 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
     _parameter_constraints = PARAMETER_CONSTRAINTS
 
     def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0, k=None,
-                 jumprelu_bandwidth=1e-3, aux_k=None, aux_k_weight=1 / 32, dead_after=None, matryoshka=None,
-                 input_scaling=None, init="auto", decoder_bias_init="auto", decoder_norm=None,
-                 weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid", solver="lbfgs",
-                 max_iter="auto", tol=1e-5, learning_rate="auto", beta_1="auto", batch_size="auto",
-                 lbfgs_memory="auto", dtype="float64", device=None, validation_fraction=0.0,
+                 jumprelu_bandwidth=1e-3, jumprelu_steps="threshold", aux_k=None, aux_k_weight=1 / 32,
+                 dead_after=None, matryoshka=None, input_scaling=None, init="auto", decoder_bias_init="auto",
+                 decoder_norm=None, weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid",
+                 solver="lbfgs", max_iter="auto", tol=1e-5, learning_rate="auto", beta_1="auto",
+                 batch_size="auto", lbfgs_memory="auto", dtype="float64", device=None, validation_fraction=0.0,
                  early_stopping=False, n_iter_no_change=10, resample_dead=0, warm_start=False, callback=None,
                  random_state=None, verbose=0):
         self.n_hidden, self.sparsity = n_hidden, sparsity
         self.sparsity_target, self.sparsity_weight = sparsity_target, sparsity_weight
         self.k, self.jumprelu_bandwidth, self.decoder_norm = k, jumprelu_bandwidth, decoder_norm
+        self.jumprelu_steps = jumprelu_steps
         self.matryoshka, self.init, self.decoder_bias_init = matryoshka, init, decoder_bias_init
         self.aux_k, self.aux_k_weight, self.dead_after = aux_k, aux_k_weight, dead_after
         self.input_scaling = input_scaling
@@ -243,9 +252,6 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         for bit; SciPy's L-BFGS-B and CG restart from the saved θ (``sparseae.checkpoint``).
         """
         self._validate()
-        if self.aux_k is not None and (checkpoint is not None or resume_from is not None):
-            raise ParameterError("aux_k's dead-unit counts are not kept in checkpoints yet: a fit with aux_k "
-                                 "cannot write or resume one")
         resumed = self._read_resume(resume_from) if resume_from is not None else None
         self.__dict__.pop("_minibatch", None)
         warm = self.warm_start and hasattr(self, "theta_") and resumed is None
@@ -282,7 +288,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
         if first:
             self._validate()
             self._streamed("partial_fit")
-        return self._minibatch_epoch(self._no_dask(X), reset=first, initial_theta=self._initial_theta,
+        return self._minibatch_epoch(self._no_dask(X), reset=first, initial_theta=self._minibatch_theta,
                                      output_activation=self.output_activation)
 
     def fit_stream(self, chunks, n_chunks):
@@ -304,7 +310,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
             if i >= n_chunks:
                 raise DataError(f"the stream has more than n_chunks={n_chunks} chunks")
             self._minibatch_epoch(self._no_dask(chunk), reset=i == 0, schedule=True, first=i, total=n_chunks,
-                                  initial_theta=self._initial_theta, output_activation=self.output_activation)
+                                  initial_theta=self._minibatch_theta, output_activation=self.output_activation)
             state = SimpleNamespace(n_iter=i + 1, loss=self.loss_curve_[-1], validation_score=None,
                                     theta=self._minibatch.theta)
             if self.callback is not None and self.callback(state) is True:
@@ -333,11 +339,17 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
             raise ParameterError("solver='adam' does not take a Dask array; use a full-batch solver")
         return X
 
-    def _initial_theta(self, n, source=None):
-        """θ0 by ``init``, with the decoder bias from ``source``'s first rows (``decoder_bias_init``)."""
-        init, how = resolved_init(self.init, self.decoder_bias_init, self.sparsity)
+    def _initial_theta(self, n, source=None, minibatch=None):
+        """θ0 by ``init``, with the decoder bias from ``source``'s first rows (``decoder_bias_init``);
+        "auto" as for ``solver``'s kind, or for a minibatch solver if ``minibatch``."""
+        minibatch = self._solver().minibatch if minibatch is None else minibatch
+        init, how = resolved_init(self.init, self.decoder_bias_init, self.sparsity, minibatch)
         bias = None if how == "zeros" else decoder_bias(self._sample_rows(source), how)
         return initial_theta(self._layout(n), self.random_state, init, bias)
+
+    def _minibatch_theta(self, n, source=None):
+        """θ0 of ``partial_fit`` and ``fit_stream`` (Adam's, whatever ``solver`` says)."""
+        return self._initial_theta(n, source, minibatch=True)
 
     def _layout(self, n):
         """θ's layout for n features: W1, b1, W2, b2, and JumpReLU's log θ_j."""
@@ -354,9 +366,9 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
     def _width(self):
         return self.n_hidden
 
-    def _objective(self, source, targets, chunk_size):
+    def _objective(self, source, targets, chunk_size, aux=True):
         """J_sparse on ``source``'s rows (two passes in chunks of ``chunk_size``; a Dask array on
-        the cluster). An autoencoder's targets are its rows."""
+        the cluster), with AuxK's term if ``aux``. An autoencoder's targets are its rows."""
         n = source.shape[1]
         params = dict(activation=self.activation, output_activation=self.output_activation,
                       sparsity=self.sparsity, weight_decay=self.weight_decay,
@@ -364,7 +376,7 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
                       top_k=self._top_k(), decoder_norm=self.decoder_norm,
                       jumprelu_bandwidth=self.jumprelu_bandwidth,
                       nested=None if self.matryoshka is None else tuple(self.matryoshka),
-                      aux_k=self.aux_k, aux_k_weight=self.aux_k_weight, dead_after=self.dead_after,
+                      aux_k=self.aux_k if aux else None, aux_k_weight=self.aux_k_weight, dead_after=self.dead_after,
                       input_scale=getattr(self, "_input_scale", None))
         if is_dask_array(source):
             if self._solver().minibatch:
@@ -374,6 +386,11 @@ class SparseAutoencoder(Trainable, FittedAutoencoder, AutoencoderState, persiste
             return DaskObjective([n, self.n_hidden, n], source, **params)
         backend = get_backend(self.device, np.dtype(self.dtype))
         return SparseObjective([n, self.n_hidden, n], source, backend=backend, chunk_size=chunk_size, **params)
+
+    def _held_out_objective(self, rows, targets):
+        """J on the held-out rows without AuxK's term, a training device whose dead units would
+        be counted over the held-out evaluations' history: the score is J's own terms."""
+        return self._objective(rows, targets, None, aux=False)
 
     def _top_k(self):
         return self.k if PENALTIES[self.sparsity].uses_k else None

@@ -26,6 +26,13 @@ from .training.checkpoints import Checkpointer, check_same_params
 from .training.resampling import Resampler
 from .validation import check_parameters
 
+#: What a checkpoint written before a parameter existed was fitted with, where that is not the
+#: parameter's default: ``{parameter: (the parameter it depends on, its value, the value then)}``.
+#: JumpReLU's thresholds were stepped in their logs.
+BEFORE = {"jumprelu_steps": ("sparsity", "jumprelu", "log")}
+#: Parameters only a minibatch solver reads (a full-batch fit resumes whatever their values).
+MINIBATCH_ONLY = ("beta_1", "jumprelu_steps")
+
 
 def auto_lbfgs_memory(m, layout):
     """L-BFGS corrections for ``lbfgs_memory="auto"``: 100 (as UFLDL's minFunc), or fewer, at least
@@ -143,12 +150,14 @@ class Trainable:
         rate = getattr(self, "learning_rate", "auto")
         memory = getattr(self, "lbfgs_memory", "auto")
         batch = self._given_batch() if solver.minibatch else None
+        stepped = getattr(self, "jumprelu_steps", "log") == "threshold" and getattr(layout, "thresholds", None)
         return Settings(solver=solver, max_iter=max_iter, tol=getattr(self, "tol", 1e-5),
                         learning_rate=float(rate) if rate != "auto" else solver.learning_rate or 0.1,
                         beta_1=self._beta_1(solver), batch_size=min(batch or MINIBATCH_ROWS, m),
                         lbfgs_memory=auto_lbfgs_memory(m, layout) if memory == "auto" else int(memory),
                         resample_every=getattr(self, "resample_dead", 0), verbose=self.verbose > 0,
-                        description="epochs" if solver.minibatch and description == "training" else description)
+                        description="epochs" if solver.minibatch and description == "training" else description,
+                        values=layout.log_threshold_range() if stepped else None)
 
     # -- resume ------------------------------------------------------------------------------
 
@@ -162,10 +171,10 @@ class Trainable:
         solver = self._solver()
 
         def same(name, theirs, ours):
+            if name in MINIBATCH_ONLY and not solver.minibatch:
+                return True
             if name != "beta_1":
                 return theirs == ours
-            if not solver.minibatch:
-                return True
             theirs = self._beta_1(solver, 0.9 if theirs is None else theirs)
             if theirs != self._beta_1(solver):
                 raise ParameterError(
@@ -174,9 +183,12 @@ class Trainable:
             return True
 
         mine = json.loads(json.dumps(self._json_params()))  # tuples as the file's lists
-        # a parameter added since the checkpoint was written: it was fitted at the default
-        # (beta_1 aside: those fits used 0.9, which `same` knows)
+        # a parameter added since the checkpoint was written: it was fitted at the default, or at
+        # the behaviour before the parameter (BEFORE; beta_1 aside: those fits used 0.9, which
+        # `same` knows)
         defaults = json.loads(json.dumps(type(self)()._json_params()))
+        defaults.update({name: then for name, (depends, when, then) in BEFORE.items()
+                         if ckpt.params.get(depends) == when})
         added = {k: defaults[k] for k in mine.keys() - ckpt.params.keys() if k in defaults and k != "beta_1"}
         saved = {**added, **ckpt.params}
         check_same_params(path, {k: v for k, v in saved.items() if k != "_model"}, mine, same)
@@ -249,7 +261,7 @@ class Trainable:
         self._warn_unused(solver)
         if held_out is None:
             source, targets, m, held_out = self._hold_out(source, targets, m, resumed)
-        held_objective = None if held_out is None else self._objective(held_out[0], held_out[1], None)
+        held_objective = None if held_out is None else self._held_out_objective(*held_out)
         monitor = Monitor(held_objective, getattr(self, "early_stopping", False),
                           getattr(self, "n_iter_no_change", 10), getattr(self, "callback", None),
                           n_done=before[0], loss_curve=before[1])
@@ -309,6 +321,10 @@ class Trainable:
     def _width(self):
         """The widest hidden layer, for chunk sizes."""
         return 0
+
+    def _held_out_objective(self, rows, targets):
+        """J on the held-out rows, which the monitor scores after each iteration."""
+        return self._objective(rows, targets, None)
 
     # -- minibatch runs that go on between calls (partial_fit, fit_stream) -------------------
 

@@ -24,14 +24,20 @@ DECODER_BIAS_INITS = ("zeros", "mean", "geometric_median")
 
 
 #: What "auto" means, measured (benchmarks/RESULTS.md, "Initialisation"): BatchTopK starts tied,
-#: from the mean; JumpReLU from UFLDL's start (started tied, nearly every unit died);
-#: the others as their recorded figures were measured (TopK measured better tied, kept as it was).
+#: from the mean; the others as their recorded figures were measured (TopK measured better
+#: tied, kept as it was).
 AUTO = {"batchtopk": ("tied", "mean")}
+#: ... and under a minibatch solver (Adam): JumpReLU tied from the mean (benchmarks/RESULTS.md,
+#: "JumpReLU's thresholds under Adam": on MNIST, FVU 0.073 at L0 130 against UFLDL's start's
+#: 0.144 at L0 62, 31 dead units against 179). Under L-BFGS, whose thresholds stay where they
+#: start, the tied start keeps nearly every unit on (L0 235-250 of 256): UFLDL's start there.
+AUTO_MINIBATCH = {"jumprelu": ("tied", "mean")}
 
 
-def resolved_init(init, decoder_bias_init, sparsity):
-    """``(init, decoder_bias_init)`` with "auto" resolved for ``sparsity``."""
-    tied, bias = AUTO.get(sparsity, ("uniform", "zeros"))
+def resolved_init(init, decoder_bias_init, sparsity, minibatch=False):
+    """``(init, decoder_bias_init)`` with "auto" resolved for ``sparsity`` and the solver's kind."""
+    auto = AUTO_MINIBATCH.get(sparsity) if minibatch else None
+    tied, bias = auto or AUTO.get(sparsity, ("uniform", "zeros"))
     return (tied if init == "auto" else init), (bias if decoder_bias_init == "auto" else decoder_bias_init)
 
 

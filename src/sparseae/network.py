@@ -104,6 +104,10 @@ class Layout:
         bs = [theta[start:end] for start, end in self._biases]
         return Ws, bs
 
+    def log_threshold_range(self):
+        """``(start, end)`` of log θ_j in θ; None for a network without thresholds."""
+        return None if self.thresholds is None else self._log_thresholds
+
     def log_thresholds(self, theta):
         """The view of log θ_j in θ (or in a gradient), one per unit of the thresholded layer; None
         for a network without thresholds."""

@@ -9,7 +9,7 @@ from .activations import ACTIVATIONS
 from .auxk import DeadCounter
 from .backprop import weight_decay
 from .engine.vectors import on_host
-from .errors import ParameterError
+from .errors import ModelFileError, ParameterError
 from .jumprelu import BANDWIDTH, JumpReLU
 from .losses import LOSSES
 from .matryoshka import check_widths
@@ -62,6 +62,14 @@ class Evaluated:
     def terms(self, theta):
         """Each term of J at θ and their sum ``cost``."""
         return self.evaluate(theta)[0]
+
+    def carried_state(self):
+        """What the objective carries from one evaluation to the next (host arrays by name), which
+        a driver saves in its checkpoints: nothing, unless an objective says otherwise."""
+        return {}
+
+    def load_carried_state(self, state):
+        """Continue from :meth:`carried_state`'s values found in ``state`` (a checkpoint's)."""
 
     def __call__(self, theta):
         """``(J(θ), ∇J(θ))``, the gradient as a new float64 vector where θ is: a host array, or a
@@ -151,10 +159,30 @@ class ObjectiveBase(Evaluated):
         if self.aux is None:
             return
         if self.dead_counter is None:
-            after = self.aux[2] if self.aux[2] is not None else min(10_000_000, self.n_examples)
-            self.dead_counter = DeadCounter(len(active), after)
+            self.dead_counter = self._new_dead_counter()
         self.dead_counter.update(active, m)
         self._dead = self.dead_counter.dead()
+
+    def _new_dead_counter(self):
+        after = self.aux[2] if self.aux[2] is not None else min(10_000_000, self.n_examples)
+        return DeadCounter(self.layout.layer_sizes[1], after)
+
+    def carried_state(self):
+        """AuxK's counts of examples since each unit fired (``aux_since``), once counting began."""
+        if self.aux is None or self.dead_counter is None:
+            return {}
+        return {"aux_since": self.dead_counter.since.copy()}
+
+    def load_carried_state(self, state):
+        if self.aux is None or state.get("aux_since") is None:
+            return
+        since = np.asarray(state["aux_since"], dtype=np.float64)
+        counter = self._new_dead_counter()
+        if since.shape != counter.since.shape or not (np.isfinite(since).all() and (since >= 0).all()):
+            raise ModelFileError(f"the saved AuxK counts hold {since.size} values, not {counter.since.size} "
+                                 "non-negative numbers (one per hidden unit)")
+        counter.since[...] = since
+        self.dead_counter, self._dead = counter, counter.dead()
 
     def _aux_args(self):
         """``(dead, k_aux, weight)`` for pass 2, or None (no AuxK, or no unit dead)."""

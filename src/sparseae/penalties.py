@@ -212,7 +212,7 @@ def sparsity_terms(penalty, rho, beta, rho_hat, drho_da, m):
 
 
 def check_penalty_parameters(sparsity, activation, *, k, n_hidden, sparsity_target, sparsity_weight,
-                             jumprelu_bandwidth=1e-3, defaults=(0.01, 3.0)):
+                             jumprelu_bandwidth=1e-3, jumprelu_steps="threshold", defaults=(0.01, 3.0)):
     """A penalty's own rules, before any data is read: an activation it can work with, k for a
     selecting penalty (TopK), and a warning for ρ, β or k given to a penalty that does not use
     them (``defaults``: ρ's and β's values that count as not given)."""
@@ -233,6 +233,8 @@ def check_penalty_parameters(sparsity, activation, *, k, n_hidden, sparsity_targ
         unused.append(f"k={k}")
     if not penalty.gated and jumprelu_bandwidth != 1e-3:
         unused.append(f"jumprelu_bandwidth={jumprelu_bandwidth}")
+    if not penalty.gated and jumprelu_steps != "threshold":
+        unused.append(f"jumprelu_steps={jumprelu_steps!r}")
     if unused:
         warnings.warn(f"sparsity={sparsity!r} does not use {' or '.join(unused)}; it is ignored", UserWarning,
                       stacklevel=4)

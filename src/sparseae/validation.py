@@ -71,6 +71,7 @@ CONSTRAINTS = {
     "k": [Interval(Integral, 1, None, closed="left"), None],
     "decoder_norm": [Names(("unit",)), None],
     "jumprelu_bandwidth": [Interval(Real, 0, np.inf, closed="neither")],
+    "jumprelu_steps": [Names(("threshold", "log"))],
     "matryoshka": [list, tuple, None],
     "aux_k": [Interval(Integral, 1, None, closed="left"), None],
     "aux_k_weight": [Interval(Real, 0, np.inf, closed="neither")],

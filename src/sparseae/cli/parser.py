@@ -91,6 +91,8 @@ def _add_model_flags(p):
     g.add_argument("--k", type=int, help="for topk: the hidden units each example keeps; for batchtopk, their mean")
     g.add_argument("--jumprelu-bandwidth", type=POSITIVE, default=1e-3,
                    help="for jumprelu: the pseudo-gradients' kernel width (0.001)")
+    g.add_argument("--jumprelu-steps", choices=("threshold", "log"), default="threshold",
+                   help="for jumprelu under adam: step the thresholds themselves or their logs (threshold)")
     g.add_argument("--matryoshka", type=_widths, metavar="M1,M2,...",
                    help="nested prefix widths ending at --n-hidden, each reconstructing x (none)")
     g.add_argument("--aux-k", type=_number(int, low=1), metavar="K",

@@ -17,8 +17,9 @@ from .resume import CHECKPOINT, open_resumed_run, record_run
 from .run_files import exit_status, stop_record, write_run
 from .run_folder import RunFolder
 
-MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "jumprelu_bandwidth", "matryoshka",
-               "aux_k", "aux_k_weight", "dead_after", "input_scaling", "init", "decoder_bias_init", "decoder_norm",
+MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "jumprelu_bandwidth",
+               "jumprelu_steps", "matryoshka", "aux_k", "aux_k_weight", "dead_after", "input_scaling", "init",
+               "decoder_bias_init", "decoder_norm",
                "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
                "learning_rate", "beta_1", "batch_size", "lbfgs_memory", "dtype", "device",
                "validation_fraction", "early_stopping", "n_iter_no_change", "resample_dead")

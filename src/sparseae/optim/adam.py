@@ -8,6 +8,10 @@ import numpy as np
 
 from ..errors import ModelFileError
 
+#: The smallest value a parameter stepped in its value (:class:`Adam`'s ``values``) is kept at:
+#: SAELens clamps its JumpReLU thresholds at 0, whose log θ would be -inf.
+VALUE_FLOOR = 1e-8
+
 
 class Adam:
     r"""Adam's moments and step count for a flat θ of ``size`` values.
@@ -16,10 +20,18 @@ class Adam:
               v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \quad
               \theta \leftarrow \theta - \alpha \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t}
               \frac{m}{\sqrt{v} + \epsilon}
+
+    ``values``: ``(start, end)`` of θ's entries that hold the logarithms of positive parameters
+    (JumpReLU's log θ_j) to be stepped in the parameters themselves: Adam's step moves a
+    parameter by about α whatever its scale, so a threshold stepped in its log moves by a factor
+    e^α a step at most and, from a small start, barely moves (SAELens's issue #494). For these
+    entries the moments are those of ∂J/∂θ_j = (∂J/∂log θ_j) / θ_j, θ_j takes the step, and
+    its log is stored back (θ_j kept ≥ :data:`VALUE_FLOOR`, as SAELens keeps its thresholds ≥ 0).
     """
 
-    def __init__(self, size, beta1=0.9, beta2=0.999, eps=1e-8):
+    def __init__(self, size, beta1=0.9, beta2=0.999, eps=1e-8, values=None):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.values = None if values is None else slice(*values)
         self.m = np.zeros(size)
         self.v = np.zeros(size)
         self.t = 0
@@ -50,6 +62,12 @@ class Adam:
 
     def step(self, theta, grad, learning_rate):
         """θ ← θ - step, in place."""
+        if self.values is not None:
+            logs = theta[self.values]
+            value = np.exp(logs)
+            grad = grad.copy()
+            grad[self.values] /= value
+            logs[...] = value
         self.t += 1
         step = self._step
         self.m *= self.beta1
@@ -65,3 +83,6 @@ class Adam:
         np.multiply(self.m, alpha, out=self._scaled)
         np.divide(self._scaled, step, out=step)
         theta -= step
+        if self.values is not None:
+            logs = theta[self.values]
+            np.log(np.maximum(logs, VALUE_FLOOR, out=logs), out=logs)

@@ -7,6 +7,23 @@ from ..errors import ParameterError
 
 #: Parameters a resumed fit may change: they do not change what is computed.
 MAY_DIFFER = ("max_iter", "verbose", "callback")
+#: The prefix of the names a driver's state dict gives what its objective carries between
+#: evaluations (AuxK's counts), beside the optimizer's own state.
+CARRIED = "objective."
+
+
+def carried(objective):
+    """``objective``'s carried state (:meth:`~sparseae.objective_base.Evaluated.carried_state`)
+    under :data:`CARRIED` names, for a driver's state dict."""
+    return {} if objective is None else {CARRIED + k: v for k, v in objective.carried_state().items()}
+
+
+def restore(objective, state):
+    """Hand ``objective`` the carried part of a driver's ``state``; returns the rest (the
+    optimizer's)."""
+    state = state or {}
+    objective.load_carried_state({k[len(CARRIED):]: v for k, v in state.items() if k.startswith(CARRIED)})
+    return {k: v for k, v in state.items() if not k.startswith(CARRIED)}
 
 
 class Checkpointer:

@@ -9,6 +9,7 @@ from ..engine.parallel import single_threaded_blas
 from ..errors import FitInterrupted, NonFiniteCostError
 from ..optim import minimize
 from ..progress import Progress
+from .checkpoints import carried, restore
 from .result import FitResult
 
 
@@ -18,11 +19,13 @@ class FullBatch:
 
     def __init__(self, settings, state=None):
         self.settings, self._state, self._box = settings, state or None, {}
+        self._objective = None
 
     def state_dict(self):
-        """The solver's state now: L-BFGS's history (host arrays), or nothing."""
+        """The solver's state now: L-BFGS's history (host arrays), or nothing; and what the
+        objective carries between evaluations (:func:`~.checkpoints.carried`)."""
         history = self._box.get("lbfgs")
-        return history() if history is not None else {}
+        return {**(history() if history is not None else {}), **carried(self._objective)}
 
     def run(self, objective, theta0, monitor, resampler=None):
         """Minimise ``objective`` from ``theta0`` for ``settings.max_iter`` iterations: a FitResult.
@@ -30,6 +33,7 @@ class FullBatch:
         With a ``resampler`` (:class:`~sparseae.training.resampling.Resampler`), in windows of
         ``settings.resample_every`` iterations, the solver's history restarting after each."""
         s, self._monitor = self.settings, monitor
+        self._state, self._objective = restore(objective, self._state) or None, objective
         monitor.watch(self.state_dict)
         start = self._start = monitor.n_done  # a resumed fit's iterations count toward max_iter
         with Progress(start + s.max_iter, enabled=s.verbose, description=s.description, initial=start) as progress, \

@@ -14,6 +14,7 @@ from .._data import minibatches
 from ..engine.parallel import single_threaded_blas
 from ..errors import ModelFileError, NonFiniteCostError
 from ..progress import Progress
+from .checkpoints import carried, restore
 from .result import FitResult
 from .schedules import step_schedule, target_schedule
 
@@ -44,16 +45,18 @@ class Minibatch:
     def __init__(self, settings, theta0, rng, state=None):
         self.settings = settings
         self.theta = np.array(theta0, dtype=np.float64)
-        self.optimizer = settings.solver.run(self.theta.size, settings.beta_1)
+        self.optimizer = settings.solver.run(self.theta.size, settings.beta_1, values=settings.values)
         self.rng, self.rho_hat = rng, None
+        self._objective, self._carried = None, {}
         if state:
             self.load_state_dict(state)
 
     def state_dict(self):
-        """The optimizer's state, the generator's and ρ̂'s average, by name."""
+        """The optimizer's state, the generator's, ρ̂'s average and what the objective carries
+        between minibatches (:func:`~.checkpoints.carried`), by name."""
         _, keys, pos, has_gauss, gauss = self.rng.get_state()
         state = {**self.optimizer.state_dict(), "rng_keys": keys, "rng_pos": int(pos),
-                 "rng_has_gauss": int(has_gauss), "rng_gauss": float(gauss)}
+                 "rng_has_gauss": int(has_gauss), "rng_gauss": float(gauss), **carried(self._objective)}
         if self.rho_hat is not None:
             state["rho_hat"] = np.asarray(self.rho_hat, dtype=np.float64)
         return state
@@ -67,6 +70,7 @@ class Minibatch:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"the saved minibatch state is incomplete or damaged: {exc!r}") from None
         self.rng, self.rho_hat = rng, state.get("rho_hat")
+        self._carried = state
 
     def run(self, objective, data, epochs, monitor=None, *, first=0, total=None, schedule=True,
             resampler=None):
@@ -77,6 +81,9 @@ class Minibatch:
         ``first + 1``, ... of ``total`` (default ``first + epochs``); else a constant step.
         """
         s = self.settings
+        # the objective goes on from the last run's (partial_fit's previous call) or a checkpoint's
+        restore(objective, self._carried if self._objective is None else carried(self._objective))
+        self._objective = objective
         total = first + epochs if total is None else total
         rows, targets = data
         rho = objective.rho

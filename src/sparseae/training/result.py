@@ -12,7 +12,9 @@ class Settings:
 
     ``max_iter`` counts iterations (epochs for a minibatch solver) of this run; ``batch_size``
     is a minibatch's rows; ``resample_every``: dead units resampled every this many iterations
-    (0: never); ``description`` names the run in its progress bar.
+    (0: never); ``description`` names the run in its progress bar; ``values``: ``(start, end)``
+    of θ's entries that hold logs of positive parameters a minibatch optimizer steps in the
+    parameters themselves (JumpReLU's thresholds; :class:`sparseae.optim.adam.Adam`), or None.
     """
 
     solver: object
@@ -25,6 +27,7 @@ class Settings:
     resample_every: int = 0
     verbose: bool = False
     description: str = "training"
+    values: tuple = None
 
 
 #: Why a run stopped: its FitResult's ``stopped``.
