@@ -23,7 +23,7 @@ class FullBatch:
 
     def state_dict(self):
         """The solver's state now: L-BFGS's history (host arrays), or nothing; and what the
-        objective carries between evaluations (:func:`~.checkpoints.carried`)."""
+        objective carries between evaluations (``training.checkpoints.carried``)."""
         history = self._box.get("lbfgs")
         return {**(history() if history is not None else {}), **carried(self._objective)}
 

@@ -53,7 +53,7 @@ class Minibatch:
 
     def state_dict(self):
         """The optimizer's state, the generator's, ρ̂'s average and what the objective carries
-        between minibatches (:func:`~.checkpoints.carried`), by name."""
+        between minibatches (``training.checkpoints.carried``), by name."""
         _, keys, pos, has_gauss, gauss = self.rng.get_state()
         state = {**self.optimizer.state_dict(), "rng_keys": keys, "rng_pos": int(pos),
                  "rng_has_gauss": int(has_gauss), "rng_gauss": float(gauss), **carried(self._objective)}
