@@ -7,7 +7,7 @@ Backpropagation's δ ⊙ f'(z) is, in :mod:`sparseae.activations`, two or three 
 (δ ⊙ a, 1 − a, ⊙ again for sigmoid); PyTorch's autograd kernels ``sigmoid_backward``,
 ``tanh_backward`` and ``threshold_backward`` (ReLU) compute it from δ and a = f(z) in one pass,
 in place (:data:`BACKWARD`, :func:`derivative_to_numpy`): 1.5-2.6x faster on the shapes of the
-benchmarks (benchmarks/kernels.py, figures in RESULTS.md), on every CPU, as no transcendental
+benchmarks (benchmarks/elementwise.py, figures in RESULTS.md), on every CPU, as no transcendental
 function is involved.
 
 On tensors, f(z + b) is one fused call (``z.sigmoid_()``) instead of the generic steps of

@@ -1,7 +1,7 @@
 """The speed tricks of sparseae/engine, measured on this CPU: which elementwise kernels to borrow
 from PyTorch for NumPy arrays, and whether column sums by a product with ones beat np.sum.
 
-    python benchmarks/kernels.py
+    python benchmarks/elementwise.py
 
 Prints ns per value (best of 30, one thread) for sigmoid and tanh on NumPy's kernels and on
 PyTorch's (in place on the same memory, as sparseae runs them), in float64 and float32; the same
