@@ -85,6 +85,16 @@ def test_linear_preprocessing_is_folded_and_the_rest_is_not(rng):
     assert codes["other"].W is None and codes["other"].n_units == 16
 
 
+def test_a_folded_code_takes_the_bias_through_a_column_of_ones(rng):
+    P = rng.uniform(0, 1, size=(7, 16))
+    for name, encoder in encoders(16, rng).items():
+        code = PatchCode(encoder)
+        buffer = code.patch_buffer(7)
+        assert buffer.shape == (7, 16 + code.folded) and (not code.folded or (buffer[:, -1] == 1).all()), name
+        buffer[:, :16] = P
+        np.testing.assert_allclose(code.codes(buffer), encoder.transform(P), rtol=0, atol=1e-13, err_msg=name)
+
+
 def test_stride_pool_shapes_and_global_pooling(rng):
     images = rng.uniform(0, 1, size=(3, 13, 17))
     encoder = encoders(9, rng)["sigmoid"]

@@ -234,7 +234,7 @@ class ConvolutionalFeatures(TransformerMixin, BaseEstimator):
         def run(i, lo, hi):  # one core's images [lo, hi) of the batch
             if i not in buffers:
                 rows = block * positions
-                buffers[i] = (np.empty((rows, code.n_features)), np.empty((rows, code.n_units)))
+                buffers[i] = (code.patch_buffer(rows), np.empty((rows, code.n_units)))
             for start, stop in parallel.blocks(lo, hi, block):
                 self._block(images[start:stop], code, buffers[i], shape, pooled, pool, out[first + start:first + stop])
 
@@ -259,7 +259,8 @@ class ConvolutionalFeatures(TransformerMixin, BaseEstimator):
         if images.ndim == 4:  # (b, rows, cols, C, p, q) -> a patch as (p, q, C), as patches are flattened
             windows = windows.transpose(0, 1, 2, 4, 5, 3)
         patches = buffers[0][: b * positions]
-        np.copyto(patches.reshape(windows.shape), windows)
+        # a view (splitting each axis of the patches' columns never copies), past any ones column
+        np.copyto(patches[:, : code.n_features].reshape(windows.shape), windows)
         a = code.codes(patches, buffers[1][: b * positions])  # (b · positions, units)
         regions = a.reshape(b, pooled[0], pool[0], pooled[1], pool[1], code.n_units)
         if self.pooling == "mean":

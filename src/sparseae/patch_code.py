@@ -72,6 +72,7 @@ class PatchCode:
                 i -= 1
             self.W, self.b, self.before = W, b, steps[:i]
             self.n_units = W.shape[0]
+            self._Wb = np.concatenate([W, b[:, None]], axis=1)  # [W | b]: b rides in the product
         else:
             probe = np.zeros((1, self.n_features))
             for step in steps:
@@ -83,10 +84,26 @@ class PatchCode:
         """Whether the code is one product per patch (no step applied by its ``transform``)."""
         return self.W is not None and not self.before
 
+    def patch_buffer(self, rows):
+        """An empty buffer for ``rows`` patches as :meth:`codes` takes them: each patch's values in
+        the first ``n_features`` columns and, when the code is :attr:`folded`, a column of ones
+        after them, already written, so that the product with [W | b] adds the bias (one pass
+        over the code fewer)."""
+        P = np.empty((rows, self.n_features + self.folded))
+        if self.folded:
+            P[:, -1] = 1.0
+        return P
+
     def codes(self, P, out=None):
-        """The code of each row of P (float64, shape (rows, n_features)) as a (rows, n_units)
-        array: in ``out`` when given (and the code is an affine map: P's rows are patches, the
-        product is written there and finished in place)."""
+        """The code of each row of P (float64, shape (rows, n_features), or a
+        :meth:`patch_buffer`'s rows) as a (rows, n_units) array: in ``out`` when given (and the
+        code is an affine map: P's rows are patches, the product is written there and finished in
+        place)."""
+        if self.folded and P.shape[1] == self.n_features + 1:  # the ones column: z = [x 1] [W | b]ᵀ
+            if out is None:
+                out = np.empty((P.shape[0], self.n_units))
+            np.matmul(P, self._Wb.T, out=out)
+            return self._finish(out, None)
         for step in self.before:
             P = np.asarray(step.transform(P), dtype=np.float64)
         if self.W is None:

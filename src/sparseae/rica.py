@@ -153,7 +153,8 @@ class RICA(Trainable, ClassNamePrefixFeaturesOutMixin, TransformerMixin, persist
         check_is_fitted(self)
 
         def finish(z, b):
-            z += b
+            if b is not None:
+                z += b
             return z
 
         return self.components_, np.zeros(self.n_components), finish
