@@ -1,6 +1,6 @@
-"""TopK's sparse-code evaluation (sparseae.sparse_code) against the dense one: the same J and
-gradient to 1e-12 in float64, in memory, in chunks and on minibatches; chosen only where it
-applies."""
+"""TopK's and BatchTopK's sparse-code evaluation (sparseae.sparse_code) against the dense one: the
+same J and gradient to 1e-12 in float64, in memory, in chunks and on minibatches; chosen only where
+it applies."""
 
 import numpy as np
 import pytest
@@ -16,10 +16,10 @@ def X(rng):
     return rng.standard_normal((400, 12))
 
 
-@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.parametrize("sparsity, activation", [("topk", "relu"), ("topk", "sigmoid"), ("batchtopk", "relu")])
 @pytest.mark.parametrize("chunk_size", [None, 130])
-def test_equal_to_the_dense_evaluation(X, activation, chunk_size):
-    kw = dict(activation=activation, output_activation="linear", sparsity="topk", top_k=4, weight_decay=1e-3,
+def test_equal_to_the_dense_evaluation(X, sparsity, activation, chunk_size):
+    kw = dict(activation=activation, output_activation="linear", sparsity=sparsity, top_k=4, weight_decay=1e-3,
               chunk_size=chunk_size)
     theta = Layout(SIZES).initial_theta(0)
     dense, sparse = SparseObjective(SIZES, X, **kw), SparseObjective(SIZES, X, **kw)
@@ -43,12 +43,16 @@ def test_chosen_only_where_it_applies(X):
     assert not SparseObjective(SIZES, X, sparsity="topk", top_k=4, aux_k=8, **kw).sparse_code
     assert not SparseObjective(SIZES, X, sparsity="topk", top_k=4, nested=(16, 64), **kw).sparse_code
     assert not SparseObjective([12, 64, 20, 12], X, sparsity="topk", top_k=4, **kw).sparse_code
+    assert SparseObjective(SIZES, X, sparsity="batchtopk", top_k=4, **kw).sparse_code
+    assert not SparseObjective(SIZES, X, sparsity="batchtopk", top_k=16, **kw).sparse_code
+    assert not SparseObjective(SIZES, X, sparsity="jumprelu", sparsity_weight=0.1, **kw).sparse_code
 
 
-def test_a_fit_takes_it_and_matches_the_dense_fit(X, monkeypatch):
+@pytest.mark.parametrize("sparsity", ["topk", "batchtopk"])
+def test_a_fit_takes_it_and_matches_the_dense_fit(X, monkeypatch, sparsity):
     from sparseae import objective
 
-    kw = dict(sparsity="topk", k=4, activation="relu", output_activation="linear", solver="adam", max_iter=3,
+    kw = dict(sparsity=sparsity, k=4, activation="relu", output_activation="linear", solver="adam", max_iter=3,
               random_state=0)
     sparse = SparseAutoencoder(64, **kw).fit(X)
     monkeypatch.setattr(objective, "applies", lambda *args: False)

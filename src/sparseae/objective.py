@@ -192,15 +192,16 @@ class SparseObjective(ObjectiveBase):
 
         return self._reparametrised(theta, evaluate)
 
-    def _select_batch(self, passes, Ws, bs, parts, m):
+    def _select_batch(self, passes, Ws, bs, parts, m, keep=False):
         """BatchTopK's t over the rows of ``parts`` (arrays of rows), m in all: the gate of pass 2
-        (kept as :attr:`batch_threshold`)."""
+        (kept as :attr:`batch_threshold`). ``keep``: one part, whose a(2) pass 2 on the sparse
+        code takes from the selection pass."""
         count, top = self.top_k * m, None
 
         def each():
             nonlocal top
             for x in parts:
-                values, column_max = passes.largest(Ws, bs, x, self.sparse_layer, count)
+                values, column_max = passes.largest(Ws, bs, x, self.sparse_layer, count, keep=keep)
                 top = column_max if top is None else np.maximum(top, column_max)
                 yield values
 
@@ -212,7 +213,7 @@ class SparseObjective(ObjectiveBase):
         """In memory: pass 1 keeps a(2) .. a(k) of X's rows, and pass 2 starts from them."""
         theta, passes, (Ws, bs) = self._start(theta)
         if self.penalty.batch_k:
-            self._select_batch(passes, Ws, bs, [X], X.shape[0])
+            self._select_batch(passes, Ws, bs, [X], X.shape[0], keep=passes.sparse_code)
 
         def pass2(sparsity_delta):
             loss_sum = passes.backpropagate(Ws, bs, X, Y, X.shape[0], self._delta(sparsity_delta), kept=True,

@@ -26,7 +26,7 @@ class RowPasses:
                  sparse_code=False, top_k=None):
         self.layout, self.backend = layout, backend
         self.top_k = top_k  # TopK's k, for the sparse code
-        self.sparse_code = sparse_code  # pass 2 on TopK's sparse code (:mod:`sparseae.sparse_code`)
+        self.sparse_code = sparse_code  # pass 2 on the sparse code (:mod:`sparseae.sparse_code`)
         self.nested = nested  # a Matryoshka autoencoder's prefix widths, or None
         self.f, self.f_out, self.loss, self.sparse_layer = f, f_out, loss, sparse_layer
         self.select = select  # fn(a) changing a(k) in place (TopK), or None
@@ -35,6 +35,7 @@ class RowPasses:
         # Each row of a block holds its a(l) and δ(l) for l ≥ 2, and its x.
         self.block = backend.block_rows(2 * sum(sizes[1:]) + sizes[0], rows)
         self.kept = [backend.empty((rows, s)) for s in sizes[1 : self.kept_layers]]
+        self.rows, self._selected = rows, None  # BatchTopK's a(2) from its selection pass, for pass 2
         self._scratch = {}
         backend.prepare([f, f_out])
 
@@ -71,18 +72,27 @@ class RowPasses:
         parts = self._over_rows(run, X.shape[0])
         return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
 
-    def largest(self, Ws, bs, X, layer, count):
+    def largest(self, Ws, bs, X, layer, count, keep=False):
         """The selection pass of BatchTopK: the ``count`` largest a(layer) of X's rows (a host
         float64 vector; all of them when fewer), exact whatever the blocks and cores, and each
-        unit's largest a(layer) over the rows (host; for which units the selection keeps)."""
+        unit's largest a(layer) over the rows (host; for which units the selection keeps).
+
+        ``keep``: a(2) of X's rows stays in a buffer of the chunk's size, and the next
+        :meth:`backpropagate` of the same rows with ``kept=True`` on the sparse code gates it
+        instead of computing it again (one product X W(1)ᵀ fewer)."""
+        if keep and self._selected is None:
+            self._selected = self.backend.empty((self.rows, self.layout.layer_sizes[1]))
+
         def run(i, lo, hi):
             out = self._workspace(i)["a"]
             best, top = np.zeros(0), np.full(self.layout.layer_sizes[layer - 1], -np.inf)
             for start, stop in blocks(lo, hi, self.block):
                 a = backprop.forward(Ws, bs, X[start:stop], self.f, self.f_out, self.backend, n_layers=layer,
-                                     out=out)[-1]
-                best = keep_largest(np.concatenate([best, self.backend.largest(a, count)]), count)
+                                     out=[self._selected[start:stop]] if keep else out)[-1]
                 top = np.maximum(top, self.backend.to_host(self.backend.column_max(a)))
+                if best.size == count:  # only values ≥ the count-th largest so far can be among the count largest
+                    a = a[a >= best.min()]
+                best = keep_largest(np.concatenate([best, self.backend.largest(a, count)]), count)
             return best, top
 
         parts = self._over_rows(run, X.shape[0])
@@ -96,18 +106,21 @@ class RowPasses:
             return None
         return (self.sparse_layer - first + 1, self.select)
 
-    def _sparse_block(self, workspace, Ws, bs, x, y, m, k, start, stop):
-        """Pass 2 of one block on TopK's sparse code: a(2) from the kept buffer (or computed),
-        then :func:`sparseae.sparse_code.backpropagate`."""
+    def _sparse_block(self, workspace, Ws, bs, x, y, m, k, start, stop, gate=None, kept=False):
+        """Pass 2 of one block on the sparse code: a(2) from the kept buffer (or from BatchTopK's
+        selection pass when ``kept``, through its ``gate``; or computed), then
+        :func:`sparseae.sparse_code.backpropagate`."""
         rows = stop - start
         if k >= 2:
             a = self.kept[0][start:stop]
+        elif gate is not None and kept:  # BatchTopK's a(2), left by its selection pass: gated in place
+            a = gate[1](self._selected[start:stop], None)
         else:
             a = backprop.forward(Ws, bs, x, self.f, self.f_out, self.backend, n_layers=2, out=workspace["a"],
-                                 select=self._select_at(1))[-1]
+                                 select=self._select_at(1), gate=gate)[-1]
         out, delta = workspace["a"][1][:rows], workspace["delta"][1][:rows]
         value = sparse_code.backpropagate(Ws, bs, x, a, y, m, self.f, self.f_out, self.loss, self.backend,
-                                          workspace["grads"], out, delta, self.top_k)
+                                          workspace["grads"], out, delta, None if gate else self.top_k)
         return self.backend.scalar(value)
 
     def zero_gradient(self):
@@ -173,7 +186,8 @@ class RowPasses:
             total = 0.0
             for start, stop in blocks(lo, hi, self.block):
                 if self.sparse_code:
-                    total += self._sparse_block(workspace, Ws, bs, X[start:stop], Y[start:stop], m, k, start, stop)
+                    total += self._sparse_block(workspace, Ws, bs, X[start:stop], Y[start:stop], m, k, start, stop,
+                                                gates[0], kept)
                     continue
                 a = [X[start:stop]] + [buffer[start:stop] for buffer in self.kept[: k - 1]]
                 out = workspace["a"][k - 1 :]
