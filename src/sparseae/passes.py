@@ -106,10 +106,10 @@ class RowPasses:
             return None
         return (self.sparse_layer - first + 1, self.select)
 
-    def _sparse_block(self, workspace, Ws, bs, x, y, m, k, start, stop, gate=None, kept=False):
+    def _sparse_block(self, workspace, Ws, bs, x, y, m, k, start, stop, gate, kept, decoder):
         """Pass 2 of one block on the sparse code: a(2) from the kept buffer (or from BatchTopK's
         selection pass when ``kept``, through its ``gate``; or computed), then
-        :func:`sparseae.sparse_code.backpropagate`."""
+        :func:`sparseae.sparse_code.backpropagate` (``decoder``: its W(2)ᵀ rows)."""
         rows = stop - start
         if k >= 2:
             a = self.kept[0][start:stop]
@@ -120,7 +120,7 @@ class RowPasses:
                                  select=self._select_at(1), gate=gate)[-1]
         out, delta = workspace["a"][1][:rows], workspace["delta"][1][:rows]
         value = sparse_code.backpropagate(Ws, bs, x, a, y, m, self.f, self.f_out, self.loss, self.backend,
-                                          workspace["grads"], out, delta, None if gate else self.top_k)
+                                          workspace["grads"], out, delta, None if gate else self.top_k, decoder)
         return self.backend.scalar(value)
 
     def zero_gradient(self):
@@ -173,6 +173,7 @@ class RowPasses:
         """
         k = self.kept_layers if kept else 1
         f, f_out, backend = self.f, self.f_out, self.backend
+        decoder = sparse_code.decoder_rows(Ws) if self.sparse_code else None
 
         def run(i, lo, hi):
             workspace = self._workspace(i)
@@ -187,7 +188,7 @@ class RowPasses:
             for start, stop in blocks(lo, hi, self.block):
                 if self.sparse_code:
                     total += self._sparse_block(workspace, Ws, bs, X[start:stop], Y[start:stop], m, k, start, stop,
-                                                gates[0], kept)
+                                                gates[0], kept, decoder)
                     continue
                 a = [X[start:stop]] + [buffer[start:stop] for buffer in self.kept[: k - 1]]
                 out = workspace["a"][k - 1 :]

@@ -59,15 +59,24 @@ def _code(a, k):
     return sparse.csr_matrix((values.reshape(-1), units.reshape(-1), indptr), shape=a.shape)
 
 
-def backpropagate(Ws, bs, X, a, y, m, f, f_out, loss, backend, grads, out, delta, k):
+def decoder_rows(Ws):
+    """W(2)ᵀ as a C-contiguous (s_2, n) array, made once an evaluation and shared by its blocks:
+    the rows that the kept units gather, and the decoder's product, read it row by row (from the
+    strided view W(2).T the gather is several times slower)."""
+    return np.ascontiguousarray(Ws[1].T)
+
+
+def backpropagate(Ws, bs, X, a, y, m, f, f_out, loss, backend, grads, out, delta, k, W2T=None):
     r"""Pass 2 of a block of inputs ``X`` whose code ``a`` (rows x s_2, TopK-selected: ``k`` a row, or
     BatchTopK's, gated: ``k=None``) is known,
     targets ``y``: the output in ``out`` (a rows x n buffer), δ(3) in ``delta``, the gradient
-    added into ``grads`` (``(Ws, bs)`` views); returns the block's Σ loss. ``a`` is unchanged."""
-    (_, W2), (_, b2) = Ws, bs
+    added into ``grads`` (``(Ws, bs)`` views); returns the block's Σ loss. ``a`` is unchanged.
+    ``W2T``: :func:`decoder_rows` of ``Ws``, when the caller has it."""
+    (_, b2) = bs
+    W2T = decoder_rows(Ws) if W2T is None else W2T
     (gW1, gW2), (gb1, gb2) = grads
     code = _code(a, k)  # the kept values and their units, row by row
-    out[...] = code @ W2.T  # A W(2)ᵀ: (rows, n)
+    out[...] = code @ W2T  # A W(2)ᵀ: (rows, n)
     backend.activate(f_out, out, b2)
     value = loss.value_and_delta(out, y, delta, backend)
     delta *= 1.0 / m
@@ -77,7 +86,7 @@ def backpropagate(Ws, bs, X, a, y, m, f, f_out, loss, backend, grads, out, delta
     gb2 += backend.column_sums(delta)
     rows = np.repeat(np.arange(code.shape[0]), np.diff(code.indptr))
     units, kept = code.indices, code.data
-    d2, W2T = np.empty_like(kept), W2.T
+    d2 = np.empty_like(kept)
     for start in range(0, len(kept), GATHER):
         part = slice(start, start + GATHER)
         d2[part] = np.einsum("ij,ij->i", delta[rows[part]], W2T[units[part]])  # W(2)ᵀ δ(3) at the kept units
