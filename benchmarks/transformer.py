@@ -10,7 +10,12 @@ own trainer (``SAETrainer``, its TopK and BatchTopK training SAEs, float32, CPU)
 the same minibatches of --batch rows and the same number of examples seen, in one process:
 samples per second of the fit, held-out FVU, L0, dead units, and the spliced fidelity
 (:func:`sparseae.spliced_fidelity`) on the 64 passages that follow
-the training ones. Writes benchmarks/transformer.json; prints a Markdown table.
+the training ones. SAELens at each of --saelens-steps (its default 3e-4, and sparseae's 0.004),
+each row reported. JumpReLU (``jumprelu`` in --architectures): sparseae at each β of
+--jumprelu-betas and SAELens at each of --saelens-betas (its L0 coefficient 2β: its squared
+error has no 1/2), thresholds from 0.001 with bandwidth 0.05 in both; then sparseae's FVU at each
+SAELens row's L0, interpolated linearly in log L0 between the two sparseae β whose L0 bracket
+it. Writes benchmarks/transformer.json; prints a Markdown table.
 """
 
 import argparse
@@ -25,7 +30,7 @@ import numpy as np
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from architectures import fit_saelens, fit_sparseae  # noqa: E402
+from architectures import at_equal_l0, fit_saelens, fit_sparseae  # noqa: E402
 from run import ROOT, machine  # noqa: E402
 
 import sparseae  # noqa: E402
@@ -54,7 +59,10 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch", type=int, default=4096)
     parser.add_argument("--k", type=int, default=32)
-    parser.add_argument("--architectures", default="topk,batchtopk")
+    parser.add_argument("--architectures", default="topk,batchtopk,jumprelu")
+    parser.add_argument("--saelens-steps", default="3e-4,4e-3")
+    parser.add_argument("--jumprelu-betas", default="0.003,0.01,0.03")
+    parser.add_argument("--saelens-betas", default="0.01")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "transformer.json"))
     args = parser.parse_args(argv)
     passages = text_corpus()
@@ -67,21 +75,32 @@ def main(argv=None):
     train, test = X[:cut], X[cut:]
     spliced_texts = passages[args.passages : args.passages + 64]
     rows = []
+    steps = [float(lr) for lr in args.saelens_steps.split(",")]
     for width, architecture in ((int(w), a) for w in args.widths.split(",") for a in args.architectures.split(",")):
-        for library in ("sparseae", "SAELens"):
+        runs = []  # (library, setting, sparseae parameters or SAELens's (parameters, step))
+        if architecture == "jumprelu":
+            for beta in (float(b) for b in args.jumprelu_betas.split(",")):
+                runs.append(("sparseae", f"beta={beta:g}", dict(sparsity="jumprelu", sparsity_weight=beta,
+                                                                 jumprelu_bandwidth=0.05, solver="adam")))
+            for beta in (float(b) for b in args.saelens_betas.split(",")):
+                theirs = dict(l0_coefficient=2 * beta, jumprelu_bandwidth=0.05, jumprelu_init_threshold=1e-3)
+                runs += [("SAELens", f"beta={beta:g}, lr {lr:g}", (theirs, lr)) for lr in steps]
+        else:
+            runs.append(("sparseae", f"k={args.k}", dict(sparsity=architecture, k=args.k, solver="adam")))
+            runs += [("SAELens", f"k={args.k}, lr {lr:g}", (dict(k=args.k), lr)) for lr in steps]
+        for library, setting, params in runs:
             keep = {}
             if library == "sparseae":
-                params = dict(sparsity=architecture, k=args.k, solver="adam")
                 fvu, l0, dead, seconds = fit_sparseae(train, test, width, params, args.epochs, batch=args.batch,
                                                       keep=keep)
                 model = keep["model"]
             else:
-                fvu, l0, dead, seconds = fit_saelens(train, test, width, architecture, dict(k=args.k), args.epochs,
-                                                     3e-4, batch=args.batch, keep=keep)
+                fvu, l0, dead, seconds = fit_saelens(train, test, width, architecture, params[0], args.epochs,
+                                                     params[1], batch=args.batch, keep=keep)
                 model = Inference(keep["model"], X.shape[1])
             fidelity = sparseae.spliced_fidelity(model, spliced_texts, layer=3)
             seen = args.epochs * (len(train) // args.batch) * args.batch
-            rows.append({"width": width, "architecture": architecture, "library": library,
+            rows.append({"width": width, "architecture": architecture, "library": library, "setting": setting,
                          "samples_per_second": seen / seconds, "seconds": seconds,
                          "fvu": fvu, "explained_variance": 1 - fvu, "l0": l0, "dead": dead,
                          "fraction_recovered": fidelity["fraction_recovered"],
@@ -91,13 +110,18 @@ def main(argv=None):
               "seconds_activations": seconds_activations, "k": args.k, "batch": args.batch, "epochs": args.epochs,
               "rows": rows}
     Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
-    print("| width | architecture | library | samples/s | held-out explained variance | L0 | dead | "
+    print("| width | architecture | library | setting | samples/s | held-out explained variance | L0 | dead | "
           "fraction recovered | spliced cosine |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['width']} | {r['architecture']} | {r['library']} | {r['samples_per_second']:.0f} | "
-              f"{r['explained_variance']:.3f} | "
+        print(f"| {r['width']} | {r['architecture']} | {r['library']} | {r['setting']} | "
+              f"{r['samples_per_second']:.0f} | {r['explained_variance']:.3f} | "
               f"{r['l0']:.1f} | {r['dead']} | {r['fraction_recovered']:.3f} | {r['spliced_cosine']:.3f} |")
+    for width in sorted({r["width"] for r in rows}):
+        for theirs, fvu in at_equal_l0([r for r in rows if r["width"] == width], "jumprelu"):
+            said = "outside sparseae's L0 range" if fvu is None else f"sparseae {1 - fvu:.3f}"
+            print(f"JumpReLU, width {width}, at SAELens's L0 {theirs['l0']:.1f} ({theirs['setting']}): explained "
+                  f"variance SAELens {1 - theirs['fvu']:.3f}, {said}")
 
 
 if __name__ == "__main__":
