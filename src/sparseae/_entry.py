@@ -16,4 +16,9 @@ def run():
             raise
         print(f"sparseae: interrupted ({_signals.name()}) while starting; nothing was written", file=sys.stderr)
         sys.exit(_signals.exit_status())
-    sys.exit(main())
+    try:
+        status = main()
+    except KeyboardInterrupt:  # on main's edges, outside its own handling (entering or leaving it)
+        print(f"sparseae: interrupted ({_signals.name()})", file=sys.stderr)
+        status = _signals.exit_status()
+    sys.exit(status)

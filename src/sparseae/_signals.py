@@ -3,20 +3,11 @@ each raises KeyboardInterrupt where the program is, so a fit keeps its last comp
 and every file being written is left whole or not at all. :data:`received` says which signal
 came, for the exit status (128 + its number) and ``metrics.json``.
 
-A signal that lands while Python runs a finaliser (a ``__del__``, a weakref callback during
-garbage collection) raises there, where Python can only print "Exception ignored" and go on: the
-interrupt would be lost. The hook :func:`_unraisable` delivers it again instead, from a helper
-thread, so that it surfaces where the main thread runs next (the hook itself, being Python code,
-would only lose it again).
-
 Imports nothing heavy, so the command's entry point can install it before NumPy loads.
 """
 
-import _thread
 import signal
-import sys
 import threading
-import time
 from contextlib import contextmanager
 
 
@@ -35,46 +26,13 @@ def _interrupt(signum, frame):
     raise Signalled(signal.Signals(signum).name)
 
 
-def _unraisable(unraisable, previous):
-    """``sys.unraisablehook`` while signals are handled: an interrupt raised inside a finaliser
-    is delivered again to the main thread instead of printed and lost; anything else goes to the
-    ``previous`` hook."""
-    if isinstance(unraisable.exc_value, Signalled) and received is not None:
-        threading.Thread(target=_again, args=(received,), daemon=True).start()
-        return
-    previous(unraisable)
-
-
-def _again(signum, after=0.01):
-    """The signal ``signum`` once more in the main thread, ``after`` seconds from now: long after
-    the hook that asked has returned (were it to land in the hook, Python would lose it again)."""
-    time.sleep(after)
-    _thread.interrupt_main(signum)
-
-
 def install():
-    """Handle every signal of HANDLED as Ctrl-C (and an interrupt inside a finaliser as one that
-    comes again, :func:`_unraisable`); returns the handlers it replaced, the unraisable hook under
-    the key ``"unraisablehook"``."""
+    """Handle every signal of HANDLED as Ctrl-C; returns the handlers it replaced."""
     global received
     received = None
     if threading.current_thread() is not threading.main_thread():
         return {}
-    previous = {sig: signal.signal(sig, _interrupt) for sig in HANDLED}
-    previous["unraisablehook"] = hook = sys.unraisablehook
-    if not isinstance(hook, _Hook):  # (installed once: the entry point's, then the command's)
-        sys.unraisablehook = _Hook(hook)
-    return previous
-
-
-class _Hook:
-    """:func:`_unraisable` with the hook it falls back on."""
-
-    def __init__(self, previous):
-        self.previous = previous
-
-    def __call__(self, unraisable):
-        _unraisable(unraisable, self.previous)
+    return {sig: signal.signal(sig, _interrupt) for sig in HANDLED}
 
 
 @contextmanager
@@ -84,9 +42,6 @@ def handled():
     try:
         yield
     finally:
-        hook = previous.pop("unraisablehook", None)
-        if hook is not None:
-            sys.unraisablehook = hook
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -141,6 +141,7 @@ def _fit_to_max_iter(model, X, fit):
 
     from sklearn.exceptions import ConvergenceWarning
 
+    caught = []  # (bound before: an interrupt may land before the with statement binds it)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
