@@ -185,6 +185,27 @@ def test_an_interrupt_on_the_edge_of_main_is_one_line_and_the_signal_status(monk
     assert err == "sparseae: interrupted (SIGINT)\n" and "Traceback" not in err
 
 
+def test_a_signal_as_a_temporary_file_is_created_leaves_no_file(tmp_path, monkeypatch):
+    import tempfile
+
+    from sparseae import _io, _signals
+
+    made = tempfile.mkstemp
+
+    def interrupted(*args, **kwargs):  # SIGTERM as the temporary file exists, before its name is kept
+        fd_name = made(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # (the handler runs between bytecodes)
+            pass
+        return fd_name
+
+    monkeypatch.setattr(tempfile, "mkstemp", interrupted)
+    with pytest.raises(_signals.Signalled, match="SIGTERM"), _signals.handled():
+        with _io.atomic_path(tmp_path / "model.safetensors") as path:
+            path.write_bytes(b"never reached")
+    assert os.listdir(tmp_path) == []  # was ['.model.safetensors.XXXXXXXX.tmp']
+
+
 # -- a full disk -----------------------------------------------------------------------------
 
 

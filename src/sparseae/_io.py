@@ -8,6 +8,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import _signals
 from .errors import WriteError
 
 
@@ -31,14 +32,16 @@ def atomic_path(path, errors=(OSError,)):
     path = Path(path)
     if path.is_dir():
         raise WriteError(f"cannot write {str(path)!r}: it is a folder; give a file name")
+    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise WriteError(write_failure(path, exc)) from None
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
+        with _signals.deferred():  # an interrupt waits until the file has a name the finally removes
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            except OSError as exc:
+                raise WriteError(write_failure(path, exc)) from None
+            tmp = Path(name)
+            os.close(fd)
         yield tmp
         umask = os.umask(0)
         os.umask(umask)
@@ -49,7 +52,8 @@ def atomic_path(path, errors=(OSError,)):
     except errors as exc:
         raise WriteError(write_failure(path, exc)) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def read_json_object(path):

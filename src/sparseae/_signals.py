@@ -20,10 +20,32 @@ HANDLED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP"
 received = None
 
 
+_deferring = 0  # how many deferred() blocks the main thread is in
+_pending = None  # a signal that came during one, raised when the outermost ends
+
+
 def _interrupt(signum, frame):
-    global received
+    global received, _pending
     received = signum
+    if _deferring:
+        _pending = signum
+        return
     raise Signalled(signal.Signals(signum).name)
+
+
+@contextmanager
+def deferred():
+    """Within the block a handled signal waits, and is raised as the block ends: for the few
+    steps that must not be cut in two (a temporary file created and its name kept for removal)."""
+    global _deferring, _pending
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+        if not _deferring and _pending is not None:
+            signum, _pending = _pending, None
+            raise Signalled(signal.Signals(signum).name)
 
 
 def install():
