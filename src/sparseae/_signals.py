@@ -7,7 +7,9 @@ Imports nothing heavy, so the command's entry point can install it before NumPy 
 """
 
 import signal
+import sys
 import threading
+import time
 from contextlib import contextmanager
 
 
@@ -48,13 +50,46 @@ def deferred():
             raise Signalled(signal.Signals(signum).name)
 
 
+def _unraisable(unraisable, previous):
+    """``sys.unraisablehook`` while signals are handled: an interrupt raised inside a finaliser (a
+    ``__del__``, a weakref callback during garbage collection), where Python can only print
+    "Exception ignored" and go on, is sent again to the main thread instead of lost; anything
+    else goes to the ``previous`` hook."""
+    if isinstance(unraisable.exc_value, Signalled) and received is not None:
+        threading.Thread(target=_again, args=(received,), daemon=True).start()
+        return
+    previous(unraisable)
+
+
+def _again(signum, after=0.01):
+    """``signum`` sent again to the main thread, ``after`` seconds from now (long after the hook
+    that asked has returned): as a real signal, which wakes a blocking call the way the first one
+    would have, not only a flag for the next instruction."""
+    time.sleep(after)
+    signal.pthread_kill(threading.main_thread().ident, signum)
+
+
+class _Hook:
+    """:func:`_unraisable` with the hook it falls back on."""
+
+    def __init__(self, previous):
+        self.previous = previous
+
+    def __call__(self, unraisable):
+        _unraisable(unraisable, self.previous)
+
+
 def install():
     """Handle every signal of HANDLED as Ctrl-C; returns the handlers it replaced."""
     global received
     received = None
     if threading.current_thread() is not threading.main_thread():
         return {}
-    return {sig: signal.signal(sig, _interrupt) for sig in HANDLED}
+    previous = {sig: signal.signal(sig, _interrupt) for sig in HANDLED}
+    previous["unraisablehook"] = hook = sys.unraisablehook
+    if not isinstance(hook, _Hook):  # (installed once: the entry point's, then the command's)
+        sys.unraisablehook = _Hook(hook)
+    return previous
 
 
 @contextmanager
@@ -64,6 +99,9 @@ def handled():
     try:
         yield
     finally:
+        hook = previous.pop("unraisablehook", None)
+        if hook is not None:
+            sys.unraisablehook = hook
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
