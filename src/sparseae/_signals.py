@@ -3,6 +3,9 @@ each raises KeyboardInterrupt where the program is, so a fit keeps its last comp
 and every file being written is left whole or not at all. :data:`received` says which signal
 came, for the exit status (128 + its number) and ``metrics.json``.
 
+A signal that lands while Python runs a finaliser is sent again to the main thread a moment later
+(``_unraisable``), and ``deferred()`` holds one back over steps that must not be cut in two.
+
 Imports nothing heavy, so the command's entry point can install it before NumPy loads.
 """
 
@@ -80,7 +83,9 @@ class _Hook:
 
 
 def install():
-    """Handle every signal of HANDLED as Ctrl-C; returns the handlers it replaced."""
+    """Handle every signal of HANDLED as Ctrl-C, and an interrupt lost in a finaliser as one sent
+    again (``_unraisable``); returns the handlers it replaced, and under the key
+    ``"unraisablehook"`` the hook it replaced."""
     global received
     received = None
     if threading.current_thread() is not threading.main_thread():
