@@ -472,3 +472,24 @@ def test_jumprelu_under_adam_resumes_bit_for_bit_and_older_checkpoints_name_thei
     old_params = {k: v for k, v in saved.params.items() if k != "jumprelu_steps"}
     write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "params": old_params}))
     assert sparseae.SparseAutoencoder(4, **dict(lbfgs, max_iter=9)).fit(X, resume_from=path).n_iter_ == 9
+
+
+@pytest.mark.unconverged
+def test_a_checkpoint_from_before_max_grad_norm_resumes_unclipped(X, tmp_path):
+    """Adam's gradient was never clipped before ``max_grad_norm``: such a TopK checkpoint resumes
+    with max_grad_norm=None, and "auto" (0.5 for TopK) is refused with the value to give; a KL
+    one resumes with "auto", which is None for KL."""
+    import sparseae.checkpoint as checkpoint
+
+    path = tmp_path / "c.safetensors"
+    for params, refused in ((dict(sparsity="topk", k=2, activation="relu"), True), ({}, False)):
+        params = dict(solver="adam", max_iter=6, random_state=0, **params)
+        sparseae.SparseAutoencoder(4, **params).fit(X, checkpoint=path, checkpoint_every=3)
+        saved = read_checkpoint(path)
+        old_params = {k: v for k, v in saved.params.items() if k != "max_grad_norm"}
+        write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "params": old_params}))
+        if refused:
+            with pytest.raises(ParameterError, match=r"max_grad_norm=None, not 0\.5 .*resume with max_grad_norm=None"):
+                sparseae.SparseAutoencoder(4, **params).fit(X, resume_from=path)
+            params["max_grad_norm"] = None
+        assert sparseae.SparseAutoencoder(4, **params).fit(X, resume_from=path).n_iter_ == 6

@@ -194,3 +194,19 @@ def test_every_flag_has_help_that_shows_its_default():
             else:
                 shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
                 assert shown in action.help, f"{flag}'s help does not show its default {shown}"
+
+
+def test_adams_clipping_and_the_tied_starts_norm_from_the_command_line(tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(200, 16))
+    np.save(tmp_path / "x.npy", X)
+    base = ["train", "--data", str(tmp_path / "x.npy"), "--sparsity", "topk", "--k", "2", "--n-hidden", "8",
+            "--solver", "adam", "--max-iter", "2", "--activation", "relu", "--output-activation", "linear", "--quiet"]
+    for flags, clip, norm in (([], "auto", "auto"), (["--max-grad-norm", "none", "--decoder-init-norm", "0.2"],
+                                                      None, 0.2),
+                              (["--max-grad-norm", "3"], 3.0, "auto")):
+        out = tmp_path / f"run{len(flags)}"
+        assert main(base + flags + ["--out", str(out)]) == 0
+        model = sparseae.load(out / "model.safetensors")
+        assert (model.max_grad_norm, model.decoder_init_norm) == (clip, norm)
+    assert main(base + ["--max-grad-norm", "0", "--out", str(tmp_path / "bad")]) == 2
+    assert "--max-grad-norm: expected a positive number or auto or none, got '0'" in capsys.readouterr().err

@@ -31,6 +31,18 @@ def test_tied_weights_have_unit_decoder_columns_and_the_encoder_their_transpose(
     np.testing.assert_array_equal(U2, W2)  # the same random_state, the same start, bit for bit
 
 
+def test_the_tied_decoder_columns_take_decoder_init_norm_and_auto_is_0_3_for_topk_under_adam(X):
+    for params, norm in ((dict(sparsity="topk", k=3, solver="adam"), 0.3),
+                         (dict(sparsity="topk", k=3, init="tied"), 1.0),  # L-BFGS: not measured, 1
+                         (dict(sparsity="jumprelu", solver="adam"), 1.0),
+                         (dict(sparsity="batchtopk", k=3, solver="adam", decoder_init_norm=0.1), 0.1)):
+        (W1, W2), _ = _start(X, **params)
+        np.testing.assert_array_equal(W1, W2.T)
+        np.testing.assert_allclose(np.linalg.norm(W2, axis=0), norm, rtol=1e-14)
+    with pytest.warns(UserWarning, match=r"decoder_init_norm=0\.1 is the tied start's; init='uniform'"):
+        _start(X, sparsity="topk", k=3, init="uniform", decoder_init_norm=0.1)
+
+
 def test_the_decoder_bias_is_folded_out_of_the_encoders_input(X):
     (W1, _), (b1, b2) = _start(X, sparsity="topk", k=3, init="tied", decoder_bias_init="mean")
     np.testing.assert_allclose(b2, X.mean(axis=0), rtol=1e-14)
@@ -72,6 +84,7 @@ def test_auto_is_tied_from_the_mean_for_batchtopk_and_for_jumprelu_and_topk_unde
 
 def test_bad_initialisations_are_named():
     for params, says in [(dict(init="xavier"), "'init' parameter"),
-                         (dict(decoder_bias_init="median"), "'decoder_bias_init' parameter")]:
+                         (dict(decoder_bias_init="median"), "'decoder_bias_init' parameter"),
+                         (dict(decoder_init_norm=0.0), "'decoder_init_norm' parameter")]:
         with pytest.raises(ParameterError, match=says):
             sparseae.SparseAutoencoder(4, **params).fit(np.random.default_rng(0).uniform(size=(20, 5)))

@@ -2,12 +2,14 @@
 :class:`~sparseae.fitting.Trainable` contract): θ's layout and start, and J on a set of rows (the
 training rows', in chunks or minibatches, on a Dask cluster, and the held-out rows')."""
 
+import warnings
+
 import numpy as np
 
 from ._data import is_dask_array
 from .engine import get_backend
 from .errors import ParameterError
-from .initialisation import decoder_bias, initial_theta, resolved_init
+from .initialisation import decoder_bias, initial_theta, resolved_decoder_norm, resolved_init
 from .network import Layout
 from .objective import SparseObjective
 from .penalties import PENALTIES
@@ -27,8 +29,12 @@ class AutoencoderTraining:
         "auto" as for ``solver``'s kind, or for a minibatch solver if ``minibatch``."""
         minibatch = self._solver().minibatch if minibatch is None else minibatch
         init, how = resolved_init(self.init, self.decoder_bias_init, self.sparsity, minibatch)
+        if init != "tied" and self.decoder_init_norm != "auto":
+            warnings.warn(f"decoder_init_norm={self.decoder_init_norm} is the tied start's; init={self.init!r} "
+                          f"starts {init!r}, so it is not used", UserWarning, stacklevel=4)
         bias = None if how == "zeros" else decoder_bias(self._sample_rows(source), how)
-        return initial_theta(self._layout(n), self.random_state, init, bias)
+        norm = resolved_decoder_norm(self.decoder_init_norm, self.sparsity, minibatch)
+        return initial_theta(self._layout(n), self.random_state, init, bias, decoder_norm=norm)
 
     def _minibatch_theta(self, n, source=None):
         """θ0 of ``partial_fit`` and ``fit_stream`` (Adam's, whatever ``solver`` says)."""

@@ -85,6 +85,10 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
         b2 at the start: 0, or the training rows' mean or geometric median (of the first 10,000),
         with b1 = −W1 b2 so the encoder starts on x − b2. "auto": "mean" where ``init``'s
         "auto" is "tied", "zeros" for the others.
+    decoder_init_norm : float > 0 or "auto", default "auto"
+        The tied start's decoder column norm (SAELens's ``decoder_init_norm``; not used by
+        "uniform"). "auto": 0.3 for "topk" under Adam, 1 for the others (measured:
+        benchmarks/RESULTS.md, "Adam's gradient clipped").
     decoder_norm : {None, "unit"}, default None
         "unit": the decoder W2 is used with each column at unit norm (a reparametrisation: θ stays
         unconstrained for L-BFGS; ``coefs_`` hold the normalised W2), so an L1 penalty cannot be
@@ -117,6 +121,12 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
         Adam's β₁, the decay of its first moment (the momentum; not the notes' β, which is
         ``sparsity_weight``). "auto": 0.3 with the KL penalty, 0.9 (Kingma and Ba's) with L1 and
         TopK, each what measured best on the notes' exercise (benchmarks/RESULTS.md).
+    max_grad_norm : float > 0, None or "auto", default "auto"
+        Adam's gradient scaled down to this Euclidean norm where it is longer, before it enters
+        the moments (None: never). "auto": 0.5 for the ReLU family ("l1", "topk", "batchtopk",
+        "jumprelu": SAELens's clip of 1 on its J, twice sparseae's), None for "kl". Without it, a
+        transformer's activations train JumpReLU to an L0 near 2 whatever β
+        (benchmarks/RESULTS.md, "Adam's gradient clipped"). Not used by the full-batch solvers.
     batch_size : int or "auto", default "auto"
         Two meanings, by the solver's kind. A minibatch solver ("adam"): the rows of a minibatch
         (auto: 100). A full-batch solver: the rows of a chunk of the notes' two-pass evaluation
@@ -212,22 +222,24 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
     def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0, k=None,
                  jumprelu_bandwidth=1e-3, jumprelu_steps="threshold", aux_k=None, aux_k_weight=1 / 32,
                  dead_after=None, matryoshka=None, input_scaling=None, init="auto", decoder_bias_init="auto",
-                 decoder_norm=None, weight_decay=1e-4, activation="sigmoid", output_activation="sigmoid",
-                 solver="lbfgs", max_iter="auto", tol=1e-5, learning_rate="auto", beta_1="auto",
-                 batch_size="auto", lbfgs_memory="auto", dtype="float64", device=None, validation_fraction=0.0,
-                 early_stopping=False, n_iter_no_change=10, resample_dead=0, warm_start=False, callback=None,
+                 decoder_init_norm="auto", decoder_norm=None, weight_decay=1e-4, activation="sigmoid",
+                 output_activation="sigmoid", solver="lbfgs", max_iter="auto", tol=1e-5, learning_rate="auto",
+                 beta_1="auto", max_grad_norm="auto", batch_size="auto", lbfgs_memory="auto", dtype="float64",
+                 device=None, validation_fraction=0.0, early_stopping=False, n_iter_no_change=10, resample_dead=0,
+                 warm_start=False, callback=None,
                  random_state=None, verbose=0):
         self.n_hidden, self.sparsity = n_hidden, sparsity
         self.sparsity_target, self.sparsity_weight = sparsity_target, sparsity_weight
         self.k, self.jumprelu_bandwidth, self.decoder_norm = k, jumprelu_bandwidth, decoder_norm
         self.jumprelu_steps = jumprelu_steps
         self.matryoshka, self.init, self.decoder_bias_init = matryoshka, init, decoder_bias_init
+        self.decoder_init_norm = decoder_init_norm
         self.aux_k, self.aux_k_weight, self.dead_after = aux_k, aux_k_weight, dead_after
         self.input_scaling = input_scaling
         self.weight_decay, self.activation = weight_decay, activation
         self.output_activation = output_activation
         self.solver, self.max_iter, self.tol, self.learning_rate = solver, max_iter, tol, learning_rate
-        self.beta_1 = beta_1
+        self.beta_1, self.max_grad_norm = beta_1, max_grad_norm
         self.batch_size, self.lbfgs_memory, self.dtype, self.device = batch_size, lbfgs_memory, dtype, device
         self.validation_fraction, self.early_stopping = validation_fraction, early_stopping
         self.n_iter_no_change, self.warm_start, self.callback = n_iter_no_change, warm_start, callback

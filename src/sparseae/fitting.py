@@ -29,9 +29,16 @@ from .validation import check_parameters
 #: What a checkpoint written before a parameter existed was fitted with, where that is not the
 #: parameter's default: ``{parameter: (the parameter it depends on, its value, the value then)}``.
 #: JumpReLU's thresholds were stepped in their logs.
+#: JumpReLU's thresholds were stepped in their logs. (Adam's gradient was never clipped before
+#: ``max_grad_norm``: ``_read_resume`` knows, as it knows β₁'s 0.9.)
 BEFORE = {"jumprelu_steps": ("sparsity", "jumprelu", "log")}
 #: Parameters only a minibatch solver reads (a full-batch fit resumes whatever their values).
-MINIBATCH_ONLY = ("beta_1", "jumprelu_steps")
+MINIBATCH_ONLY = ("beta_1", "jumprelu_steps", "max_grad_norm")
+#: Parameters compared resolved ("auto" as the solver resolves it for the penalty) on resume, and
+#: what a checkpoint written before each existed was fitted with.
+RESOLVED = {"beta_1": 0.9, "max_grad_norm": None}
+#: A parameter absent from a checkpoint (None is one of ``max_grad_norm``'s values).
+_MISSING = object()
 
 
 def auto_lbfgs_memory(m, layout):
@@ -142,6 +149,18 @@ class Trainable:
             return float(beta_1)
         return None if solver.beta_1 is None else float(solver.beta_1[self._penalty_name])
 
+    def _max_grad_norm(self, solver, given="default"):
+        """The gradient clipping (default: this estimator's ``max_grad_norm``), "auto" resolved by
+        ``solver`` for the penalty; None: none."""
+        given = getattr(self, "max_grad_norm", "auto") if given == "default" else given
+        if given != "auto":
+            return None if given is None else float(given)
+        return None if solver.max_grad_norm is None else solver.max_grad_norm[self._penalty_name]
+
+    def _resolved(self, name, solver, value="default"):
+        return self._beta_1(solver, None if value == "default" else value) if name == "beta_1" \
+            else self._max_grad_norm(solver, value)
+
     def _max_iter(self, solver=None):
         solver = self._solver() if solver is None else solver
         return solver.max_iter if self.max_iter == "auto" else int(self.max_iter)
@@ -157,7 +176,8 @@ class Trainable:
                         lbfgs_memory=auto_lbfgs_memory(m, layout) if memory == "auto" else int(memory),
                         resample_every=getattr(self, "resample_dead", 0), verbose=self.verbose > 0,
                         description="epochs" if solver.minibatch and description == "training" else description,
-                        values=layout.log_threshold_range() if stepped else None)
+                        values=layout.log_threshold_range() if stepped else None,
+                        max_grad_norm=self._max_grad_norm(solver))
 
     # -- resume ------------------------------------------------------------------------------
 
@@ -173,23 +193,23 @@ class Trainable:
         def same(name, theirs, ours):
             if name in MINIBATCH_ONLY and not solver.minibatch:
                 return True
-            if name != "beta_1":
+            if name not in RESOLVED:
                 return theirs == ours
-            theirs = self._beta_1(solver, 0.9 if theirs is None else theirs)
-            if theirs != self._beta_1(solver):
+            theirs = self._resolved(name, solver, RESOLVED[name] if theirs is _MISSING else theirs)
+            if theirs != self._resolved(name, solver):
                 raise ParameterError(
-                    f"resume_from={str(path)!r} was written by a fit with Adam's beta_1={theirs!r}, not "
-                    f"{self._beta_1(solver)!r} (beta_1={ours!r}); resume with beta_1={theirs!r}")
+                    f"resume_from={str(path)!r} was written by a fit with Adam's {name}={theirs!r}, not "
+                    f"{self._resolved(name, solver)!r} ({name}={ours!r}); resume with {name}={theirs!r}")
             return True
 
         mine = json.loads(json.dumps(self._json_params()))  # tuples as the file's lists
         # a parameter added since the checkpoint was written: it was fitted at the default, or at
-        # the behaviour before the parameter (BEFORE; beta_1 aside: those fits used 0.9, which
-        # `same` knows)
+        # the behaviour before the parameter (BEFORE; RESOLVED's, which `same` knows)
         defaults = json.loads(json.dumps(type(self)()._json_params()))
         defaults.update({name: then for name, (depends, when, then) in BEFORE.items()
                          if ckpt.params.get(depends) == when})
-        added = {k: defaults[k] for k in mine.keys() - ckpt.params.keys() if k in defaults and k != "beta_1"}
+        added = {k: _MISSING if k in RESOLVED else defaults[k]
+                 for k in mine.keys() - ckpt.params.keys() if k in defaults}
         saved = {**added, **ckpt.params}
         check_same_params(path, {k: v for k, v in saved.items() if k != "_model"}, mine, same)
         return ckpt

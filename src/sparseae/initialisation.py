@@ -34,6 +34,11 @@ AUTO = {"batchtopk": ("tied", "mean")}
 #: against 0.541 on the patches at k = 8, 0.332 against 0.372 on MNIST; under L-BFGS not
 #: measured, so UFLDL's start stays there).
 AUTO_MINIBATCH = {"jumprelu": ("tied", "mean"), "topk": ("tied", "mean")}
+#: The tied start's decoder column norm for ``decoder_init_norm="auto"`` under a minibatch solver,
+#: by penalty (else 1): TopK's 0.3, measured with Adam's clipped gradient (benchmarks/RESULTS.md,
+#: "Adam's gradient clipped": held-out FVU 0.0635 against 0.0702 on the patches at k = 32, 0.1690
+#: against 0.1833 on MNIST; explained variance 0.836 against 0.820 on MiniLM's activations).
+AUTO_DECODER_NORM = {"topk": 0.3}
 
 
 def resolved_init(init, decoder_bias_init, sparsity, minibatch=False):
@@ -41,6 +46,13 @@ def resolved_init(init, decoder_bias_init, sparsity, minibatch=False):
     auto = AUTO_MINIBATCH.get(sparsity) if minibatch else None
     tied, bias = auto or AUTO.get(sparsity, ("uniform", "zeros"))
     return (tied if init == "auto" else init), (bias if decoder_bias_init == "auto" else decoder_bias_init)
+
+
+def resolved_decoder_norm(decoder_init_norm, sparsity, minibatch=False):
+    """The tied start's decoder column norm, "auto" resolved for ``sparsity`` and the solver's kind."""
+    if decoder_init_norm != "auto":
+        return float(decoder_init_norm)
+    return AUTO_DECODER_NORM.get(sparsity, 1.0) if minibatch else 1.0
 
 
 def geometric_median(X, tol=1e-9, max_iter=500):
@@ -69,9 +81,10 @@ def decoder_bias(rows, how):
     return rows.mean(axis=0) if how == "mean" else geometric_median(rows)
 
 
-def initial_theta(layout, random_state, init="uniform", bias=None):
+def initial_theta(layout, random_state, init="uniform", bias=None, decoder_norm=1.0):
     """θ for an autoencoder's ``layout`` ([n, s, n], maybe with thresholds) by ``init``, with
-    decoder bias ``bias`` (None: 0). The same ``random_state`` gives the same θ, bit for bit."""
+    decoder bias ``bias`` (None: 0) and, for "tied", decoder columns of norm ``decoder_norm``
+    (W1 = W2ᵀ). The same ``random_state`` gives the same θ, bit for bit."""
     if init not in INITS:
         raise ParameterError(f"init must be one of {INITS}, got {init!r}")
     theta = layout.initial_theta(random_state)
@@ -80,6 +93,8 @@ def initial_theta(layout, random_state, init="uniform", bias=None):
         rng = check_random_state(random_state)
         D = rng.standard_normal(size=Ws[1].shape)  # (n, s): a column per hidden unit
         D /= np.linalg.norm(D, axis=0)
+        if decoder_norm != 1.0:  # (at 1, the bits of the start before decoder_init_norm)
+            D *= decoder_norm
         Ws[1][...] = D
         Ws[0][...] = D.T
     if bias is not None:

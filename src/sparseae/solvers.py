@@ -24,6 +24,8 @@ class Solver:
     ``max_iter``: iterations (epochs for a minibatch solver) for ``max_iter="auto"``;
     ``learning_rate``: the step for ``learning_rate="auto"`` (None: the solver takes no step);
     ``beta_1``: the momentum for ``beta_1="auto"`` by sparsity penalty (None: no momentum);
+    ``max_grad_norm``: the gradient clipping for ``max_grad_norm="auto"`` by sparsity penalty
+    (None: a solver without it);
     ``exact_resume``: whether a fit resumed from a checkpoint is the uninterrupted one bit for bit;
     ``device_vectors``: whether it keeps θ and its vectors where the objective computes (a GPU).
     """
@@ -35,6 +37,7 @@ class Solver:
     max_iter: int = 400
     learning_rate: float = None
     beta_1: dict = None
+    max_grad_norm: dict = None
     options: tuple = ()
     exact_resume: bool = True
     device_vectors: bool = False

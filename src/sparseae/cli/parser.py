@@ -28,12 +28,15 @@ def in_flags(message):
     return re.sub(flag, lambda m: f"--{m[1].replace('_', '-')} {m[2]}", message)
 
 
-def _number(kind, low=None, positive=False, auto=False, finite=True):
-    """An argparse type: a ``kind`` (int or float), at least ``low`` or positive, or 'auto'."""
+def _number(kind, low=None, positive=False, auto=False, finite=True, none=False):
+    """An argparse type: a ``kind`` (int or float), at least ``low`` or positive, or 'auto' (or
+    'none', None, if ``none``)."""
 
     def parse(text):
         if auto and text == "auto":
             return text
+        if none and text == "none":
+            return None
         try:
             value = kind(text)
         except ValueError:
@@ -42,6 +45,7 @@ def _number(kind, low=None, positive=False, auto=False, finite=True):
                 or (low is not None and value < low)):
             what = "a positive" if positive else "a whole" if kind is int else "a finite"
             what += " number" + ("" if low is None else f" >= {low}") + (" or auto" if auto else "")
+            what += " or none" if none else ""
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
 
@@ -103,6 +107,8 @@ def _add_model_flags(p):
     g.add_argument("--input-scaling", help="unit_mean_squared_norm: train on c*x with E|cx|^2 = n (none)")
     g.add_argument("--init", default="auto", help="auto, uniform (UFLDL's) or tied (auto)")
     g.add_argument("--decoder-bias-init", default="auto", help="auto, zeros, mean or geometric_median (auto)")
+    g.add_argument("--decoder-init-norm", type=_number(float, positive=True, auto=True), default="auto",
+                   help="the tied start's decoder column norm (auto: 0.3 for topk under adam, else 1)")
     g.add_argument("--decoder-norm", help="unit: decoder columns kept at unit norm (for l1)")
     g.add_argument("--resample-dead", type=_number(int, low=0), default=0, metavar="W",
                    help="resample units dead on all rows every W iterations (0: never)")
@@ -119,6 +125,8 @@ def _add_model_flags(p):
                    help="gd/adam step (auto)")
     g.add_argument("--beta-1", type=_number(float, auto=True), default="auto",
                    help="adam's momentum beta_1, in [0, 1) (auto: 0.3 for kl, else 0.9)")
+    g.add_argument("--max-grad-norm", type=_number(float, positive=True, auto=True, none=True), default="auto",
+                   help="adam's gradient clipped to this norm, or none (auto: 0.5 for relu units, none for kl)")
     g.add_argument("--batch-size", type=_number(int, auto=True), default="auto",
                    help="rows per chunk (a .npy larger than memory) or adam minibatch (auto)")
     g.add_argument("--lbfgs-memory", type=_number(int, auto=True), default="auto",

@@ -45,7 +45,8 @@ class Minibatch:
     def __init__(self, settings, theta0, rng, state=None):
         self.settings = settings
         self.theta = np.array(theta0, dtype=np.float64)
-        self.optimizer = settings.solver.run(self.theta.size, settings.beta_1, values=settings.values)
+        self.optimizer = settings.solver.run(self.theta.size, settings.beta_1, values=settings.values,
+                                               max_grad_norm=settings.max_grad_norm)
         self.rng, self.rho_hat = rng, None
         self._objective, self._carried = None, {}
         if state:

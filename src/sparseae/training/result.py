@@ -14,7 +14,8 @@ class Settings:
     is a minibatch's rows; ``resample_every``: dead units resampled every this many iterations
     (0: never); ``description`` names the run in its progress bar; ``values``: ``(start, end)``
     of θ's entries that hold logs of positive parameters a minibatch optimizer steps in the
-    parameters themselves (JumpReLU's thresholds; :class:`sparseae.optim.adam.Adam`), or None.
+    parameters themselves (JumpReLU's thresholds; :class:`sparseae.optim.adam.Adam`), or None;
+    ``max_grad_norm``: a minibatch optimizer's gradient clipping (None: none).
     """
 
     solver: object
@@ -28,6 +29,7 @@ class Settings:
     verbose: bool = False
     description: str = "training"
     values: tuple = None
+    max_grad_norm: float = None
 
 
 #: Why a run stopped: its FitResult's ``stopped``.
