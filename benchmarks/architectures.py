@@ -66,19 +66,24 @@ def settings():
     return runs
 
 
-def at_equal_l0(rows, architecture):
+def at_equal_l0(rows, architecture, reverse=False):
     """``[(SAELens row, sparseae's FVU at its L0 or None)]``: sparseae's FVU interpolated linearly
-    in log L0 between its two settings whose L0 bracket the SAELens row's."""
-    ours = sorted((r["l0"], r["fvu"]) for r in rows if r["architecture"] == architecture
-                  and r["library"] == "sparseae")
+    in log L0 between its two settings whose L0 bracket the SAELens row's. ``reverse``: the
+    other way, ``[(sparseae row, SAELens's FVU at its L0 or None)]``."""
+    mine = [r for r in rows if r["architecture"] == architecture]
+    ours = [r for r in mine if r["library"] == "sparseae"]
+    theirs = [r for r in mine if r["library"].startswith("SAELens")]
+    if reverse:
+        ours, theirs = theirs, ours
+    ours = sorted((r["l0"], r["fvu"]) for r in ours)
     out = []
-    for theirs in (r for r in rows if r["architecture"] == architecture and r["library"].startswith("SAELens")):
+    for row in theirs:
         fvu = None
         for (l0a, fa), (l0b, fb) in zip(ours, ours[1:]):
-            if l0a <= theirs["l0"] <= l0b and l0a < l0b:
-                w = (np.log(theirs["l0"]) - np.log(l0a)) / (np.log(l0b) - np.log(l0a))
+            if l0a <= row["l0"] <= l0b and l0a < l0b:
+                w = (np.log(row["l0"]) - np.log(l0a)) / (np.log(l0b) - np.log(l0a))
                 fvu = fa + w * (fb - fa)
-        out.append((theirs, fvu))
+        out.append((row, fvu))
     return out
 
 

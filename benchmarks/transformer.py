@@ -15,7 +15,8 @@ each row reported. JumpReLU (``jumprelu`` in --architectures): sparseae at each 
 --jumprelu-betas and SAELens at each of --saelens-betas (its L0 coefficient 2β: its squared
 error has no 1/2), thresholds from 0.001 with bandwidth 0.05 in both; then sparseae's FVU at each
 SAELens row's L0, interpolated linearly in log L0 between the two sparseae β whose L0 bracket
-it. Writes benchmarks/transformer.json; prints a Markdown table.
+it, and SAELens's at each sparseae row's L0 the same way. Writes benchmarks/transformer.json;
+prints a Markdown table.
 """
 
 import argparse
@@ -122,6 +123,10 @@ def main(argv=None):
             said = "outside sparseae's L0 range" if fvu is None else f"sparseae {1 - fvu:.3f}"
             print(f"JumpReLU, width {width}, at SAELens's L0 {theirs['l0']:.1f} ({theirs['setting']}): explained "
                   f"variance SAELens {1 - theirs['fvu']:.3f}, {said}")
+        for ours, fvu in at_equal_l0([r for r in rows if r["width"] == width], "jumprelu", reverse=True):
+            said = "outside SAELens's L0 range" if fvu is None else f"SAELens {1 - fvu:.3f}"
+            print(f"JumpReLU, width {width}, at sparseae's L0 {ours['l0']:.1f} ({ours['setting']}): explained "
+                  f"variance sparseae {1 - ours['fvu']:.3f}, {said}")
 
 
 if __name__ == "__main__":

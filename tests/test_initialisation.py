@@ -31,10 +31,11 @@ def test_tied_weights_have_unit_decoder_columns_and_the_encoder_their_transpose(
     np.testing.assert_array_equal(U2, W2)  # the same random_state, the same start, bit for bit
 
 
-def test_the_tied_decoder_columns_take_decoder_init_norm_and_auto_is_0_3_for_topk_under_adam(X):
+def test_the_tied_decoder_columns_take_decoder_init_norm_and_auto_is_0_3_for_the_relu_family_under_adam(X):
     for params, norm in ((dict(sparsity="topk", k=3, solver="adam"), 0.3),
                          (dict(sparsity="topk", k=3, init="tied"), 1.0),  # L-BFGS: not measured, 1
-                         (dict(sparsity="jumprelu", solver="adam"), 1.0),
+                         (dict(sparsity="batchtopk", k=3), 1.0),
+                         (dict(sparsity="jumprelu", solver="adam"), 0.3),
                          (dict(sparsity="batchtopk", k=3, solver="adam", decoder_init_norm=0.1), 0.1)):
         (W1, W2), _ = _start(X, **params)
         np.testing.assert_array_equal(W1, W2.T)

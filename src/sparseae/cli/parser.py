@@ -108,7 +108,7 @@ def _add_model_flags(p):
     g.add_argument("--init", default="auto", help="auto, uniform (UFLDL's) or tied (auto)")
     g.add_argument("--decoder-bias-init", default="auto", help="auto, zeros, mean or geometric_median (auto)")
     g.add_argument("--decoder-init-norm", type=_number(float, positive=True, auto=True), default="auto",
-                   help="the tied start's decoder column norm (auto: 0.3 for topk under adam, else 1)")
+                   help="the tied start's decoder column norm (auto: 0.3 for the relu family under adam, else 1)")
     g.add_argument("--decoder-norm", help="unit: decoder columns kept at unit norm (for l1)")
     g.add_argument("--resample-dead", type=_number(int, low=0), default=0, metavar="W",
                    help="resample units dead on all rows every W iterations (0: never)")
