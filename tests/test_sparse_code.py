@@ -5,10 +5,13 @@ it applies."""
 import numpy as np
 import pytest
 
-from sparseae import Layout, SparseAutoencoder, SparseObjective, check_gradient
+from sparseae import Layout, SparseAutoencoder, SparseObjective, check_gradient, sparse_code
 
 pytestmark = pytest.mark.unconverged
 SIZES = [12, 64, 12]
+#: k / width for the exactness tests' k = 4 of 64: the sparse path is taken above its measured
+#: MAX_DENSITY here (where it is chosen is test_chosen_only_where_it_applies's).
+DENSITY = 1 / 16
 
 
 @pytest.fixture
@@ -18,13 +21,14 @@ def X(rng):
 
 @pytest.mark.parametrize("sparsity, activation", [("topk", "relu"), ("topk", "sigmoid"), ("batchtopk", "relu")])
 @pytest.mark.parametrize("chunk_size", [None, 130])
-def test_equal_to_the_dense_evaluation(X, sparsity, activation, chunk_size):
+def test_equal_to_the_dense_evaluation(X, monkeypatch, sparsity, activation, chunk_size):
+    monkeypatch.setattr(sparse_code, "MAX_DENSITY", DENSITY)
     kw = dict(activation=activation, output_activation="linear", sparsity=sparsity, top_k=4, weight_decay=1e-3,
               chunk_size=chunk_size)
     theta = Layout(SIZES).initial_theta(0)
     dense, sparse = SparseObjective(SIZES, X, **kw), SparseObjective(SIZES, X, **kw)
     dense.sparse_code = False
-    assert sparse.sparse_code  # k / width = 1/16: chosen by itself
+    assert sparse.sparse_code
     (c0, g0), (c1, g1) = dense(theta), sparse(theta)
     assert abs(c1 - c0) <= 1e-12 * abs(c0)
     assert np.max(np.abs(g1 - g0)) <= 1e-12 * np.max(np.abs(g0))
@@ -38,11 +42,13 @@ def test_equal_to_the_dense_evaluation(X, sparsity, activation, chunk_size):
 
 def test_chosen_only_where_it_applies(X):
     kw = dict(activation="relu", output_activation="linear")
-    assert not SparseObjective(SIZES, X, sparsity="topk", top_k=16, **kw).sparse_code  # k / width = 1/4
+    SIZES = [12, 256, 12]  # k = 4: 1/64 of the width, below MAX_DENSITY (1/48); k = 16: 1/16, above
+    assert SparseObjective(SIZES, X, sparsity="topk", top_k=4, **kw).sparse_code
+    assert not SparseObjective(SIZES, X, sparsity="topk", top_k=16, **kw).sparse_code
     assert not SparseObjective(SIZES, X, sparsity="l1", sparsity_weight=0.1, **kw).sparse_code
     assert not SparseObjective(SIZES, X, sparsity="topk", top_k=4, aux_k=8, **kw).sparse_code
-    assert not SparseObjective(SIZES, X, sparsity="topk", top_k=4, nested=(16, 64), **kw).sparse_code
-    assert not SparseObjective([12, 64, 20, 12], X, sparsity="topk", top_k=4, **kw).sparse_code
+    assert not SparseObjective(SIZES, X, sparsity="topk", top_k=4, nested=(64, 256), **kw).sparse_code
+    assert not SparseObjective([12, 256, 20, 12], X, sparsity="topk", top_k=4, **kw).sparse_code
     assert SparseObjective(SIZES, X, sparsity="batchtopk", top_k=4, **kw).sparse_code
     assert not SparseObjective(SIZES, X, sparsity="batchtopk", top_k=16, **kw).sparse_code
     assert not SparseObjective(SIZES, X, sparsity="jumprelu", sparsity_weight=0.1, **kw).sparse_code
@@ -52,6 +58,7 @@ def test_chosen_only_where_it_applies(X):
 def test_a_fit_takes_it_and_matches_the_dense_fit(X, monkeypatch, sparsity):
     from sparseae import objective
 
+    monkeypatch.setattr(sparse_code, "MAX_DENSITY", DENSITY)
     kw = dict(sparsity=sparsity, k=4, activation="relu", output_activation="linear", solver="adam", max_iter=3,
               random_state=0)
     sparse = SparseAutoencoder(64, **kw).fit(X)

@@ -28,9 +28,12 @@ from scipy import sparse
 
 from .engine import kernels
 
-#: The largest k / s_2 at which the sparse products are used: chosen, not tuned (at 32 / 16,384
-#: they are 5-10x faster than the dense ones, benchmarks/RESULTS.md; the crossover is not measured).
-MAX_DENSITY = 1 / 8
+#: The largest k / s_2 at which the sparse products are used, measured (benchmarks/RESULTS.md, "The
+#: sparse code's crossover"; one Adam epoch, float32, Intel Xeon): at 32 / 16,384 they are 5-10x
+#: faster than the dense ones, at 32 / 3,072 1.2x and at 8 / 3,072 1.4x (384-wide rows); at 32 /
+#: 1,024 the same; at 8 / 256 the dense ones 1.06x faster and at 32 / 256 1.6x (784-wide MNIST
+#: digits in minibatches of 100, where 1/8 had made TopK's fit 5.3 s against 3.3 s).
+MAX_DENSITY = 1 / 48
 #: Non-zeros whose δ(2) is formed at once (their δ(3) rows and W(2) columns gathered).
 GATHER = 2048
 
