@@ -64,14 +64,15 @@ def test_the_geometric_median_minimises_the_summed_distance(X):
     np.testing.assert_allclose(b2, y, rtol=1e-12)
 
 
-def test_auto_is_tied_from_the_mean_for_batchtopk_and_for_jumprelu_and_topk_under_adam_uniform_from_zero_otherwise(X):
+def test_auto_is_tied_from_the_mean_for_batchtopk_and_for_the_relu_family_under_adam_uniform_from_zero_otherwise(X):
     tied = [dict(sparsity="batchtopk", k=3), dict(sparsity="batchtopk", k=3, solver="adam"),
-            dict(sparsity="jumprelu", solver="adam"), dict(sparsity="topk", k=3, solver="adam")]
+            dict(sparsity="jumprelu", solver="adam"), dict(sparsity="topk", k=3, solver="adam"),
+            dict(sparsity="l1", solver="adam")]
     for penalty in tied:
         (W1, W2), (_, b2) = _start(X, **penalty)
         np.testing.assert_array_equal(W1, W2.T)
         np.testing.assert_allclose(b2, X.mean(axis=0), rtol=1e-14)
-    for penalty in (dict(sparsity="topk", k=3), dict(sparsity="jumprelu"), dict(sparsity="l1", solver="adam")):
+    for penalty in (dict(sparsity="topk", k=3), dict(sparsity="jumprelu"), dict(sparsity="l1")):
         (W1, W2), (_, b2) = _start(X, **penalty)
         assert not np.array_equal(W1, W2.T) and not b2.any()
         assert np.abs(W1).max() <= np.sqrt(6) / np.sqrt(6 + 10 + 1)  # UFLDL's U(±r)

@@ -77,10 +77,11 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
         so the model takes raw rows (``input_scale_`` = c; ``loss_`` is J on the scaled rows).
     init : {"auto", "uniform", "tied"}, default "auto"
         Where the weights start (:mod:`sparseae.initialisation`): UFLDL's W ~ U(±r), or
-        "tied", decoder columns random unit directions and W1 = W2ᵀ. "auto": "tied" for
-        "batchtopk", and for "jumprelu" and "topk" under Adam; "uniform" for the others
-        (measured: benchmarks/RESULTS.md, "Initialisation", "JumpReLU's thresholds under Adam"
-        and "TopK against SAELens, tied from the mean").
+        "tied", decoder columns random directions of norm ``decoder_init_norm`` and W1 = W2ᵀ.
+        "auto": "tied" for "batchtopk", and for "jumprelu", "topk" and "l1" under Adam;
+        "uniform" for the others (measured: benchmarks/RESULTS.md, "Initialisation", "JumpReLU's
+        thresholds under Adam", "TopK against SAELens, tied from the mean" and "Adam's gradient
+        clipped").
     decoder_bias_init : {"auto", "zeros", "mean", "geometric_median"}, default "auto"
         b2 at the start: 0, or the training rows' mean or geometric median (of the first 10,000),
         with b1 = −W1 b2 so the encoder starts on x − b2. "auto": "mean" where ``init``'s
