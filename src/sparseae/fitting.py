@@ -158,8 +158,10 @@ class Trainable:
         return None if solver.max_grad_norm is None else solver.max_grad_norm[self._penalty_name]
 
     def _resolved(self, name, solver, value="default"):
-        return self._beta_1(solver, None if value == "default" else value) if name == "beta_1" \
-            else self._max_grad_norm(solver, value)
+        """β₁ or the clipping (a name of RESOLVED), "auto" resolved, of ``value`` or this estimator's."""
+        if name == "beta_1":
+            return self._beta_1(solver, None if value == "default" else value)
+        return self._max_grad_norm(solver, value)
 
     def _max_iter(self, solver=None):
         solver = self._solver() if solver is None else solver
