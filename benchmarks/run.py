@@ -68,11 +68,28 @@ def workload(name, quick):
     raise ValueError(name)
 
 
+#: Untimed calls before each timed burst, for at least this many seconds: on a KVM guest whose
+#: idle CPUs halt (the "haltpoll" cpuidle governor), the first tens of milliseconds after an idle
+#: pause wake sleeping threads slowly; sparseae's evaluation of (a), which hands work between its
+#: threads a few dozen times, took 9.4 ms for its first five calls after a 0.2 s pause and 5.6 ms
+#: after (a session script, issue 26), while a BLAS call's own threads spin through it. A fit
+#: calls its objective back to back, so the steady state is what a user gets.
+WARM_SECONDS = 0.1
+
+
+def warm_up(fn, seconds=WARM_SECONDS):
+    """Call ``fn`` untimed until ``seconds`` have passed (at least once)."""
+    t0 = time.perf_counter()
+    fn()
+    while time.perf_counter() - t0 < seconds:
+        fn()
+
+
 def median_seconds(fn, repeats):
     # Let the previous variant's idle threads stop spinning (OpenBLAS and OpenMP pools busy-wait
     # for a while after their last call), so no variant pays for the one timed before it.
     time.sleep(1.0)
-    fn()  # warm-up: buffers, caches, thread pools
+    warm_up(fn)  # buffers, caches, thread pools, the machine awake
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -85,15 +102,16 @@ def interleaved_medians(fns, repeats, pause=0.2, burst=3):
     """``{key: median seconds}`` of each function, timed in turn round after round, so that a
     change in the machine's speed during the run (a shared VM's neighbours) falls on all of them
     alike. In each round each function gets ``pause`` (the previous one's BLAS threads stop
-    spinning), one untimed call (its own threads and caches warm again), then ``burst`` timed
-    calls; the figure is the median of all its timed calls."""
+    spinning), untimed calls for :data:`WARM_SECONDS` (its own threads and caches warm again, the
+    machine's idle CPUs awake), then ``burst`` timed calls; the figure is the median of all its
+    timed calls."""
     times = {key: [] for key in fns}
     for fn in fns.values():
         fn()  # warm-up: buffers, caches, thread pools, the BLAS choices
     for _ in range(repeats):
         for key, fn in fns.items():
             time.sleep(pause)
-            fn()
+            warm_up(fn)
             for _ in range(burst):
                 t0 = time.perf_counter()
                 fn()

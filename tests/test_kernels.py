@@ -42,8 +42,7 @@ def test_arrays_that_cannot_be_shared_are_left_to_numpy(rng, torch):
     assert not kernels.apply_to_numpy("sigmoid_", readonly, None)
 
 
-def test_shared_arrays_are_computed_in_place_chunk_by_chunk(rng, torch, monkeypatch):
-    monkeypatch.setattr(kernels, "CHUNK", 64)  # many chunks, the last one partial
+def test_shared_arrays_are_computed_in_place(rng, torch, monkeypatch):
     monkeypatch.setattr(kernels, "SMALL", 1000)
     z, b = rng.normal(size=(101, 10)), rng.normal(size=10)
     expected = expit(z + b)

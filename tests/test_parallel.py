@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from sparseae.engine.parallel import block_rows, over_rows, row_ranges
+from sparseae.engine.parallel import BLOCK_BYTES, block_rows, over_rows, row_ranges
 
 
 def test_row_ranges_cover_the_rows_once(monkeypatch):
@@ -19,7 +19,7 @@ def test_row_ranges_cover_the_rows_once(monkeypatch):
 
 
 def test_blocks_hold_a_few_mib_but_never_too_few_rows():
-    assert block_rows(64) * 64 * 8 <= 1 << 22
+    assert block_rows(64) * 64 * 8 <= BLOCK_BYTES <= 1 << 24
     assert block_rows(10**7) == 1024
 
 

@@ -33,10 +33,6 @@ import numpy as np
 FUSED = {"sigmoid": "sigmoid_", "tanh": "tanh_"}
 #: PyTorch's fused δ ← δ ⊙ f'(z) from a = f(z), by activation (the ATen operator's name).
 BACKWARD = {"sigmoid": "sigmoid_backward", "tanh": "tanh_backward", "relu": "threshold_backward"}
-#: Values per PyTorch call on a NumPy array: under PyTorch's parallel grain (32,768 values), so
-#: each call runs in the calling thread (the objective already runs one thread per core), and
-#: small enough that the bias add and f meet the values in cache.
-CHUNK = 16384
 #: Below this many values NumPy's kernel is the faster: PyTorch's call costs more than it saves
 #: (measured per CPU in benchmarks/RESULTS.md). Adam's minibatches of 100 rows are this small.
 SMALL = 4096
@@ -120,20 +116,22 @@ def derivative_to_numpy(backward, a, delta):
 
 
 def apply_to_numpy(method, z, b):
-    """z ← f(z + b) with torch's in-place ``method``, a chunk of rows at a time; False if z
-    cannot be shared with PyTorch (not 2-D, not C-contiguous, read-only, other dtypes) or is
-    too small to gain from it (:data:`SMALL`)."""
+    """z ← f(z + b) with torch's in-place ``method``, in two calls on the whole array; False if z
+    cannot be shared with PyTorch (not 2-D, not C-contiguous, read-only, other dtypes) or is too
+    small to gain from it (:data:`SMALL`).
+
+    Whole arrays, not cache-sized pieces: the calls' count is the cost at the blocks an
+    evaluation uses (with two threads each call hands the GIL over); one block's z is a few MiB at
+    most (:data:`sparseae.engine.parallel.BLOCK_BYTES`). Inside an evaluation PyTorch computes in
+    the calling thread alone (:func:`~sparseae.engine.parallel.single_threaded_blas`)."""
     shareable = z.ndim == 2 and z.dtype in _SHAREABLE and z.flags.c_contiguous and z.flags.writeable
     if not shareable or z.size < SMALL:
         return False
     torch = torch_module()
-    step = max(1, CHUNK // max(1, z.shape[1]))
-    bias = None if b is None else torch.from_numpy(np.ascontiguousarray(b, dtype=z.dtype))
-    for start in range(0, z.shape[0], step):
-        chunk = torch.from_numpy(z[start : start + step])
-        if bias is not None:
-            chunk.add_(bias)
-        getattr(chunk, method)()
+    tensor = torch.from_numpy(z)
+    if b is not None:
+        tensor.add_(torch.from_numpy(np.ascontiguousarray(b, dtype=z.dtype)))
+    getattr(tensor, method)()
     return True
 
 

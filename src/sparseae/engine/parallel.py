@@ -18,8 +18,12 @@ from threadpoolctl import ThreadpoolController
 
 #: Below this many rows per core, a pass runs in the calling thread alone.
 MIN_ROWS_PER_CORE = 512
-#: Bytes of one block's buffers in float64 (its rows of every layer's activations and δ, and X).
-BLOCK_BYTES = 1 << 22
+#: Bytes of one block's buffers in float64 (its rows of every layer's activations and δ, and X):
+#: enough that a narrow network's range of rows is one block. Each block costs a few dozen calls,
+#: and with two or more threads each call hands the GIL over: on the notes' exercise (2 cores,
+#: 5,000 rows a core) 4 MiB blocks took 7.7 ms an evaluation with NumPy's kernels and 8.3 ms with
+#: PyTorch's borrowed ones, 16 MiB blocks 6.8 and 5.6 ms (benchmarks/RESULTS.md, issue 26).
+BLOCK_BYTES = 1 << 24
 #: The fewest rows in a block, so that the block's products stay efficient in BLAS.
 MIN_BLOCK_ROWS = 1024
 
