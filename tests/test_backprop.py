@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from sparseae import SparseObjective, check_gradient
+from sparseae import ParameterError, SparseObjective, check_gradient
 from sparseae.activations import ACTIVATIONS, hidden_activations
 from sparseae.backprop import weight_decay
 from sparseae.losses import LOSSES
@@ -111,6 +111,35 @@ def test_unit_norm_decoder_reparametrisation(rng, activation, sparsity):
     scaled = theta.copy()
     objective.layout.unpack(scaled)[0][-1][...] *= 3.0  # the cost does not see a column's scale
     assert objective(scaled)[0] == pytest.approx(objective(theta)[0], rel=1e-13)
+
+
+@pytest.mark.parametrize("decoder_norm", [None, "unit"])
+@pytest.mark.parametrize("activation, sparsity", [(h, p) for h in hidden_activations() for p in PENALTIES
+                                                  if unsuited(PENALTIES[p], ACTIVATIONS[h]) is None])
+def test_centered_encoder_reparametrisation(rng, activation, sparsity, decoder_norm):
+    """center_encoder: θ's b1 is b̃1 = b1 + W1 b2 (the encoder reads x − b2), the gradient is J's in
+    θ's coordinates (b2's includes its path through the encoder), and J is the network's."""
+    params = dict(activation=activation, sparsity=sparsity, weight_decay=1e-3, sparsity_target=0.1,
+                  sparsity_weight=3.0, decoder_norm=decoder_norm, **PENALTY_PARAMS.get(sparsity, {}))
+    objective, theta = _problem(rng, center_encoder=True, **params)
+    objective.layout.unpack(theta)[1][-1][...] += rng.normal(0.0, 0.3, size=8)  # a b2 far from 0
+    assert check_gradient(objective, theta, EPSILON, where=~objective.pseudo_gradient_mask()) < 1e-9
+    network = objective.effective_theta(theta)
+    (W1, _), (b1, b2) = objective.layout.unpack(network)
+    np.testing.assert_allclose(b1, objective.layout.unpack(theta)[1][0] - W1 @ b2, rtol=1e-14)
+    plain = SparseObjective([8, 5, 8], objective.X, **{**params, "sparsity_weight": objective.beta})
+    assert objective(theta)[0] == pytest.approx(plain(network)[0], rel=1e-13)  # the same network's J
+    # a network's own θ (a start): the network again (θ's decoder scale aside, which it does not keep)
+    np.testing.assert_allclose(objective.effective_theta(objective.parameters_of(network)), network,
+                               rtol=1e-13, atol=1e-15)
+
+
+def test_a_centered_encoder_needs_an_autoencoder(rng):
+    X = rng.uniform(size=(6, 4))
+    with pytest.raises(ParameterError, match="center_encoder needs an autoencoder"):
+        SparseObjective([4, 3, 2], X, np.ones((6, 2)) / 2, center_encoder=True)
+    with pytest.raises(ParameterError, match="center_encoder must be True or False"):
+        SparseObjective([4, 3, 4], X, center_encoder="yes")
 
 
 @pytest.mark.parametrize("sparse_layer", [2, 3])

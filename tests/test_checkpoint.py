@@ -493,3 +493,34 @@ def test_a_checkpoint_from_before_max_grad_norm_resumes_unclipped(X, tmp_path):
                 sparseae.SparseAutoencoder(4, **params).fit(X, resume_from=path)
             params["max_grad_norm"] = None
         assert sparseae.SparseAutoencoder(4, **params).fit(X, resume_from=path).n_iter_ == 6
+
+
+@pytest.mark.unconverged
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_a_centred_encoder_resumes_bit_for_bit(X, tmp_path, solver):
+    """θ in a checkpoint is in the centred encoder's coordinates (b1 + W1 b2): it resumes as it is,
+    not converted again as a start is."""
+    params = dict(solver=solver, max_iter=23, random_state=0, sparsity="topk", k=2, activation="relu",
+                  output_activation="linear", center_encoder=True)
+    whole = sparseae.SparseAutoencoder(4, **params).fit(X)
+    resumed = _fit_killed_then_resumed(X, tmp_path / "c.safetensors", kill_at=13, **params)
+    np.testing.assert_array_equal(resumed.theta_, whole.theta_)
+    assert resumed.loss_curve_ == whole.loss_curve_
+
+
+def test_a_checkpoint_from_before_center_encoder_resumes_with_the_encoder_reading_x(X, tmp_path):
+    """Before ``center_encoder`` the encoder read x: such a TopK Adam checkpoint is refused with
+    "auto" (True there), naming center_encoder=False, and resumes with it."""
+    import sparseae.checkpoint as checkpoint
+
+    path = tmp_path / "c.safetensors"
+    params = dict(solver="adam", max_iter=6, random_state=0, sparsity="topk", k=2, activation="relu",
+                  output_activation="linear", center_encoder=False)
+    sparseae.SparseAutoencoder(4, **params).fit(X, checkpoint=path, checkpoint_every=3)
+    saved = read_checkpoint(path)
+    old_params = {k: v for k, v in saved.params.items() if k != "center_encoder"}
+    write_checkpoint(path, checkpoint.Checkpoint(**{**saved.__dict__, "params": old_params}))
+    auto = dict(params, center_encoder="auto")
+    with pytest.raises(ParameterError, match=r"center_encoder=False, not True .*resume with center_encoder=False"):
+        sparseae.SparseAutoencoder(4, **auto).fit(X, resume_from=path)
+    assert sparseae.SparseAutoencoder(4, **params).fit(X, resume_from=path).n_iter_ == 6

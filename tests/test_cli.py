@@ -210,3 +210,16 @@ def test_adams_clipping_and_the_tied_starts_norm_from_the_command_line(tmp_path,
         assert (model.max_grad_norm, model.decoder_init_norm) == (clip, norm)
     assert main(base + ["--max-grad-norm", "0", "--out", str(tmp_path / "bad")]) == 2
     assert "--max-grad-norm: expected a positive number or auto or none, got '0'" in capsys.readouterr().err
+
+
+def test_the_centred_encoder_from_the_command_line(tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(200, 16))
+    np.save(tmp_path / "x.npy", X)
+    base = ["train", "--data", str(tmp_path / "x.npy"), "--sparsity", "topk", "--k", "2", "--n-hidden", "8",
+            "--solver", "adam", "--max-iter", "2", "--activation", "relu", "--output-activation", "linear", "--quiet"]
+    for flags, centred in (([], "auto"), (["--center-encoder", "false"], False), (["--center-encoder", "yes"], True)):
+        out = tmp_path / f"run{len(flags)}{centred}"
+        assert main(base + flags + ["--out", str(out)]) == 0
+        assert sparseae.load(out / "model.safetensors").center_encoder == centred
+    assert main(base + ["--center-encoder", "maybe", "--out", str(tmp_path / "bad")]) == 2
+    assert "--center-encoder: expected auto, true or false, got 'maybe'" in capsys.readouterr().err

@@ -128,7 +128,7 @@ class DaskObjective(ObjectiveBase):
     def __init__(self, layer_sizes, X, Y=None, *, activation="sigmoid", output_activation="sigmoid",
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
                  sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None, jumprelu_bandwidth=BANDWIDTH,
-                 nested=None, aux_k=None, aux_k_weight=None, dead_after=None, input_scale=None):
+                 nested=None, aux_k=None, aux_k_weight=None, dead_after=None, input_scale=None, center_encoder=False):
         if aux_k is not None:
             raise ParameterError("aux_k does not run on a Dask array yet (its dead-unit counts live in one process); "
                                  "train on a .npy file or a memmap instead")
@@ -138,6 +138,7 @@ class DaskObjective(ObjectiveBase):
             weight_decay=weight_decay, sparsity_target=sparsity_target,
             sparsity_weight=sparsity_weight, sparse_layer=sparse_layer, top_k=top_k,
             decoder_norm=decoder_norm, jumprelu_bandwidth=jumprelu_bandwidth, nested=nested,
+            center_encoder=center_encoder,
         )
         if self.gated:
             self.params["jumprelu_bandwidth"] = self.bandwidth

@@ -94,6 +94,14 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
         "unit": the decoder W2 is used with each column at unit norm (a reparametrisation: θ stays
         unconstrained for L-BFGS; ``coefs_`` hold the normalised W2), so an L1 penalty cannot be
         cheated by shrinking the activations and growing the decoder.
+    center_encoder : bool or "auto", default "auto"
+        True: in training the encoder reads x − b2 (SAELens's ``apply_b_dec_to_input``), so b2
+        learns through the encoder as well as the decoder; θ then holds b1 + W1 b2 in b1's place, and
+        the fitted model (``intercepts_``, ``transform``) is the same network in the usual
+        parameters. False: the encoder reads x, and only the start folds b2 in (b1 = −W1 b2).
+        "auto": True for "l1", "topk" and "batchtopk" under Adam, False otherwise (measured:
+        benchmarks/RESULTS.md, "The encoder reading x − b2"; JumpReLU gains on some data and
+        loses on other).
     activation : {"sigmoid", "tanh", "relu"}, default "sigmoid"
         The hidden layer's f.
     output_activation : {"sigmoid", "tanh", "linear"}, default "sigmoid"
@@ -223,7 +231,8 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
     def __init__(self, n_hidden=25, *, sparsity="kl", sparsity_target=0.01, sparsity_weight=3.0, k=None,
                  jumprelu_bandwidth=1e-3, jumprelu_steps="threshold", aux_k=None, aux_k_weight=1 / 32,
                  dead_after=None, matryoshka=None, input_scaling=None, init="auto", decoder_bias_init="auto",
-                 decoder_init_norm="auto", decoder_norm=None, weight_decay=1e-4, activation="sigmoid",
+                 decoder_init_norm="auto", decoder_norm=None, center_encoder="auto", weight_decay=1e-4,
+                 activation="sigmoid",
                  output_activation="sigmoid", solver="lbfgs", max_iter="auto", tol=1e-5, learning_rate="auto",
                  beta_1="auto", max_grad_norm="auto", batch_size="auto", lbfgs_memory="auto", dtype="float64",
                  device=None, validation_fraction=0.0, early_stopping=False, n_iter_no_change=10, resample_dead=0,
@@ -234,7 +243,7 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
         self.k, self.jumprelu_bandwidth, self.decoder_norm = k, jumprelu_bandwidth, decoder_norm
         self.jumprelu_steps = jumprelu_steps
         self.matryoshka, self.init, self.decoder_bias_init = matryoshka, init, decoder_bias_init
-        self.decoder_init_norm = decoder_init_norm
+        self.decoder_init_norm, self.center_encoder = decoder_init_norm, center_encoder
         self.aux_k, self.aux_k_weight, self.dead_after = aux_k, aux_k_weight, dead_after
         self.input_scaling = input_scaling
         self.weight_decay, self.activation = weight_decay, activation
@@ -355,7 +364,7 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
     def _adopt(self, objective, theta):
         """θ as the network uses it (the unit decoder applied), and J's terms there."""
         self._adopt_theta(objective.layout, np.array(objective.effective_theta(theta), dtype=np.float64))
-        terms = objective.terms(self.theta_)
+        terms = objective.terms(objective.parameters_of(self.theta_))
         if PENALTIES[self.sparsity].batch_k:  # the training rows' selection at the fitted weights
             self.threshold_ = np.full(self.n_hidden, objective.batch_threshold)
         self.input_scale_ = getattr(self, "_input_scale", None)

@@ -18,6 +18,7 @@ from sklearn.utils.validation import validate_data
 from ._data import MINIBATCH_ROWS, chunk_rows, in_memory, is_dask_array, training_source
 from .checkpoint import check_same_data, data_fingerprint, read_checkpoint
 from .errors import DataError, FitInterrupted, ModelFileError, NonFiniteCostError, ParameterError
+from .initialisation import resolved_center_encoder
 from .memory import check_fit
 from .resample import SAMPLE_ROWS
 from .solvers import MINIBATCH, get_solver, registered
@@ -36,7 +37,7 @@ BEFORE = {"jumprelu_steps": ("sparsity", "jumprelu", "log")}
 MINIBATCH_ONLY = ("beta_1", "jumprelu_steps", "max_grad_norm")
 #: Parameters compared resolved ("auto" as the solver resolves it for the penalty) on resume, and
 #: what a checkpoint written before each existed was fitted with.
-RESOLVED = {"beta_1": 0.9, "max_grad_norm": None}
+RESOLVED = {"beta_1": 0.9, "max_grad_norm": None, "center_encoder": False}
 #: A parameter absent from a checkpoint (None is one of ``max_grad_norm``'s values).
 _MISSING = object()
 
@@ -157,10 +158,24 @@ class Trainable:
             return None if given is None else float(given)
         return None if solver.max_grad_norm is None else solver.max_grad_norm[self._penalty_name]
 
+    def _center_encoder(self, solver, given="default"):
+        """Whether the encoder reads x − b2 in training (default: this estimator's
+        ``center_encoder``; estimators without one never), "auto" resolved for ``solver``."""
+        given = getattr(self, "center_encoder", False) if given == "default" else given
+        return given is not False and resolved_center_encoder(given, self._penalty_name, solver.minibatch)
+
+    def _centred(self, objective, solver):
+        """``objective``, its encoder reading x − b2 where :meth:`_center_encoder` says so: every
+        objective that sees θ in training does (θ's b1 is then b1 + W1 b2)."""
+        return objective.centered() if objective is not None and self._center_encoder(solver) else objective
+
     def _resolved(self, name, solver, value="default"):
-        """β₁ or the clipping (a name of RESOLVED), "auto" resolved, of ``value`` or this estimator's."""
+        """β₁, the clipping or the centring (a name of RESOLVED), "auto" resolved, of ``value`` or
+        this estimator's."""
         if name == "beta_1":
             return self._beta_1(solver, None if value == "default" else value)
+        if name == "center_encoder":
+            return self._center_encoder(solver, value)
         return self._max_grad_norm(solver, value)
 
     def _max_iter(self, solver=None):
@@ -199,8 +214,9 @@ class Trainable:
                 return theirs == ours
             theirs = self._resolved(name, solver, RESOLVED[name] if theirs is _MISSING else theirs)
             if theirs != self._resolved(name, solver):
+                whose = "Adam's " if name in MINIBATCH_ONLY else ""
                 raise ParameterError(
-                    f"resume_from={str(path)!r} was written by a fit with Adam's {name}={theirs!r}, not "
+                    f"resume_from={str(path)!r} was written by a fit with {whose}{name}={theirs!r}, not "
                     f"{self._resolved(name, solver)!r} ({name}={ours!r}); resume with {name}={theirs!r}")
             return True
 
@@ -283,7 +299,7 @@ class Trainable:
         self._warn_unused(solver)
         if held_out is None:
             source, targets, m, held_out = self._hold_out(source, targets, m, resumed)
-        held_objective = None if held_out is None else self._held_out_objective(*held_out)
+        held_objective = self._centred(None if held_out is None else self._held_out_objective(*held_out), solver)
         monitor = Monitor(held_objective, getattr(self, "early_stopping", False),
                           getattr(self, "n_iter_no_change", 10), getattr(self, "callback", None),
                           n_done=before[0], loss_curve=before[1])
@@ -297,15 +313,17 @@ class Trainable:
             monitor.checkpoint, monitor.checkpoint_every = checkpoint, checkpoint_every
         total = self._max_iter(solver)
         remaining = total - before[0] if resumed is not None else total
-        objective = self._objective(source, targets, self._chunk_size(source, m, n, solver))
+        objective = self._centred(self._objective(source, targets, self._chunk_size(source, m, n, solver)), solver)
         settings = self._settings(solver, max(remaining, 0), m, objective.layout, description)
         state = resumed.state if resumed is not None else None
+        if resumed is None and getattr(objective, "center_encoder", False):
+            theta0 = objective.parameters_of(theta0)  # a start or a warm start is a network; a checkpoint's is θ
         resampler = None
         if settings.resample_every and objective.sparse_layer is not None:
             resampler = Resampler(objective, self._sample_rows(source), None)
         if solver.minibatch:
             full = objective
-            objective = self._objective(source, targets, settings.batch_size)
+            objective = self._centred(self._objective(source, targets, settings.batch_size), solver)
             driver = self._minibatch = Minibatch(settings, theta0, check_random_state(self.random_state), state)
             result = driver.run(objective, (source, targets), max(remaining, 0), monitor, first=before[0],
                                 total=total, resampler=resampler)
@@ -355,17 +373,20 @@ class Trainable:
         """One epoch of the minibatch driver kept between calls (started afresh when ``reset``)."""
         source, m, n = self._training_data(X, reset=reset, output_activation=output_activation)
         solver = self._solver(minibatch_only=True)
-        full = self._objective(source, targets, self._chunk_size(source, m, n, solver))
+        full = self._centred(self._objective(source, targets, self._chunk_size(source, m, n, solver)), solver)
         settings = self._settings(solver, 1, m, full.layout)
         if reset or not hasattr(self, "_minibatch"):
-            self._minibatch = Minibatch(settings, initial_theta(n, source), check_random_state(self.random_state))
+            theta0 = initial_theta(n, source)
+            if getattr(full, "center_encoder", False):
+                theta0 = full.parameters_of(theta0)
+            self._minibatch = Minibatch(settings, theta0, check_random_state(self.random_state))
             self.n_iter_, self.loss_curve_, self.n_resampled_ = 0, [], 0
         driver = self._minibatch
         driver.settings = replace(settings, beta_1=driver.settings.beta_1)
         resampler = None
         if settings.resample_every and full.sparse_layer is not None:
             resampler = Resampler(full, self._sample_rows(source), None)
-        batched = self._objective(source, targets, settings.batch_size)
+        batched = self._centred(self._objective(source, targets, settings.batch_size), solver)
         done = self.n_iter_ if first is None else first
         result = driver.run(batched, (source, targets), 1, None, first=done, total=total, schedule=schedule,
                             resampler=resampler)

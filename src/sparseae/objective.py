@@ -75,6 +75,10 @@ class SparseObjective(ObjectiveBase):
     nested : tuple of int, optional
         Matryoshka prefix widths m_1 < ... < s_{n_l - 1} (:mod:`sparseae.matryoshka`): the data
         term sums every prefix's reconstruction (linear output, squared error).
+    center_encoder : bool, default False
+        An autoencoder's encoder reads x − b2 (SAELens's ``apply_b_dec_to_input``): θ holds
+        b̃1 = b1 + W1 b2, and b2 learns through the encoder too (``effective_theta(theta)`` gives
+        the network's b1; ``parameters_of(network)`` the θ of a network).
     input_scale : float, optional
         Every row is multiplied by it as it is read (:mod:`sparseae.input_scaling`).
     backend : NumpyBackend or TorchBackend, optional
@@ -108,14 +112,14 @@ class SparseObjective(ObjectiveBase):
                  loss="squared_error", sparsity="kl", weight_decay=0.0, sparsity_target=0.01,
                  sparsity_weight=0.0, sparse_layer=2, top_k=None, decoder_norm=None,
                  jumprelu_bandwidth=BANDWIDTH, nested=None, aux_k=None, aux_k_weight=1 / 32, dead_after=None,
-                 input_scale=None, backend=None, chunk_size=None):
+                 center_encoder=False, input_scale=None, backend=None, chunk_size=None):
         self._set_model(
             layer_sizes, "SparseObjective", activation=activation,
             output_activation=output_activation, loss=loss, sparsity=sparsity,
             weight_decay=weight_decay, sparsity_target=sparsity_target,
             sparsity_weight=sparsity_weight, sparse_layer=sparse_layer, top_k=top_k,
             decoder_norm=decoder_norm, jumprelu_bandwidth=jumprelu_bandwidth, nested=nested, aux_k=aux_k,
-            aux_k_weight=aux_k_weight, dead_after=dead_after,
+            aux_k_weight=aux_k_weight, dead_after=dead_after, center_encoder=center_encoder,
         )
         sizes = self.layout.layer_sizes
         self.input_scale = None if input_scale is None else float(input_scale)

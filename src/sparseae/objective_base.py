@@ -83,7 +83,7 @@ class ObjectiveBase(Evaluated):
 
     def _set_model(self, layer_sizes, caller, *, sparse_layer, weight_decay, top_k=None, decoder_norm=None,
                    jumprelu_bandwidth=BANDWIDTH, nested=None, aux_k=None, aux_k_weight=1 / 32, dead_after=None,
-                   **params):
+                   center_encoder=False, **params):
         check_parameters(dict(params, jumprelu_bandwidth=jumprelu_bandwidth), caller)
         self.penalty = PENALTIES[params["sparsity"]]
         gated = self.penalty.gated
@@ -96,6 +96,11 @@ class ObjectiveBase(Evaluated):
             raise ParameterError(f"decoder_norm must be None or 'unit', got {decoder_norm!r}")
         self.decoder_norm = decoder_norm
         sizes = self.layout.layer_sizes
+        if center_encoder not in (True, False):
+            raise ParameterError(f"center_encoder must be True or False, got {center_encoder!r}")
+        self.center_encoder = False
+        if center_encoder:
+            self.centered()
         self.lam = _weight_decay(weight_decay, len(sizes) - 1, caller)
         self.f, self.f_out = ACTIVATIONS[params["activation"]], ACTIVATIONS[params["output_activation"]]
         self.loss = LOSSES[params["loss"]]
@@ -276,13 +281,41 @@ class ObjectiveBase(Evaluated):
         return terms
 
     def effective_theta(self, theta):
-        """θ as the network uses it: with ``decoder_norm="unit"``, a copy whose output layer's
-        W has each column (one per unit of the layer below) divided by its norm; else θ."""
-        if self.decoder_norm is None:
+        """θ as the network uses it (the notes' W and b): with ``decoder_norm="unit"``, a copy whose
+        output layer's W has each column (one per unit of the layer below) divided by its norm;
+        with ``center_encoder``, b1 − W1 b2 for θ's b1 (:meth:`parameters_of` goes back); else θ."""
+        if self.decoder_norm is None and not self.center_encoder:
             return theta
         theta = self._copy(theta)
-        self._unit_decoder(theta)
+        if self.decoder_norm is not None:
+            self._unit_decoder(theta)
+        if self.center_encoder:
+            self._shift_encoder_bias(theta, -1.0)
         return theta
+
+    def centered(self):
+        """This objective, its encoder now reading x − b2 (``center_encoder``); an autoencoder's only."""
+        sizes = self.layout.layer_sizes
+        if len(sizes) != 3 or sizes[0] != sizes[-1]:
+            raise ParameterError(f"center_encoder needs an autoencoder n -> s -> n (its encoder reads x - b2), "
+                                 f"not layer sizes {list(sizes)}")
+        self.center_encoder = True
+        return self
+
+    def parameters_of(self, network):
+        """The θ this objective takes for a network in the notes' parameters (a start, a warm
+        start): with ``center_encoder``, a copy whose b1 is b1 + W1 b2; else ``network`` itself (a
+        network's unit-norm decoder columns are their own θ)."""
+        if not self.center_encoder:
+            return network
+        theta = self._copy(network)
+        self._shift_encoder_bias(theta, 1.0)
+        return theta
+
+    def _shift_encoder_bias(self, theta, sign):
+        """b1 ← b1 + sign · W1 b2, in place."""
+        Ws, bs = self.layout.unpack(theta)
+        bs[0] += sign * (Ws[0] @ bs[-1])
 
     def _on_device(self, theta):
         """Whether θ is a tensor on the backend's device (else anything NumPy takes)."""
@@ -303,20 +336,33 @@ class ObjectiveBase(Evaluated):
         return norms
 
     def _reparametrised(self, theta, evaluate):
-        r"""``evaluate(θ)``, through the unit-norm decoder when ``decoder_norm="unit"``: the network
-        uses :math:`\hat w_j = v_j / \lVert v_j \rVert` for θ's decoder column :math:`v_j`, and
-        the gradient in :math:`v_j` is
+        r"""``evaluate`` at the network θ stands for (:meth:`effective_theta`), the gradient taken back
+        to θ's own coordinates, so that L-BFGS and Adam need nothing else.
+
+        With ``decoder_norm="unit"`` the network uses :math:`\hat w_j = v_j / \lVert v_j \rVert` for
+        θ's decoder column :math:`v_j`, and the gradient in :math:`v_j` is
         :math:`(g_j - \hat w_j (\hat w_j \cdot g_j)) / \lVert v_j \rVert`, g the gradient in
-        :math:`\hat w`. θ stays unconstrained, so L-BFGS needs nothing else."""
-        if self.decoder_norm is None:
+        :math:`\hat w`. With ``center_encoder`` the encoder reads x − b2 (SAELens's
+        ``apply_b_dec_to_input``): :math:`z^{(2)} = W_1 (x - b_2) + \tilde b_1`, the network's bias
+        is :math:`b_1 = \tilde b_1 - W_1 b_2`, and so :math:`\nabla_{W_1} \mathrel{-}= \nabla_{b_1} b_2^T`
+        and :math:`\nabla_{b_2} \mathrel{-}= W_1^T \nabla_{b_1}`: b2 also learns through the encoder."""
+        if self.decoder_norm is None and not self.center_encoder:
             return evaluate(theta)
         effective = self._copy(theta)
-        norms = self._unit_decoder(effective)
+        norms = self._unit_decoder(effective) if self.decoder_norm is not None else None
+        if self.center_encoder:
+            self._shift_encoder_bias(effective, -1.0)
         terms, grad = evaluate(effective)
         xp = np if on_host(grad) else self.backend.xp
-        W, g = self.layout.unpack(effective)[0][-1], self.layout.unpack(grad)[0][-1]
-        g -= W * xp.einsum("ij,ij->j", W, g)
-        g /= norms
+        Ws, bs = self.layout.unpack(effective)
+        gWs, gbs = self.layout.unpack(grad)
+        if norms is not None:
+            W, g = Ws[-1], gWs[-1]
+            g -= W * xp.einsum("ij,ij->j", W, g)
+            g /= norms
+        if self.center_encoder:  # (an autoencoder: W1, b1 and W2, b2)
+            gbs[1] -= Ws[0].T @ gbs[0]
+            gWs[0] -= gbs[0][:, None] * bs[1][None, :]
         return terms, grad
 
     def terms(self, theta):

@@ -30,7 +30,7 @@ def dead_units(rho_hat):
     return np.flatnonzero(np.asarray(rho_hat) <= 0.0)
 
 
-def resample(layout, theta, dead, X, activation, output_activation, top_k, rng, network_theta=None):
+def resample(layout, theta, dead, X, activation, output_activation, top_k, rng, network_theta=None, centered_at=None):
     r"""Give each unit in ``dead`` a new start, in place on θ (float64); returns the mask of θ's
     entries that changed (to reset an optimizer's state). The reconstruction errors are those of
     ``network_theta``, the weights the network uses (θ with a unit-norm decoder), by default θ.
@@ -40,6 +40,7 @@ def resample(layout, theta, dead, X, activation, output_activation, top_k, rng, 
     with d = (x - x̄) / ‖x - x̄‖ (x̄ the rows' mean), b1[j] such that the unit fires on the
     ``FIRING`` fraction of the rows it projects most strongly (x among them), and
     W2[:, j] = (x - h(x)) / ‖x - h(x)‖ · (mean norm of the live columns of W2).
+    ``centered_at``: θ's encoder reads x − c (``center_encoder``, c = b2), and b1[j] is for those rows.
     """
     Ws, bs = layout.unpack(theta)
     X = np.asarray(X, dtype=np.float64)
@@ -56,10 +57,11 @@ def resample(layout, theta, dead, X, activation, output_activation, top_k, rng, 
     mask_W, mask_b = layout.unpack(changed)
     tiny = np.finfo(np.float64).tiny
     mean = X.mean(axis=0)
+    read = X if centered_at is None else X - centered_at  # the rows as θ's encoder reads them
     for j, i in zip(dead, picks):
         d, r = X[i] - mean, residual[i]
         Ws[0][j] = d / max(np.linalg.norm(d), tiny) * 0.2 * enc_norm
-        bs[0][j] = -np.quantile(X @ Ws[0][j], 1.0 - FIRING)
+        bs[0][j] = -np.quantile(read @ Ws[0][j], 1.0 - FIRING)
         Ws[1][:, j] = r / max(np.linalg.norm(r), tiny) * dec_norm
         mask_W[0][j], mask_b[0][j], mask_W[1][:, j] = True, True, True
     return changed

@@ -81,6 +81,7 @@ CONSTRAINTS = {
     "init": [Names(("auto", "uniform", "tied"))],
     "decoder_bias_init": [Names(("auto", "zeros", "mean", "geometric_median"))],
     "decoder_init_norm": [Interval(Real, 0, np.inf, closed="neither"), Names(("auto",))],
+    "center_encoder": ["boolean", Names(("auto",))],
     "resample_dead": [Interval(Integral, 0, None, closed="left")],
     "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     "warm_start": ["boolean"],

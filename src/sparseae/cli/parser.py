@@ -28,6 +28,14 @@ def in_flags(message):
     return re.sub(flag, lambda m: f"--{m[1].replace('_', '-')} {m[2]}", message)
 
 
+def _auto_bool(text):
+    """An argparse type: 'auto', or true/false (yes/no)."""
+    value = {"auto": "auto", "true": True, "yes": True, "false": False, "no": False}.get(text.strip().lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected auto, true or false, got {text!r}")
+    return value
+
+
 def _number(kind, low=None, positive=False, auto=False, finite=True, none=False):
     """An argparse type: a ``kind`` (int or float), at least ``low`` or positive, or 'auto' (or
     'none', None, if ``none``)."""
@@ -110,6 +118,8 @@ def _add_model_flags(p):
     g.add_argument("--decoder-init-norm", type=_number(float, positive=True, auto=True), default="auto",
                    help="the tied start's decoder column norm (auto: 0.3 for the relu family under adam, else 1)")
     g.add_argument("--decoder-norm", help="unit: decoder columns kept at unit norm (for l1)")
+    g.add_argument("--center-encoder", type=_auto_bool, default="auto", metavar="{auto,true,false}",
+                   help="the encoder reads x - b2 in training (auto: l1, topk, batchtopk under adam)")
     g.add_argument("--resample-dead", type=_number(int, low=0), default=0, metavar="W",
                    help="resample units dead on all rows every W iterations (0: never)")
     g.add_argument("--weight-decay", type=float, default=1e-4, help="lambda (1e-4)")

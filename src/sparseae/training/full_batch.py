@@ -98,12 +98,14 @@ class FullBatch:
             monitor.n_done = start + done
             if result.stopped in ("diverged", "interrupted"):
                 break
-            theta = objective.effective_theta(result.theta)
+            # the next window goes on from the network (θ's decoder scale dropped), in θ's coordinates
+            network = objective.effective_theta(result.theta)
+            theta = objective.parameters_of(network) if objective.center_encoder else network
             dead = resampler.dead(theta)
             if result.n_iter == 0 or (result.n_iter < window and (dead.size == 0 or monitor.patience_spent)):
                 break  # no progress (a failed line search), or converged with every unit alive, or stopped
             if dead.size and done < s.max_iter:
-                n_resampled += resampler.resample(theta, dead)[0]
+                n_resampled += resampler.resample(theta, dead, network_theta=network)[0]
         monitor.n_done = start
         if unconverged is not None:  # counted in its window: say the whole fit's iterations too
             warnings.warn(f"{unconverged} (in its last window of resample_dead={s.resample_every}; "
