@@ -377,3 +377,33 @@ def test_a_taken_out_is_refused_before_the_data_is_read(tmp_path, monkeypatch, c
     assert main(["train", "--out", str(tmp_path / "run"), "--quiet"]) == 2
     assert "already exists and is not an empty folder" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"] and (tmp_path / "run" / "old.txt").exists()
+
+
+def test_a_signal_while_pytorch_is_imported_waits_for_the_import(tmp_path):
+    """A NumPy fit imports PyTorch for its borrowed kernels; a SIGINT inside PyTorch's C++ module
+    set-up ended the process with "terminate called after throwing an instance of
+    'pybind11::error_already_set'" (SIGABRT, seen in this file's random-instant test). The import
+    now holds signals back: it completes, and the interrupt comes after it."""
+    pytest.importorskip("torch", reason="PyTorch not installed (optional extra)")
+    script = tmp_path / "import_interrupted.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "from sparseae import _signals\n"
+        "from sparseae.engine import kernels\n"
+        "class Finder:\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'torch.functional':  # partway through `import torch`\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Finder())\n"
+        "with _signals.handled():\n"
+        "    try:\n"
+        "        kernels.torch_module()\n"
+        "    except KeyboardInterrupt:\n"
+        "        torch = sys.modules.get('torch')\n"
+        "        print('interrupted after the import:', hasattr(torch, 'matmul') and kernels._torch is torch)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SPARSEAE_TORCH_KERNELS"}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "interrupted after the import: True", (done.stdout, done.stderr)

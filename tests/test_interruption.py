@@ -86,3 +86,30 @@ def test_encode_leaves_the_whole_output_or_nothing(tmp_path, encode_inputs, seed
         rows = [0, 54_321, 99_999]
         np.testing.assert_allclose(features[rows], model.transform(X[rows]), rtol=1e-12)
 
+
+
+@pytest.mark.parametrize("command", ["train", "stack"])
+def test_a_signal_just_as_the_run_folder_is_made_leaves_nothing(tmp_path, monkeypatch, command):
+    """The folder was made, then entered a line later: a SIGINT in between left its
+    ``.run.partial-XXXX`` and ``.run.lock`` behind (seen once in CI's random-instant test)."""
+    from sklearn.datasets import load_digits
+
+    from sparseae.cli import main
+    from sparseae.cli.run_folder import RunFolder
+
+    X, y = load_digits(return_X_y=True)
+    data = tmp_path.parent / f"{tmp_path.name}-digits.npz"
+    np.savez(data, X=X[:200] / 16.0, y=y[:200])
+    argv = {"train": ["train", "--data", str(data), "--n-hidden", "4", "--max-iter", "2"],
+            "stack": ["stack", "--data", str(data), "--hidden", "4", "--pretrain-iter", "2", "--finetune-iter", "2"]}
+
+    made = RunFolder.__init__
+
+    def make_then_interrupt(self, *args, **kwargs):
+        made(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # lands as the constructor returns
+
+    monkeypatch.setattr(RunFolder, "__init__", make_then_interrupt)
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv[command], "--out", "run", "--quiet"]) == 130
+    assert os.listdir(tmp_path) == []

@@ -11,7 +11,7 @@ from .commands import _check_output
 from .parser import UsageError
 from .resume import CHECKPOINT, open_resumed_run, record_run
 from .run_files import exit_status
-from .run_folder import RunFolder, write_json
+from .run_folder import RunFolder, opened, write_json
 
 
 def stack(args):
@@ -44,17 +44,15 @@ def stack(args):
     train, test = order[: len(y) - n_test], order[len(y) - n_test :]
     stages = [f"autoencoder {i + 1}" for i in range(len(args.hidden))] + ["softmax", "fine-tuning"]
     fit, extra = {}, {}
-    if resumed is not None:
-        run = resumed
-        fit = dict(resume_from=run.final / CHECKPOINT, checkpoint=run.final / CHECKPOINT,
-                   checkpoint_every=args.checkpoint_every)
-        extra = {"resumed_from": {"stage": stages[min(run.stage, len(stages) - 1)], "iteration": run.n_iter}}
-    else:
-        run = RunFolder(args.out, args.overwrite)
-        if args.checkpoint_every:  # the folder appears now, to hold the checkpoints
+    # from the folder's first step, a failure or a signal leaves nothing (or the resumed run as it was)
+    with opened(lambda: resumed if resumed is not None else RunFolder(args.out, args.overwrite)) as run:
+        if resumed is not None:
+            fit = dict(resume_from=run.final / CHECKPOINT, checkpoint=run.final / CHECKPOINT,
+                       checkpoint_every=args.checkpoint_every)
+            extra = {"resumed_from": {"stage": stages[min(run.stage, len(stages) - 1)], "iteration": run.n_iter}}
+        elif args.checkpoint_every:  # the folder appears now, to hold the checkpoints
             run.begin(lambda path: record_run(path, args))
             fit = dict(checkpoint=run.final / CHECKPOINT, checkpoint_every=args.checkpoint_every)
-    with run:
         evaluate = np.sort(test if n_test else train)  # train: in the order of the permutation, as the benchmark
         try:
             model.fit(np.asarray(X[train]), y[train], **fit)

@@ -1,6 +1,5 @@
 """``sparseae encode``, ``show``, ``export``, ``gradcheck``, ``selftaught`` and ``activations``."""
 
-import contextlib
 import itertools
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from .._io import atomic_path, reserve
 from ..errors import DataError
 from ..memory import check_encode
 from .parser import UsageError
-from .run_folder import RunFolder, write_json
+from .run_folder import RunFolder, opened, write_json
 
 
 def _check_output(path, overwrite, suffix):
@@ -190,8 +189,8 @@ def selftaught(args):
     from ..selftaught import self_taught_learning
     from ..visualize import save_tiles
 
-    run = RunFolder(args.out, args.overwrite) if args.out else None  # refuse a bad --out early
-    with run or contextlib.nullcontext():  # a failure or a signal at any point leaves nothing
+    # a bad --out is refused before any work; from here a failure or a signal at any point leaves nothing
+    with opened(lambda: RunFolder(args.out, args.overwrite) if args.out else None) as run:
         X, y = load_mnist(args.mnist, args.subset)
         result = self_taught_learning(
             X, y, n_hidden=args.n_hidden, max_iter=args.max_iter, n_unlabeled=args.n_unlabeled,

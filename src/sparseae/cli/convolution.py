@@ -1,10 +1,9 @@
 """``sparseae conv``: UFLDL's convolution and pooling experiment on MNIST, with its run folder."""
 
-import contextlib
 
 import numpy as np
 
-from .run_folder import RunFolder, write_json
+from .run_folder import RunFolder, opened, write_json
 
 
 def _table(outcome):
@@ -20,8 +19,8 @@ def conv(args):
     from ..datasets import load_mnist
     from ..visualize import save_confusion_matrix, save_image, save_tiles
 
-    run = RunFolder(args.out, args.overwrite) if args.out else None  # refuse a bad --out early
-    with run or contextlib.nullcontext():  # a failure or a signal at any point leaves nothing
+    # a bad --out is refused before any work; from here a failure or a signal at any point leaves nothing
+    with opened(lambda: RunFolder(args.out, args.overwrite) if args.out else None) as run:
         X, y = load_mnist(args.mnist, args.subset)
         outcome = convolution_experiment(
             X, y, n_train=args.n_train, n_test=args.n_test, n_patches=args.n_patches, max_iter=args.max_iter,

@@ -9,6 +9,7 @@ lock on its name (:class:`FolderLock`, ``.NAME.lock`` beside it): a second run o
 next run that takes the lock.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from .. import _signals
 from .._io import atomic_path
 from ..errors import WriteError
 from .parser import UsageError
@@ -74,6 +76,20 @@ def in_use(flag, folder, lock):
     pid = lock.holder()
     return (f"{flag} {str(folder)!r} is being written by another sparseae run"
             f"{f' (process {pid})' if pid else ''}; wait for it or choose another")
+
+
+@contextlib.contextmanager
+def opened(make):
+    """``with opened(lambda: RunFolder(...)) as run:`` the folder made (``make()``, maybe None) with
+    signals held back, so that an interrupt from the folder's first step on finds it inside the
+    block whose end removes it unless committed (made, then entered a line later, a SIGINT in
+    between left ``.NAME.partial-XXXX`` and ``.NAME.lock`` behind)."""
+    with contextlib.ExitStack() as stack:
+        with _signals.deferred():
+            run = make()
+            if run is not None:
+                stack.enter_context(run)
+        yield run
 
 
 def write_json(obj, path):

@@ -15,7 +15,7 @@ from ..errors import FitInterrupted, NonFiniteCostError
 from .parser import UsageError, given, plain
 from .resume import CHECKPOINT, open_resumed_run, record_run
 from .run_files import exit_status, stop_record, write_run
-from .run_folder import RunFolder
+from .run_folder import RunFolder, opened
 
 MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k", "jumprelu_bandwidth",
                "jumprelu_steps", "matryoshka", "aux_k", "aux_k_weight", "dead_after", "input_scaling", "init",
@@ -43,25 +43,20 @@ def train(args):
         from .stream import stream_train
 
         return stream_train(args, model)
-    run = resumed if resumed is not None else RunFolder(args.out, args.overwrite)  # a taken --out: before any work
-    try:
+    # a taken --out is refused before any work; from here a failure or a signal leaves nothing
+    with opened(lambda: resumed if resumed is not None else RunFolder(args.out, args.overwrite)) as run:
         X, description = load_training_data(args.data, key=args.key, n_patches=args.patches,
                                             patch_size=args.patch_size, colour=args.colour,
                                             normalize=args.normalize, random_state=args.seed)
-    except BaseException:
-        run.__exit__(*sys.exc_info())  # nothing written; the folder's lock let go
-        raise
-    if model.validation_fraction > 0:
-        X = np.asarray(X)  # held-out rows are drawn from data in memory
-    fit = {}
-    if resumed is not None:
-        fit = dict(resume_from=run.final / CHECKPOINT, checkpoint=run.final / CHECKPOINT,
-                   checkpoint_every=args.checkpoint_every)
-    else:
-        if args.checkpoint_every:  # the folder appears now, to hold the checkpoints
+        if model.validation_fraction > 0:
+            X = np.asarray(X)  # held-out rows are drawn from data in memory
+        fit = {}
+        if resumed is not None:
+            fit = dict(resume_from=run.final / CHECKPOINT, checkpoint=run.final / CHECKPOINT,
+                       checkpoint_every=args.checkpoint_every)
+        elif args.checkpoint_every:  # the folder appears now, to hold the checkpoints
             run.begin(lambda path: record_run(path, args))
             fit = dict(checkpoint=run.final / CHECKPOINT, checkpoint_every=args.checkpoint_every)
-    with run:
         start, stopped, failure = time.perf_counter(), "completed", None
         try:
             _fit_to_max_iter(model, X, fit)

@@ -14,6 +14,7 @@ import contextlib
 
 import numpy as np
 
+from .. import _signals
 from ..errors import DeviceError, ParameterError
 from . import kernels, parallel
 from .products import PRODUCTS
@@ -149,7 +150,8 @@ class TorchBackend(_Backend):
 
     def __init__(self, dtype=np.float64, device="cpu"):
         try:
-            import torch
+            with _signals.deferred():  # a signal inside PyTorch's C++ module set-up aborts the process
+                import torch
         except ImportError:
             raise DeviceError("device= needs PyTorch: pip install 'sparseae[torch]'") from None
         self.xp = torch

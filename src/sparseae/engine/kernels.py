@@ -29,6 +29,8 @@ import warnings
 
 import numpy as np
 
+from .. import _signals
+
 #: The in-place PyTorch method of each activation that has a fused kernel.
 FUSED = {"sigmoid": "sigmoid_", "tanh": "tanh_"}
 #: PyTorch's fused δ ← δ ⊙ f'(z) from a = f(z), by activation (the ATen operator's name).
@@ -52,9 +54,10 @@ def torch_module():
         _torch = False
         if os.environ.get("SPARSEAE_TORCH_KERNELS", "1") != "0":
             try:
-                import torch
+                with _signals.deferred():  # a signal inside PyTorch's C++ module set-up aborts the process
+                    import torch
 
-                _torch = torch
+                    _torch = torch
             except ImportError:
                 pass
             except Exception as exc:  # installed but broken (a missing CUDA library, ...)
