@@ -169,6 +169,12 @@ class Trainable:
         objective that sees θ in training does (θ's b1 is then b1 + W1 b2)."""
         return objective.centered() if objective is not None and self._center_encoder(solver) else objective
 
+    @staticmethod
+    def _theta_of(objective, network):
+        """The θ ``objective`` takes for a network (a start, a warm start): a centred objective's
+        holds b1 + W1 b2; other objectives (RICA's, softmax's) take the network as it is."""
+        return objective.parameters_of(network) if getattr(objective, "center_encoder", False) else network
+
     def _resolved(self, name, solver, value="default"):
         """β₁, the clipping or the centring (a name of RESOLVED), "auto" resolved, of ``value`` or
         this estimator's."""
@@ -316,8 +322,8 @@ class Trainable:
         objective = self._centred(self._objective(source, targets, self._chunk_size(source, m, n, solver)), solver)
         settings = self._settings(solver, max(remaining, 0), m, objective.layout, description)
         state = resumed.state if resumed is not None else None
-        if resumed is None and getattr(objective, "center_encoder", False):
-            theta0 = objective.parameters_of(theta0)  # a start or a warm start is a network; a checkpoint's is θ
+        if resumed is None:  # a start or a warm start is a network; a checkpoint's is θ
+            theta0 = self._theta_of(objective, theta0)
         resampler = None
         if settings.resample_every and objective.sparse_layer is not None:
             resampler = Resampler(objective, self._sample_rows(source), None)
@@ -376,10 +382,8 @@ class Trainable:
         full = self._centred(self._objective(source, targets, self._chunk_size(source, m, n, solver)), solver)
         settings = self._settings(solver, 1, m, full.layout)
         if reset or not hasattr(self, "_minibatch"):
-            theta0 = initial_theta(n, source)
-            if getattr(full, "center_encoder", False):
-                theta0 = full.parameters_of(theta0)
-            self._minibatch = Minibatch(settings, theta0, check_random_state(self.random_state))
+            self._minibatch = Minibatch(settings, self._theta_of(full, initial_theta(n, source)),
+                                        check_random_state(self.random_state))
             self.n_iter_, self.loss_curve_, self.n_resampled_ = 0, [], 0
         driver = self._minibatch
         driver.settings = replace(settings, beta_1=driver.settings.beta_1)

@@ -100,7 +100,7 @@ class FullBatch:
                 break
             # the next window goes on from the network (θ's decoder scale dropped), in θ's coordinates
             network = objective.effective_theta(result.theta)
-            theta = objective.parameters_of(network) if objective.center_encoder else network
+            theta = objective.parameters_of(network)
             dead = resampler.dead(theta)
             if result.n_iter == 0 or (result.n_iter < window and (dead.size == 0 or monitor.patience_spent)):
                 break  # no progress (a failed line search), or converged with every unit alive, or stopped

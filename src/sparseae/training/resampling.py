@@ -20,8 +20,7 @@ class Resampler:
     def resample(self, theta, dead, rng=None, network_theta=None):
         """Resample ``dead`` in place on θ: ``(count, mask of θ's entries changed)``."""
         o = self.objective
-        network = theta if network_theta is None else network_theta
-        reads = o.layout.unpack(network)[1][-1] if o.center_encoder else None  # the encoder reads x − b2
+        reads = o.layout.unpack(theta)[1][-1] if o.center_encoder else None  # the encoder reads x − b2 (θ's b2)
         changed = resample(o.layout, theta, dead, self.rows, o.f.name, o.f_out.name, o.top_k,
                            self.rng if rng is None else rng, network_theta, centered_at=reads)
         return len(dead), changed
