@@ -12,6 +12,8 @@ release the GIL, so Python threads suffice. The measurements are in benchmarks/R
 
 import contextlib
 import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from threadpoolctl import ThreadpoolController
@@ -30,6 +32,7 @@ MIN_BLOCK_ROWS = 1024
 _pool = None
 _controller = None
 _depth = 0  # how deep inside single_threaded_blas the process is
+_worker = threading.local()  # a pool thread's ``pinned``: the torch module it has set to one thread
 
 
 def n_cores():
@@ -91,7 +94,7 @@ def over_rows(fn, ranges):
     """
     if len(ranges) == 1:
         return [fn(0, *ranges[0])]
-    futures = [_threads().submit(fn, i, lo, hi) for i, (lo, hi) in enumerate(ranges) if i]
+    futures = [_threads().submit(_in_worker, fn, i, lo, hi) for i, (lo, hi) in enumerate(ranges) if i]
     try:
         first = fn(0, *ranges[0])
     finally:
@@ -99,6 +102,22 @@ def over_rows(fn, ranges):
         # writing into the shared buffers when this returns.
         wait(futures)
     return [first] + [f.result() for f in futures]
+
+
+def _in_worker(fn, i, lo, hi):
+    """``fn(i, lo, hi)`` in a pool thread whose PyTorch computes in that thread alone during a fit.
+
+    ``torch.set_num_threads`` in :func:`single_threaded_blas` sets the calling thread's OpenMP
+    count, which MKL follows; a pool thread keeps the count it first had, which depended on what
+    the process had run before (2 after some histories, 1 after others), and MKL's product with two
+    threads adds in another order: the same fit gave other bits (a run resumed in a fresh process
+    differed from the whole one). So each pool thread sets its own count to 1, once, inside a fit
+    (where the process-wide count is 1 already, so nothing else changes)."""
+    torch = sys.modules.get("torch")
+    if _depth and torch is not None and getattr(_worker, "pinned", None) is not torch:
+        torch.set_num_threads(1)
+        _worker.pinned = torch
+    return fn(i, lo, hi)
 
 
 def block_rows(width):
