@@ -8,7 +8,9 @@ PyTorch's (in place on the same memory, as sparseae runs them), in float64 and f
 for backpropagation's δ ⊙ f'(z), as sparseae.activations' steps (passes over memory) against
 PyTorch's one-pass fused kernel, on the blocks of the benchmark workloads; and µs per column sum
 of blocks of a hidden layer's shapes. sparseae/engine/kernels.py chooses from figures like
-these; record them in RESULTS.md with the CPU model.
+these; record them in RESULTS.md with the CPU model. Last, each pass of the compiled extension
+(sparseae/engine/fused.py) against the steps it replaces, as sparseae took them before (PyTorch's
+borrowed sigmoid and f′, the column sums as products with ones), per value of the block.
 """
 
 import sys
@@ -71,6 +73,54 @@ def main():
             product = best_ns_per_value(lambda _: ones @ x, np.zeros(1), 200) / 1e3
             summed = best_ns_per_value(lambda _: x.sum(axis=0), np.zeros(1), 200) / 1e3
             print(f"| {shape[0]} x {shape[1]} | {product:.1f} | {summed:.1f} |")
+    compiled_passes(rng)
+
+
+def compiled_passes(rng):
+    """The fused passes of sparseae/engine/fused.py against the steps they replace, ns per value."""
+    from sparseae.engine import fused, kernels
+
+    if not fused.available():
+        print("\nsparseae.engine._fused is not built here (or SPARSEAE_FUSED=0): no compiled passes to time")
+        return
+    sigmoid, backward = kernels.FUSED["sigmoid"], kernels.backward_for_numpy("sigmoid")
+
+    def forward_steps(z, b):
+        kernels.apply_to_numpy(sigmoid, z, b)
+
+    def output_steps(a, y, delta, bias, ones):
+        np.subtract(a, y, out=delta)
+        0.5 * np.vdot(delta.reshape(-1), delta.reshape(-1))
+        delta *= 1e-4
+        kernels.derivative_to_numpy(backward, a, delta)
+        bias += ones @ delta
+
+    def hidden_steps(delta, a, s, bias, ones):
+        delta += s
+        kernels.derivative_to_numpy(backward, a, delta)
+        bias += ones @ delta
+
+    print("\n| compiled pass (sigmoid) | block | dtype | steps ns/value | one pass ns/value | ratio |\n"
+          "|---|---|---|---|---|---|")
+    with threadpool_limits(1):
+        for shape in [(5000, 25), (5000, 64), (1024, 196), (1024, 784), (1024, 1024)]:
+            for dtype in (np.float64, np.float32):
+                z0 = rng.normal(size=shape).astype(dtype)
+                b = rng.normal(size=shape[1]).astype(dtype)
+                a = 1 / (1 + np.exp(-z0))
+                y = rng.uniform(size=shape).astype(dtype)
+                bias, ones, s = np.zeros(shape[1], dtype), np.ones(shape[0], dtype), b * dtype(0.01)
+                runs = {
+                    "f(z + b)": (lambda z: forward_steps(z, b), lambda z: fused.activate("sigmoid", z, b)),
+                    "output δ": (lambda d: output_steps(a, y, d, bias, ones),
+                                 lambda d: fused.output_delta("sigmoid", a, y, d, 1e-4, bias)),
+                    "hidden δ": (lambda d: hidden_steps(d, a, s, bias, ones),
+                                 lambda d: fused.hidden_delta("sigmoid", d, a, s, bias)),
+                }
+                for name, (steps, one) in runs.items():
+                    t_steps, t_one = best_ns_per_value(steps, z0), best_ns_per_value(one, z0)
+                    print(f"| {name} | {shape[0]} x {shape[1]} | {np.dtype(dtype).name} | {t_steps:.2f} | "
+                          f"{t_one:.2f} | {t_steps / t_one:.2f} |")
 
 
 if __name__ == "__main__":

@@ -102,11 +102,15 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
     nl = len(a)
     gWs, gbs = grads
     delta = deltas[nl - 2]  # δ(n_l)
+    summed = False  # whether Σ_i δ(l+1) is in ∇b(l) already (a fused pass of the backend added it)
     if nested is None:
-        value = loss.value_and_delta(a[nl - 1], y, delta, backend)  # ∂loss/∂a(n_l): (rows, s_nl)
-        delta *= 1.0 / m
-        if not loss.includes_output_derivative:
-            backend.derivative(f_out, a[nl - 1], delta)  # ⊙ f'(z(n_l))
+        value = backend.output_delta(f_out, a[nl - 1], y, delta, 1.0 / m, gbs[nl - 2]) if loss.fusable else None
+        summed = value is not None  # the steps below in one pass, and Σ_i δ(n_l) too
+        if not summed:
+            value = loss.value_and_delta(a[nl - 1], y, delta, backend)  # ∂loss/∂a(n_l): (rows, s_nl)
+            delta *= 1.0 / m
+            if not loss.includes_output_derivative:
+                backend.derivative(f_out, a[nl - 1], delta)  # ⊙ f'(z(n_l))
     for l in range(nl - 1, 0, -1):  # δ(l+1) is known
         previous = deltas[l - 2] if l > 1 else None  # δ(l)
         if nested is not None and l == nl - 1:  # every prefix's reconstruction: ∇W, ∇b and (W(l))ᵀ δ
@@ -115,16 +119,24 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
         else:
             # ∇W(l) uses a(l) before f' overwrites it below: this order matters.
             backend.matmul_add(delta.T, a[l - 1], gWs[l - 1])  # += δ(l+1)ᵀ a(l): (s_{l+1}, s_l)
-            gbs[l - 1] += backend.column_sums(delta)  # Σ_i δ(l+1): (s_{l+1},)
+            if not summed:
+                gbs[l - 1] += backend.column_sums(delta)  # Σ_i δ(l+1): (s_{l+1},)
             if l == 1:
                 break
             backend.matmul_into(delta, Ws[l - 1], previous)  # (W(l))ᵀ δ(l+1): (rows, s_l)
-        if l == k and sparsity_delta is not None:
-            previous += sparsity_delta  # the sparsity term, before f'
+        sparse = sparsity_delta if l == k else None  # the sparsity term, added before f'
         if gate is not None and gate[0] == l:
+            if sparse is not None:
+                previous += sparse
             gate[1](previous, a[l - 1])  # ⊙ H(z(l) - θ)
+            summed = False
         else:
-            backend.derivative(f, a[l - 1], previous)  # ⊙ f'(z(l)); a(l) overwritten
+            # (δ(l) + sparsity) ⊙ f'(z(l)), and Σ_i δ(l) into ∇b(l-1), in one pass where the backend can
+            summed = backend.hidden_delta(f, previous, a[l - 1], sparse, gbs[l - 2])
+            if not summed:
+                if sparse is not None:
+                    previous += sparse
+                backend.derivative(f, a[l - 1], previous)  # ⊙ f'(z(l)); a(l) overwritten
         delta = previous
     return value
 

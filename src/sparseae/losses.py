@@ -21,13 +21,16 @@ from .errors import DataError
 class Loss:
     """``value_and_delta(a, y, delta, backend)`` writes ∂ℓ/∂a into ``delta`` and returns
     Σ_i ℓ(a_i, y_i) over the block (a backend scalar); ``includes_output_derivative``: δ is
-    already ∂ℓ/∂z(n_l), so f'(z(n_l)) must not be applied again."""
+    already ∂ℓ/∂z(n_l), so f'(z(n_l)) must not be applied again; ``fusable``: ``value_and_delta``
+    is the squared error's, which a backend's ``output_delta`` may compute fused with the
+    1/m, f'(z(n_l)) and Σ_i δ (:mod:`sparseae.engine.fused`)."""
 
     name: str
     value_and_delta: Callable
     includes_output_derivative: bool = False
     output_activation: str = None  # the output layer it requires, if any
     check_targets: Callable = None  # raises DataError for targets it cannot take
+    fusable: bool = False  # the squared error: a backend may compute δ(n_l), /m and f' in one pass
 
 
 #: Every loss by name: what ``loss=`` accepts.
@@ -50,7 +53,7 @@ def squared_error(a, y, delta, backend):
     return 0.5 * backend.sum_of_squares(delta)
 
 
-register(Loss("squared_error", squared_error))
+register(Loss("squared_error", squared_error, fusable=True))
 
 
 def cross_entropy(a, y, delta, backend):

@@ -5,7 +5,8 @@ The math (:mod:`sparseae.backprop`, the activations, losses and penalties) is wr
 backend: its array namespace ``xp`` for the operations NumPy and PyTorch share, and the methods
 below for what differs: allocation, moving θ in and the gradient out, the products (on NumPy
 arrays, by the faster BLAS of the process: :mod:`sparseae.engine.products`), column sums, f (with
-borrowed kernels where faster), and how rows are split over the cores. ``vectors``
+borrowed kernels where faster), the fused passes of backpropagation where a backend has them
+(:mod:`sparseae.engine.fused`), and how rows are split over the cores. ``vectors``
 (:mod:`sparseae.engine.vectors`) is where an optimizer keeps θ: a device's, for L-BFGS on a GPU.
 ρ̂ and the other small vectors stay on the host.
 """
@@ -16,7 +17,7 @@ import numpy as np
 
 from .. import _signals
 from ..errors import DeviceError, ParameterError
-from . import kernels, parallel
+from . import fused, kernels, parallel
 from .products import PRODUCTS
 from .vectors import HostVectors, TorchVectors
 
@@ -39,6 +40,17 @@ class _Backend:
         if k < a.shape[1]:
             self._zero_smallest(a, a.shape[1] - k)
 
+    def output_delta(self, f_out, a, y, delta, scale, bias_grad):
+        """The squared error's δ(n_l) = (a − y) · scale ⊙ f'(z(n_l)) in one pass, with ``bias_grad``
+        += Σ_i δ(n_l); returns the block's Σ_i ½‖a − y‖², or None where this backend has no such
+        pass (the caller takes the steps)."""
+        return None
+
+    def hidden_delta(self, f, delta, a, s, bias_grad):
+        """δ ← (δ + s) ⊙ f'(z) in one pass (``s`` may be None), with ``bias_grad`` += Σ_i δ;
+        False where this backend has no such pass (nothing done)."""
+        return False
+
 
 class NumpyBackend(_Backend):
     """NumPy arrays in ``dtype`` (float64 or float32), rows split over the cores by sparseae."""
@@ -55,6 +67,7 @@ class NumpyBackend(_Backend):
         self._ones = np.ones(0, dtype=self.dtype)
         self._borrowed = {}  # activation name -> PyTorch method, or None for NumPy's
         self._backward = {}  # activation name -> PyTorch's fused f', or None for NumPy's steps
+        self.fused = fused.available()  # sparseae's compiled passes (decided once, like the rest)
         self.vectors = HostVectors()  # where an optimizer keeps θ for this backend
 
     def empty(self, shape):
@@ -115,8 +128,18 @@ class NumpyBackend(_Backend):
         if backward is None or not kernels.derivative_to_numpy(backward, a, delta):
             activation.derivative(a, delta, np)
 
+    def output_delta(self, f_out, a, y, delta, scale, bias_grad):
+        if not self.fused:
+            return None
+        return fused.output_delta(f_out.name, a, y, delta, scale, bias_grad)
+
+    def hidden_delta(self, f, delta, a, s, bias_grad):
+        return self.fused and fused.hidden_delta(f.name, delta, a, s, bias_grad)
+
     def activate(self, activation, z, b=None):
-        """z ← f(z + b) in place."""
+        """z ← f(z + b) in place: sparseae's compiled pass, PyTorch's kernel or NumPy's steps."""
+        if self.fused and fused.activate(activation.name, z, b):
+            return z
         if activation.name not in self._borrowed:
             self.prepare([activation])
         method = self._borrowed[activation.name]

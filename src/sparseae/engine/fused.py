@@ -1,0 +1,85 @@
+"""Fused elementwise passes: one pass over a block where NumPy's steps take three to six.
+
+An evaluation's elementwise work is memory-bound: after the products, each step (a bias added,
+f, δ = a − y, the sum of its squares, δ/m, f′, the column sums of δ) reads and writes the whole
+block again. :mod:`sparseae.engine._fused`, a small C extension built at install where a C
+compiler is at hand (``setup.py``), does each layer's steps in one pass over the rows:
+
+- :func:`activate`: z ← f(z + b) (sigmoid, ReLU, the identity);
+- :func:`output_delta`: for the squared error, δ(n_l) = (a − y)/m ⊙ f′(z(n_l)), Σ (a − y)² and
+  ∇b += Σ_i δ, from a(n_l) and y;
+- :func:`hidden_delta`: δ(l) ← (δ(l) + s) ⊙ f′(z(l)) with the sparsity term s, and ∇b += Σ_i δ.
+
+The arithmetic is the same as the steps' (:mod:`sparseae.activations`, :mod:`sparseae.losses`,
+:mod:`sparseae.backprop`) and agrees with them to a few units in the last place (the sums are
+accumulated in float64, in another order); the sigmoid's exp is glibc's vector exp. Each function
+returns False (nothing done) where it does not apply (the extension absent, another activation,
+arrays it cannot share), and the caller takes the steps. ``SPARSEAE_FUSED=0`` in the environment
+turns the extension off. Figures: benchmarks/RESULTS.md, "Fused elementwise passes".
+"""
+
+import os
+
+import numpy as np
+
+try:
+    from . import _fused
+except ImportError:  # not built (no C compiler at install, or another platform): NumPy's steps
+    _fused = None
+
+#: Each activation's code in the extension; f′ is computed from a = f(z).
+KINDS = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
+#: The activations whose f the extension computes (tanh's stays NumPy's or PyTorch's).
+FORWARD = ("linear", "sigmoid", "relu")
+_SHAREABLE = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def available():
+    """Whether the extension is built and not turned off (``SPARSEAE_FUSED=0``)."""
+    return _fused is not None and os.environ.get("SPARSEAE_FUSED", "1") != "0"
+
+
+def _blocks(*arrays):
+    """Whether the 2-D arrays can be handed to the extension: one shape, one float dtype, C order."""
+    first = arrays[0]
+    return (first.ndim == 2 and first.dtype in _SHAREABLE
+            and all(x.shape == first.shape and x.dtype == first.dtype and x.flags.c_contiguous for x in arrays))
+
+
+def _row(v, dtype):
+    return None if v is None else np.ascontiguousarray(v, dtype=dtype).reshape(-1)
+
+
+def activate(name, z, b):
+    """z ← f(z + b) in place for activation ``name``; False if not done here."""
+    if name not in FORWARD or not _blocks(z) or not z.flags.writeable:
+        return False
+    _fused.activate(z, _row(b, z.dtype), KINDS[name])
+    return True
+
+
+def output_delta(name, a, y, delta, scale, bias_grad):
+    """The squared error's δ(n_l) ← (a − y) · ``scale`` ⊙ f′(z(n_l)) for output activation
+    ``name``, with ``bias_grad`` += Σ_i δ; returns Σ_i ½‖a − y‖² over the block (a float), or
+    None if not done here."""
+    if name not in KINDS or not _blocks(a, y, delta) or not _vector_of(bias_grad, a):
+        return None
+    squares, sums = np.zeros(a.shape[1]), np.zeros(a.shape[1])
+    _fused.output(a, y, delta, float(scale), squares, sums, KINDS[name])
+    bias_grad += sums
+    return 0.5 * float(squares.sum())
+
+
+def hidden_delta(name, delta, a, s, bias_grad):
+    """δ(l) ← (δ(l) + s) ⊙ f′(z(l)) in place from a(l) = f(z(l)) (``s`` may be None), with
+    ``bias_grad`` += Σ_i δ(l); False if not done here."""
+    if name not in KINDS or not _blocks(delta, a) or not _vector_of(bias_grad, a):
+        return False
+    sums = np.zeros(a.shape[1])
+    _fused.hidden(delta, a, _row(s, delta.dtype), sums, KINDS[name])
+    bias_grad += sums
+    return True
+
+
+def _vector_of(v, a):
+    return isinstance(v, np.ndarray) and v.shape == (a.shape[1],)
