@@ -71,6 +71,19 @@ def test_the_sigmoid_is_within_a_few_ulps_and_keeps_nan_and_the_limits(dtype):
 
 
 @needs_extension
+def test_relu_keeps_nan_as_the_steps_do():
+    """A NaN (a diverged fit) must reach J as it does through NumPy's steps, not become 0."""
+    z = np.array([[np.nan, -1.0, 2.0]])
+    assert fused.activate("relu", z, None)
+    assert np.isnan(z[0, 0]) and z[0, 1:].tolist() == [0.0, 2.0]
+    delta, a = np.array([[np.nan, np.nan, 1.0]]), np.array([[0.0, 1.0, 0.0]])
+    expected = delta.copy()
+    ACTS["relu"].derivative(a.copy(), expected, np)
+    assert fused.hidden_delta("relu", delta, a, None, np.zeros(3))
+    np.testing.assert_array_equal(delta, expected)  # NaN · 0 is NaN in both
+
+
+@needs_extension
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "linear"])
 def test_output_delta_is_the_squared_errors_steps(name, dtype):

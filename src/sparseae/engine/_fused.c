@@ -62,7 +62,7 @@ SIGMOID_AVX512(sigmoid_avx512_f, float, __m512, 16, __mmask16, ps, _ZGVeN16v_exp
 #define SIGMOID_ROW(T, row, n) ((void)0)
 #endif
 
-/* z <- f(z + b) in place (b may be NULL); sigmoid, ReLU or the identity. */
+/* z <- f(z + b) in place (b may be NULL); sigmoid, ReLU (NaN kept, as np.clip keeps it) or the identity. */
 #define ACTIVATE(NAME, T, EXP)                                                                       \
     CLONES static void NAME(T *restrict z, const T *restrict b, Py_ssize_t rows, Py_ssize_t cols,    \
                             int kind) {                                                              \
@@ -75,13 +75,13 @@ SIGMOID_AVX512(sigmoid_avx512_f, float, __m512, 16, __mmask16, ps, _ZGVeN16v_exp
             else if (kind == SIGMOID)                                                                \
                 for (Py_ssize_t j = 0; j < cols; j++) row[j] = (T)1 / ((T)1 + EXP(-row[j]));         \
             else if (kind == RELU)                                                                   \
-                for (Py_ssize_t j = 0; j < cols; j++) row[j] = row[j] > 0 ? row[j] : (T)0;           \
+                for (Py_ssize_t j = 0; j < cols; j++) row[j] = row[j] < 0 ? (T)0 : row[j];           \
         }                                                                                            \
     }
 ACTIVATE(activate_d, double, exp)
 ACTIVATE(activate_f, float, expf)
 
-/* delta <- delta ⊙ f'(z) from a = f(z), one row. */
+/* delta <- delta ⊙ f'(z) from a = f(z), one row (ReLU's as a product, as NumPy's steps: a NaN stays). */
 #define DERIVATIVE_ROW(T, d, a, cols, kind)                                                          \
     do {                                                                                             \
         if ((kind) == SIGMOID)                                                                       \
@@ -89,7 +89,7 @@ ACTIVATE(activate_f, float, expf)
         else if ((kind) == TANH)                                                                     \
             for (Py_ssize_t j = 0; j < (cols); j++) d[j] *= (T)1 - a[j] * a[j];                      \
         else if ((kind) == RELU)                                                                     \
-            for (Py_ssize_t j = 0; j < (cols); j++) d[j] = a[j] > 0 ? d[j] : (T)0;                   \
+            for (Py_ssize_t j = 0; j < (cols); j++) d[j] *= (T)(a[j] > 0);                          \
     } while (0)
 
 /* The output layer's δ under the squared error: e = a - y, squares[j] += e², delta = e * scale ⊙
