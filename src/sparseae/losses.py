@@ -23,7 +23,7 @@ class Loss:
     Σ_i ℓ(a_i, y_i) over the block (a backend scalar); ``includes_output_derivative``: δ is
     already ∂ℓ/∂z(n_l), so f'(z(n_l)) must not be applied again; ``fusable``: ``value_and_delta``
     is the squared error's, which a backend's ``output_delta`` may compute fused with the
-    1/m, f'(z(n_l)) and Σ_i δ (:mod:`sparseae.engine.fused`)."""
+    1/m, f'(z(n_l)) and Σ_i δ (``sparseae.engine.fused``)."""
 
     name: str
     value_and_delta: Callable
