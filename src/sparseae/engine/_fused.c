@@ -28,7 +28,7 @@ __attribute__((simd("notinbranch"))) float expf(float);
 
 enum { IDENTITY = 0, SIGMOID = 1, TANH = 2, RELU = 3 };
 
-/* Whether the CPU runs AVX-512F: then the sigmoid takes sigmoid_row_avx512 (set at import). */
+/* Whether the CPU runs AVX-512F: then the sigmoid takes sigmoid_avx512_d/_f (set at import). */
 static int have_avx512 = 0;
 
 #if VECTOR_X86
@@ -40,8 +40,8 @@ __m512 _ZGVeN16v_expf(__m512);
  * value takes the same path whatever the row's length or address. The division, the sigmoid's
  * bottleneck (8 values per 16 cycles), is a reciprocal estimate (14 bits) refined by Newton's
  * step r <- r + r (1 - d r), twice for double (56 bits), once for float (28): within an ulp of
- * the quotient. -z is held at LIMIT so that exp stays finite; beyond it the sigmoid is below the
- * smallest normal number and is 0. NaN stays NaN. */
+ * the quotient. -z is held at LIMIT so that exp stays finite; from there on the sigmoid (below
+ * 3.3e-308 in double, 1.7e-38 in float) is written as 0. NaN stays NaN. */
 #define SIGMOID_AVX512(NAME, T, V, W, MASK, SUF, EXPV, LIMIT, STEPS)                                 \
     __attribute__((target("avx512f"))) static void NAME(T *restrict row, Py_ssize_t n) {             \
         const V one = _mm512_set1_##SUF(1), limit = _mm512_set1_##SUF(LIMIT);                      \
