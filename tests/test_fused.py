@@ -106,6 +106,59 @@ def test_output_delta_is_the_squared_errors_steps(name, dtype):
 
 @needs_extension
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["sigmoid", "relu", "linear"])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_the_output_layers_f_in_deltas_pass_is_f_then_delta_bit_for_bit(name, dtype, with_bias):
+    """With ``pending``, a(n_l) is formed row by row inside δ(n_l)'s pass: exactly the two passes'
+    result (the same roundings), the product W a left as it was."""
+    rng = np.random.default_rng(5)
+    product = _block(rng, 43, 29, dtype, -12.0, 12.0)
+    product[3, :5] = [np.nan, np.inf, -np.inf, 800.0, -800.0]
+    y = _block(rng, 43, 29, dtype, 0.0, 1.0)
+    b = rng.uniform(-1, 1, 29).astype(dtype) if with_bias else None
+    a = product.copy()
+    assert fused.activate(name, a, b)
+    expected, expected_bias = np.empty_like(a), np.full(29, 0.5)
+    expected_value = fused.output_delta(name, a, y, expected, 1e-3, expected_bias)
+    kept = product.copy()
+    delta, bias = np.empty_like(a), np.full(29, 0.5)
+    value = fused.output_delta(name, kept, y, delta, 1e-3, bias, pending=(b,))
+    np.testing.assert_array_equal(kept, product)
+    np.testing.assert_array_equal(delta, expected)
+    np.testing.assert_array_equal(bias, expected_bias)
+    assert value == expected_value or (np.isnan(value) and np.isnan(expected_value))
+
+
+@needs_extension
+@pytest.mark.parametrize("name", ["sigmoid", "relu", "linear"])
+def test_the_output_pass_in_place_in_deltas_buffer_is_the_same(name):
+    """W a(n_l − 1) written into δ(n_l)'s own buffer (what sparseae's passes do): the same bits."""
+    rng = np.random.default_rng(7)
+    product, y, b = _block(rng, 31, 64, np.float64), _block(rng, 31, 64, np.float64, 0, 1), rng.uniform(-1, 1, 64)
+    expected, expected_bias = np.empty_like(product), np.zeros(64)
+    expected_value = fused.output_delta(name, product, y, expected, 0.01, expected_bias, pending=(b,))
+    delta, bias = product.copy(), np.zeros(64)
+    value = fused.output_delta(name, delta, y, delta, 0.01, bias, pending=(b,))
+    np.testing.assert_array_equal(delta, expected)
+    np.testing.assert_array_equal(bias, expected_bias)
+    assert value == expected_value
+    assert fused.fuses_output(name, np.float64) and fused.fuses_output(name, np.float32)
+    assert not fused.fuses_output("tanh", np.float64)
+    with pytest.raises(ValueError, match="overlap"):  # a shifted view of δ: refused, not miscomputed
+        fused._fused.output(delta[1:], y[1:], delta[:-1], 1.0, np.zeros(64), np.zeros(64), 1)
+
+
+@needs_extension
+def test_a_pending_output_layer_it_cannot_compute_f_of_is_left_to_the_caller():
+    rng = np.random.default_rng(6)
+    z, y = _block(rng, 8, 6, np.float64), _block(rng, 8, 6, np.float64)
+    delta = np.zeros_like(z)
+    assert fused.output_delta("tanh", z, y, delta, 1.0, np.zeros(6), pending=(None,)) is None
+    assert not delta.any()  # nothing done: backprop applies tanh, then takes this pass without ``pending``
+
+
+@needs_extension
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "linear"])
 @pytest.mark.parametrize("with_sparsity", [True, False])
 def test_hidden_delta_is_the_sparsity_term_then_f_prime(name, dtype, with_sparsity):
@@ -129,7 +182,12 @@ def test_what_it_cannot_share_is_left_to_the_steps():
     assert not fused.activate("sigmoid", np.asfortranarray(a), None)  # not C-contiguous
     assert not fused.activate("softmax", a.copy(), None)  # not elementwise
     assert not fused.activate("tanh", a.copy(), None)  # NumPy's or PyTorch's tanh
-    assert fused.output_delta("sigmoid", a, a.astype(np.float32), np.empty_like(a), 1.0, np.zeros(6)) is None
+    assert fused.output_delta("sigmoid", a, a[:, :5].copy(), np.empty_like(a), 1.0, np.zeros(6)) is None
+    y = _block(rng, 8, 6, np.float64, 0.0, 1.0)  # targets it cannot share are copied, not refused
+    expected, delta = np.empty_like(a), np.empty_like(a)
+    fused.output_delta("sigmoid", a, y.astype(np.float32).astype(np.float64), expected, 1.0, np.zeros(6))
+    assert fused.output_delta("sigmoid", a, y.astype(np.float32), delta, 1.0, np.zeros(6)) is not None
+    np.testing.assert_array_equal(delta, expected)
     assert not fused.hidden_delta("softmax", a.copy(), a, None, np.zeros(6))
     assert not fused.hidden_delta("sigmoid", a.copy(), a, None, np.zeros(5))  # a bias of another width
 

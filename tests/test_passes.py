@@ -54,3 +54,19 @@ def test_in_memory_data_is_not_read_twice(data, monkeypatch):
     rows_through_w1.clear()
     SparseObjective([20, 7, 20], X, chunk_size=500, **KW)(theta)
     assert sum(rows_through_w1) == 2 * len(X)  # the notes' two passes
+
+
+def test_the_output_layer_in_deltas_buffer_falls_back_to_the_steps_exactly(rng, monkeypatch):
+    """Where the backend promises the one-pass output layer (W a(n_l - 1) written into δ(n_l)'s
+    buffer) and its pass then declines, the steps still get a(n_l) and δ(n_l) apart: the same J
+    and gradient as with no fused pass at all."""
+    from sparseae.engine import NumpyBackend
+
+    X = rng.uniform(0.1, 0.9, size=(700, 16))
+    sizes = [16, 7, 16]
+    theta = Layout(sizes).initial_theta(0)
+    monkeypatch.setenv("SPARSEAE_FUSED", "0")
+    expected = SparseObjective(sizes, X, **KW)(theta)
+    monkeypatch.setattr(NumpyBackend, "fuses_output", lambda self, f_out: True)
+    declined = SparseObjective(sizes, X, **KW)(theta)
+    assert declined[0] == expected[0] and np.array_equal(declined[1], expected[1])

@@ -34,7 +34,7 @@ import numpy as np
 from .matryoshka import nested_output
 
 
-def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None, select=None, gate=None):
+def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None, select=None, gate=None, defer_output=False):
     r"""The forward pass, equations (6)-(7), for a block of rows: ``[a(1), a(2), ..., a(n_layers)]``.
 
     .. math:: z^{(l+1)} = W^{(l)} a^{(l)} + b^{(l)}, \qquad a^{(l+1)} = f(z^{(l+1)})
@@ -46,6 +46,8 @@ def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None, select=None, 
     when omitted). ``select``: ``(l, fn)`` applies ``fn`` to a(l) in place once it is computed
     (the TopK penalty's selection; l counted as for these ``Ws``). ``gate``: ``(l, fn)`` computes
     a(l) as ``fn(z, b)`` in place of f (a thresholded layer: :mod:`sparseae.jumprelu`).
+    ``defer_output``: the output layer's entry is left as W(n_l - 1) a(n_l - 1), its bias and
+    f_out for :func:`backpropagate` to apply (``pending``), fused there with δ(n_l).
     """
     nl = len(Ws) + 1
     n_layers = nl if n_layers is None else n_layers
@@ -56,6 +58,8 @@ def forward(Ws, bs, X, f, f_out, backend, n_layers=None, out=None, select=None, 
         backend.matmul_into(a[l - 1], W.T, z)  # W(l) a(l): (rows, s_{l+1})
         if gate is not None and gate[0] == l + 1:
             gate[1](z, bs[l - 1])  # z(l+1) ⊙ H(z(l+1) - θ), in place
+        elif defer_output and l == nl - 1:
+            pass  # f_out(z(n_l)) in backpropagate, with δ(n_l)
         else:
             backend.activate(f_out if l == nl - 1 else f, z, bs[l - 1])  # f(z(l+1)), in place
         if select is not None and select[0] == l + 1:
@@ -76,7 +80,7 @@ def hidden_sums(Ws, bs, X, f, f_out, k, backend, out=None, select=None):
 
 
 def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, sparsity_delta=None, gate=None,
-                  nested=None):
+                  nested=None, pending=None):
     r"""Pass 2 on a block whose forward pass ``a`` = [a(1) .. a(n_l)] is done: adds the block's share
     of ∇W(l) and ∇b(l) into ``grads`` and returns its Σ_i loss(h(x_i), y_i) (a backend scalar).
 
@@ -98,15 +102,23 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
     thresholded layer l, whose ``fn(δ, a(l))`` stands for ⊙ f'(z(l)) (and adds its thresholds'
     pseudo-gradient). ``nested``: a Matryoshka autoencoder's prefix widths, whose linear output
     layer :func:`sparseae.matryoshka.nested_output` computes (the loss of every prefix).
+    ``pending``: ``(b(n_l - 1),)`` when ``a[-1]`` is still W(n_l - 1) a(n_l - 1) (:func:`forward`
+    with ``defer_output``): a(n_l) = f_out(· + b) is formed here, in δ(n_l)'s pass where the backend
+    fuses them (then a(n_l) never goes to memory).
     """
     nl = len(a)
     gWs, gbs = grads
     delta = deltas[nl - 2]  # δ(n_l)
     summed = False  # whether Σ_i δ(l+1) is in ∇b(l) already (a fused pass of the backend added it)
     if nested is None:
-        value = backend.output_delta(f_out, a[nl - 1], y, delta, 1.0 / m, gbs[nl - 2]) if loss.fusable else None
+        value = (backend.output_delta(f_out, a[nl - 1], y, delta, 1.0 / m, gbs[nl - 2], pending)
+                 if loss.fusable else None)
         summed = value is not None  # the steps below in one pass, and Σ_i δ(n_l) too
         if not summed:
+            if pending is not None:
+                if isinstance(delta, np.ndarray) and np.shares_memory(a[nl - 1], delta):
+                    a[nl - 1] = a[nl - 1].copy()  # the steps need a(n_l) and δ(n_l) apart
+                backend.activate(f_out, a[nl - 1], pending[0])  # a(n_l) = f_out(z(n_l))
             value = loss.value_and_delta(a[nl - 1], y, delta, backend)  # ∂loss/∂a(n_l): (rows, s_nl)
             delta *= 1.0 / m
             if not loss.includes_output_derivative:
@@ -114,6 +126,8 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
     for l in range(nl - 1, 0, -1):  # δ(l+1) is known
         previous = deltas[l - 2] if l > 1 else None  # δ(l)
         if nested is not None and l == nl - 1:  # every prefix's reconstruction: ∇W, ∇b and (W(l))ᵀ δ
+            if pending is not None:
+                backend.activate(f_out, a[nl - 1], pending[0])
             value = nested_output(a[l - 1], a[nl - 1], y, Ws[l - 1], m, nested, backend, gWs[l - 1],
                                   gbs[l - 1], previous, delta)
         else:

@@ -174,6 +174,10 @@ class RowPasses:
         k = self.kept_layers if kept else 1
         f, f_out, backend = self.f, self.f_out, self.backend
         decoder = sparse_code.decoder_rows(Ws) if self.sparse_code else None
+        # The output layer's f and its δ in one pass where the backend fuses them (the squared error);
+        # then W a(n_l - 1) is written straight into δ(n_l)'s buffer and that pass runs in place.
+        defer = self.nested is None and self.loss.fusable
+        in_place = defer and backend.fuses_output(f_out)
 
         def run(i, lo, hi):
             workspace = self._workspace(i)
@@ -192,12 +196,14 @@ class RowPasses:
                     continue
                 a = [X[start:stop]] + [buffer[start:stop] for buffer in self.kept[: k - 1]]
                 out = workspace["a"][k - 1 :]
+                if in_place:
+                    out = out[:-1] + [workspace["delta"][-1]]
                 a += backprop.forward(Ws[k - 1 :], bs[k - 1 :], a[-1], f, f_out, backend, out=out,
-                                      select=self._select_at(k), gate=gates[0])[1:]
+                                      select=self._select_at(k), gate=gates[0], defer_output=defer)[1:]
                 deltas = [delta[: stop - start] for delta in workspace["delta"]]
                 value = backprop.backpropagate(Ws, a, Y[start:stop], m, f, f_out, self.loss, backend,
                                       grads, deltas, self.sparse_layer, sparsity_delta, gate=gates[1],
-                                      nested=self.nested)
+                                      nested=self.nested, pending=(bs[-1],) if defer else None)
                 total += backend.scalar(value)
                 if aux is not None:  # e = x - h(x) = -m δ(n_l), left in δ(n_l)'s buffer by pass 2
                     residual = deltas[-1] * (-float(m))

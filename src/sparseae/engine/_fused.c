@@ -62,7 +62,18 @@ SIGMOID_AVX512(sigmoid_avx512_f, float, __m512, 16, __mmask16, ps, _ZGVeN16v_exp
 #define SIGMOID_ROW(T, row, n) ((void)0)
 #endif
 
-/* z <- f(z + b) in place (b may be NULL); sigmoid, ReLU (NaN kept, as np.clip keeps it) or the identity. */
+/* row <- f(row) in place for one row: the sigmoid, ReLU (NaN kept, as np.clip keeps it) or the identity. */
+#define ACTIVATE_ROW(T, EXP, row, cols, kind)                                                        \
+    do {                                                                                             \
+        if ((kind) == SIGMOID && have_avx512)                                                        \
+            SIGMOID_ROW(T, row, cols);                                                               \
+        else if ((kind) == SIGMOID)                                                                  \
+            for (Py_ssize_t j = 0; j < (cols); j++) row[j] = (T)1 / ((T)1 + EXP(-row[j]));           \
+        else if ((kind) == RELU)                                                                     \
+            for (Py_ssize_t j = 0; j < (cols); j++) row[j] = row[j] < 0 ? (T)0 : row[j];             \
+    } while (0)
+
+/* z <- f(z + b) in place (b may be NULL). */
 #define ACTIVATE(NAME, T, EXP)                                                                       \
     CLONES static void NAME(T *restrict z, const T *restrict b, Py_ssize_t rows, Py_ssize_t cols,    \
                             int kind) {                                                              \
@@ -70,12 +81,7 @@ SIGMOID_AVX512(sigmoid_avx512_f, float, __m512, 16, __mmask16, ps, _ZGVeN16v_exp
             T *restrict row = z + i * cols;                                                          \
             if (b != NULL)                                                                           \
                 for (Py_ssize_t j = 0; j < cols; j++) row[j] += b[j];                                \
-            if (kind == SIGMOID && have_avx512)                                                      \
-                SIGMOID_ROW(T, row, cols);                                                           \
-            else if (kind == SIGMOID)                                                                \
-                for (Py_ssize_t j = 0; j < cols; j++) row[j] = (T)1 / ((T)1 + EXP(-row[j]));         \
-            else if (kind == RELU)                                                                   \
-                for (Py_ssize_t j = 0; j < cols; j++) row[j] = row[j] < 0 ? (T)0 : row[j];           \
+            ACTIVATE_ROW(T, EXP, row, cols, kind);                                                   \
         }                                                                                            \
     }
 ACTIVATE(activate_d, double, exp)
@@ -92,26 +98,59 @@ ACTIVATE(activate_f, float, expf)
             for (Py_ssize_t j = 0; j < (cols); j++) d[j] *= (T)(a[j] > 0);                          \
     } while (0)
 
-/* The output layer's δ under the squared error: e = a - y, squares[j] += e², delta = e * scale ⊙
- * f'(z), sums[j] += delta (squares and sums in double). */
-#define OUTPUT(NAME, T)                                                                              \
-    CLONES static void NAME(const T *restrict a, const T *restrict y, T *restrict delta, T scale,    \
-                            double *restrict squares, double *restrict sums, Py_ssize_t rows,        \
-                            Py_ssize_t cols, int kind) {                                             \
+/* One row of the output layer's δ under the squared error, from a(n_l)'s row A (which may be d
+ * itself): e = a - y, squares[j] += e², d = e * scale ⊙ f'(z) (f' from a), sums[j] += d (squares
+ * and sums in double). Each value is rounded as the steps round it: (e * scale) * f'. */
+#define DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, FPRIME)                                   \
+    for (Py_ssize_t j = 0; j < (cols); j++) {                                                        \
+        T aj = A[j], e = aj - yr[j], t = e * (scale);                                                \
+        squares[j] += (double)e * (double)e;                                                         \
+        d[j] = FPRIME;                                                                               \
+        sums[j] += d[j];                                                                             \
+    }
+#define DELTA_ROW_OF(T, A, d, yr, scale, squares, sums, cols, kind)                                  \
+    do {                                                                                             \
+        if ((kind) == SIGMOID)                                                                       \
+            DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t * (aj * ((T)1 - aj)))               \
+        else if ((kind) == TANH)                                                                     \
+            DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t * ((T)1 - aj * aj))                 \
+        else if ((kind) == RELU)                                                                     \
+            DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t * (T)(aj > 0))                      \
+        else                                                                                         \
+            DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t)                                    \
+    } while (0)
+
+/* The output layer's δ under the squared error. With ``forward`` 0, ``a`` holds a(n_l) = f(z);
+ * with 1, it holds W a(n_l - 1), and each row's a(n_l) = f(row + b) is formed in δ's row first
+ * (b may be NULL), so that a(n_l) never goes to memory: one pass instead of the forward pass's
+ * f and this one. ``a`` NULL: a is δ's own buffer (in place: no stream written that was not read). */
+#define OUTPUT(NAME, T, EXP)                                                                         \
+    CLONES static void NAME(const T *restrict a, const T *restrict b, const T *restrict y,           \
+                            T *restrict delta, T scale, double *restrict squares,                    \
+                            double *restrict sums, Py_ssize_t rows, Py_ssize_t cols, int kind,       \
+                            int forward) {                                                           \
         for (Py_ssize_t i = 0; i < rows; i++) {                                                      \
-            const T *restrict ar = a + i * cols, *restrict yr = y + i * cols;                        \
+            const T *restrict yr = y + i * cols;                                                     \
             T *restrict d = delta + i * cols;                                                        \
-            for (Py_ssize_t j = 0; j < cols; j++) {                                                  \
-                T e = ar[j] - yr[j];                                                                 \
-                squares[j] += (double)e * (double)e;                                                 \
-                d[j] = e * scale;                                                                    \
-            }                                                                                        \
-            DERIVATIVE_ROW(T, d, ar, cols, kind);                                                    \
-            for (Py_ssize_t j = 0; j < cols; j++) sums[j] += d[j];                                   \
+            if (a != NULL && forward) {                                                              \
+                const T *restrict ar = a + i * cols;                                                 \
+                if (b != NULL)                                                                       \
+                    for (Py_ssize_t j = 0; j < cols; j++) d[j] = ar[j] + b[j];                       \
+                else                                                                                 \
+                    for (Py_ssize_t j = 0; j < cols; j++) d[j] = ar[j];                              \
+            } else if (forward && b != NULL)                                                         \
+                for (Py_ssize_t j = 0; j < cols; j++) d[j] += b[j];                                  \
+            if (forward)                                                                             \
+                ACTIVATE_ROW(T, EXP, d, cols, kind);                                                 \
+            if (a != NULL && !forward) {                                                             \
+                const T *restrict ar = a + i * cols;                                                 \
+                DELTA_ROW_OF(T, ar, d, yr, scale, squares, sums, cols, kind);                        \
+            } else                                                                                   \
+                DELTA_ROW_OF(T, d, d, yr, scale, squares, sums, cols, kind);                         \
         }                                                                                            \
     }
-OUTPUT(output_d, double)
-OUTPUT(output_f, float)
+OUTPUT(output_d, double, exp)
+OUTPUT(output_f, float, expf)
 
 /* A hidden layer's δ: delta <- (delta + s) ⊙ f'(z) (s may be NULL), sums[j] += delta. */
 #define HIDDEN(NAME, T)                                                                              \
@@ -188,11 +227,12 @@ static PyObject *py_activate(PyObject *self, PyObject *args) {
 }
 
 static PyObject *py_output(PyObject *self, PyObject *args) {
-    PyObject *ao, *yo, *deltao, *squareso, *sumso;
+    PyObject *ao, *yo, *deltao, *squareso, *sumso, *bo = Py_None;
     double scale;
-    int kind;
-    Py_buffer a, y, delta, squares, sums;
-    if (!PyArg_ParseTuple(args, "OOOdOOi", &ao, &yo, &deltao, &scale, &squareso, &sumso, &kind)) return NULL;
+    int kind, forward = 0;
+    Py_buffer a, y, delta, squares, sums, b = {0};
+    if (!PyArg_ParseTuple(args, "OOOdOOi|pO", &ao, &yo, &deltao, &scale, &squareso, &sumso, &kind, &forward, &bo))
+        return NULL;
     if (matrix(ao, &a, 0, "a") < 0) return NULL;
     Py_ssize_t rows = a.shape[0], cols = a.shape[1];
     int ok = 0;
@@ -200,18 +240,32 @@ static PyObject *py_output(PyObject *self, PyObject *args) {
         if (matrix(deltao, &delta, 1, "delta") == 0) {
             if (vector(squareso, &squares, 1, cols, 8, "squares") == 0) {
                 if (vector(sumso, &sums, 1, cols, 8, "sums") == 0) {
-                    if (y.itemsize != a.itemsize || delta.itemsize != a.itemsize || y.shape[0] != rows ||
-                        y.shape[1] != cols || delta.shape[0] != rows || delta.shape[1] != cols)
-                        PyErr_SetString(PyExc_ValueError, "a, y and delta must have one shape and dtype");
-                    else {
-                        ok = 1;
-                        Py_BEGIN_ALLOW_THREADS
-                        if (a.itemsize == 8)
-                            output_d(a.buf, y.buf, delta.buf, scale, squares.buf, sums.buf, rows, cols, kind);
-                        else
-                            output_f(a.buf, y.buf, delta.buf, (float)scale, squares.buf, sums.buf, rows, cols,
-                                     kind);
-                        Py_END_ALLOW_THREADS
+                    if (bo == Py_None || vector(bo, &b, 0, cols, a.itemsize, "b") == 0) {
+                        if (y.itemsize != a.itemsize || delta.itemsize != a.itemsize || y.shape[0] != rows ||
+                            y.shape[1] != cols || delta.shape[0] != rows || delta.shape[1] != cols)
+                            PyErr_SetString(PyExc_ValueError, "a, y and delta must have one shape and dtype");
+                        else if (forward && kind == TANH)
+                            PyErr_SetString(PyExc_ValueError, "the fused output pass computes f for the "
+                                            "sigmoid, ReLU and the identity only");
+                        else if (bo != Py_None && !forward)
+                            PyErr_SetString(PyExc_ValueError, "b is added only with forward=True");
+                        else if (a.buf != delta.buf && (char *)a.buf < (char *)delta.buf + delta.len &&
+                                 (char *)delta.buf < (char *)a.buf + a.len)
+                            PyErr_SetString(PyExc_ValueError, "a and delta overlap without being one array");
+                        else {
+                            ok = 1;
+                            const void *bb = bo == Py_None ? NULL : b.buf;
+                            const void *ab = a.buf == delta.buf ? NULL : a.buf;  /* in place */
+                            Py_BEGIN_ALLOW_THREADS
+                            if (a.itemsize == 8)
+                                output_d(ab, bb, y.buf, delta.buf, scale, squares.buf, sums.buf, rows, cols,
+                                         kind, forward);
+                            else
+                                output_f(ab, bb, y.buf, delta.buf, (float)scale, squares.buf, sums.buf, rows,
+                                         cols, kind, forward);
+                            Py_END_ALLOW_THREADS
+                        }
+                        if (bo != Py_None) PyBuffer_Release(&b);
                     }
                     PyBuffer_Release(&sums);
                 }
@@ -261,8 +315,9 @@ static PyObject *py_hidden(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"activate", py_activate, METH_VARARGS, "activate(z, b, kind): z <- f(z + b) in place (b may be None)."},
     {"output", py_output, METH_VARARGS,
-     "output(a, y, delta, scale, squares, sums, kind): delta <- (a - y) * scale * f'(z); squares += (a - y)^2 "
-     "and sums += delta, per column (float64 vectors)."},
+     "output(a, y, delta, scale, squares, sums, kind, forward=False, b=None): delta <- (a - y) * scale * f'(z); "
+     "squares += (a - y)^2 and sums += delta, per column (float64 vectors). With forward, a holds z - b and "
+     "f(a + b) is computed first (a itself not written unless it is delta: then all in place)."},
     {"hidden", py_hidden, METH_VARARGS,
      "hidden(delta, a, s, sums, kind): delta <- (delta + s) * f'(z) (s may be None); sums += delta per column."},
     {NULL, NULL, 0, NULL},

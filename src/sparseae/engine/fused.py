@@ -7,7 +7,8 @@ compiler is at hand (``setup.py``), does each layer's steps in one pass over the
 
 - :func:`activate`: z ← f(z + b) (sigmoid, ReLU, the identity);
 - :func:`output_delta`: for the squared error, δ(n_l) = (a − y)/m ⊙ f′(z(n_l)), Σ (a − y)² and
-  ∇b += Σ_i δ, from a(n_l) and y;
+  ∇b += Σ_i δ, from a(n_l) and y, or from W a(n_l − 1) and b(n_l − 1) with a(n_l) = f(z(n_l))
+  formed row by row on the way (the output layer's forward step and its δ in one pass);
 - :func:`hidden_delta`: δ(l) ← (δ(l) + s) ⊙ f′(z(l)) with the sparsity term s, and ∇b += Σ_i δ.
 
 The arithmetic is the same as the steps' (:mod:`sparseae.activations`, :mod:`sparseae.losses`,
@@ -59,16 +60,38 @@ def activate(name, z, b):
     return True
 
 
-def output_delta(name, a, y, delta, scale, bias_grad):
+def output_delta(name, a, y, delta, scale, bias_grad, pending=None):
     """The squared error's δ(n_l) ← (a − y) · ``scale`` ⊙ f′(z(n_l)) for output activation
     ``name``, with ``bias_grad`` += Σ_i δ; returns Σ_i ½‖a − y‖² over the block (a float), or
-    None if not done here."""
-    if name not in KINDS or not _blocks(a, y, delta) or not _vector_of(bias_grad, a):
+    None if not done here.
+
+    ``pending``: ``(b,)`` when ``a`` still holds W a(n_l − 1), without the bias b (which may be
+    None) and f: then each row's a(n_l) = f(row + b) is formed in δ's row and used there, never
+    written to memory (``a`` is left as it is, unless it is ``delta`` itself: then the pass runs in
+    place). Done whenever :func:`fuses_output` says so, whatever ``y`` (copied here if it cannot be
+    shared)."""
+    if name not in KINDS or not _blocks(a, delta) or not _vector_of(bias_grad, a):
         return None
+    if pending is not None and name not in FORWARD:
+        return None
+    if not _blocks(a, y):
+        if y.shape != a.shape:
+            return None
+        y = np.ascontiguousarray(y, dtype=a.dtype)  # (a memmap's rows, or another dtype's)
     squares, sums = np.zeros(a.shape[1]), np.zeros(a.shape[1])
-    _fused.output(a, y, delta, float(scale), squares, sums, KINDS[name])
+    if pending is None:
+        _fused.output(a, y, delta, float(scale), squares, sums, KINDS[name])
+    else:
+        _fused.output(a, y, delta, float(scale), squares, sums, KINDS[name], True, _row(pending[0], a.dtype))
     bias_grad += sums
     return 0.5 * float(squares.sum())
+
+
+def fuses_output(name, dtype):
+    """Whether :func:`output_delta` with ``pending`` computes output activation ``name``'s f and δ
+    in one pass for blocks of ``dtype`` (then W a(n_l − 1) may be written straight into δ's
+    buffer)."""
+    return available() and name in FORWARD and np.dtype(dtype) in _SHAREABLE
 
 
 def hidden_delta(name, delta, a, s, bias_grad):
