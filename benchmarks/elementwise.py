@@ -113,7 +113,7 @@ def compiled_passes(rng):
                 runs = {
                     "f(z + b)": (lambda z: forward_steps(z, b), lambda z: fused.activate("sigmoid", z, b)),
                     "output δ": (lambda d: output_steps(a, y, d, bias, ones),
-                                 lambda d: fused.output_delta("sigmoid", a, y, d, 1e-4, bias)),
+                                 lambda d: fused.output_delta("squared_error", "sigmoid", a, y, d, 1e-4, bias)),
                     "hidden δ": (lambda d: hidden_steps(d, a, s, bias, ones),
                                  lambda d: fused.hidden_delta("sigmoid", d, a, s, bias)),
                 }

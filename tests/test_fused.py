@@ -97,7 +97,7 @@ def test_output_delta_is_the_squared_errors_steps(name, dtype):
     expected = (a - y) * dtype(1.0 / m)
     ACTS[name].derivative(a.copy(), expected, np)
     bias = np.full(23, 0.25, dtype=dtype)
-    value = fused.output_delta(name, a, y, delta, 1.0 / m, bias)
+    value = fused.output_delta("squared_error", name, a, y, delta, 1.0 / m, bias)
     assert value == pytest.approx(value_steps, rel=1e-6 if dtype == np.float32 else 1e-13)
     np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype], atol=0)
     np.testing.assert_allclose(bias, 0.25 + expected.astype(np.float64).sum(axis=0), rtol=RTOL[dtype],
@@ -119,10 +119,10 @@ def test_the_output_layers_f_in_deltas_pass_is_f_then_delta_bit_for_bit(name, dt
     a = product.copy()
     assert fused.activate(name, a, b)
     expected, expected_bias = np.empty_like(a), np.full(29, 0.5)
-    expected_value = fused.output_delta(name, a, y, expected, 1e-3, expected_bias)
+    expected_value = fused.output_delta("squared_error", name, a, y, expected, 1e-3, expected_bias)
     kept = product.copy()
     delta, bias = np.empty_like(a), np.full(29, 0.5)
-    value = fused.output_delta(name, kept, y, delta, 1e-3, bias, pending=(b,))
+    value = fused.output_delta("squared_error", name, kept, y, delta, 1e-3, bias, pending=(b,))
     np.testing.assert_array_equal(kept, product)
     np.testing.assert_array_equal(delta, expected)
     np.testing.assert_array_equal(bias, expected_bias)
@@ -136,16 +136,73 @@ def test_the_output_pass_in_place_in_deltas_buffer_is_the_same(name):
     rng = np.random.default_rng(7)
     product, y, b = _block(rng, 31, 64, np.float64), _block(rng, 31, 64, np.float64, 0, 1), rng.uniform(-1, 1, 64)
     expected, expected_bias = np.empty_like(product), np.zeros(64)
-    expected_value = fused.output_delta(name, product, y, expected, 0.01, expected_bias, pending=(b,))
+    expected_value = fused.output_delta("squared_error", name, product, y, expected, 0.01, expected_bias,
+                                        pending=(b,))
     delta, bias = product.copy(), np.zeros(64)
-    value = fused.output_delta(name, delta, y, delta, 0.01, bias, pending=(b,))
+    value = fused.output_delta("squared_error", name, delta, y, delta, 0.01, bias, pending=(b,))
     np.testing.assert_array_equal(delta, expected)
     np.testing.assert_array_equal(bias, expected_bias)
     assert value == expected_value
-    assert fused.fuses_output(name, np.float64) and fused.fuses_output(name, np.float32)
-    assert not fused.fuses_output("tanh", np.float64)
+    assert all(fused.fuses_output("squared_error", name, dtype) for dtype in (np.float64, np.float32))
+    assert not fused.fuses_output("squared_error", "tanh", np.float64)
     with pytest.raises(ValueError, match="overlap"):  # a shifted view of δ: refused, not miscomputed
         fused._fused.output(delta[1:], y[1:], delta[:-1], 1.0, np.zeros(64), np.zeros(64), 1)
+
+
+@needs_extension
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("pending", [False, True])
+def test_softmax_and_the_cross_entropy_in_one_pass_are_the_steps(dtype, pending):
+    """Softmax's output under the cross-entropy: δ = (a − y)/m, −Σ y log a (log a floored at the
+    dtype's smallest normal number) and ∇b += Σ δ, as the steps of sparseae.activations.softmax
+    and sparseae.losses.cross_entropy compute them; a row with a logit gap beyond exp's range costs
+    what the steps say, and a NaN makes its row NaN, as there."""
+    from sparseae.engine import NumpyBackend
+    from sparseae.losses import LOSSES
+
+    rng = np.random.default_rng(8)
+    product = _block(rng, 57, 10, dtype, -5.0, 5.0)
+    product[4, 3] = 2000.0  # every other class's probability underflows to 0
+    y = np.eye(10, dtype=dtype)[rng.integers(0, 10, 57)]
+    y[4] = np.eye(10, dtype=dtype)[0]  # ... and the true class is one of them: log a floored
+    b = rng.uniform(-1, 1, 10).astype(dtype)
+    m = 500
+    backend = NumpyBackend(dtype)
+    a = ACTS["softmax"].f(product.copy(), b, np)
+    expected = np.empty_like(a)
+    expected_value = float(LOSSES["cross_entropy"].value_and_delta(a, y, expected, backend))
+    expected *= dtype(1.0 / m)
+    delta, bias = np.empty_like(a), np.zeros(10)
+    if pending:
+        delta[...] = product
+        value = fused.output_delta("cross_entropy", "softmax", delta, y, delta, 1.0 / m, bias, pending=(b,))
+    else:
+        value = fused.output_delta("cross_entropy", "softmax", a, y, delta, 1.0 / m, bias)
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    assert value == pytest.approx(expected_value, rel=rtol)
+    assert expected_value > -np.log(np.finfo(dtype).tiny)  # the floored row is in it (708 or 87)
+    np.testing.assert_allclose(delta, expected, rtol=RTOL[dtype] * 4, atol=1e-7 if dtype == np.float32 else 1e-16)
+    np.testing.assert_allclose(bias, expected.astype(np.float64).sum(axis=0), rtol=RTOL[dtype] * 4,
+                               atol=1e-6 if dtype == np.float32 else 1e-15)
+    with_nan = product.copy()
+    with_nan[2, 7] = np.nan
+    fused.output_delta("cross_entropy", "softmax", with_nan, y, with_nan, 1.0, np.zeros(10), pending=(b,))
+    assert np.isnan(with_nan[2]).all() and not np.isnan(np.delete(with_nan, 2, axis=0)).any()
+
+
+@needs_extension
+def test_softmax_is_fused_only_under_the_cross_entropy_and_only_at_the_output():
+    rng = np.random.default_rng(9)
+    a, y = _block(rng, 6, 4, np.float64, 0, 1), _block(rng, 6, 4, np.float64, 0, 1)
+    assert fused.output_delta("squared_error", "softmax", a, y, np.empty_like(a), 1.0, np.zeros(4)) is None
+    assert fused.output_delta("cross_entropy", "sigmoid", a, y, np.empty_like(a), 1.0, np.zeros(4)) is None
+    assert fused.fuses_output("cross_entropy", "softmax", np.float32)
+    assert not fused.fuses_output("squared_error", "softmax", np.float64)
+    assert not fused.hidden_delta("softmax", a.copy(), a, None, np.zeros(4))
+    with pytest.raises(ValueError, match="elementwise"):  # the extension itself refuses the code
+        fused._fused.hidden(a.copy(), a, None, np.zeros(4), fused.SOFTMAX)
+    with pytest.raises(ValueError, match="elementwise"):
+        fused._fused.activate(a.copy(), None, fused.SOFTMAX)
 
 
 @needs_extension
@@ -153,7 +210,7 @@ def test_a_pending_output_layer_it_cannot_compute_f_of_is_left_to_the_caller():
     rng = np.random.default_rng(6)
     z, y = _block(rng, 8, 6, np.float64), _block(rng, 8, 6, np.float64)
     delta = np.zeros_like(z)
-    assert fused.output_delta("tanh", z, y, delta, 1.0, np.zeros(6), pending=(None,)) is None
+    assert fused.output_delta("squared_error", "tanh", z, y, delta, 1.0, np.zeros(6), pending=(None,)) is None
     assert not delta.any()  # nothing done: backprop applies tanh, then takes this pass without ``pending``
 
 
@@ -182,11 +239,12 @@ def test_what_it_cannot_share_is_left_to_the_steps():
     assert not fused.activate("sigmoid", np.asfortranarray(a), None)  # not C-contiguous
     assert not fused.activate("softmax", a.copy(), None)  # not elementwise
     assert not fused.activate("tanh", a.copy(), None)  # NumPy's or PyTorch's tanh
-    assert fused.output_delta("sigmoid", a, a[:, :5].copy(), np.empty_like(a), 1.0, np.zeros(6)) is None
+    squared = "squared_error"
+    assert fused.output_delta(squared, "sigmoid", a, a[:, :5].copy(), np.empty_like(a), 1.0, np.zeros(6)) is None
     y = _block(rng, 8, 6, np.float64, 0.0, 1.0)  # targets it cannot share are copied, not refused
     expected, delta = np.empty_like(a), np.empty_like(a)
-    fused.output_delta("sigmoid", a, y.astype(np.float32).astype(np.float64), expected, 1.0, np.zeros(6))
-    assert fused.output_delta("sigmoid", a, y.astype(np.float32), delta, 1.0, np.zeros(6)) is not None
+    fused.output_delta(squared, "sigmoid", a, y.astype(np.float32).astype(np.float64), expected, 1.0, np.zeros(6))
+    assert fused.output_delta(squared, "sigmoid", a, y.astype(np.float32), delta, 1.0, np.zeros(6)) is not None
     np.testing.assert_array_equal(delta, expected)
     assert not fused.hidden_delta("softmax", a.copy(), a, None, np.zeros(6))
     assert not fused.hidden_delta("sigmoid", a.copy(), a, None, np.zeros(5))  # a bias of another width
@@ -208,6 +266,28 @@ def test_an_evaluation_is_the_same_with_the_extension_on_and_off(monkeypatch, f,
         objective = sparseae.SparseObjective([20, 12, 20], X, weight_decay=1e-3, sparsity_weight=0.5,
                                              activation=f, output_activation=f_out, backend=backend, **penalty)
         values[setting] = objective(objective.layout.initial_theta(0))
+    (j1, g1), (j0, g0) = values["1"], values["0"]
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    assert j1 == pytest.approx(j0, rel=rtol)
+    np.testing.assert_allclose(g1, g0, rtol=0, atol=rtol * np.abs(g0).max())
+
+
+@needs_extension
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_classifiers_evaluation_is_the_same_with_the_extension_on_and_off(monkeypatch, dtype):
+    """Fine-tuning's objective (sigmoid layers, softmax output, cross-entropy, decay on the last
+    layer alone), whose output pass the extension now takes."""
+    rng = np.random.default_rng(10)
+    X = rng.uniform(0.0, 1.0, (2500, 30))
+    Y = np.eye(7)[rng.integers(0, 7, 2500)]
+    sizes = [30, 16, 12, 7]
+    values = {}
+    for setting in ("1", "0"):
+        monkeypatch.setenv("SPARSEAE_FUSED", setting)
+        objective = sparseae.SparseObjective(sizes, X, Y, output_activation="softmax", loss="cross_entropy",
+                                             weight_decay=(0.0, 0.0, 1e-4), backend=get_backend(None, dtype))
+        assert objective._passes().backend.fuses_output(objective.loss, ACTS["softmax"]) == (setting == "1")
+        values[setting] = objective(sparseae.Layout(sizes).initial_theta(0))
     (j1, g1), (j0, g0) = values["1"], values["0"]
     rtol = 1e-12 if dtype == "float64" else 1e-5
     assert j1 == pytest.approx(j0, rel=rtol)

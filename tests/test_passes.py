@@ -67,6 +67,6 @@ def test_the_output_layer_in_deltas_buffer_falls_back_to_the_steps_exactly(rng, 
     theta = Layout(sizes).initial_theta(0)
     monkeypatch.setenv("SPARSEAE_FUSED", "0")
     expected = SparseObjective(sizes, X, **KW)(theta)
-    monkeypatch.setattr(NumpyBackend, "fuses_output", lambda self, f_out: True)
+    monkeypatch.setattr(NumpyBackend, "fuses_output", lambda self, loss, f_out: True)
     declined = SparseObjective(sizes, X, **KW)(theta)
     assert declined[0] == expected[0] and np.array_equal(declined[1], expected[1])

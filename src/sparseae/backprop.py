@@ -111,7 +111,7 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
     delta = deltas[nl - 2]  # δ(n_l)
     summed = False  # whether Σ_i δ(l+1) is in ∇b(l) already (a fused pass of the backend added it)
     if nested is None:
-        value = (backend.output_delta(f_out, a[nl - 1], y, delta, 1.0 / m, gbs[nl - 2], pending)
+        value = (backend.output_delta(loss, f_out, a[nl - 1], y, delta, 1.0 / m, gbs[nl - 2], pending)
                  if loss.fusable else None)
         summed = value is not None  # the steps below in one pass, and Σ_i δ(n_l) too
         if not summed:

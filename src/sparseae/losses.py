@@ -21,16 +21,17 @@ from .errors import DataError
 class Loss:
     """``value_and_delta(a, y, delta, backend)`` writes ∂ℓ/∂a into ``delta`` and returns
     Σ_i ℓ(a_i, y_i) over the block (a backend scalar); ``includes_output_derivative``: δ is
-    already ∂ℓ/∂z(n_l), so f'(z(n_l)) must not be applied again; ``fusable``: ``value_and_delta``
-    is the squared error's, which a backend's ``output_delta`` may compute fused with the
-    1/m, f'(z(n_l)) and Σ_i δ (``sparseae.engine.fused``)."""
+    already ∂ℓ/∂z(n_l), so f'(z(n_l)) must not be applied again; ``fusable``: a backend's
+    ``output_delta`` may compute this loss's δ(n_l) by its name, fused with the output layer's f,
+    the 1/m, f'(z(n_l)) and Σ_i δ (``sparseae.engine.fused``: the squared error, and the
+    cross-entropy after a softmax)."""
 
     name: str
     value_and_delta: Callable
     includes_output_derivative: bool = False
     output_activation: str = None  # the output layer it requires, if any
     check_targets: Callable = None  # raises DataError for targets it cannot take
-    fusable: bool = False  # the squared error: a backend may compute δ(n_l), /m and f' in one pass
+    fusable: bool = False  # a backend may compute δ(n_l), /m and f' in one pass, by the loss's name
 
 
 #: Every loss by name: what ``loss=`` accepts.
@@ -81,4 +82,4 @@ def _probability_rows(Y):
 
 
 register(Loss("cross_entropy", cross_entropy, includes_output_derivative=True, output_activation="softmax",
-              check_targets=_probability_rows))
+              check_targets=_probability_rows, fusable=True))

@@ -174,10 +174,10 @@ class RowPasses:
         k = self.kept_layers if kept else 1
         f, f_out, backend = self.f, self.f_out, self.backend
         decoder = sparse_code.decoder_rows(Ws) if self.sparse_code else None
-        # The output layer's f and its δ in one pass where the backend fuses them (the squared error);
+        # The output layer's f and its δ in one pass where the backend fuses them;
         # then W a(n_l - 1) is written straight into δ(n_l)'s buffer and that pass runs in place.
         defer = self.nested is None and self.loss.fusable
-        in_place = defer and backend.fuses_output(f_out)
+        in_place = defer and backend.fuses_output(self.loss, f_out)
 
         def run(i, lo, hi):
             workspace = self._workspace(i)

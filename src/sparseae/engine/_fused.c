@@ -5,13 +5,15 @@
  * C-contiguous, float64 or float32 (computed in their own dtype; sums accumulated in double);
  * the GIL is released while a pass runs, so sparseae's threads run their ranges of rows at once.
  *
- * Activations, by code: 0 the identity, 1 the sigmoid, 2 tanh, 3 ReLU. f' is written from a = f(z).
+ * Activations, by code: 0 the identity, 1 the sigmoid, 2 tanh, 3 ReLU, and 4 softmax (the output
+ * pass alone, with the cross-entropy). f' is written from a = f(z).
  * On x86-64 Linux each pass is compiled for AVX-512, AVX2 and the baseline, chosen at load time
  * (target_clones), and exp is glibc's vector exp (libmvec), so the sigmoid runs 8 (or 4) values
  * an instruction, as NumPy's does; on AVX-512 its division is a refined reciprocal (below).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 
@@ -20,13 +22,15 @@
 #include <immintrin.h>
 __attribute__((simd("notinbranch"))) double exp(double);
 __attribute__((simd("notinbranch"))) float expf(float);
+__attribute__((simd("notinbranch"))) double log(double);
+__attribute__((simd("notinbranch"))) float logf(float);
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define VECTOR_X86 0
 #define CLONES
 #endif
 
-enum { IDENTITY = 0, SIGMOID = 1, TANH = 2, RELU = 3 };
+enum { IDENTITY = 0, SIGMOID = 1, TANH = 2, RELU = 3, SOFTMAX = 4 };
 
 /* Whether the CPU runs AVX-512F: then the sigmoid takes sigmoid_avx512_d/_f (set at import). */
 static int have_avx512 = 0;
@@ -120,13 +124,35 @@ ACTIVATE(activate_f, float, expf)
             DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t)                                    \
     } while (0)
 
-/* The output layer's δ under the squared error. With ``forward`` 0, ``a`` holds a(n_l) = f(z);
+/* One row's softmax in place, stably (the row's largest value subtracted first), as
+ * sparseae.activations.softmax computes it: exp(z - max) / Σ exp(z - max). A NaN makes the row NaN. */
+#define SOFTMAX_ROW(T, EXP, row, cols)                                                               \
+    do {                                                                                             \
+        T top = row[0], total = 0;                                                                   \
+        for (Py_ssize_t j = 1; j < (cols); j++) top = row[j] > top ? row[j] : top;                   \
+        for (Py_ssize_t j = 0; j < (cols); j++) row[j] = EXP(row[j] - top);                          \
+        for (Py_ssize_t j = 0; j < (cols); j++) total += row[j];                                     \
+        for (Py_ssize_t j = 0; j < (cols); j++) row[j] /= total;                                     \
+    } while (0)
+
+/* One row of the cross-entropy's δ(n_l) = (a - y) * scale from softmax outputs A (which may be d),
+ * with terms[j] += y log a (log a floored at the dtype's smallest normal number TINY, a NaN kept)
+ * and sums[j] += d. */
+#define CROSS_ENTROPY_ROW(T, LOG, TINY, A, d, yr, scale, terms, sums, cols)                          \
+    for (Py_ssize_t j = 0; j < (cols); j++) {                                                        \
+        T aj = A[j], floored = aj < (TINY) ? (TINY) : aj;                                            \
+        terms[j] += (double)yr[j] * (double)LOG(floored);                                            \
+        d[j] = (aj - yr[j]) * (scale);                                                               \
+        sums[j] += d[j];                                                                             \
+    }
+
+/* The output layer's δ under the squared error (softmax: under the cross-entropy). With ``forward`` 0, ``a`` holds a(n_l) = f(z);
  * with 1, it holds W a(n_l - 1), and each row's a(n_l) = f(row + b) is formed in δ's row first
  * (b may be NULL), so that a(n_l) never goes to memory: one pass instead of the forward pass's
  * f and this one. ``a`` NULL: a is δ's own buffer (in place: no stream written that was not read). */
-#define OUTPUT(NAME, T, EXP)                                                                         \
+#define OUTPUT(NAME, T, EXP, LOG, TINY)                                                              \
     CLONES static void NAME(const T *restrict a, const T *restrict b, const T *restrict y,           \
-                            T *restrict delta, T scale, double *restrict squares,                    \
+                            T *restrict delta, T scale, double *restrict terms,                      \
                             double *restrict sums, Py_ssize_t rows, Py_ssize_t cols, int kind,       \
                             int forward) {                                                           \
         for (Py_ssize_t i = 0; i < rows; i++) {                                                      \
@@ -140,17 +166,24 @@ ACTIVATE(activate_f, float, expf)
                     for (Py_ssize_t j = 0; j < cols; j++) d[j] = ar[j];                              \
             } else if (forward && b != NULL)                                                         \
                 for (Py_ssize_t j = 0; j < cols; j++) d[j] += b[j];                                  \
-            if (forward)                                                                             \
+            if (forward && kind == SOFTMAX)                                                          \
+                SOFTMAX_ROW(T, EXP, d, cols);                                                        \
+            else if (forward)                                                                        \
                 ACTIVATE_ROW(T, EXP, d, cols, kind);                                                 \
             if (a != NULL && !forward) {                                                             \
                 const T *restrict ar = a + i * cols;                                                 \
-                DELTA_ROW_OF(T, ar, d, yr, scale, squares, sums, cols, kind);                        \
-            } else                                                                                   \
-                DELTA_ROW_OF(T, d, d, yr, scale, squares, sums, cols, kind);                         \
+                if (kind == SOFTMAX)                                                                 \
+                    CROSS_ENTROPY_ROW(T, LOG, TINY, ar, d, yr, scale, terms, sums, cols)             \
+                else                                                                                 \
+                    DELTA_ROW_OF(T, ar, d, yr, scale, terms, sums, cols, kind);                      \
+            } else if (kind == SOFTMAX)                                                              \
+                CROSS_ENTROPY_ROW(T, LOG, TINY, d, d, yr, scale, terms, sums, cols)                  \
+            else                                                                                     \
+                DELTA_ROW_OF(T, d, d, yr, scale, terms, sums, cols, kind);                           \
         }                                                                                            \
     }
-OUTPUT(output_d, double, exp)
-OUTPUT(output_f, float, expf)
+OUTPUT(output_d, double, exp, log, DBL_MIN)
+OUTPUT(output_f, float, expf, logf, FLT_MIN)
 
 /* A hidden layer's δ: delta <- (delta + s) ⊙ f'(z) (s may be NULL), sums[j] += delta. */
 #define HIDDEN(NAME, T)                                                                              \
@@ -211,6 +244,10 @@ static PyObject *py_activate(PyObject *self, PyObject *args) {
     int kind;
     Py_buffer z, b = {0};
     if (!PyArg_ParseTuple(args, "OOi", &zo, &bo, &kind)) return NULL;
+    if (kind < IDENTITY || kind > RELU) {
+        PyErr_SetString(PyExc_ValueError, "activate: an elementwise activation's code (0-3) is needed");
+        return NULL;
+    }
     if (matrix(zo, &z, 1, "z") < 0) return NULL;
     Py_ssize_t rows = z.shape[0], cols = z.shape[1];
     if (bo != Py_None && vector(bo, &b, 0, cols, z.itemsize, "b") < 0) {
@@ -238,15 +275,15 @@ static PyObject *py_output(PyObject *self, PyObject *args) {
     int ok = 0;
     if (matrix(yo, &y, 0, "y") == 0) {
         if (matrix(deltao, &delta, 1, "delta") == 0) {
-            if (vector(squareso, &squares, 1, cols, 8, "squares") == 0) {
+            if (vector(squareso, &squares, 1, cols, 8, "terms") == 0) {
                 if (vector(sumso, &sums, 1, cols, 8, "sums") == 0) {
                     if (bo == Py_None || vector(bo, &b, 0, cols, a.itemsize, "b") == 0) {
                         if (y.itemsize != a.itemsize || delta.itemsize != a.itemsize || y.shape[0] != rows ||
                             y.shape[1] != cols || delta.shape[0] != rows || delta.shape[1] != cols)
                             PyErr_SetString(PyExc_ValueError, "a, y and delta must have one shape and dtype");
-                        else if (forward && kind == TANH)
+                        else if (kind < IDENTITY || kind > SOFTMAX || (forward && kind == TANH))
                             PyErr_SetString(PyExc_ValueError, "the fused output pass computes f for the "
-                                            "sigmoid, ReLU and the identity only");
+                                            "sigmoid, ReLU, the identity and softmax only");
                         else if (bo != Py_None && !forward)
                             PyErr_SetString(PyExc_ValueError, "b is added only with forward=True");
                         else if (a.buf != delta.buf && (char *)a.buf < (char *)delta.buf + delta.len &&
@@ -285,6 +322,10 @@ static PyObject *py_hidden(PyObject *self, PyObject *args) {
     int kind;
     Py_buffer delta, a, s = {0}, sums;
     if (!PyArg_ParseTuple(args, "OOOOi", &deltao, &ao, &so, &sumso, &kind)) return NULL;
+    if (kind < IDENTITY || kind > RELU) {
+        PyErr_SetString(PyExc_ValueError, "hidden: an elementwise activation's code (0-3) is needed");
+        return NULL;
+    }
     if (matrix(deltao, &delta, 1, "delta") < 0) return NULL;
     Py_ssize_t rows = delta.shape[0], cols = delta.shape[1];
     int ok = 0;
@@ -315,8 +356,9 @@ static PyObject *py_hidden(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"activate", py_activate, METH_VARARGS, "activate(z, b, kind): z <- f(z + b) in place (b may be None)."},
     {"output", py_output, METH_VARARGS,
-     "output(a, y, delta, scale, squares, sums, kind, forward=False, b=None): delta <- (a - y) * scale * f'(z); "
-     "squares += (a - y)^2 and sums += delta, per column (float64 vectors). With forward, a holds z - b and "
+     "output(a, y, delta, scale, terms, sums, kind, forward=False, b=None): delta <- (a - y) * scale * f'(z); "
+     "terms += (a - y)^2 (softmax, kind 4: the cross-entropy's delta <- (a - y) * scale, terms += y log a) "
+     "and sums += delta, per column (float64 vectors). With forward, a holds z - b and "
      "f(a + b) is computed first (a itself not written unless it is delta: then all in place)."},
     {"hidden", py_hidden, METH_VARARGS,
      "hidden(delta, a, s, sums, kind): delta <- (delta + s) * f'(z) (s may be None); sums += delta per column."},

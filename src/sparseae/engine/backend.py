@@ -40,14 +40,15 @@ class _Backend:
         if k < a.shape[1]:
             self._zero_smallest(a, a.shape[1] - k)
 
-    def output_delta(self, f_out, a, y, delta, scale, bias_grad, pending=None):
-        """The squared error's δ(n_l) = (a − y) · scale ⊙ f'(z(n_l)) in one pass, with ``bias_grad``
-        += Σ_i δ(n_l); returns the block's Σ_i ½‖a − y‖², or None where this backend has no such
-        pass (nothing done: the caller takes the steps). ``pending``: ``(b,)`` when ``a`` holds
+    def output_delta(self, loss, f_out, a, y, delta, scale, bias_grad, pending=None):
+        """``loss``'s δ(n_l) (the squared error's (a − y) · scale ⊙ f'(z(n_l)), the cross-entropy's
+        (a − y) · scale after a softmax) in one pass, with ``bias_grad`` += Σ_i δ(n_l); returns the
+        block's Σ_i loss, or None where this backend has no such pass (nothing done: the caller
+        takes the steps). ``pending``: ``(b,)`` when ``a`` holds
         W a(n_l − 1) still without b(n_l − 1) and f_out, which the pass applies on the way."""
         return None
 
-    def fuses_output(self, f_out):
+    def fuses_output(self, loss, f_out):
         """Whether :meth:`output_delta` with ``pending`` is one pass here for any block (then
         the product W a(n_l − 1) may go straight into δ(n_l)'s buffer, and the pass runs in place)."""
         return False
@@ -134,13 +135,13 @@ class NumpyBackend(_Backend):
         if backward is None or not kernels.derivative_to_numpy(backward, a, delta):
             activation.derivative(a, delta, np)
 
-    def output_delta(self, f_out, a, y, delta, scale, bias_grad, pending=None):
+    def output_delta(self, loss, f_out, a, y, delta, scale, bias_grad, pending=None):
         if not self.fused:
             return None
-        return fused.output_delta(f_out.name, a, y, delta, scale, bias_grad, pending)
+        return fused.output_delta(loss.name, f_out.name, a, y, delta, scale, bias_grad, pending)
 
-    def fuses_output(self, f_out):
-        return self.fused and fused.fuses_output(f_out.name, self.dtype)
+    def fuses_output(self, loss, f_out):
+        return self.fused and fused.fuses_output(loss.name, f_out.name, self.dtype)
 
     def hidden_delta(self, f, delta, a, s, bias_grad):
         return self.fused and fused.hidden_delta(f.name, delta, a, s, bias_grad)

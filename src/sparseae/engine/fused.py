@@ -8,7 +8,8 @@ compiler is at hand (``setup.py``), does each layer's steps in one pass over the
 - :func:`activate`: z ← f(z + b) (sigmoid, ReLU, the identity);
 - :func:`output_delta`: for the squared error, δ(n_l) = (a − y)/m ⊙ f′(z(n_l)), Σ (a − y)² and
   ∇b += Σ_i δ, from a(n_l) and y, or from W a(n_l − 1) and b(n_l − 1) with a(n_l) = f(z(n_l))
-  formed row by row on the way (the output layer's forward step and its δ in one pass);
+  formed row by row on the way (the output layer's forward step and its δ in one pass); for a
+  softmax output under the cross-entropy, the same with δ(n_l) = (a − y)/m and −Σ y log a;
 - :func:`hidden_delta`: δ(l) ← (δ(l) + s) ⊙ f′(z(l)) with the sparsity term s, and ∇b += Σ_i δ.
 
 The arithmetic is the same as the steps' (:mod:`sparseae.activations`, :mod:`sparseae.losses`,
@@ -29,8 +30,10 @@ try:
 except ImportError:  # not built (no C compiler at install, or another platform): NumPy's steps
     _fused = None
 
-#: Each activation's code in the extension; f′ is computed from a = f(z).
+#: Each elementwise activation's code in the extension; f′ is computed from a = f(z).
 KINDS = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
+#: Softmax's code, for the output pass under the cross-entropy only.
+SOFTMAX = 4
 #: The activations whose f the extension computes (tanh's stays NumPy's or PyTorch's).
 FORWARD = ("linear", "sigmoid", "relu")
 _SHAREABLE = (np.dtype(np.float64), np.dtype(np.float32))
@@ -60,38 +63,51 @@ def activate(name, z, b):
     return True
 
 
-def output_delta(name, a, y, delta, scale, bias_grad, pending=None):
-    """The squared error's δ(n_l) ← (a − y) · ``scale`` ⊙ f′(z(n_l)) for output activation
-    ``name``, with ``bias_grad`` += Σ_i δ; returns Σ_i ½‖a − y‖² over the block (a float), or
-    None if not done here.
+def output_delta(loss, name, a, y, delta, scale, bias_grad, pending=None):
+    """The output layer's δ(n_l) for ``loss`` and output activation ``name``, in one pass, with
+    ``bias_grad`` += Σ_i δ; returns the block's Σ_i loss (a float), or None if not done here
+    (nothing done):
+
+    - ``"squared_error"``: δ = (a − y) · ``scale`` ⊙ f′(z(n_l)) (an elementwise f), Σ_i ½‖a − y‖²;
+    - ``"cross_entropy"`` with ``"softmax"``: δ = (a − y) · ``scale``, −Σ_i Σ_j y_ij log a_ij
+      (log a floored at the dtype's smallest normal number, as :mod:`sparseae.losses` does).
 
     ``pending``: ``(b,)`` when ``a`` still holds W a(n_l − 1), without the bias b (which may be
     None) and f: then each row's a(n_l) = f(row + b) is formed in δ's row and used there, never
     written to memory (``a`` is left as it is, unless it is ``delta`` itself: then the pass runs in
     place). Done whenever :func:`fuses_output` says so, whatever ``y`` (copied here if it cannot be
     shared)."""
-    if name not in KINDS or not _blocks(a, delta) or not _vector_of(bias_grad, a):
-        return None
-    if pending is not None and name not in FORWARD:
+    kind = _output_kind(loss, name, pending is not None)
+    if kind is None or not _blocks(a, delta) or not _vector_of(bias_grad, a):
         return None
     if not _blocks(a, y):
         if y.shape != a.shape:
             return None
         y = np.ascontiguousarray(y, dtype=a.dtype)  # (a memmap's rows, or another dtype's)
-    squares, sums = np.zeros(a.shape[1]), np.zeros(a.shape[1])
+    terms, sums = np.zeros(a.shape[1]), np.zeros(a.shape[1])
     if pending is None:
-        _fused.output(a, y, delta, float(scale), squares, sums, KINDS[name])
+        _fused.output(a, y, delta, float(scale), terms, sums, kind)
     else:
-        _fused.output(a, y, delta, float(scale), squares, sums, KINDS[name], True, _row(pending[0], a.dtype))
+        _fused.output(a, y, delta, float(scale), terms, sums, kind, True, _row(pending[0], a.dtype))
     bias_grad += sums
-    return 0.5 * float(squares.sum())
+    return 0.5 * float(terms.sum()) if loss == "squared_error" else -float(terms.sum())
 
 
-def fuses_output(name, dtype):
-    """Whether :func:`output_delta` with ``pending`` computes output activation ``name``'s f and δ
-    in one pass for blocks of ``dtype`` (then W a(n_l − 1) may be written straight into δ's
-    buffer)."""
-    return available() and name in FORWARD and np.dtype(dtype) in _SHAREABLE
+def _output_kind(loss, name, forward):
+    """The extension's code for the output pass of ``loss`` after activation ``name`` (with f
+    computed in it when ``forward``), or None where it has no such pass."""
+    if loss == "squared_error" and name in (FORWARD if forward else KINDS):
+        return KINDS[name]
+    if loss == "cross_entropy" and name == "softmax":
+        return SOFTMAX
+    return None
+
+
+def fuses_output(loss, name, dtype):
+    """Whether :func:`output_delta` with ``pending`` computes ``loss``'s δ after output activation
+    ``name``, f included, in one pass for blocks of ``dtype`` (then W a(n_l − 1) may be written
+    straight into δ's buffer)."""
+    return available() and _output_kind(loss, name, True) is not None and np.dtype(dtype) in _SHAREABLE
 
 
 def hidden_delta(name, delta, a, s, bias_grad):
