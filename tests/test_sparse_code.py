@@ -65,3 +65,20 @@ def test_a_fit_takes_it_and_matches_the_dense_fit(X, monkeypatch, sparsity):
     monkeypatch.setattr(objective, "applies", lambda *args: False)
     dense = SparseAutoencoder(64, **kw).fit(X)
     np.testing.assert_allclose(sparse.coefs_[0], dense.coefs_[0], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("sparsity", ["topk", "batchtopk"])
+def test_the_same_with_the_fused_output_pass_and_without(X, monkeypatch, sparsity):
+    """The decoder's f, the loss and δ(3) in the compiled pass where it is built, or NumPy's steps."""
+    monkeypatch.setattr(sparse_code, "MAX_DENSITY", DENSITY)
+    theta = Layout(SIZES).initial_theta(0)
+    values = {}
+    for setting in ("1", "0"):
+        monkeypatch.setenv("SPARSEAE_FUSED", setting)
+        objective = SparseObjective(SIZES, X, activation="relu", output_activation="linear", sparsity=sparsity,
+                                    top_k=4, weight_decay=1e-3)
+        assert objective.sparse_code
+        values[setting] = objective(theta)
+    (c1, g1), (c0, g0) = values["1"], values["0"]
+    assert abs(c1 - c0) <= 1e-12 * abs(c0)
+    assert np.max(np.abs(g1 - g0)) <= 1e-12 * np.max(np.abs(g0))

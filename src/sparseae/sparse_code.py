@@ -80,13 +80,16 @@ def backpropagate(Ws, bs, X, a, y, m, f, f_out, loss, backend, grads, out, delta
     (gW1, gW2), (gb1, gb2) = grads
     code = _code(a, k)  # the kept values and their units, row by row
     out[...] = code @ W2T  # A W(2)ᵀ: (rows, n)
-    backend.activate(f_out, out, b2)
-    value = loss.value_and_delta(out, y, delta, backend)
-    delta *= 1.0 / m
-    if not loss.includes_output_derivative:
-        backend.derivative(f_out, out, delta)  # ⊙ f'(z(3)); out overwritten
+    # f(z(3)), the loss, δ(3) and Σ_i δ(3) in one pass where the backend fuses them, else the steps
+    value = backend.output_delta(loss, f_out, out, y, delta, 1.0 / m, gb2, (b2,)) if loss.fusable else None
+    if value is None:
+        backend.activate(f_out, out, b2)
+        value = loss.value_and_delta(out, y, delta, backend)
+        delta *= 1.0 / m
+        if not loss.includes_output_derivative:
+            backend.derivative(f_out, out, delta)  # ⊙ f'(z(3)); out overwritten
+        gb2 += backend.column_sums(delta)
     gW2 += (code.T @ delta).T  # δ(3)ᵀ A: (n, s_2)
-    gb2 += backend.column_sums(delta)
     rows = np.repeat(np.arange(code.shape[0]), np.diff(code.indptr))
     units, kept = code.indices, code.data
     d2 = np.empty_like(kept)
