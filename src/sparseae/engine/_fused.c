@@ -146,10 +146,11 @@ ACTIVATE(activate_f, float, expf)
         sums[j] += d[j];                                                                             \
     }
 
-/* The output layer's δ under the squared error (softmax: under the cross-entropy). With ``forward`` 0, ``a`` holds a(n_l) = f(z);
- * with 1, it holds W a(n_l - 1), and each row's a(n_l) = f(row + b) is formed in δ's row first
- * (b may be NULL), so that a(n_l) never goes to memory: one pass instead of the forward pass's
- * f and this one. ``a`` NULL: a is δ's own buffer (in place: no stream written that was not read). */
+/* The output layer's δ under the squared error (softmax: under the cross-entropy). With ``forward``
+ * 0, ``a`` holds a(n_l) = f(z); with 1, it holds W a(n_l - 1), and each row's a(n_l) = f(row + b)
+ * is formed in δ's row first (b may be NULL), so that a(n_l) never goes to memory: one pass
+ * instead of the forward pass's f and this one. ``a`` NULL: a is δ's own buffer (in place: no
+ * stream written that was not read). */
 #define OUTPUT(NAME, T, EXP, LOG, TINY)                                                              \
     CLONES static void NAME(const T *restrict a, const T *restrict b, const T *restrict y,           \
                             T *restrict delta, T scale, double *restrict terms,                      \
