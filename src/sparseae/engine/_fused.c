@@ -66,30 +66,37 @@ SIGMOID_AVX512(sigmoid_avx512_f, float, __m512, 16, __mmask16, ps, _ZGVeN16v_exp
 #define SIGMOID_ROW(T, row, n) ((void)0)
 #endif
 
-/* row <- f(row) in place for one row: the sigmoid, ReLU (NaN kept, as np.clip keeps it) or the identity. */
-#define ACTIVATE_ROW(T, EXP, row, cols, kind)                                                        \
-    do {                                                                                             \
-        if ((kind) == SIGMOID && have_avx512)                                                        \
+/* row <- f(row) in place for one row: the sigmoid, ReLU (NaN kept, as np.clip keeps it) or the identity.
+ * One function (not inlined) for every pass that computes f, so that f(z) has the same bits wherever
+ * it is computed: inlined into two loops, the compiler may vectorise one and not the other, and
+ * glibc's scalar and vector exp differ in the last bit. */
+#define ACTIVATE_ROW_FUNCTION(NAME, T, EXP)                                                          \
+    CLONES __attribute__((noinline)) static void NAME(T *restrict row, Py_ssize_t cols, int kind) {  \
+        if (kind == SIGMOID && have_avx512)                                                          \
             SIGMOID_ROW(T, row, cols);                                                               \
-        else if ((kind) == SIGMOID)                                                                  \
-            for (Py_ssize_t j = 0; j < (cols); j++) row[j] = (T)1 / ((T)1 + EXP(-row[j]));           \
-        else if ((kind) == RELU)                                                                     \
-            for (Py_ssize_t j = 0; j < (cols); j++) row[j] = row[j] < 0 ? (T)0 : row[j];             \
-    } while (0)
+        else if (kind == SIGMOID)                                                                    \
+            for (Py_ssize_t j = 0; j < cols; j++) row[j] = (T)1 / ((T)1 + EXP(-row[j]));             \
+        else if (kind == RELU)                                                                       \
+            for (Py_ssize_t j = 0; j < cols; j++) row[j] = row[j] < 0 ? (T)0 : row[j];               \
+    }
+ACTIVATE_ROW_FUNCTION(activate_row_d, double, exp)
+ACTIVATE_ROW_FUNCTION(activate_row_f, float, expf)
+#define ACTIVATE_ROW(T, row, cols, kind)                                                             \
+    (sizeof(T) == 8 ? activate_row_d((double *)(row), cols, kind) : activate_row_f((float *)(row), cols, kind))
 
 /* z <- f(z + b) in place (b may be NULL). */
-#define ACTIVATE(NAME, T, EXP)                                                                       \
+#define ACTIVATE(NAME, T)                                                                            \
     CLONES static void NAME(T *restrict z, const T *restrict b, Py_ssize_t rows, Py_ssize_t cols,    \
                             int kind) {                                                              \
         for (Py_ssize_t i = 0; i < rows; i++) {                                                      \
             T *restrict row = z + i * cols;                                                          \
             if (b != NULL)                                                                           \
                 for (Py_ssize_t j = 0; j < cols; j++) row[j] += b[j];                                \
-            ACTIVATE_ROW(T, EXP, row, cols, kind);                                                   \
+            ACTIVATE_ROW(T, row, cols, kind);                                                        \
         }                                                                                            \
     }
-ACTIVATE(activate_d, double, exp)
-ACTIVATE(activate_f, float, expf)
+ACTIVATE(activate_d, double)
+ACTIVATE(activate_f, float)
 
 /* delta <- delta ⊙ f'(z) from a = f(z), one row (ReLU's as a product, as NumPy's steps: a NaN stays). */
 #define DERIVATIVE_ROW(T, d, a, cols, kind)                                                          \
@@ -170,7 +177,7 @@ ACTIVATE(activate_f, float, expf)
             if (forward && kind == SOFTMAX)                                                          \
                 SOFTMAX_ROW(T, EXP, d, cols);                                                        \
             else if (forward)                                                                        \
-                ACTIVATE_ROW(T, EXP, d, cols, kind);                                                 \
+                ACTIVATE_ROW(T, d, cols, kind);                                                      \
             if (a != NULL && !forward) {                                                             \
                 const T *restrict ar = a + i * cols;                                                 \
                 if (kind == SOFTMAX)                                                                 \
