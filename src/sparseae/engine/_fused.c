@@ -98,15 +98,20 @@ ACTIVATE_ROW_FUNCTION(activate_row_f, float, expf)
 ACTIVATE(activate_d, double)
 ACTIVATE(activate_f, float)
 
+/* f'(z) from a = f(z), for each elementwise activation: the one place the passes take it from. */
+#define FPRIME_SIGMOID(T, a) ((a) * ((T)1 - (a)))
+#define FPRIME_TANH(T, a) ((T)1 - (a) * (a))
+#define FPRIME_RELU(T, a) ((T)((a) > 0))
+
 /* delta <- delta ⊙ f'(z) from a = f(z), one row (ReLU's as a product, as NumPy's steps: a NaN stays). */
 #define DERIVATIVE_ROW(T, d, a, cols, kind)                                                          \
     do {                                                                                             \
         if ((kind) == SIGMOID)                                                                       \
-            for (Py_ssize_t j = 0; j < (cols); j++) d[j] *= a[j] * ((T)1 - a[j]);                    \
+            for (Py_ssize_t j = 0; j < (cols); j++) d[j] *= FPRIME_SIGMOID(T, a[j]);                 \
         else if ((kind) == TANH)                                                                     \
-            for (Py_ssize_t j = 0; j < (cols); j++) d[j] *= (T)1 - a[j] * a[j];                      \
+            for (Py_ssize_t j = 0; j < (cols); j++) d[j] *= FPRIME_TANH(T, a[j]);                    \
         else if ((kind) == RELU)                                                                     \
-            for (Py_ssize_t j = 0; j < (cols); j++) d[j] *= (T)(a[j] > 0);                          \
+            for (Py_ssize_t j = 0; j < (cols); j++) d[j] *= FPRIME_RELU(T, a[j]);                    \
     } while (0)
 
 /* One row of the output layer's δ under the squared error, from a(n_l)'s row A (which may be d
@@ -122,11 +127,11 @@ ACTIVATE(activate_f, float)
 #define DELTA_ROW_OF(T, A, d, yr, scale, squares, sums, cols, kind)                                  \
     do {                                                                                             \
         if ((kind) == SIGMOID)                                                                       \
-            DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t * (aj * ((T)1 - aj)))               \
+            DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t * FPRIME_SIGMOID(T, aj))            \
         else if ((kind) == TANH)                                                                     \
-            DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t * ((T)1 - aj * aj))                 \
+            DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t * FPRIME_TANH(T, aj))               \
         else if ((kind) == RELU)                                                                     \
-            DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t * (T)(aj > 0))                      \
+            DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t * FPRIME_RELU(T, aj))               \
         else                                                                                         \
             DELTA_ROW(T, A, d, yr, scale, squares, sums, cols, t)                                    \
     } while (0)

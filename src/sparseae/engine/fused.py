@@ -106,8 +106,9 @@ def _output_kind(loss, name, forward):
 def fuses_output(loss, name, dtype):
     """Whether :func:`output_delta` with ``pending`` computes ``loss``'s δ after output activation
     ``name``, f included, in one pass for blocks of ``dtype`` (then W a(n_l − 1) may be written
-    straight into δ's buffer)."""
-    return available() and _output_kind(loss, name, True) is not None and np.dtype(dtype) in _SHAREABLE
+    straight into δ's buffer). Whether the extension is turned on is the backend's decision, taken
+    once (:func:`available`)."""
+    return _fused is not None and _output_kind(loss, name, True) is not None and np.dtype(dtype) in _SHAREABLE
 
 
 def hidden_delta(name, delta, a, s, bias_grad):
