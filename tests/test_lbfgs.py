@@ -53,6 +53,37 @@ def test_the_compact_direction_is_the_two_loop_recursion(rng, n_pairs):
     np.testing.assert_allclose(d, two_loop(g, pairs), rtol=1e-11, atol=1e-13)
 
 
+
+def test_the_pairs_order_survives_refused_pairs_and_wrapping(rng):
+    """R and YᵀY in the pairs' order (kept as pairs come and go) are the slots' matrices gathered
+    in that order, through a full history wrapping round, pairs refused (s.y = 0) with the history full and
+    not, and a cleared history; the direction stays the two-loop recursion's."""
+    n, memory = 30, 4
+    A = rng.normal(size=(n, n))
+    A = A @ A.T + n * np.eye(n)
+    history, pairs = History(HostVectors(), n, memory), []
+    g = rng.normal(size=n)
+    for step in range(14):
+        s = np.zeros(n) if step in (6, 7) else rng.normal(size=n)  # refused: s.y = 0
+        g_new = g + A @ s
+        history.add(s, 1.0, g_new, g)
+        if step in (6, 7):  # refused; a full history has let its oldest pair go first
+            pairs = pairs[1:] if len(pairs) == memory else pairs
+        else:
+            pairs = (pairs + [(s, g_new - g)])[-memory:]
+        if step == 10:
+            history.clear()
+            pairs = []
+        g = g_new
+        order, k = history.order, len(history)
+        assert k == len(pairs)
+        np.testing.assert_array_equal(history.ordered_r[:k, :k], np.triu(history.sy[np.ix_(order, order)]))
+        np.testing.assert_array_equal(history.ordered_yy[:k, :k], history.yy[np.ix_(order, order)])
+        if k:
+            d = np.empty(n)
+            history.direction_into(d, g)
+            np.testing.assert_allclose(d, two_loop(g, pairs), rtol=1e-11, atol=1e-13)
+
 def test_cubic_minimum_of_a_cubic_and_of_a_quadratic():
     f = lambda x: (x - 1.0) ** 3 - 3.0 * (x - 1.0) + 2  # noqa: E731  minimum at x = 2
     df = lambda x: 3.0 * (x - 1.0) ** 2 - 3.0  # noqa: E731

@@ -116,6 +116,10 @@ class History:
     the older pairs follow as :math:`s_i^T y = s_i^T g_{new} - s_i^T g` (and for :math:`y_i`),
     the previous iteration's ``rows @ g`` kept, and the new pair's own :math:`s^T y` and
     :math:`y^T y`, on which γ and R's diagonal rest, are computed directly.
+
+    R (the upper triangle of :math:`S^T Y`) and :math:`Y^T Y` are also kept in the pairs' order,
+    oldest first (``ordered_r``, ``ordered_yy``), updated as the pairs are: gathering them from
+    the slots each iteration cost more than the rest of the small-matrix work at memory 100.
     """
 
     def __init__(self, vectors, n, memory):
@@ -125,6 +129,7 @@ class History:
         self.yy = np.zeros((memory, memory))
         self.order = []  # slots in use, oldest first
         self.rows_g = np.zeros(2 * memory)  # rows @ g: the rows are zero until used
+        self.ordered_r, self.ordered_yy = np.zeros((memory, memory)), np.zeros((memory, memory))
 
     def __len__(self):
         return len(self.order)
@@ -151,12 +156,16 @@ class History:
         self.rows = self.vectors.from_host(state["rows"])
         self.sy, self.yy = np.array(state["sy"], dtype=float), np.array(state["yy"], dtype=float)
         self.rows_g, self.order = np.array(state["rows_g"], dtype=float), order
+        k = len(order)
+        self.ordered_r[:k, :k] = np.triu(self.sy[np.ix_(order, order)])
+        self.ordered_yy[:k, :k] = self.yy[np.ix_(order, order)]
 
     def add(self, d, alpha, g_new, g):
         """Store s = α d and y = g_new - g in the oldest (or a free) slot; ``g_new`` becomes the
         current gradient."""
         m, vectors = self.memory, self.vectors
-        slot = self.order.pop(0) if len(self.order) == m else min(set(range(m)) - set(self.order))
+        full = len(self.order) == m
+        slot = self.order.pop(0) if full else min(set(range(m)) - set(self.order))
         s, y = self.rows[slot], self.rows[m + slot]
         vectors.scaled_into(s, alpha, d)
         vectors.subtract_into(y, g_new, g)
@@ -166,17 +175,23 @@ class History:
         self.sy[:, slot], self.yy[:, slot] = rows_y[:m], rows_y[m:]
         self.sy[slot, slot], self.yy[slot, slot] = vectors.dot(s, y), vectors.dot(y, y)
         self.yy[slot, :] = self.yy[:, slot]
+        R, YY = self.ordered_r, self.ordered_yy
+        if full:  # the oldest pair left: the others move up one place
+            R[:-1, :-1], YY[:-1, :-1] = R[1:, 1:], YY[1:, 1:]
         if self.sy[slot, slot] > 0:  # always, after a strong-Wolfe step, except to rounding
             self.order.append(slot)
+            k = len(self.order)
+            R[:k, k - 1], R[k - 1, :k - 1] = self.sy[self.order, slot], 0.0
+            YY[:k, k - 1] = YY[k - 1, :k] = self.yy[self.order, slot]
 
     def direction_into(self, d, g):
         """d ← -H g, for the current gradient g."""
         m, slots = self.memory, np.array(self.order)
-        newest = slots[-1]
+        k, newest = len(slots), slots[-1]
         gamma = self.sy[newest, newest] / self.yy[newest, newest]
-        R = np.triu(self.sy[np.ix_(slots, slots)])
+        R = self.ordered_r[:k, :k]
         u = solve_triangular(R, self.rows_g[slots], check_finite=False)  # finite: checked gradients
-        v = np.diag(R) * u + gamma * (self.yy[np.ix_(slots, slots)] @ u) - gamma * self.rows_g[m + slots]
+        v = np.diag(R) * u + gamma * (self.ordered_yy[:k, :k] @ u) - gamma * self.rows_g[m + slots]
         p = solve_triangular(R, v, trans="T", check_finite=False)
         coefficients = np.zeros(2 * m)
         coefficients[slots], coefficients[m + slots] = -p, gamma * u
