@@ -92,13 +92,13 @@ def held_out(H, R, X):
     return fvu, float((H > 0).sum(axis=1).mean()), int(((H > 0).sum(axis=0) == 0).sum())
 
 
-def fit_sparseae(train, test, width, params, epochs, matryoshka=None, batch=BATCH, keep=None):
+def fit_sparseae(train, test, width, params, epochs, matryoshka=None, batch=BATCH, keep=None, seed=0):
     """Held-out (FVU, L0, dead) and seconds; the fitted model into ``keep["model"]`` when given."""
     params = dict(params)
     if params.get("solver") == "adam":
         params["max_iter"] = epochs
     model = sparseae.SparseAutoencoder(width, activation="relu", output_activation="linear", weight_decay=0.0,
-                                       dtype="float32", batch_size=batch, random_state=0, matryoshka=matryoshka,
+                                       dtype="float32", batch_size=batch, random_state=seed, matryoshka=matryoshka,
                                        **params)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -111,8 +111,9 @@ def fit_sparseae(train, test, width, params, epochs, matryoshka=None, batch=BATC
     return (*held_out(H, model.inverse_transform(H), test), seconds)
 
 
-def fit_saelens(train, test, width, kind, params, epochs, lr, matryoshka=None, batch=BATCH, keep=None):
-    """As :func:`fit_sparseae`; ``keep["model"]`` is SAELens's inference SAE."""
+def fit_saelens(train, test, width, kind, params, epochs, lr, matryoshka=None, batch=BATCH, keep=None, seed=0):
+    """As :func:`fit_sparseae`; ``keep["model"]`` is SAELens's inference SAE; ``seed`` seeds its
+    initialisation and the minibatches' order."""
     import torch
     from sae_lens import SAE, LoggingConfig
     from sae_lens.saes.batchtopk_sae import BatchTopKTrainingSAE, BatchTopKTrainingSAEConfig
@@ -132,12 +133,12 @@ def fit_saelens(train, test, width, kind, params, epochs, lr, matryoshka=None, b
                "matryoshka": (MatryoshkaBatchTopKTrainingSAE, MatryoshkaBatchTopKTrainingSAEConfig)}
     sae_class, cfg_class = classes[kind]
     extra = dict(matryoshka_widths=list(matryoshka)) if kind == "matryoshka" else {}
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     sae = sae_class(cfg_class(d_in=train.shape[1], d_sae=width, dtype="float32", device="cpu", **params, **extra))
     rows = torch.tensor(train, dtype=torch.float32)
 
     def batches():
-        generator = torch.Generator().manual_seed(0)
+        generator = torch.Generator().manual_seed(seed)
         while True:
             for index in torch.randperm(len(rows), generator=generator).split(batch):
                 if len(index) == batch:
