@@ -109,27 +109,24 @@ def _zoom(phi, lo, hi, f0, dphi0, c1, c2, evaluations_left):
 
 class History:
     """The last ``memory`` pairs (s, y), as rows of one array ``rows`` ([S; Y], zero where unused)
-    in the vectors' place, their products :math:`s_i^T y_j` and :math:`y_i^T y_j` (host), and
+    in the vectors' place; R (the upper triangle of :math:`S^T Y`) and :math:`Y^T Y` on the host,
+    in the pairs' order, oldest first (``R[:k, :k]`` and ``YY[:k, :k]`` for k pairs); and
     ``rows @ g`` for the current gradient.
 
     One pass over the rows an iteration computes ``rows @ g_new``; the new pair's products with
     the older pairs follow as :math:`s_i^T y = s_i^T g_{new} - s_i^T g` (and for :math:`y_i`),
     the previous iteration's ``rows @ g`` kept, and the new pair's own :math:`s^T y` and
-    :math:`y^T y`, on which γ and R's diagonal rest, are computed directly.
-
-    R (the upper triangle of :math:`S^T Y`) and :math:`Y^T Y` are also kept in the pairs' order,
-    oldest first (``ordered_r``, ``ordered_yy``), updated as the pairs are: gathering them from
-    the slots each iteration cost more than the rest of the small-matrix work at memory 100.
+    :math:`y^T y`, on which γ and R's diagonal rest, are computed directly. When the oldest pair
+    leaves, the others move up one place in R and YᵀY (gathering them from slot-indexed matrices
+    every iteration cost a quarter of the direction's time at memory 100).
     """
 
     def __init__(self, vectors, n, memory):
         self.vectors, self.memory = vectors, memory
         self.rows = vectors.zeros((2 * memory, n))
-        self.sy = np.zeros((memory, memory))  # sy[i, j] = s_i . y_j, by slot
-        self.yy = np.zeros((memory, memory))
         self.order = []  # slots in use, oldest first
+        self.R, self.YY = np.zeros((memory, memory)), np.zeros((memory, memory))
         self.rows_g = np.zeros(2 * memory)  # rows @ g: the rows are zero until used
-        self.ordered_r, self.ordered_yy = np.zeros((memory, memory)), np.zeros((memory, memory))
 
     def __len__(self):
         return len(self.order)
@@ -138,10 +135,13 @@ class History:
         self.order = []
 
     def state(self):
-        """The history as host arrays (for a checkpoint): ``rows``, ``sy``, ``yy``, ``rows_g``
-        and ``order``."""
-        return {"rows": self.vectors.to_host(self.rows), "sy": self.sy.copy(), "yy": self.yy.copy(),
-                "rows_g": self.rows_g.copy(), "order": list(self.order)}
+        """The history as host arrays (for a checkpoint): ``rows``, ``sy`` and ``yy`` (R and YᵀY
+        indexed by slot), ``rows_g`` and ``order``."""
+        m, order = self.memory, self.order
+        sy, yy, k = np.zeros((m, m)), np.zeros((m, m)), len(order)
+        sy[np.ix_(order, order)], yy[np.ix_(order, order)] = self.R[:k, :k], self.YY[:k, :k]
+        return {"rows": self.vectors.to_host(self.rows), "sy": sy, "yy": yy, "rows_g": self.rows_g.copy(),
+                "order": list(order)}
 
     def restore(self, state):
         """Continue from :meth:`state`'s arrays, taken at the θ the solver starts from."""
@@ -154,44 +154,40 @@ class History:
         if any(not 0 <= i < m for i in order) or len(set(order)) != len(order):
             raise ModelFileError(f"the saved L-BFGS history is not consistent: it names slots {order} of {m}")
         self.rows = self.vectors.from_host(state["rows"])
-        self.sy, self.yy = np.array(state["sy"], dtype=float), np.array(state["yy"], dtype=float)
-        self.rows_g, self.order = np.array(state["rows_g"], dtype=float), order
-        k = len(order)
-        self.ordered_r[:k, :k] = np.triu(self.sy[np.ix_(order, order)])
-        self.ordered_yy[:k, :k] = self.yy[np.ix_(order, order)]
+        self.rows_g, self.order, k = np.array(state["rows_g"], dtype=float), order, len(order)
+        self.R[:k, :k] = np.triu(np.asarray(state["sy"], dtype=float)[np.ix_(order, order)])
+        self.YY[:k, :k] = np.asarray(state["yy"], dtype=float)[np.ix_(order, order)]
 
     def add(self, d, alpha, g_new, g):
         """Store s = α d and y = g_new - g in the oldest (or a free) slot; ``g_new`` becomes the
         current gradient."""
-        m, vectors = self.memory, self.vectors
+        m, vectors, R, YY = self.memory, self.vectors, self.R, self.YY
         full = len(self.order) == m
         slot = self.order.pop(0) if full else min(set(range(m)) - set(self.order))
+        if full:  # the oldest pair left: the others move up one place
+            R[:-1, :-1], YY[:-1, :-1] = R[1:, 1:], YY[1:, 1:]
         s, y = self.rows[slot], self.rows[m + slot]
         vectors.scaled_into(s, alpha, d)
         vectors.subtract_into(y, g_new, g)
         rows_g_new = vectors.products(self.rows, g_new)
         rows_y = rows_g_new - self.rows_g  # valid for the slots written before this iteration
         self.rows_g = rows_g_new
-        self.sy[:, slot], self.yy[:, slot] = rows_y[:m], rows_y[m:]
-        self.sy[slot, slot], self.yy[slot, slot] = vectors.dot(s, y), vectors.dot(y, y)
-        self.yy[slot, :] = self.yy[:, slot]
-        R, YY = self.ordered_r, self.ordered_yy
-        if full:  # the oldest pair left: the others move up one place
-            R[:-1, :-1], YY[:-1, :-1] = R[1:, 1:], YY[1:, 1:]
-        if self.sy[slot, slot] > 0:  # always, after a strong-Wolfe step, except to rounding
+        sy = vectors.dot(s, y)
+        if sy > 0:  # always, after a strong-Wolfe step, except to rounding
+            older, k = np.array(self.order, dtype=int), len(self.order) + 1
+            R[:k - 1, k - 1], R[k - 1, :k - 1], R[k - 1, k - 1] = rows_y[older], 0.0, sy
+            YY[:k - 1, k - 1] = YY[k - 1, :k - 1] = rows_y[m + older]
+            YY[k - 1, k - 1] = vectors.dot(y, y)
             self.order.append(slot)
-            k = len(self.order)
-            R[:k, k - 1], R[k - 1, :k - 1] = self.sy[self.order, slot], 0.0
-            YY[:k, k - 1] = YY[k - 1, :k] = self.yy[self.order, slot]
 
     def direction_into(self, d, g):
         """d ← -H g, for the current gradient g."""
         m, slots = self.memory, np.array(self.order)
-        k, newest = len(slots), slots[-1]
-        gamma = self.sy[newest, newest] / self.yy[newest, newest]
-        R = self.ordered_r[:k, :k]
+        k = len(slots)
+        R = self.R[:k, :k]
+        gamma = R[-1, -1] / self.YY[k - 1, k - 1]
         u = solve_triangular(R, self.rows_g[slots], check_finite=False)  # finite: checked gradients
-        v = np.diag(R) * u + gamma * (self.ordered_yy[:k, :k] @ u) - gamma * self.rows_g[m + slots]
+        v = np.diag(R) * u + gamma * (self.YY[:k, :k] @ u) - gamma * self.rows_g[m + slots]
         p = solve_triangular(R, v, trans="T", check_finite=False)
         coefficients = np.zeros(2 * m)
         coefficients[slots], coefficients[m + slots] = -p, gamma * u
