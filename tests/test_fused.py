@@ -315,6 +315,25 @@ def test_the_sigmoid_does_not_depend_on_where_the_block_lies(dtype):
         np.testing.assert_array_equal(r, results[0])
 
 
+
+@needs_extension
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cols", [1, 7, 25, 64, 2049])
+def test_a_blocks_sigmoid_is_each_rows_sigmoid_bit_for_bit(dtype, cols):
+    """The sigmoid of a block (taken over several rows at once where the vector path allows) has
+    the bits of the sigmoid of each row alone, which is how the output layer's pass takes it."""
+    rng = np.random.default_rng(7)
+    rows = 200 if cols < 100 else 3
+    z = _block(rng, rows, cols, dtype, -30.0, 30.0)
+    z[0, 0] = np.nan
+    b = rng.uniform(-1, 1, cols).astype(dtype)
+    block = z.copy()
+    assert fused.activate("sigmoid", block, b)
+    for i in range(rows):
+        row = z[i : i + 1].copy()
+        assert fused.activate("sigmoid", row, b)
+        np.testing.assert_array_equal(block[i : i + 1], row)
+
 def _build(tmp_path, compiler):
     """``setup.py build_ext`` on a copy of the project's build files, with ``compiler`` as CC."""
     root = Path(__file__).resolve().parents[1]
