@@ -334,6 +334,15 @@ def test_a_blocks_sigmoid_is_each_rows_sigmoid_bit_for_bit(dtype, cols):
         assert fused.activate("sigmoid", row, b)
         np.testing.assert_array_equal(block[i : i + 1], row)
 
+
+@needs_extension
+@pytest.mark.parametrize("name", ["sigmoid", "relu", "linear"])
+@pytest.mark.parametrize("shape", [(5, 0), (0, 5), (0, 0)])
+def test_empty_blocks_are_left_as_they_are(name, shape):
+    z = np.empty(shape)
+    assert fused.activate(name, z, None)
+    assert z.shape == shape
+
 def _build(tmp_path, compiler):
     """``setup.py build_ext`` on a copy of the project's build files, with ``compiler`` as CC."""
     root = Path(__file__).resolve().parents[1]

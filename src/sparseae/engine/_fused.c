@@ -94,7 +94,7 @@ ACTIVATE_ROW_FUNCTION(activate_row_f, float, expf)
 #define ACTIVATE(NAME, T)                                                                            \
     CLONES static void NAME(T *restrict z, const T *restrict b, Py_ssize_t rows, Py_ssize_t cols,    \
                             int kind) {                                                              \
-        Py_ssize_t step = kind == SIGMOID && have_avx512 && cols < SIGMOID_SPAN ? SIGMOID_SPAN / cols : 1; \
+        Py_ssize_t step = kind == SIGMOID && have_avx512 && 0 < cols && cols < SIGMOID_SPAN ? SIGMOID_SPAN / cols : 1; \
         for (Py_ssize_t i = 0; i < rows; i += step) {                                                \
             Py_ssize_t n = rows - i < step ? rows - i : step;                                        \
             T *restrict span = z + i * cols;                                                         \
