@@ -109,20 +109,9 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
     nl = len(a)
     gWs, gbs = grads
     delta = deltas[nl - 2]  # δ(n_l)
-    summed = False  # whether Σ_i δ(l+1) is in ∇b(l) already (a fused pass of the backend added it)
+    summed = nested is None  # whether Σ_i δ(l+1) is in ∇b(l) already
     if nested is None:
-        value = (backend.output_delta(loss, f_out, a[nl - 1], y, delta, 1.0 / m, gbs[nl - 2], pending)
-                 if loss.fusable else None)
-        summed = value is not None  # the steps below in one pass, and Σ_i δ(n_l) too
-        if not summed:
-            if pending is not None:
-                if isinstance(delta, np.ndarray) and np.shares_memory(a[nl - 1], delta):
-                    a[nl - 1] = a[nl - 1].copy()  # the steps need a(n_l) and δ(n_l) apart
-                backend.activate(f_out, a[nl - 1], pending[0])  # a(n_l) = f_out(z(n_l))
-            value = loss.value_and_delta(a[nl - 1], y, delta, backend)  # ∂loss/∂a(n_l): (rows, s_nl)
-            delta *= 1.0 / m
-            if not loss.includes_output_derivative:
-                backend.derivative(f_out, a[nl - 1], delta)  # ⊙ f'(z(n_l))
+        value = output_delta(a[nl - 1], y, delta, m, f_out, loss, backend, gbs[nl - 2], pending)
     for l in range(nl - 1, 0, -1):  # δ(l+1) is known
         previous = deltas[l - 2] if l > 1 else None  # δ(l)
         if nested is not None and l == nl - 1:  # every prefix's reconstruction: ∇W, ∇b and (W(l))ᵀ δ
@@ -154,6 +143,28 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
         delta = previous
     return value
 
+
+
+def output_delta(a_out, y, delta, m, f_out, loss, backend, bias_grad, pending=None):
+    r"""The output layer's δ(n_l) = ∂loss/∂a(n_l) / m ⊙ f'(z(n_l)) into ``delta``, with
+    ``bias_grad`` += Σ_i δ(n_l); returns the block's Σ_i loss (a backend scalar). One pass where
+    the backend fuses them, else the steps. ``pending``: ``(b,)`` when ``a_out`` is still
+    W(n_l - 1) a(n_l - 1): a(n_l) = f_out(· + b) is formed first (in that pass, never in memory).
+    """
+    value = (backend.output_delta(loss, f_out, a_out, y, delta, 1.0 / m, bias_grad, pending)
+             if loss.fusable else None)
+    if value is not None:
+        return value
+    if pending is not None:
+        if isinstance(delta, np.ndarray) and np.shares_memory(a_out, delta):
+            a_out = a_out.copy()  # the steps need a(n_l) and δ(n_l) apart
+        backend.activate(f_out, a_out, pending[0])  # a(n_l) = f_out(z(n_l))
+    value = loss.value_and_delta(a_out, y, delta, backend)  # ∂loss/∂a(n_l): (rows, s_nl)
+    delta *= 1.0 / m
+    if not loss.includes_output_derivative:
+        backend.derivative(f_out, a_out, delta)  # ⊙ f'(z(n_l)); a_out overwritten
+    bias_grad += backend.column_sums(delta)
+    return value
 
 def weight_decay(Ws, gWs, lam, vdot=np.vdot):
     r"""The weight decay term and its gradient, on θ and the gradient in float64 (``vdot`` the

@@ -26,6 +26,7 @@ NumPy whose density k/s_2 is at most :data:`MAX_DENSITY`.
 import numpy as np
 from scipy import sparse
 
+from . import backprop
 from .engine import kernels
 
 #: The largest k / s_2 at which the sparse products are used, measured (benchmarks/RESULTS.md, "The
@@ -80,15 +81,7 @@ def backpropagate(Ws, bs, X, a, y, m, f, f_out, loss, backend, grads, out, delta
     (gW1, gW2), (gb1, gb2) = grads
     code = _code(a, k)  # the kept values and their units, row by row
     out[...] = code @ W2T  # A W(2)ᵀ: (rows, n)
-    # f(z(3)), the loss, δ(3) and Σ_i δ(3) in one pass where the backend fuses them, else the steps
-    value = backend.output_delta(loss, f_out, out, y, delta, 1.0 / m, gb2, (b2,)) if loss.fusable else None
-    if value is None:
-        backend.activate(f_out, out, b2)
-        value = loss.value_and_delta(out, y, delta, backend)
-        delta *= 1.0 / m
-        if not loss.includes_output_derivative:
-            backend.derivative(f_out, out, delta)  # ⊙ f'(z(3)); out overwritten
-        gb2 += backend.column_sums(delta)
+    value = backprop.output_delta(out, y, delta, m, f_out, loss, backend, gb2, (b2,))  # f(z(3)), δ(3), Σ_i δ(3)
     gW2 += (code.T @ delta).T  # δ(3)ᵀ A: (n, s_2)
     rows = np.repeat(np.arange(code.shape[0]), np.diff(code.indptr))
     units, kept = code.indices, code.data
