@@ -232,3 +232,57 @@ def test_clipping_keeps_jumprelu_learning_where_a_long_first_gradient_stalls_it(
         scores[clip] = metrics["l0"], metrics["explained_variance"]
     (l0_plain, ev_plain), (l0_clipped, ev_clipped) = scores[None], scores["auto"]
     assert l0_clipped < l0_plain and ev_clipped > ev_plain + 0.03, scores
+
+
+@pytest.mark.parametrize("values, clip", [(None, None), (None, 0.5), ((7, 40), None), ((99_990, 100_000), 0.5)])
+def test_the_one_pass_step_is_the_steps_bit_for_bit(monkeypatch, values, clip):
+    """The extension's Adam step (one pass) gives the bits of NumPy's eleven steps: moments and θ,
+    over several steps, with the clipping's scale and entries stepped in their values, on a θ long
+    enough to be split over the cores; gradients over nine orders of magnitude and exact zeros."""
+    from sparseae.engine import fused
+
+    if not fused.available():
+        pytest.skip("the compiled extension is not built here (no C compiler at install)")
+    size, runs = 100_000, []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("SPARSEAE_FUSED", flag)
+        rng = np.random.default_rng(3)
+        theta, adam = rng.normal(size=size), Adam(size, values=values, max_grad_norm=clip)
+        if values is not None:
+            theta[slice(*values)] = np.log(rng.uniform(1e-3, 1.0, values[1] - values[0]))
+        for _ in range(4):
+            grad = rng.normal(size=size) * 10.0 ** rng.uniform(-6, 3, size)
+            grad[::17] = 0.0
+            given = grad.copy()
+            adam.step(theta, grad, 0.004)
+            np.testing.assert_array_equal(grad, given)  # the caller's gradient is left as it was
+        runs.append((theta, adam.m, adam.v))
+    for ours, steps in zip(*runs):
+        np.testing.assert_array_equal(ours, steps)
+
+
+def test_the_one_pass_step_refuses_arrays_it_cannot_take():
+    from sparseae.engine import fused
+
+    if not fused.available():
+        pytest.skip("the compiled extension is not built here (no C compiler at install)")
+    x = np.zeros(8)
+    assert not fused.adam_step(x, np.zeros(8, dtype=np.float32), np.zeros(8), np.zeros(8), 0.1, 0.9, 0.999,
+                               0.1, 0.001, 1e-8)  # another dtype: the steps take it
+    assert not fused.adam_step(x, np.zeros(16)[::2], np.zeros(8), np.zeros(8), 0.1, 0.9, 0.999, 0.1, 0.001, 1e-8)
+    with pytest.raises(ValueError, match="overlap"):
+        fused._fused.adam(x, np.zeros(8), x, np.zeros(8), 0.1, 0.9, 0.999, 0.1, 0.001, 1e-8)
+    with pytest.raises(TypeError, match="grad"):
+        fused._fused.adam(x, np.zeros(9), np.zeros(8), np.zeros(8), 0.1, 0.9, 0.999, 0.1, 0.001, 1e-8)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_all_finite_finds_one_bad_value_and_keeps_huge_finite_ones(bad):
+    from sparseae.training.minibatch import all_finite
+
+    values = np.ones(1000)
+    assert all_finite(values)
+    values[[3, 900]] = 1e308  # the sum overflows; every value is still finite
+    assert all_finite(values)
+    values[500] = bad
+    assert not all_finite(values)

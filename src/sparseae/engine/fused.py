@@ -10,7 +10,9 @@ compiler is at hand (``setup.py``), does each layer's steps in one pass over the
   ∇b += Σ_i δ, from a(n_l) and y, or from W a(n_l − 1) and b(n_l − 1) with a(n_l) = f(z(n_l))
   formed row by row on the way (the output layer's forward step and its δ in one pass); for a
   softmax output under the cross-entropy, the same with δ(n_l) = (a − y)/m and −Σ y log a;
-- :func:`hidden_delta`: δ(l) ← (δ(l) + s) ⊙ f′(z(l)) with the sparsity term s, and ∇b += Σ_i δ.
+- :func:`hidden_delta`: δ(l) ← (δ(l) + s) ⊙ f′(z(l)) with the sparsity term s, and ∇b += Σ_i δ;
+- :func:`adam_step`: Adam's update of its moments and θ (:mod:`sparseae.optim.adam`), the same
+  bits as its eleven NumPy steps, in one pass over θ-sized float64 vectors.
 
 The arithmetic is the same as the steps' (:mod:`sparseae.activations`, :mod:`sparseae.losses`,
 :mod:`sparseae.backprop`) and agrees with them to a few units in the last place (the sums are
@@ -124,3 +126,15 @@ def hidden_delta(name, delta, a, s, bias_grad):
 
 def _vector_of(v, a):
     return isinstance(v, np.ndarray) and v.shape == (a.shape[1],)
+
+
+def adam_step(theta, grad, m, v, alpha, beta1, beta2, c1, c2, eps):
+    """One Adam step in place on float64 vectors (:meth:`sparseae.optim.adam.Adam._step_part`'s
+    steps in one pass, the same bits): m ← β1 m + c1 g, v ← β2 v + (c2 g) g, θ ← θ − α m / (√v + ε).
+    False if not done here (the extension absent or turned off, arrays it cannot share)."""
+    arrays = (theta, grad, m, v)
+    if not (available() and all(isinstance(x, np.ndarray) and x.dtype == np.float64 and x.ndim == 1
+                                and x.flags.c_contiguous and x.shape == theta.shape for x in arrays)):
+        return False
+    _fused.adam(theta, grad, m, v, alpha, beta1, beta2, c1, c2, eps)
+    return True

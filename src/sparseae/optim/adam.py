@@ -6,7 +6,7 @@ training layer's (:mod:`sparseae.training.minibatch`, ``sparseae.training.schedu
 
 import numpy as np
 
-from ..engine import parallel
+from ..engine import fused, parallel
 from ..errors import ModelFileError
 
 #: The smallest value a parameter stepped in its value (:class:`Adam`'s ``values``) is kept at:
@@ -74,26 +74,29 @@ class Adam:
             values[np.abs(values) < below] = 0.0
 
     def step(self, theta, grad, learning_rate):
-        """θ ← θ - step, in place."""
-        if self.values is not None:
-            logs = theta[self.values]
+        """θ ← θ - step, in place (``grad`` is left as it was)."""
+        segments = [(0, theta.size, grad, 0)]  # (start, stop, their gradient, its first entry's index)
+        if self.values is not None:  # the values' own gradient, apart: no θ-sized copy of g
+            logs, (start, stop) = theta[self.values], (self.values.start, self.values.stop)
             value = np.exp(logs)
-            grad = grad.copy()
-            grad[self.values] /= value
+            in_values = grad[self.values] / value
             logs[...] = value
+            segments = [(0, start, grad, 0), (start, stop, in_values, start), (stop, theta.size, grad, 0)]
         scale = 1.0  # the clipping, folded into the moments' updates (no θ-sized copy of g)
         if self.max_grad_norm is not None:
-            norm = float(np.sqrt(np.dot(grad, grad)))
+            norm = float(np.sqrt(sum(np.dot(g[a - at:b - at], g[a - at:b - at]) for a, b, g, at in segments)))
             if norm > self.max_grad_norm:
                 scale = self.max_grad_norm / norm
         self.t += 1
         alpha = learning_rate * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        c1, c2 = (1 - self.beta1) * scale, (1 - self.beta2) * scale * scale
 
         def run(_, lo, hi):
-            for start in range(lo, hi, PIECE):
-                part = slice(start, min(start + PIECE, hi))
-                self._step_part(theta[part], grad[part], alpha, scale, self.m[part], self.v[part],
-                                self._step[part], self._scaled[part])
+            for a, b, g, at in segments:
+                a, b = max(a, lo), min(b, hi)
+                if a < b:
+                    self._step_range(theta[a:b], g[a - at:b - at], alpha, c1, c2, self.m[a:b], self.v[a:b],
+                                     self._step[a:b], self._scaled[a:b])
 
         size, cores = theta.size, parallel.n_cores()
         pieces = -(-size // PIECE)
@@ -105,14 +108,25 @@ class Adam:
             logs = theta[self.values]
             np.log(np.maximum(logs, VALUE_FLOOR, out=logs), out=logs)
 
-    def _step_part(self, theta, grad, alpha, scale, m, v, step, scaled):
-        """The step on one piece of θ (views of θ, the gradient, the moments and the scratch),
-        the gradient taken as ``scale`` · g (at 1, the same bits as g)."""
+    def _step_range(self, theta, grad, alpha, c1, c2, m, v, step, scaled):
+        """The step on a range of θ (views of θ, its gradient, the moments and the scratch), the
+        gradient's terms in the moments weighted by ``c1`` = (1 - β₁)·scale and ``c2`` =
+        (1 - β₂)·scale²: in one pass where the extension is built, else :meth:`_step_part`'s
+        steps a piece at a time (the same bits)."""
+        if fused.adam_step(theta, grad, m, v, alpha, self.beta1, self.beta2, c1, c2, self.eps):
+            return
+        for start in range(0, theta.size, PIECE):
+            part = slice(start, start + PIECE)
+            self._step_part(theta[part], grad[part], alpha, c1, c2, m[part], v[part], step[part], scaled[part])
+
+    def _step_part(self, theta, grad, alpha, c1, c2, m, v, step, scaled):
+        """NumPy's steps on one piece of θ (in cache): m ← β₁m + c1·g, v ← β₂v + (c2·g)·g,
+        θ ← θ - αm / (√v + ε)."""
         m *= self.beta1
-        np.multiply(grad, (1 - self.beta1) * scale, out=step)
+        np.multiply(grad, c1, out=step)
         m += step
         v *= self.beta2
-        np.multiply(grad, (1 - self.beta2) * scale * scale, out=step)
+        np.multiply(grad, c2, out=step)
         step *= grad
         v += step
         np.sqrt(v, out=step)
