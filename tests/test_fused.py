@@ -367,3 +367,44 @@ def test_the_extension_builds_and_without_a_compiler_the_build_goes_on(tmp_path)
     assert built.returncode == 0 and len(found) == 1, built.stderr
     failed, found = _build(tmp_path / "without", "false")  # a "compiler" that always fails
     assert failed.returncode == 0 and found == [], failed.stderr
+
+
+@needs_extension
+def test_the_reparametrised_gradients_passes_are_numpys_broadcast_steps_bit_for_bit():
+    """The unit-norm decoder's g ← (g − W ⊙ p) / n and the centred encoder's g ← g − x yᵀ, in one
+    pass each, round as the broadcast steps do; what they cannot take is left to the steps."""
+    rng = np.random.default_rng(12)
+    g, W = rng.normal(size=(37, 23)), rng.normal(size=(37, 23))
+    p, n, x = rng.normal(size=23), rng.uniform(0.1, 3.0, 23), rng.normal(size=37)
+    expected, ours = (g - W * p) / n, g.copy()
+    assert fused.project_columns(ours, W, p, n)
+    np.testing.assert_array_equal(ours, expected)
+    expected, ours = g - x[:, None] * p[None, :], g.copy()
+    assert fused.subtract_outer(ours, x, p)
+    np.testing.assert_array_equal(ours, expected)
+    assert not fused.project_columns(g.astype(np.float32), W, p, n)  # float32: the steps
+    assert not fused.project_columns(g, W[:, :-1], p, n)  # shapes that differ
+    assert not fused.subtract_outer(g, x[:-1], p)
+    with pytest.raises(ValueError, match="overlap"):
+        fused._fused.columns(g, g, p, n, False)
+
+
+@needs_extension
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_reparametrised_evaluation_is_the_same_with_the_extension_on_and_off(monkeypatch, dtype):
+    """L1 with the unit-norm decoder and the encoder reading x − b2: the gradient taken back to θ."""
+    rng = np.random.default_rng(13)
+    X, b2 = rng.normal(size=(400, 16)), rng.normal(size=16)
+    values = {}
+    for setting in ("1", "0"):
+        monkeypatch.setenv("SPARSEAE_FUSED", setting)
+        objective = sparseae.SparseObjective([16, 9, 16], X, activation="relu", output_activation="linear",
+                                             sparsity="l1", sparsity_weight=0.1, decoder_norm="unit",
+                                             backend=get_backend(None, dtype)).centered()
+        theta = objective.layout.initial_theta(1)
+        objective.layout.unpack(theta)[1][-1][...] = b2  # b2 ≠ 0: the centring matters
+        values[setting] = objective(theta)
+    (j1, g1), (j0, g0) = values["1"], values["0"]
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    assert j1 == pytest.approx(j0, rel=rtol)
+    np.testing.assert_allclose(g1, g0, rtol=0, atol=rtol * np.abs(g0).max())

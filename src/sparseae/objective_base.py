@@ -8,6 +8,7 @@ import numpy as np
 from .activations import ACTIVATIONS
 from .auxk import DeadCounter
 from .backprop import weight_decay
+from .engine import fused
 from .engine.vectors import on_host
 from .errors import ModelFileError, ParameterError
 from .jumprelu import BANDWIDTH, JumpReLU
@@ -358,11 +359,14 @@ class ObjectiveBase(Evaluated):
         gWs, gbs = self.layout.unpack(grad)
         if norms is not None:
             W, g = Ws[-1], gWs[-1]
-            g -= W * xp.einsum("ij,ij->j", W, g)
-            g /= norms
+            projections = xp.einsum("ij,ij->j", W, g)
+            if not (xp is np and fused.project_columns(g, W, projections, norms)):
+                g -= W * projections
+                g /= norms
         if self.center_encoder:  # (an autoencoder: W1, b1 and W2, b2)
             gbs[1] -= Ws[0].T @ gbs[0]
-            gWs[0] -= gbs[0][:, None] * bs[1][None, :]
+            if not (xp is np and fused.subtract_outer(gWs[0], gbs[0], bs[1])):
+                gWs[0] -= gbs[0][:, None] * bs[1][None, :]
         return terms, grad
 
     def terms(self, theta):

@@ -434,6 +434,54 @@ static PyObject *py_adam(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* The unit-norm decoder's gradient taken back to θ's columns (sparseae.objective_base):
+ * g[i][j] <- (g[i][j] - w[i][j] p[j]) / n[j], and the centred encoder's g[i][j] <- g[i][j] - x[i] y[j]
+ * (p, n, x, y NULL in the other), each rounded as NumPy's broadcast steps round it, in one pass. */
+CLONES static void columns_d(double *restrict g, const double *restrict w, const double *restrict p,
+                             const double *restrict n, const double *restrict x, const double *restrict y,
+                             Py_ssize_t rows, Py_ssize_t cols) {
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        double *restrict gi = g + i * cols;
+        if (x != NULL)
+            for (Py_ssize_t j = 0; j < cols; j++) gi[j] = gi[j] - x[i] * y[j];
+        else
+            for (Py_ssize_t j = 0; j < cols; j++) gi[j] = (gi[j] - w[i * cols + j] * p[j]) / n[j];
+    }
+}
+
+static PyObject *py_columns(PyObject *self, PyObject *args) {
+    PyObject *go, *wo, *po, *no;
+    int outer;
+    if (!PyArg_ParseTuple(args, "OOOOp", &go, &wo, &po, &no, &outer)) return NULL;
+    Py_buffer g, w = {0}, p, n;
+    if (matrix(go, &g, 1, "g") < 0) return NULL;
+    Py_ssize_t rows = g.shape[0], cols = g.shape[1];
+    int ok = 0;
+    if (g.itemsize != 8) {
+        PyErr_SetString(PyExc_TypeError, "columns: float64 arrays are needed");
+    } else if (outer || matrix(wo, &w, 0, "w") == 0) {
+        if (!outer && (w.itemsize != 8 || w.shape[0] != rows || w.shape[1] != cols))
+            PyErr_SetString(PyExc_ValueError, "columns: g and w must have one shape, in float64");
+        else if (!outer && rows * cols > 0 && overlap(&g, &w))
+            PyErr_SetString(PyExc_ValueError, "columns: g and w overlap");
+        else if (vector(po, &p, 0, outer ? rows : cols, 8, outer ? "x" : "p") == 0) {
+            if (vector(no, &n, 0, cols, 8, outer ? "y" : "n") == 0) {
+                ok = 1;
+                Py_BEGIN_ALLOW_THREADS
+                if (outer) columns_d(g.buf, NULL, NULL, NULL, p.buf, n.buf, rows, cols);
+                else columns_d(g.buf, w.buf, p.buf, n.buf, NULL, NULL, rows, cols);
+                Py_END_ALLOW_THREADS
+                PyBuffer_Release(&n);
+            }
+            PyBuffer_Release(&p);
+        }
+        if (!outer) PyBuffer_Release(&w);
+    }
+    PyBuffer_Release(&g);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"activate", py_activate, METH_VARARGS, "activate(z, b, kind): z <- f(z + b) in place (b may be None)."},
     {"output", py_output, METH_VARARGS,
@@ -443,6 +491,9 @@ static PyMethodDef methods[] = {
      "f(a + b) is computed first (a itself not written unless it is delta: then all in place)."},
     {"hidden", py_hidden, METH_VARARGS,
      "hidden(delta, a, s, sums, kind): delta <- (delta + s) * f'(z) (s may be None); sums += delta per column."},
+    {"columns", py_columns, METH_VARARGS,
+     "columns(g, w, p, n, outer): in place on a float64 matrix g: g <- (g - w * p) / n (p, n per column); "
+     "with outer, w is not read and g <- g - outer(p, n)."},
     {"adam", py_adam, METH_VARARGS,
      "adam(theta, grad, m, v, alpha, beta1, beta2, c1, c2, eps): one Adam step in place (float64 vectors): "
      "m <- m*beta1 + grad*c1, v <- v*beta2 + grad*c2*grad, theta <- theta - m*alpha / (sqrt(v) + eps)."},

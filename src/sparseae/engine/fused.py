@@ -11,6 +11,8 @@ compiler is at hand (``setup.py``), does each layer's steps in one pass over the
   formed row by row on the way (the output layer's forward step and its δ in one pass); for a
   softmax output under the cross-entropy, the same with δ(n_l) = (a − y)/m and −Σ y log a;
 - :func:`hidden_delta`: δ(l) ← (δ(l) + s) ⊙ f′(z(l)) with the sparsity term s, and ∇b += Σ_i δ;
+- :func:`project_columns` and :func:`subtract_outer`: a reparametrised gradient taken back to
+  θ (the unit-norm decoder's, the centred encoder's) in one pass each;
 - :func:`adam_step`: Adam's update of its moments and θ (:mod:`sparseae.optim.adam`), the same
   bits as its eleven NumPy steps, in one pass over θ-sized float64 vectors.
 
@@ -137,4 +139,33 @@ def adam_step(theta, grad, m, v, alpha, beta1, beta2, c1, c2, eps):
                                 and x.flags.c_contiguous and x.shape == theta.shape for x in arrays)):
         return False
     _fused.adam(theta, grad, m, v, alpha, beta1, beta2, c1, c2, eps)
+    return True
+
+
+def _matrix64(*arrays):
+    return all(isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == np.float64 and x.flags.c_contiguous
+               for x in arrays)
+
+
+def _vector64(v, length):
+    return np.ascontiguousarray(v, dtype=np.float64).reshape(-1) if np.size(v) == length else None
+
+
+def project_columns(g, w, p, n):
+    """g ← (g − w ⊙ p) / n in place (p, n one value a column), as NumPy's broadcast steps round
+    it; False if not done here."""
+    p, n = _vector64(p, g.shape[-1]), _vector64(n, g.shape[-1])
+    if not (available() and _matrix64(g, w) and g.shape == w.shape and g.flags.writeable
+            and p is not None and n is not None):
+        return False
+    _fused.columns(g, w, p, n, False)
+    return True
+
+
+def subtract_outer(g, x, y):
+    """g ← g − x yᵀ in place, as NumPy's broadcast steps round it; False if not done here."""
+    x, y = _vector64(x, g.shape[0]), _vector64(y, g.shape[-1])
+    if not (available() and _matrix64(g) and g.flags.writeable and x is not None and y is not None):
+        return False
+    _fused.columns(g, None, x, y, True)
     return True
