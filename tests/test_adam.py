@@ -276,13 +276,28 @@ def test_the_one_pass_step_refuses_arrays_it_cannot_take():
         fused._fused.adam(x, np.zeros(9), np.zeros(8), np.zeros(8), 0.1, 0.9, 0.999, 0.1, 0.001, 1e-8)
 
 
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_all_finite_finds_one_bad_value_and_keeps_huge_finite_ones(bad):
-    from sparseae.training.minibatch import all_finite
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e200])
+def test_a_minibatch_with_one_bad_gradient_value_stops_the_epoch_and_keeps_theta(bad):
+    """run_epoch reads Σ g² once: one ±inf or NaN, or a gradient so long that Σ g² overflows
+    (norm above 1e154: diverging, and beyond what the clipping's scale² can hold), stops it; a
+    gradient just short of that goes on."""
+    theta, long = np.zeros(1000), np.ones(1000)
+    long[[3, 900]] = 1e150
+    run_epoch([lambda t: (1.0, long)], theta, Adam(1000, max_grad_norm=0.5), 0.01)
+    np.testing.assert_allclose(theta[[3, 900]], -0.01, rtol=1e-6)  # clipped, then Adam's first step
+    before, bad_gradient = theta.copy(), long.copy()
+    bad_gradient[500] = bad
+    with pytest.raises(NonFiniteCostError, match="non-finite") as info:
+        run_epoch([lambda t: (1.0, bad_gradient)], theta, Adam(1000), 0.01)
+    np.testing.assert_array_equal(info.value.theta, before)
 
-    values = np.ones(1000)
-    assert all_finite(values)
-    values[[3, 900]] = 1e308  # the sum overflows; every value is still finite
-    assert all_finite(values)
-    values[500] = bad
-    assert not all_finite(values)
+
+def test_the_clipping_takes_the_callers_sum_of_squares_as_its_own():
+    rng = np.random.default_rng(5)
+    g = rng.normal(size=50) * 3
+    runs = []
+    for squares in (None, float(np.dot(g, g))):
+        theta, adam = np.zeros(50), Adam(50, max_grad_norm=1.0)
+        adam.step(theta, g, 0.01, squares=squares)
+        runs.append(theta)
+    np.testing.assert_array_equal(*runs)
