@@ -20,7 +20,8 @@ activations rescaled by the decoder norms). JumpReLU: sparseae over seven β (0.
 at two (its L0 coefficient 2β), every threshold from 0.001 with bandwidth 0.05 in both; after each
 dataset's table, sparseae's FVU at each SAELens row's L0, interpolated (linear in log L0) between
 the two sparseae β whose L0 bracket it.
-Prints Markdown tables; writes benchmarks/architectures.json.
+Each dataset starts with an untimed fit of each library. Prints Markdown tables; writes
+benchmarks/architectures.json.
 """
 
 import argparse
@@ -181,6 +182,10 @@ def main():
     for name, (X, n_train, _, _) in datasets(args.datasets.split(",")).items():
         train, test = X[:n_train], X[n_train:n_train + 5000]
         width = WIDTH[name]
+        # Untimed first fits: PyTorch's and the BLAS libraries' first calls (thread pools, kernels
+        # chosen) are not what a user training many models waits for.
+        fit_saelens(train[:1000], test[:100], width, "topk", dict(k=8), 1, 4e-3)
+        fit_sparseae(train[:1000], test[:100], width, dict(sparsity="topk", k=8, solver="adam"), 1)
         nested = (width // 8, width // 2, width)
         print(f"\n{name}: {len(train)} training rows, {len(test)} held out, {width} units\n")
         print("| architecture | setting | library | held-out FVU | L0 | dead units | seconds |")
