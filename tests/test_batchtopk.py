@@ -117,3 +117,26 @@ def test_bad_batchtopk_parameters_are_one_line_errors(X):
                          (dict(activation="relu", k=8), "k=8 keeps every one of the n_hidden=8 units")]:
         with pytest.raises(ParameterError, match=says):
             sparseae.SparseAutoencoder(8, **base, **params).fit(X)
+
+
+@pytest.mark.parametrize("case", ["mostly zeros", "few positives", "negatives", "nan", "ties"])
+def test_the_count_largest_are_a_full_partitions_whatever_the_values(case):
+    """The selection partitions only the positive values (and NaN) when there are enough of
+    them; the multiset kept is always a full partition's."""
+    from sparseae.engine.backend import largest_values
+
+    rng = np.random.default_rng(8)
+    values = rng.normal(size=5000).astype(np.float32)
+    if case == "mostly zeros":
+        values = np.maximum(values, 0) * (rng.random(5000) < 0.3)
+    elif case == "few positives":
+        values = -np.abs(values)
+        values[:40] = 1.0 + rng.random(40)
+    elif case == "nan":
+        values[[7, 4000]] = np.nan
+    elif case == "ties":
+        values = np.round(np.maximum(values, 0), 1)
+    count = 120
+    expected = np.sort(np.partition(values, values.size - count)[values.size - count:])
+    np.testing.assert_array_equal(np.sort(largest_values(values, count)), expected)
+    assert largest_values(values[:50], count).size == 50  # fewer than count: all of them

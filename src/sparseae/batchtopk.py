@@ -16,12 +16,7 @@ that threshold everywhere, as SAELens itself saves BatchTopK.
 
 import numpy as np
 
-
-def keep_largest(values, count):
-    """The ``count`` largest of the 1-D host array ``values`` (all of them when fewer), unordered."""
-    if values.size <= count:
-        return values
-    return np.partition(values, values.size - count)[values.size - count :]
+from .engine.backend import largest_values as keep_largest  # the count largest, unordered
 
 
 def smallest_kept(candidates, count):

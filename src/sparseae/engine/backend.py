@@ -59,6 +59,21 @@ class _Backend:
         return False
 
 
+def largest_values(values, count):
+    """The ``count`` largest of the 1-D array ``values`` (all of them when fewer), unordered.
+
+    When at least ``count`` values are positive (or NaN, which ``np.partition`` counts as the
+    largest), only those are partitioned: a ReLU layer's activations are mostly zeros, on which
+    NumPy's introselect was slow (a 100-row minibatch of 256 MNIST units: 0.55 ms a call, 5x its
+    time on the positives alone)."""
+    if values.size <= count:
+        return values
+    candidates = values[~(values <= 0)]
+    if candidates.size >= count:
+        values = candidates
+    return np.partition(values, values.size - count)[values.size - count :]
+
+
 class NumpyBackend(_Backend):
     """NumPy arrays in ``dtype`` (float64 or float32), rows split over the cores by sparseae."""
 
@@ -106,10 +121,7 @@ class NumpyBackend(_Backend):
 
     def largest(self, a, count):
         """The ``count`` largest values of a (all when fewer), as a host float64 vector."""
-        flat = a.reshape(-1)
-        if flat.size > count:
-            flat = np.partition(flat, flat.size - count)[flat.size - count :]
-        return np.array(flat, dtype=np.float64)
+        return np.array(largest_values(a.reshape(-1), count), dtype=np.float64)
 
     def column_sums(self, x):
         """Σ over the rows of x as a product with ones: in BLAS, faster than ``x.sum(axis=0)``
