@@ -43,7 +43,7 @@ def sum_of_squares(values):
     """Σ v² of a float vector in one pass in BLAS, without overflow warnings: not finite when a
     value is ±inf or NaN, or the vector's norm exceeds about 1.3e154 (a fit that diverges, whose
     clipping could not scale it either). One read gives run_epoch its check and Adam's clipping its
-    norm (``np.isfinite(g).all()`` alone took four times as long)."""
+    norm, where ``np.isfinite(g).all()`` wrote a boolean array and the clipping read g again."""
     with np.errstate(over="ignore", invalid="ignore"):
         return np.dot(values, values)
 
