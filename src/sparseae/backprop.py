@@ -144,7 +144,6 @@ def backpropagate(Ws, a, y, m, f, f_out, loss, backend, grads, deltas, k=None, s
     return value
 
 
-
 def output_delta(a_out, y, delta, m, f_out, loss, backend, bias_grad, pending=None):
     r"""The output layer's δ(n_l) = ∂loss/∂a(n_l) / m ⊙ f'(z(n_l)) into ``delta``, with
     ``bias_grad`` += Σ_i δ(n_l); returns the block's Σ_i loss (a backend scalar). One pass where
@@ -165,6 +164,7 @@ def output_delta(a_out, y, delta, m, f_out, loss, backend, bias_grad, pending=No
         backend.derivative(f_out, a_out, delta)  # ⊙ f'(z(n_l)); a_out overwritten
     bias_grad += backend.column_sums(delta)
     return value
+
 
 def weight_decay(Ws, gWs, lam, vdot=np.vdot):
     r"""The weight decay term and its gradient, on θ and the gradient in float64 (``vdot`` the

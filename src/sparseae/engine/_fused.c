@@ -1,8 +1,9 @@
 /* Fused elementwise passes of one evaluation (sparseae.engine.fused): each is one pass over a
  * block's rows where NumPy takes three to six (a bias added, f, δ = a - y, its squares summed,
  * δ / m, f', the column sums of δ); and, on θ-sized float64 vectors, Adam's step and the
- * reparametrised gradient's column corrections, each rounded as NumPy's steps round it. Optional: built where a C compiler is at hand (setup.py),
- * else sparseae computes the same steps with NumPy. Arrays come through the buffer protocol,
+ * reparametrised gradient's column corrections, each rounded as NumPy's steps round it.
+ * Optional: built where a C compiler is at hand (setup.py), else sparseae computes the same steps
+ * with NumPy. Arrays come through the buffer protocol,
  * C-contiguous, float64 or float32 (computed in their own dtype; sums accumulated in double);
  * the GIL is released while a pass runs, so sparseae's threads run their ranges of rows at once.
  *
