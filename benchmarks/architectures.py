@@ -4,11 +4,13 @@ trainer (``SAETrainer``) on the same rows, width, k and number of examples seen,
 with dead units (active on no held-out row) and wall time.
 
     python benchmarks/architectures.py [--datasets natural,mnist] [--epochs 10] [--architectures JumpReLU,...]
+                                       [--optimizer-dtype float32]
 
 Data as benchmarks/sparsity.py: natural, 10,000 normalised 8x8 patches for training and 5,000
 held out; MNIST, 5,000 t10k digits for training and 5,000 held out. 128 units on the patches, 256
 on the digits, ReLU units and the linear decoder, float32 in both libraries, minibatches of 100
-rows, the same epochs. sparseae: Adam at its defaults (L1 also with L-BFGS, its best solver
+rows, the same epochs; sparseae's Adam keeps θ and its moments in float32 as SAELens's trainer
+does (``optimizer_dtype="float32"``; ``--optimizer-dtype float64`` for its float64 copy of θ). sparseae: Adam at its defaults (L1 also with L-BFGS, its best solver
 there, 200 iterations, unit-norm decoder), TopK and BatchTopK with dead units resampled every 5
 epochs (and, beside it, with AuxK instead, k_aux = d/2 and weight 1/32, and with neither), the
 "auto" start. SAELens (installed version printed): its trainer at its default step
@@ -44,6 +46,8 @@ import sparseae  # noqa: E402
 
 WIDTH = {"natural": 128, "mnist": 256}
 BATCH = 100
+#: sparseae's Adam's θ and moments (``--optimizer-dtype``).
+OPTIMIZER_DTYPE = {"dtype": "float32"}
 
 
 def settings():
@@ -98,6 +102,7 @@ def fit_sparseae(train, test, width, params, epochs, matryoshka=None, batch=BATC
     params = dict(params)
     if params.get("solver") == "adam":
         params["max_iter"] = epochs
+        params.setdefault("optimizer_dtype", OPTIMIZER_DTYPE["dtype"])
     model = sparseae.SparseAutoencoder(width, activation="relu", output_activation="linear", weight_decay=0.0,
                                        dtype="float32", batch_size=batch, random_state=seed, matryoshka=matryoshka,
                                        **params)
@@ -170,14 +175,17 @@ def main():
     parser.add_argument("--datasets", default="natural,mnist")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--architectures", default=None, help="comma-separated names (default: all)")
+    parser.add_argument("--optimizer-dtype", choices=("float32", "float64"), default="float32",
+                        help="sparseae's Adam's θ and moments (float32, as SAELens's)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "architectures.json"))
     args = parser.parse_args()
+    OPTIMIZER_DTYPE["dtype"] = args.optimizer_dtype
     chosen = None if args.architectures is None else set(args.architectures.split(","))
     import sae_lens
 
     info = machine()
     print(f"CPU: {info['cpu']}; sparseae {sparseae.__version__}, sae-lens {sae_lens.__version__}; "
-          f"{args.epochs} epochs, minibatches of {BATCH}")
+          f"{args.epochs} epochs, minibatches of {BATCH}, sparseae's Adam in {args.optimizer_dtype}")
     results = []
     for name, (X, n_train, _, _) in datasets(args.datasets.split(",")).items():
         train, test = X[:n_train], X[n_train:n_train + 5000]
@@ -218,7 +226,8 @@ def main():
             print(f"\nJumpReLU at SAELens's L0 {theirs['l0']:.1f} ({theirs['setting']}): SAELens {theirs['fvu']:.4f}, "
                   f"{said}", end="")
         print()
-    Path(args.json).write_text(json.dumps(dict(machine=info, results=results), indent=1))
+    Path(args.json).write_text(json.dumps(dict(machine=info, optimizer_dtype=args.optimizer_dtype, results=results),
+                                          indent=1))
 
 
 if __name__ == "__main__":

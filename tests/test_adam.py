@@ -234,11 +234,14 @@ def test_clipping_keeps_jumprelu_learning_where_a_long_first_gradient_stalls_it(
     assert l0_clipped < l0_plain and ev_clipped > ev_plain + 0.03, scores
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("values, clip", [(None, None), (None, 0.5), ((7, 40), None), ((99_990, 100_000), 0.5)])
-def test_the_one_pass_step_is_the_steps_bit_for_bit(monkeypatch, values, clip):
+def test_the_one_pass_step_is_the_steps_bit_for_bit(monkeypatch, values, clip, dtype):
     """The extension's Adam step (one pass) gives the bits of NumPy's eleven steps: moments and θ,
     over several steps, with the clipping's scale and entries stepped in their values, on a θ long
-    enough to be split over the cores; gradients over nine orders of magnitude and exact zeros."""
+    enough to be split over the cores; gradients over nine orders of magnitude and exact zeros. In
+    float32 (``optimizer_dtype``) each scalar is rounded to float32 and each operation done in it,
+    as NumPy's steps on float32 arrays do."""
     from sparseae.engine import fused
 
     if not fused.available():
@@ -247,15 +250,16 @@ def test_the_one_pass_step_is_the_steps_bit_for_bit(monkeypatch, values, clip):
     for flag in ("1", "0"):
         monkeypatch.setenv("SPARSEAE_FUSED", flag)
         rng = np.random.default_rng(3)
-        theta, adam = rng.normal(size=size), Adam(size, values=values, max_grad_norm=clip)
+        theta, adam = rng.normal(size=size).astype(dtype), Adam(size, values=values, max_grad_norm=clip, dtype=dtype)
         if values is not None:
             theta[slice(*values)] = np.log(rng.uniform(1e-3, 1.0, values[1] - values[0]))
         for _ in range(4):
-            grad = rng.normal(size=size) * 10.0 ** rng.uniform(-6, 3, size)
+            grad = (rng.normal(size=size) * 10.0 ** rng.uniform(-6, 3, size)).astype(dtype)
             grad[::17] = 0.0
             given = grad.copy()
             adam.step(theta, grad, 0.004)
             np.testing.assert_array_equal(grad, given)  # the caller's gradient is left as it was
+        assert theta.dtype == adam.m.dtype == adam.v.dtype == dtype
         runs.append((theta, adam.m, adam.v))
     for ours, steps in zip(*runs):
         np.testing.assert_array_equal(ours, steps)

@@ -382,7 +382,7 @@ def test_the_reparametrised_gradients_passes_are_numpys_broadcast_steps_bit_for_
     expected, ours = g - x[:, None] * p[None, :], g.copy()
     assert fused.subtract_outer(ours, x, p)
     np.testing.assert_array_equal(ours, expected)
-    assert not fused.project_columns(g.astype(np.float32), W, p, n)  # float32: the steps
+    assert not fused.project_columns(g.astype(np.float32), W, p, n)  # two dtypes: the steps
     assert not fused.project_columns(g, W[:, :-1], p, n)  # shapes that differ
     assert not fused.subtract_outer(g, x[:-1], p)
     with pytest.raises(ValueError, match="overlap"):

@@ -148,7 +148,15 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
     dtype : {"float64", "float32"} or np.float64, np.float32, default "float64"
         The arithmetic of ``fit``. float32 halves the objective's buffers and about halves
         the time of each evaluation on larger data; θ, the optimizer and ``transform`` stay
-        float64 (benchmarks/RESULTS.md).
+        float64 unless ``optimizer_dtype`` says otherwise (benchmarks/RESULTS.md).
+    optimizer_dtype : {"float64", "float32"}, default "float64"
+        θ and the minibatch optimizer's moments during ``fit`` and ``partial_fit``. "float64" keeps
+        a float64 copy of θ (mixed precision when ``dtype`` is float32: each minibatch's θ is
+        rounded to float32 and its gradient taken back to float64). "float32" (with
+        ``dtype="float32"`` and ``solver="adam"``) keeps them in float32 as PyTorch's and
+        SAELens's training does: no conversions, and Adam's step and the decoder's normalisation
+        move half the bytes (benchmarks/RESULTS.md, "optimizer_dtype"). The fitted
+        ``coefs_`` are float64 either way.
     device : str or None, default None
         None: NumPy. "cpu", "cuda", "cuda:1", ...: PyTorch tensors on that device (needs the
         ``torch`` extra), the same objective code running on them.
@@ -235,7 +243,8 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
                  activation="sigmoid",
                  output_activation="sigmoid", solver="lbfgs", max_iter="auto", tol=1e-5, learning_rate="auto",
                  beta_1="auto", max_grad_norm="auto", batch_size="auto", lbfgs_memory="auto", dtype="float64",
-                 device=None, validation_fraction=0.0, early_stopping=False, n_iter_no_change=10, resample_dead=0,
+                 optimizer_dtype="float64", device=None, validation_fraction=0.0, early_stopping=False,
+                 n_iter_no_change=10, resample_dead=0,
                  warm_start=False, callback=None,
                  random_state=None, verbose=0):
         self.n_hidden, self.sparsity = n_hidden, sparsity
@@ -251,6 +260,7 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
         self.solver, self.max_iter, self.tol, self.learning_rate = solver, max_iter, tol, learning_rate
         self.beta_1, self.max_grad_norm = beta_1, max_grad_norm
         self.batch_size, self.lbfgs_memory, self.dtype, self.device = batch_size, lbfgs_memory, dtype, device
+        self.optimizer_dtype = optimizer_dtype
         self.validation_fraction, self.early_stopping = validation_fraction, early_stopping
         self.n_iter_no_change, self.warm_start, self.callback = n_iter_no_change, warm_start, callback
         self.resample_dead = resample_dead

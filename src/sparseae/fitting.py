@@ -34,7 +34,7 @@ from .validation import check_parameters
 #: ``max_grad_norm``: ``_read_resume`` knows, as it knows β₁'s 0.9.)
 BEFORE = {"jumprelu_steps": ("sparsity", "jumprelu", "log")}
 #: Parameters only a minibatch solver reads (a full-batch fit resumes whatever their values).
-MINIBATCH_ONLY = ("beta_1", "jumprelu_steps", "max_grad_norm")
+MINIBATCH_ONLY = ("beta_1", "jumprelu_steps", "max_grad_norm", "optimizer_dtype")
 #: Parameters compared resolved ("auto" as the solver resolves it for the penalty) on resume, and
 #: what a checkpoint written before each existed was fitted with.
 RESOLVED = {"beta_1": 0.9, "max_grad_norm": None, "center_encoder": False}
@@ -200,7 +200,8 @@ class Trainable:
                         resample_every=getattr(self, "resample_dead", 0), verbose=self.verbose > 0,
                         description="epochs" if solver.minibatch and description == "training" else description,
                         values=layout.log_threshold_range() if stepped else None,
-                        max_grad_norm=self._max_grad_norm(solver))
+                        max_grad_norm=self._max_grad_norm(solver),
+                        optimizer_dtype=getattr(self, "optimizer_dtype", "float64") if solver.minibatch else "float64")
 
     # -- resume ------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .batchtopk import BatchTopK, smallest_kept
 from .engine import NumpyBackend
-from .engine.vectors import on_host
+from .engine.vectors import host_dtype, on_host
 from .errors import DataError, ParameterError
 from .jumprelu import BANDWIDTH
 from .objective_base import ObjectiveBase, compatible
@@ -170,10 +170,11 @@ class SparseObjective(ObjectiveBase):
         return self._row_passes
 
     def _start(self, theta):
-        """θ as float64 (on the host, or a tensor on the backend's device, as given), its W and b
-        on the backend, and the gradient zeroed; the thresholded layer's gate is ``self._gated``."""
+        """θ (on the host, float64 or a float32 array as given; or a float64 tensor on the
+        backend's device), its W and b on the backend, and the gradient zeroed; the thresholded
+        layer's gate is ``self._gated``."""
         if not self._on_device(theta):
-            theta = np.asarray(theta, dtype=np.float64)
+            theta = np.asarray(theta, dtype=host_dtype(theta))
         passes = self._passes()
         passes.zero_gradient()
         self._gated = self._gate(theta)
@@ -222,7 +223,7 @@ class SparseObjective(ObjectiveBase):
         def pass2(sparsity_delta):
             loss_sum = passes.backpropagate(Ws, bs, X, Y, X.shape[0], self._delta(sparsity_delta), kept=True,
                                             gate=self._gated, aux=self._aux_args())
-            return loss_sum, passes.gradient(on_host=on_host(theta))
+            return loss_sum, passes.gradient(on_host=on_host(theta), dtype=host_dtype(theta))
 
         return self.evaluate_passes(theta, X.shape[0], lambda: passes.hidden_sums(Ws, bs, X), pass2,
                                     rho_hat_average, momentum, passes.gate_sums, passes.aux_sum)
@@ -255,7 +256,7 @@ class SparseObjective(ObjectiveBase):
             for x, y in self._chunks():
                 loss_sum += passes.backpropagate(Ws, bs, x, y, m, delta, kept=False, gate=self._gated,
                                                  aux=self._aux_args())
-            return loss_sum, passes.gradient(on_host=on_host(theta))
+            return loss_sum, passes.gradient(on_host=on_host(theta), dtype=host_dtype(theta))
 
         return self.evaluate_passes(theta, m, pass1, pass2, gate_sums=passes.gate_sums, aux_sum=passes.aux_sum)
 

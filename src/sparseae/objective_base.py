@@ -9,7 +9,7 @@ from .activations import ACTIVATIONS
 from .auxk import DeadCounter
 from .backprop import weight_decay
 from .engine import fused
-from .engine.vectors import on_host
+from .engine.vectors import host_dtype, on_host
 from .errors import ModelFileError, ParameterError
 from .jumprelu import BANDWIDTH, JumpReLU
 from .losses import LOSSES
@@ -323,16 +323,18 @@ class ObjectiveBase(Evaluated):
         return not on_host(theta) and self.backend.vectors.holds(theta)
 
     def _copy(self, theta):
-        """A float64 copy of θ where θ is: the host, or the backend's device."""
+        """A copy of θ where θ is: the host (in :func:`~sparseae.engine.vectors.host_dtype`), or
+        the backend's device (float64)."""
         if self._on_device(theta):
             return self.backend.vectors.from_host(theta)
-        return np.array(theta, dtype=np.float64)
+        return np.array(theta, dtype=host_dtype(theta))
 
     def _unit_decoder(self, theta):
         """Normalise θ's decoder columns in place; their norms before."""
         xp = np if on_host(theta) else self.backend.xp
         W = self.layout.unpack(theta)[0][-1]  # (s_nl, s_{nl-1})
-        norms = xp.clip(xp.sqrt(xp.einsum("ij,ij->j", W, W)), np.finfo(np.float64).tiny, None)
+        tiny = np.finfo(host_dtype(theta)).tiny  # (in θ's dtype: the norms are θ's dtype on the host)
+        norms = xp.clip(xp.sqrt(xp.einsum("ij,ij->j", W, W)), tiny, None)
         W /= norms
         return norms
 

@@ -13,6 +13,7 @@ from . import backprop, sparse_code
 from .auxk import aux_term
 from .batchtopk import keep_largest
 from .engine.parallel import blocks
+from .engine.vectors import on_host as is_host_array
 from .jumprelu import Record
 
 
@@ -148,10 +149,15 @@ class RowPasses:
         records = [self._scratch[i]["record"] for i in sorted(self._scratch) if "record" in self._scratch[i]]
         return sum(r.counts for r in records), sum(r.sums for r in records)
 
-    def gradient(self, on_host=True):
-        """The gradient added up since :meth:`zero_gradient`, as a new float64 vector: a host
-        array, or (``on_host=False``) one in the backend's ``vectors``."""
+    def gradient(self, on_host=True, dtype=np.float64):
+        """The gradient added up since :meth:`zero_gradient`, as a new vector: a host array in
+        ``dtype`` (float64, or θ's float32), or (``on_host=False``) a float64 one in the backend's
+        ``vectors``."""
         parts = [self._scratch[i]["grad"] for i in sorted(self._scratch)]
+        if on_host and dtype != np.float64:
+            if len(parts) == 1 and is_host_array(parts[0]):
+                return np.array(parts[0], dtype=dtype)
+            return self.gradient().astype(dtype)  # (the parts added in float64)
         if not on_host:
             total = self.backend.vectors.from_host(parts[0])
             for part in parts[1:]:

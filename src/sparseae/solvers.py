@@ -3,8 +3,9 @@
 Each solver module registers itself (:mod:`sparseae.optim`): a full-batch solver with the
 function that minimises a tracked J(θ) (``run(tracker, theta0, **options)``, the options it takes
 named in ``options``), a minibatch solver with its optimizer's class (``run(size, beta_1,
-values=None)``, an object with ``step``, ``state_dict`` and ``load_state_dict``; ``values``:
-the entries of θ to step as :class:`~sparseae.training.result.Settings` says). Everything that needs solver
+values=None, max_grad_norm=None, dtype=np.float64)``, an object with ``step``, ``state_dict`` and
+``load_state_dict``; ``values``: the entries of θ to step as
+:class:`~sparseae.training.result.Settings` says; ``dtype``: θ's and its state's). Everything that needs solver
 names reads them here: parameter validation, ``--solver`` on the command line, checkpoints
 (what a solver saves, and whether a resumed fit is the uninterrupted one), ``sparseae
 gradcheck``. The training layer picks the driver by ``kind`` (:mod:`sparseae.training`).

@@ -65,6 +65,7 @@ CONSTRAINTS = {
     "lbfgs_memory": [Interval(Integral, 1, None, closed="left"), Names(("auto",))],
     "dtype": [Names(("float64", "float32")), Hidden(Options(type, {np.float64, np.float32})),
               Hidden(Options(np.dtype, FLOAT_DTYPES))],
+    "optimizer_dtype": [Names(("float64", "float32"))],
     "device": [None, str],
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "early_stopping": ["boolean"],

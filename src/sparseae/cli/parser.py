@@ -142,6 +142,8 @@ def _add_model_flags(p):
     g.add_argument("--lbfgs-memory", type=_number(int, auto=True), default="auto",
                    help="L-BFGS corrections kept (auto: 100, fewer for little data, at least 10)")
     g.add_argument("--dtype", default="float64", help="float64 or float32 arithmetic (float64)")
+    g.add_argument("--optimizer-dtype", default="float64",
+                   help="adam's parameters and moments: float64, or float32 with --dtype float32 (float64)")
     g.add_argument("--device", help="run on PyTorch tensors on this device (cpu, cuda, ...)")
     g.add_argument("--seed", type=SEED, default=0, help="random_state of weights and patches (0)")
     g.add_argument("--validation-fraction", type=float, default=0.0,

@@ -21,8 +21,8 @@ MODEL_FLAGS = ("n_hidden", "sparsity", "sparsity_target", "sparsity_weight", "k"
                "jumprelu_steps", "matryoshka", "aux_k", "aux_k_weight", "dead_after", "input_scaling", "init",
                "decoder_bias_init", "decoder_init_norm", "decoder_norm", "center_encoder",
                "weight_decay", "activation", "output_activation", "solver", "max_iter", "tol",
-               "learning_rate", "beta_1", "max_grad_norm", "batch_size", "lbfgs_memory", "dtype", "device",
-               "validation_fraction", "early_stopping", "n_iter_no_change", "resample_dead")
+               "learning_rate", "beta_1", "max_grad_norm", "batch_size", "lbfgs_memory", "dtype", "optimizer_dtype",
+               "device", "validation_fraction", "early_stopping", "n_iter_no_change", "resample_dead")
 
 
 def train(args):

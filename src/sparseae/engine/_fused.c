@@ -1,6 +1,6 @@
 /* Fused elementwise passes of one evaluation (sparseae.engine.fused): each is one pass over a
  * block's rows where NumPy takes three to six (a bias added, f, δ = a - y, its squares summed,
- * δ / m, f', the column sums of δ); and, on θ-sized float64 vectors, Adam's step and the
+ * δ / m, f', the column sums of δ); and, on θ-sized vectors, Adam's step and the
  * reparametrised gradient's column corrections, each rounded as NumPy's steps round it.
  * Optional: built where a C compiler is at hand (setup.py), else sparseae computes the same steps
  * with NumPy. Arrays come through the buffer protocol,
@@ -380,17 +380,23 @@ static PyObject *py_hidden(PyObject *self, PyObject *args) {
 /* One Adam step (sparseae.optim.adam) on n values: m <- m β1 + g c1, v <- v β2 + (g c2) g,
  * θ <- θ - (m α) / (√v + ε), with c1 = (1 - β1)·scale and c2 = (1 - β2)·scale² given; each
  * operation rounded as NumPy's steps round it (no FMA, a correctly rounded √ and quotient), so
- * the same bits in one pass where the steps take eleven. */
-CLONES static void adam_d(double *restrict theta, const double *restrict g, double *restrict m,
-                          double *restrict v, Py_ssize_t n, double alpha, double beta1, double beta2,
-                          double c1, double c2, double eps) {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        double mi = m[i] * beta1 + g[i] * c1, vi = v[i] * beta2 + g[i] * c2 * g[i];
-        m[i] = mi;
-        v[i] = vi;
-        theta[i] -= mi * alpha / (sqrt(vi) + eps);
+ * the same bits in one pass where the steps take eleven. In float32, each scalar is rounded to
+ * float first, as NumPy rounds a Python float that meets a float32 array. */
+#define ADAM(NAME, T, SQRT)                                                                            \
+    CLONES static void NAME(T *restrict theta, const T *restrict g, T *restrict m, T *restrict v,       \
+                            Py_ssize_t n, double alpha_, double beta1_, double beta2_, double c1_,      \
+                            double c2_, double eps_) {                                                  \
+        const T alpha = (T)alpha_, beta1 = (T)beta1_, beta2 = (T)beta2_, c1 = (T)c1_, c2 = (T)c2_;    \
+        const T eps = (T)eps_;                                                                          \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                            \
+            T mi = m[i] * beta1 + g[i] * c1, vi = v[i] * beta2 + g[i] * c2 * g[i];                      \
+            m[i] = mi;                                                                                  \
+            v[i] = vi;                                                                                  \
+            theta[i] -= mi * alpha / (SQRT(vi) + eps);                                                  \
+        }                                                                                               \
     }
-}
+ADAM(adam_d, double, sqrt)
+ADAM(adam_f, float, sqrtf)
 
 static int overlap(const Py_buffer *a, const Py_buffer *b) {
     return (const char *)a->buf < (const char *)b->buf + b->len && (const char *)b->buf < (const char *)a->buf + a->len;
@@ -404,7 +410,8 @@ static PyObject *py_adam(PyObject *self, PyObject *args) {
         return NULL;
     static const char *names[4] = {"theta", "grad", "m", "v"};
     Py_buffer views[4];
-    Py_ssize_t n = -1;
+    Py_ssize_t n = -1, size = 8;
+    char type = 'd';
     int got = 0, ok = 1;
     for (; got < 4; got++) {
         if (PyObject_GetBuffer(objects[got], &views[got], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT |
@@ -412,9 +419,14 @@ static PyObject *py_adam(PyObject *self, PyObject *args) {
             ok = 0;
             break;
         }
-        if (n < 0) n = views[got].len / 8;
-        if (views[got].itemsize != 8 || item_type(views[got].format) != 'd' || views[got].len != n * 8) {
-            PyErr_Format(PyExc_TypeError, "adam: %s must be a contiguous float64 vector of theta's length", names[got]);
+        if (n < 0) {
+            type = item_type(views[got].format);
+            size = type == 'd' ? 8 : 4;
+            n = views[got].len / size;
+        }
+        if (views[got].itemsize != size || item_type(views[got].format) != type || views[got].len != n * size) {
+            PyErr_Format(PyExc_TypeError, "adam: %s must be a contiguous vector of theta's length and dtype "
+                         "(float64 or float32)", names[got]);
             ok = 0;
             got++;
             break;
@@ -428,7 +440,10 @@ static PyObject *py_adam(PyObject *self, PyObject *args) {
             }
     if (ok) {
         Py_BEGIN_ALLOW_THREADS
-        adam_d(views[0].buf, views[1].buf, views[2].buf, views[3].buf, n, alpha, beta1, beta2, c1, c2, eps);
+        if (type == 'd')
+            adam_d(views[0].buf, views[1].buf, views[2].buf, views[3].buf, n, alpha, beta1, beta2, c1, c2, eps);
+        else
+            adam_f(views[0].buf, views[1].buf, views[2].buf, views[3].buf, n, alpha, beta1, beta2, c1, c2, eps);
         Py_END_ALLOW_THREADS
     }
     for (int i = 0; i < got; i++) PyBuffer_Release(&views[i]);
@@ -438,18 +453,21 @@ static PyObject *py_adam(PyObject *self, PyObject *args) {
 
 /* The unit-norm decoder's gradient taken back to θ's columns (sparseae.objective_base):
  * g[i][j] <- (g[i][j] - w[i][j] p[j]) / n[j], and the centred encoder's g[i][j] <- g[i][j] - x[i] y[j]
- * (p, n, x, y NULL in the other), each rounded as NumPy's broadcast steps round it, in one pass. */
-CLONES static void columns_d(double *restrict g, const double *restrict w, const double *restrict p,
-                             const double *restrict n, const double *restrict x, const double *restrict y,
-                             Py_ssize_t rows, Py_ssize_t cols) {
-    for (Py_ssize_t i = 0; i < rows; i++) {
-        double *restrict gi = g + i * cols;
-        if (x != NULL)
-            for (Py_ssize_t j = 0; j < cols; j++) gi[j] = gi[j] - x[i] * y[j];
-        else
-            for (Py_ssize_t j = 0; j < cols; j++) gi[j] = (gi[j] - w[i * cols + j] * p[j]) / n[j];
+ * (p, n, x, y NULL in the other), each rounded as NumPy's broadcast steps round it, in one pass;
+ * all in g's dtype. */
+#define COLUMNS(NAME, T)                                                                               \
+    CLONES static void NAME(T *restrict g, const T *restrict w, const T *restrict p, const T *restrict n, \
+                            const T *restrict x, const T *restrict y, Py_ssize_t rows, Py_ssize_t cols) { \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                                         \
+            T *restrict gi = g + i * cols;                                                              \
+            if (x != NULL)                                                                              \
+                for (Py_ssize_t j = 0; j < cols; j++) gi[j] = gi[j] - x[i] * y[j];                      \
+            else                                                                                        \
+                for (Py_ssize_t j = 0; j < cols; j++) gi[j] = (gi[j] - w[i * cols + j] * p[j]) / n[j];  \
+        }                                                                                               \
     }
-}
+COLUMNS(columns_d, double)
+COLUMNS(columns_f, float)
 
 static PyObject *py_columns(PyObject *self, PyObject *args) {
     PyObject *go, *wo, *po, *no;
@@ -457,21 +475,24 @@ static PyObject *py_columns(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOp", &go, &wo, &po, &no, &outer)) return NULL;
     Py_buffer g, w = {0}, p, n;
     if (matrix(go, &g, 1, "g") < 0) return NULL;
-    Py_ssize_t rows = g.shape[0], cols = g.shape[1];
+    Py_ssize_t rows = g.shape[0], cols = g.shape[1], size = g.itemsize;
     int ok = 0;
-    if (g.itemsize != 8) {
-        PyErr_SetString(PyExc_TypeError, "columns: float64 arrays are needed");
-    } else if (outer || matrix(wo, &w, 0, "w") == 0) {
-        if (!outer && (w.itemsize != 8 || w.shape[0] != rows || w.shape[1] != cols))
-            PyErr_SetString(PyExc_ValueError, "columns: g and w must have one shape, in float64");
+    if (outer || matrix(wo, &w, 0, "w") == 0) {
+        if (!outer && (w.itemsize != size || w.shape[0] != rows || w.shape[1] != cols))
+            PyErr_SetString(PyExc_ValueError, "columns: g and w must have one shape and one dtype");
         else if (!outer && rows * cols > 0 && overlap(&g, &w))
             PyErr_SetString(PyExc_ValueError, "columns: g and w overlap");
-        else if (vector(po, &p, 0, outer ? rows : cols, 8, outer ? "x" : "p") == 0) {
-            if (vector(no, &n, 0, cols, 8, outer ? "y" : "n") == 0) {
+        else if (vector(po, &p, 0, outer ? rows : cols, size, outer ? "x" : "p") == 0) {
+            if (vector(no, &n, 0, cols, size, outer ? "y" : "n") == 0) {
                 ok = 1;
                 Py_BEGIN_ALLOW_THREADS
-                if (outer) columns_d(g.buf, NULL, NULL, NULL, p.buf, n.buf, rows, cols);
-                else columns_d(g.buf, w.buf, p.buf, n.buf, NULL, NULL, rows, cols);
+                if (size == 8) {
+                    if (outer) columns_d(g.buf, NULL, NULL, NULL, p.buf, n.buf, rows, cols);
+                    else columns_d(g.buf, w.buf, p.buf, n.buf, NULL, NULL, rows, cols);
+                } else {
+                    if (outer) columns_f(g.buf, NULL, NULL, NULL, p.buf, n.buf, rows, cols);
+                    else columns_f(g.buf, w.buf, p.buf, n.buf, NULL, NULL, rows, cols);
+                }
                 Py_END_ALLOW_THREADS
                 PyBuffer_Release(&n);
             }
@@ -494,10 +515,10 @@ static PyMethodDef methods[] = {
     {"hidden", py_hidden, METH_VARARGS,
      "hidden(delta, a, s, sums, kind): delta <- (delta + s) * f'(z) (s may be None); sums += delta per column."},
     {"columns", py_columns, METH_VARARGS,
-     "columns(g, w, p, n, outer): in place on a float64 matrix g: g <- (g - w * p) / n (p, n per column); "
+     "columns(g, w, p, n, outer): in place on a float64 or float32 matrix g (all in its dtype): g <- (g - w * p) / n (p, n per column); "
      "with outer, w is not read and g <- g - outer(p, n)."},
     {"adam", py_adam, METH_VARARGS,
-     "adam(theta, grad, m, v, alpha, beta1, beta2, c1, c2, eps): one Adam step in place (float64 vectors): "
+     "adam(theta, grad, m, v, alpha, beta1, beta2, c1, c2, eps): one Adam step in place (float64 or float32 vectors, one dtype): "
      "m <- m*beta1 + grad*c1, v <- v*beta2 + grad*c2*grad, theta <- theta - m*alpha / (sqrt(v) + eps)."},
     {NULL, NULL, 0, NULL},
 };

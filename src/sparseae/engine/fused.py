@@ -14,7 +14,8 @@ compiler is at hand (``setup.py``), does each layer's steps in one pass over the
 - :func:`project_columns` and :func:`subtract_outer`: a reparametrised gradient taken back to
   θ (the unit-norm decoder's, the centred encoder's) in one pass each;
 - :func:`adam_step`: Adam's update of its moments and θ (:mod:`sparseae.optim.adam`), the same
-  bits as its eleven NumPy steps, in one pass over θ-sized float64 vectors.
+  bits as its eleven NumPy steps, in one pass over θ-sized vectors (float64, or float32 for
+  ``optimizer_dtype="float32"``).
 
 The arithmetic is the same as the steps' (:mod:`sparseae.activations`, :mod:`sparseae.losses`,
 :mod:`sparseae.backprop`) and agrees with them to a few units in the last place (the sums are
@@ -131,41 +132,50 @@ def _vector_of(v, a):
 
 
 def adam_step(theta, grad, m, v, alpha, beta1, beta2, c1, c2, eps):
-    """One Adam step in place on float64 vectors (:meth:`sparseae.optim.adam.Adam._step_part`'s
-    steps in one pass, the same bits): m ← β1 m + c1 g, v ← β2 v + (c2 g) g, θ ← θ − α m / (√v + ε).
-    False if not done here (the extension absent or turned off, arrays it cannot share)."""
+    """One Adam step in place on float64 or float32 vectors of one dtype
+    (:meth:`sparseae.optim.adam.Adam._step_part`'s steps in one pass, the same bits; in float32
+    each scalar rounded to float32 first, as NumPy rounds a Python float): m ← β1 m + c1 g,
+    v ← β2 v + (c2 g) g, θ ← θ − α m / (√v + ε). False if not done here (the extension absent or
+    turned off, arrays it cannot share)."""
     arrays = (theta, grad, m, v)
-    if not (available() and all(isinstance(x, np.ndarray) and x.dtype == np.float64 and x.ndim == 1
-                                and x.flags.c_contiguous and x.shape == theta.shape for x in arrays)):
+    if not (available() and all(isinstance(x, np.ndarray) and x.dtype == theta.dtype and x.ndim == 1
+                                and x.flags.c_contiguous and x.shape == theta.shape for x in arrays)
+            and theta.dtype in _SHAREABLE):
         return False
     _fused.adam(theta, grad, m, v, alpha, beta1, beta2, c1, c2, eps)
     return True
 
 
-def _matrix64(*arrays):
-    return all(isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == np.float64 and x.flags.c_contiguous
-               for x in arrays)
+def _matrices(*arrays):
+    """Whether the arrays are C-contiguous 2-D arrays of one float dtype the extension takes."""
+    dtype = getattr(arrays[0], "dtype", None)
+    return dtype in _SHAREABLE and all(isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == dtype
+                                       and x.flags.c_contiguous for x in arrays)
 
 
-def _vector64(v, length):
-    return np.ascontiguousarray(v, dtype=np.float64).reshape(-1) if np.size(v) == length else None
+def _column(v, length, dtype):
+    return np.ascontiguousarray(v, dtype=dtype).reshape(-1) if np.size(v) == length else None
 
 
 def project_columns(g, w, p, n):
-    """g ← (g − w ⊙ p) / n in place (p, n one value a column), as NumPy's broadcast steps round
-    it; False if not done here."""
-    p, n = _vector64(p, g.shape[-1]), _vector64(n, g.shape[-1])
-    if not (available() and _matrix64(g, w) and g.shape == w.shape and g.flags.writeable
-            and p is not None and n is not None):
+    """g ← (g − w ⊙ p) / n in place (p, n one value a column), in g's dtype, as NumPy's broadcast
+    steps round it; False if not done here."""
+    if not (available() and _matrices(g, w) and g.shape == w.shape and g.flags.writeable):
+        return False
+    p, n = _column(p, g.shape[-1], g.dtype), _column(n, g.shape[-1], g.dtype)
+    if p is None or n is None:
         return False
     _fused.columns(g, w, p, n, False)
     return True
 
 
 def subtract_outer(g, x, y):
-    """g ← g − x yᵀ in place, as NumPy's broadcast steps round it; False if not done here."""
-    x, y = _vector64(x, g.shape[0]), _vector64(y, g.shape[-1])
-    if not (available() and _matrix64(g) and g.flags.writeable and x is not None and y is not None):
+    """g ← g − x yᵀ in place, in g's dtype, as NumPy's broadcast steps round it; False if not done
+    here."""
+    if not (available() and _matrices(g) and g.flags.writeable):
+        return False
+    x, y = _column(x, g.shape[0], g.dtype), _column(y, g.shape[-1], g.dtype)
+    if x is None or y is None:
         return False
     _fused.columns(g, None, x, y, True)
     return True

@@ -161,6 +161,12 @@ def on_host(vector):
     return isinstance(vector, np.ndarray)
 
 
+def host_dtype(theta):
+    """The dtype θ is kept in on the host: float32 for a float32 array (a minibatch optimizer's,
+    ``optimizer_dtype="float32"``), else float64."""
+    return np.dtype(np.float32) if isinstance(theta, np.ndarray) and theta.dtype == np.float32 else np.dtype(np.float64)
+
+
 def host_view(vector):
     """A host vector itself; a device vector's host float64 copy."""
     return vector if on_host(vector) else host_copy(vector)

@@ -9,6 +9,9 @@ import numpy as np
 from ..engine import fused, parallel
 from ..errors import ModelFileError
 
+#: Values of θ and the moments below which :meth:`Adam.flush_subnormal` sets them to 0, per
+#: dtype: far above the smallest normal number (2.2e-308 in float64, 1.2e-38 in float32).
+FLUSH_BELOW = {np.dtype(np.float64): 1e-200, np.dtype(np.float32): 1e-30}
 #: The smallest value a parameter stepped in its value (:class:`Adam`'s ``values``) is kept at:
 #: SAELens clamps its JumpReLU thresholds at 0, whose log θ would be -inf.
 VALUE_FLOOR = 1e-8
@@ -42,16 +45,20 @@ class Adam:
     parameters it touched: measured on a transformer's activations, JumpReLU then ends at L0 2
     where the clipped run reaches L0 320 from the same start (benchmarks/RESULTS.md, "Adam's
     gradient clipped").
+
+    ``dtype``: the moments' (θ's and the gradient's, given to :meth:`step`, are the caller's: the
+    same for the extension's one-pass step). In float32 every step is float32 arithmetic, each
+    scalar rounded to float32 first, as PyTorch's Adam steps a float32 model.
     """
 
-    def __init__(self, size, beta1=0.9, beta2=0.999, eps=1e-8, values=None, max_grad_norm=None):
+    def __init__(self, size, beta1=0.9, beta2=0.999, eps=1e-8, values=None, max_grad_norm=None, dtype=np.float64):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.max_grad_norm = max_grad_norm
         self.values = None if values is None else slice(*values)
-        self.m = np.zeros(size)
-        self.v = np.zeros(size)
+        self.m = np.zeros(size, dtype=dtype)
+        self.v = np.zeros(size, dtype=dtype)
         self.t = 0
-        self._step, self._scaled = np.empty(size), np.empty(size)  # scratch: the step, in place
+        self._step, self._scaled = np.empty(size, dtype=dtype), np.empty(size, dtype=dtype)  # scratch: the step
 
     def state_dict(self):
         """The moments and the step count (the arrays themselves, not copies)."""
@@ -59,7 +66,8 @@ class Adam:
 
     def load_state_dict(self, state):
         """Continue from :meth:`state_dict`'s values (a checkpoint's)."""
-        m, v = np.asarray(state["m"], dtype=np.float64), np.asarray(state["v"], dtype=np.float64)
+        # (a checkpoint's optimizer_dtype is checked with its other parameters: this dtype's)
+        m, v = np.asarray(state["m"], dtype=self.m.dtype), np.asarray(state["v"], dtype=self.v.dtype)
         if m.shape != self.m.shape or v.shape != self.v.shape:
             raise ModelFileError(f"the saved Adam moments hold {m.size} and {v.size} values, not {self.m.size}")
         self.m[...], self.v[...], self.t = m, v, int(state["t"])
@@ -68,13 +76,13 @@ class Adam:
         """m = 0 where ``mask`` (θ's entries given a new start)."""
         self.m[mask] = 0.0
 
-    def flush_subnormal(self, theta, below=1e-200):
+    def flush_subnormal(self, theta):
         """Set to 0 the values of θ and of the moments that are decaying towards 0 (a dead unit's
         weights, which only weight decay moves) before they become subnormal numbers, on which
         every matrix product runs many times slower (measured in benchmarks/RESULTS.md, "Dead
-        units")."""
+        units"): below :data:`FLUSH_BELOW` of their dtype."""
         for values in (theta, self.m, self.v):
-            values[np.abs(values) < below] = 0.0
+            values[np.abs(values) < FLUSH_BELOW[values.dtype]] = 0.0
 
     def step(self, theta, grad, learning_rate, squares=None):
         """θ ← θ - step, in place (``grad`` is left as it was). ``squares``: Σ g² over ``grad``
@@ -95,7 +103,8 @@ class Adam:
             if norm > self.max_grad_norm:
                 scale = self.max_grad_norm / norm
         self.t += 1
-        alpha = learning_rate * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        # (a Python float: in float32 it is rounded to float32 as the other scalars are)
+        alpha = float(learning_rate * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t))
         c1, c2 = (1 - self.beta1) * scale, (1 - self.beta2) * scale * scale
 
         def run(_, lo, hi):

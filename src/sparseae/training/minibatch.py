@@ -40,23 +40,26 @@ def run_epoch(functions, theta, optimizer, learning_rate):
 
 
 def sum_of_squares(values):
-    """Σ v² of a float vector in one pass in BLAS, without overflow warnings: not finite when a
-    value is ±inf or NaN, or the vector's norm exceeds about 1.3e154 (a fit that diverges, whose
-    clipping could not scale it either). One read gives run_epoch its check and Adam's clipping its
-    norm, where ``np.isfinite(g).all()`` wrote a boolean array and the clipping read g again."""
+    """Σ v² of a float vector in one pass in BLAS (in its dtype), without overflow warnings: not
+    finite when a value is ±inf or NaN, or the vector's norm exceeds about 1.3e154 in float64
+    (1.8e19 in float32: a fit that diverges, whose clipping could not scale it either). One read
+    gives run_epoch its check and Adam's clipping its norm, where ``np.isfinite(g).all()`` wrote a
+    boolean array and the clipping read g again."""
     with np.errstate(over="ignore", invalid="ignore"):
         return np.dot(values, values)
 
 
 class Minibatch:
-    """A minibatch solver's run state: θ (host float64, updated in place), the optimizer
-    (``settings.solver.run(size, beta_1)``), the generator ``rng`` and ρ̂'s moving average."""
+    """A minibatch solver's run state: θ (on the host, in ``settings.optimizer_dtype``, updated in
+    place), the optimizer (``settings.solver.run(size, beta_1, ...)``, its state in that dtype), the
+    generator ``rng`` and ρ̂'s moving average."""
 
     def __init__(self, settings, theta0, rng, state=None):
         self.settings = settings
-        self.theta = np.array(theta0, dtype=np.float64)
+        dtype = np.dtype(settings.optimizer_dtype)
+        self.theta = np.array(theta0, dtype=dtype)
         self.optimizer = settings.solver.run(self.theta.size, settings.beta_1, values=settings.values,
-                                               max_grad_norm=settings.max_grad_norm)
+                                               max_grad_norm=settings.max_grad_norm, dtype=dtype)
         self.rng, self.rho_hat = rng, None
         self._objective, self._carried = None, {}
         if state:

@@ -15,7 +15,9 @@ class Settings:
     (0: never); ``description`` names the run in its progress bar; ``values``: ``(start, end)``
     of θ's entries that hold logs of positive parameters a minibatch optimizer steps in the
     parameters themselves (JumpReLU's thresholds; :class:`sparseae.optim.adam.Adam`), or None;
-    ``max_grad_norm``: a minibatch optimizer's gradient clipping (None: none).
+    ``max_grad_norm``: a minibatch optimizer's gradient clipping (None: none);
+    ``optimizer_dtype``: θ's and a minibatch optimizer's state's dtype (a full-batch solver's
+    are float64).
     """
 
     solver: object
@@ -30,6 +32,7 @@ class Settings:
     description: str = "training"
     values: tuple = None
     max_grad_norm: float = None
+    optimizer_dtype: str = "float64"
 
 
 #: Why a run stopped: its FitResult's ``stopped``.
@@ -38,7 +41,8 @@ STOPS = ("converged", "max_iter", "stopped", "failed", "interrupted", "diverged"
 
 @dataclass
 class FitResult:
-    """A run's outcome. ``theta`` is θ as the optimizer holds it (host float64); ``n_iter`` and
+    """A run's outcome. ``theta`` is θ as the optimizer holds it (host, float64 or
+    the minibatch optimizer's dtype); ``n_iter`` and
     ``loss_curve`` count this run's iterations; ``state`` is the driver's state dict at the end;
     ``stopped`` is one of :data:`STOPS` ("stopped": by the monitor, "failed": the solver could
     not go on, with ``message`` saying why); ``n_resampled`` counts resampled dead units."""
