@@ -19,6 +19,29 @@ def test_dead_units_are_those_never_active():
     assert dead_units(np.array([0.2, 0.0, 1e-300, 0.0])).tolist() == [1, 3]
 
 
+@pytest.mark.parametrize("penalty", [dict(sparsity="l1", sparsity_weight=0.1, decoder_norm="unit"),
+                                     dict(sparsity="topk", top_k=2), dict(sparsity="batchtopk", top_k=2)])
+@pytest.mark.parametrize("chunk_size", [None, 70])
+@pytest.mark.parametrize("centred", [False, True])
+def test_the_dead_units_found_from_one_pass_are_those_js_rho_hat_finds(rng, penalty, chunk_size, centred):
+    """The resampler finds dead units from pass 1's sums (BatchTopK: its selection pass) without
+    the gradient: the same units as J's ρ̂ over all the rows, in memory or chunk by chunk."""
+    from sparseae import SparseObjective
+    from sparseae.training.resampling import Resampler
+
+    X = rng.normal(size=(300, 12))
+    objective = SparseObjective([12, 8, 12], X, activation="relu", output_activation="linear", chunk_size=chunk_size,
+                                **penalty)
+    objective = objective.centered() if centred else objective
+    theta = objective.layout.initial_theta(3)
+    Ws, bs = objective.layout.unpack(theta)
+    bs[0][[1, 5]] = -1e3  # off on every row
+    bs[0][6] = 1e3  # on for every row: BatchTopK keeps it everywhere, and so no other unit for many rows
+    found = Resampler(objective, X, None).dead(theta)
+    assert {1, 5} <= set(found.tolist())
+    np.testing.assert_array_equal(found, dead_units(objective.terms(theta)["rho_hat"]))
+
+
 def test_a_resampled_unit_fires_on_a_badly_reconstructed_example_and_on_few_others(rng):
     X = rng.uniform(0.1, 0.9, size=(2000, 16))
     layout = Layout([16, 6, 16])

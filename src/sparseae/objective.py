@@ -284,10 +284,22 @@ class SparseObjective(ObjectiveBase):
     # -- the two passes as separate steps, for a map-reduce over chunks on other machines ---
 
     def hidden_sums(self, theta):
-        """Pass 1 on this object's rows: the sparse layer's column sums (host float64)."""
+        """Pass 1 alone on this object's rows (in memory, or chunk by chunk from its source): the
+        sparse layer's column sums (host float64) at the network's θ."""
         _, passes, (Ws, bs) = self._start(theta)
         with self.backend.computing():
-            return passes.hidden_sums(Ws, bs, self.X)
+            if self.source is None:
+                return passes.hidden_sums(Ws, bs, self.X)
+            return sum(passes.hidden_sums(Ws, bs, x) for x, _ in self._chunks())
+
+    def batch_active(self, theta):
+        """BatchTopK's selection pass alone over all this object's rows, at the network's θ: a
+        boolean per unit, whether the selection keeps it on some row (the others are dead)."""
+        _, passes, (Ws, bs) = self._start(theta)
+        with self.backend.computing():
+            parts = [self.X] if self.source is None else (x for x, _ in self._chunks())
+            self._select_batch(passes, Ws, bs, parts, self._m)
+        return self._batch_active
 
     def data_gradient(self, theta, sparsity_delta, m, batch_threshold=None):
         """Pass 2 on this object's rows, with the whole data's δ term and m: ``(loss_sum, grad)``;

@@ -31,9 +31,10 @@ def dead_units(rho_hat):
 
 
 def resample(layout, theta, dead, X, activation, output_activation, top_k, rng, network_theta=None, centered_at=None):
-    r"""Give each unit in ``dead`` a new start, in place on θ (float64); returns the mask of θ's
-    entries that changed (to reset an optimizer's state). The reconstruction errors are those of
-    ``network_theta``, the weights the network uses (θ with a unit-norm decoder), by default θ.
+    r"""Give each unit in ``dead`` a new start, in place on θ; returns the mask of θ's entries that
+    changed (to reset an optimizer's state). The reconstruction errors are those of
+    ``network_theta``, the weights the network uses (θ with a unit-norm decoder), by default θ,
+    computed in the rows' dtype where they are float32 (a float32 fit's), else in float64.
 
     For each dead unit j, an example x is drawn from the rows X with probability proportional to
     its squared reconstruction error; then W1[j] = d · 0.2 · (mean norm of the live rows of W1),
@@ -43,9 +44,12 @@ def resample(layout, theta, dead, X, activation, output_activation, top_k, rng, 
     ``centered_at``: θ's encoder reads x − c (``center_encoder``, c = b2), and b1[j] is for those rows.
     """
     Ws, bs = layout.unpack(theta)
-    X = np.asarray(X, dtype=np.float64)
-    a = forward(*layout.unpack(theta if network_theta is None else network_theta), X, activation,
-                output_activation, top_k=top_k)
+    X = np.asarray(X)
+    if X.dtype != np.float32:
+        X = np.asarray(X, dtype=np.float64)
+    # the model's reconstructions in the rows' dtype (float32 rows: a float32 fit's; float64 otherwise)
+    network = np.asarray(theta if network_theta is None else network_theta, dtype=X.dtype)
+    a = forward(*layout.unpack(network), X, activation, output_activation, top_k=top_k)
     residual = X - a[-1]
     error = np.einsum("ij,ij->i", residual, residual)
     p = error / error.sum() if error.sum() > 0 else None
@@ -57,11 +61,12 @@ def resample(layout, theta, dead, X, activation, output_activation, top_k, rng, 
     mask_W, mask_b = layout.unpack(changed)
     tiny = np.finfo(np.float64).tiny
     mean = X.mean(axis=0)
-    read = X if centered_at is None else X - centered_at  # the rows as θ's encoder reads them
     for j, i in zip(dead, picks):
         d, r = X[i] - mean, residual[i]
         Ws[0][j] = d / max(np.linalg.norm(d), tiny) * 0.2 * enc_norm
-        bs[0][j] = -np.quantile(read @ Ws[0][j], 1.0 - FIRING)
+        # the rows as θ's encoder reads them, x − c (c = centered_at), projected: X w − c·w
+        reads = X @ Ws[0][j] - (0.0 if centered_at is None else float(np.dot(centered_at, Ws[0][j])))
+        bs[0][j] = -np.quantile(reads, 1.0 - FIRING)
         Ws[1][:, j] = r / max(np.linalg.norm(r), tiny) * dec_norm
         mask_W[0][j], mask_b[0][j], mask_W[1][:, j] = True, True, True
     return changed

@@ -14,8 +14,16 @@ class Resampler:
         self.objective, self.rows, self.rng = objective, np.asarray(rows), rng
 
     def dead(self, theta):
-        """The units active on no training row at θ."""
-        return dead_units(self.objective.terms(theta)["rho_hat"])
+        """The units active on no training row at θ: those pass 1 sums to 0, or those BatchTopK's
+        selection over all the rows keeps nowhere (no pass 2 either way; a thresholded layer's
+        other gates count in pass 2, so J's ρ̂ there)."""
+        o = self.objective
+        network = o.effective_theta(theta)
+        if o.penalty.batch_k:
+            return np.flatnonzero(~o.batch_active(network))
+        if o.thresholded:
+            return dead_units(o.terms(theta)["rho_hat"])
+        return dead_units(o.hidden_sums(network))
 
     def resample(self, theta, dead, rng=None, network_theta=None):
         """Resample ``dead`` in place on θ: ``(count, mask of θ's entries changed)``."""
