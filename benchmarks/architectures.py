@@ -10,8 +10,9 @@ Data as benchmarks/sparsity.py: natural, 10,000 normalised 8x8 patches for train
 held out; MNIST, 5,000 t10k digits for training and 5,000 held out. 128 units on the patches, 256
 on the digits, ReLU units and the linear decoder, float32 in both libraries, minibatches of 100
 rows, the same epochs; sparseae's Adam keeps θ and its moments in float32 as SAELens's trainer
-does (``optimizer_dtype="float32"``; ``--optimizer-dtype float64`` for its float64 copy of θ). sparseae: Adam at its defaults (L1 also with L-BFGS, its best solver
-there, 200 iterations, unit-norm decoder), TopK and BatchTopK with dead units resampled every 5
+does (``optimizer_dtype="float32"``; ``--optimizer-dtype float64`` for its float64 copy of θ).
+sparseae: Adam at its defaults (L1 also with L-BFGS, its best solver there, 200 iterations,
+unit-norm decoder), TopK and BatchTopK with dead units resampled every 5
 epochs (and, beside it, with AuxK instead, k_aux = d/2 and weight 1/32, and with neither), the
 "auto" start. SAELens (installed version printed): its trainer at its default step
 (3e-4) and at sparseae's (0.004), the better of the two reported; its L1 coefficient, L0

@@ -10,7 +10,8 @@ step 0.004, its L0 coefficient 2 · 0.01, one point each); sparseae at the same 
 with the encoder reading x − b2, SAELens's ``apply_b_dec_to_input``), each over seven β for a
 curve of FVU against L0. For every SAELens point, each sparseae start's FVU at that L0 (its seeds'
 curves, interpolated linearly in log L0, averaged) and the paired difference over seeds. Same data,
-width, bandwidth (0.05), minibatches (100), epochs (10) and float32 as ``architectures.py``.
+width, bandwidth (0.05), minibatches (100), epochs (10) and float32 as ``architectures.py`` (since
+307d90c sparseae's Adam keeps θ and its moments in float32 there, as SAELens's trainer does).
 
     python benchmarks/jumprelu_starts.py [--datasets mnist,natural] [--seeds 5]
 

@@ -130,3 +130,14 @@ def test_train_takes_optimizer_dtype(tmp_path, capsys):
     code = main(["train", "--solver", "adam", "--optimizer-dtype", "float32", "--out", str(tmp_path / "bad"),
                  "--quiet"])
     assert code == 2 and "--optimizer-dtype float32 needs --dtype float32" in capsys.readouterr().err
+
+
+def test_a_float32_optimizer_drives_pytorchs_objective_too(X):
+    """θ stays on the host in float32 and the device's gradient comes back in float32: the same
+    fit as NumPy's to float32's precision (``device="cpu"``: the GPU's code path, without a GPU)."""
+    pytest.importorskip("torch", reason="the PyTorch backend needs the torch extra")
+    params = dict(RELU, n_hidden=8, max_iter=3, random_state=0, optimizer_dtype="float32", **ARCHITECTURES["l1"])
+    on_torch = SparseAutoencoder(device="cpu", **params).fit(X)
+    on_numpy = SparseAutoencoder(**params).fit(X)
+    np.testing.assert_allclose(on_torch.theta_, on_numpy.theta_, rtol=0, atol=1e-5)
+    assert on_torch.loss_ == pytest.approx(on_numpy.loss_, rel=1e-5)
