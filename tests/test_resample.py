@@ -42,6 +42,19 @@ def test_the_dead_units_found_from_one_pass_are_those_js_rho_hat_finds(rng, pena
     np.testing.assert_array_equal(found, dead_units(objective.terms(theta)["rho_hat"]))
 
 
+@pytest.mark.parametrize("penalty", [dict(sparsity="jumprelu", sparsity_weight=0.01),
+                                     dict(sparsity="batchtopk", top_k=2)])
+def test_a_thresholded_layer_has_no_pass_1_to_sum(rng, penalty):
+    """Its units' sums come from pass 2; pass 1 alone would sum the wrong layer: refused, naming it."""
+    from sparseae import SparseObjective
+    from sparseae.errors import ParameterError
+
+    objective = SparseObjective([12, 8, 12], rng.normal(size=(30, 12)), activation="relu",
+                                output_activation="linear", **penalty)
+    with pytest.raises(ParameterError, match=f"sparsity='{penalty['sparsity']}' has no pass 1"):
+        objective.hidden_sums(objective.layout.initial_theta(0))
+
+
 def test_a_resampled_unit_fires_on_a_badly_reconstructed_example_and_on_few_others(rng):
     X = rng.uniform(0.1, 0.9, size=(2000, 16))
     layout = Layout([16, 6, 16])

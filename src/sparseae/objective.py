@@ -285,7 +285,11 @@ class SparseObjective(ObjectiveBase):
 
     def hidden_sums(self, theta):
         """Pass 1 alone on this object's rows (in memory, or chunk by chunk from its source): the
-        sparse layer's column sums (host float64) at the network's θ."""
+        sparse layer's column sums (host float64) at the network's θ. A thresholded layer has no
+        pass 1 (its sums come from pass 2: :meth:`data_gradient`'s ``gate_sums``)."""
+        if self.thresholded:
+            raise ParameterError(f"sparsity={self.penalty.name!r} has no pass 1: its units' sums come from pass 2 "
+                                 f"(data_gradient's gate_sums)")
         _, passes, (Ws, bs) = self._start(theta)
         with self.backend.computing():
             if self.source is None:
