@@ -174,12 +174,14 @@ def weight_decay(Ws, gWs, lam, vdot=np.vdot):
               \nabla_{W^{(l)}} \mathrel{+}= \lambda W^{(l)}
 
     Biases are not decayed (notes eq. 8, footnote 1). ``lam`` may also hold one λ_l per W(l)
-    (UFLDL's fine-tuning decays the softmax layer alone): then Σ_l (λ_l/2) ‖W(l)‖².
+    (UFLDL's fine-tuning decays the softmax layer alone): then Σ_l (λ_l/2) ‖W(l)‖², the layers
+    with λ_l = 0 not read (fine-tuning's first layer is 157,000 weights).
     """
     if isinstance(lam, tuple):
-        for W, gW, lam_l in zip(Ws, gWs, lam):
+        decayed = [(W, gW, lam_l) for W, gW, lam_l in zip(Ws, gWs, lam) if lam_l]
+        for W, gW, lam_l in decayed:
             gW += lam_l * W
-        return 0.5 * sum(lam_l * float(vdot(W, W)) for W, lam_l in zip(Ws, lam))
+        return 0.5 * sum(lam_l * float(vdot(W, W)) for W, _, lam_l in decayed)
     if not lam:
         return 0.0
     for W, gW in zip(Ws, gWs):

@@ -163,6 +163,11 @@ class RowPasses:
             for part in parts[1:]:
                 total += part
             return total
+        if len(parts) > 1 and all(is_host_array(part) for part in parts):  # the first two added in one pass
+            total = np.add(parts[0], parts[1], dtype=np.float64)
+            for part in parts[2:]:
+                total += part
+            return total
         total = self.backend.to_host(parts[0])
         for part in parts[1:]:
             total += self.backend.to_host(part)
