@@ -370,9 +370,10 @@ def test_the_extension_builds_and_without_a_compiler_the_build_goes_on(tmp_path)
 
 
 @needs_extension
-def test_the_reparametrised_gradients_passes_are_numpys_broadcast_steps_bit_for_bit():
+def test_the_reparametrised_gradients_passes_are_numpys_broadcast_steps_bit_for_bit(monkeypatch):
     """The unit-norm decoder's g ← (g − W ⊙ p) / n and the centred encoder's g ← g − x yᵀ, in one
     pass each, round as the broadcast steps do; what they cannot take is left to the steps."""
+    monkeypatch.setenv("SPARSEAE_FUSED", "1")  # (the extension itself, whatever the run's setting)
     rng = np.random.default_rng(12)
     g, W = rng.normal(size=(37, 23)), rng.normal(size=(37, 23))
     p, n, x = rng.normal(size=23), rng.uniform(0.1, 3.0, 23), rng.normal(size=37)

@@ -44,6 +44,7 @@ def test_float32_values_decaying_to_zero_are_flushed_before_they_are_subnormal()
 
 @needs_extension
 def test_the_float32_column_corrections_are_numpys_float32_broadcast_steps():
+    """(Skipped with ``SPARSEAE_FUSED=0``: then the steps are the only path.)"""
     rng = np.random.default_rng(12)
     g, W = (rng.normal(size=(37, 23)).astype(np.float32) for _ in range(2))
     p, n = rng.normal(size=23).astype(np.float32), rng.uniform(0.1, 3.0, 23).astype(np.float32)
