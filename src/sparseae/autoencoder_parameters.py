@@ -36,8 +36,7 @@ def check_combinations(model):
     if model.input_scaling is not None and model.output_activation != "linear":
         raise ParameterError(f"input_scaling needs output_activation='linear' (c is folded into a linear "
                              f"decoder), not {model.output_activation!r}")
-    if model.optimizer_dtype == "float32":
-        check_optimizer_dtype(model.optimizer_dtype, model.dtype, model.solver)
+    check_optimizer_dtype(model.optimizer_dtype, model.dtype, model.solver)
     if model.matryoshka is not None:
         check_widths(model.matryoshka, model.n_hidden)
         if model.output_activation != "linear":
