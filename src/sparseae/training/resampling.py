@@ -18,11 +18,11 @@ class Resampler:
         selection over all the rows keeps nowhere (no pass 2 either way; a thresholded layer's
         other gates count in pass 2, so J's ρ̂ there)."""
         o = self.objective
+        if o.thresholded and not o.penalty.batch_k:
+            return dead_units(o.terms(theta)["rho_hat"])
         network = o.effective_theta(theta)
         if o.penalty.batch_k:
             return np.flatnonzero(~o.batch_active(network))
-        if o.thresholded:
-            return dead_units(o.terms(theta)["rho_hat"])
         return dead_units(o.hidden_sums(network))
 
     def resample(self, theta, dead, rng=None, network_theta=None):
