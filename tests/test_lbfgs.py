@@ -7,8 +7,9 @@ import pytest
 from scipy.optimize import rosen, rosen_der
 from sklearn.exceptions import ConvergenceWarning
 
-from sparseae import SparseObjective, minimize
+from sparseae import NonFiniteCostError, SparseObjective, minimize
 from sparseae.engine.vectors import HostVectors
+from sparseae.errors import FitInterrupted
 from sparseae.optim.lbfgs import C1, C2, History, cubic_minimum, strong_wolfe
 
 pytestmark = pytest.mark.unconverged
@@ -191,6 +192,27 @@ def test_a_line_search_failure_warns_with_the_reason_and_keeps_the_last_good_the
     assert result.n_iter == 3 and not result.converged
     np.testing.assert_array_equal(result.theta, done[-1])
     assert "stopped after 3 iterations" in str(record[0].message)
+
+
+@pytest.mark.parametrize("failure", [FloatingPointError, KeyboardInterrupt])
+def test_a_fit_stopped_inside_a_line_search_carries_the_last_completed_iterate(failure):
+    # The tracker holds L-BFGS's iterate by reference, not by copy: the line search's trial
+    # point, written into the other vector, must not be what a diverged or interrupted fit keeps
+    done, weights = [], np.array([1.0, 10.0, 100.0])
+    calls = iter(range(1000))
+
+    def bowl(theta):
+        if next(calls) == 6:  # an evaluation after a few iterations: a trial point
+            if failure is KeyboardInterrupt:
+                raise KeyboardInterrupt
+            return np.nan, weights * theta
+        return 0.5 * theta @ (weights * theta), weights * theta
+
+    expected = NonFiniteCostError if failure is FloatingPointError else FitInterrupted
+    with pytest.raises(expected) as info:
+        minimize(bowl, np.ones(3), max_iter=50, tol=1e-12, callback=lambda it, cost, theta: done.append(theta.copy()))
+    assert len(done) >= 2 and info.value.n_iter == len(done)
+    np.testing.assert_array_equal(info.value.theta, done[-1])
 
 
 def test_a_flat_cost_ends_the_fit_without_a_traceback():

@@ -21,6 +21,17 @@ def test_history_passes_equal_numpys(rng, k, n):
     np.testing.assert_allclose(out, c @ rows - 0.5 * x, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("values", [[3.0, -7.5, 2.0], [-1.0, 4.0], [np.nan, 1.0], [1.0, -np.nan], [2.0, -np.inf]])
+def test_max_abs_is_the_largest_magnitude_and_nan_for_a_nan(values):
+    x = np.array(values)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_equal(HostVectors().max_abs(x), np.abs(x).max())
+
+
+def test_zeros_are_zeros():
+    np.testing.assert_array_equal(HostVectors().zeros((3, 4)), np.zeros((3, 4)))
+
+
 def test_host_copy_is_a_new_float64_array():
     a = np.ones(3, dtype=np.float32)
     b = host_copy(a)

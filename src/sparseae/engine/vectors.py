@@ -34,13 +34,20 @@ class HostVectors:
         return np.array(vector, dtype=np.float64)
 
     def zeros(self, shape):
-        return np.zeros(shape)
+        """Zeros whose pages are written now: ``np.zeros`` maps them lazily, and an L-BFGS history
+        (74 MB on benchmark (b)) then paid its page faults inside the first ``memory`` iterations,
+        one slot at a time (about 3 ms a slot there, more than the slot's write)."""
+        out = np.empty(shape)
+        out.fill(0.0)
+        return out
 
     def dot(self, x, y):
         return float(np.dot(x, y))
 
     def max_abs(self, x):
-        return float(np.abs(x).max())
+        """max |x_i| (NaN if x holds one): the largest and the smallest value, without |x|'s copy."""
+        high, low = float(x.max()), float(x.min())
+        return max(high, -low) if high == high and low == low else float("nan")
 
     def all_finite(self, x):
         return bool(np.isfinite(x).all())

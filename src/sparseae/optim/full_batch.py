@@ -90,9 +90,15 @@ class Tracker:
             )
         return cost, grad
 
-    def iteration_done(self, theta, cost):
-        """Record a completed iterate; a callback that returns True stops the solver there."""
-        self.vectors.copy_into(self.theta, theta)
+    def iteration_done(self, theta, cost, *, held=False):
+        """Record a completed iterate; a callback that returns True stops the solver there.
+
+        ``held``: the solver leaves ``theta`` as it is until its next call here (L-BFGS's iterate,
+        whose line search writes another vector), so it is kept by reference, not copied."""
+        if held:
+            self.theta = theta
+        else:
+            self.vectors.copy_into(self.theta, theta)
         self.loss_curve.append(float(cost))
         if self.callback is not None:
             extra = (self.theta,) if self._with_theta else ()
