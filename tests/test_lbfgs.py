@@ -285,3 +285,26 @@ def test_a_saved_history_continues_the_fit_exactly(rng, on_device, request):
     rest = minimize(objective, first.theta, max_iter=18, state=state, **run)
     assert first.loss_curve + rest.loss_curve == whole.loss_curve
     np.testing.assert_array_equal(rest.theta, whole.theta)
+
+
+def test_a_long_history_takes_the_compiled_passes_continues_exactly_and_agrees_with_blas(monkeypatch):
+    """A history of COMPILED_FROM values or more takes sparseae.engine._history's passes (where
+    built): a resumed fit still goes on exactly, and the fit is BLAS's passes' fit to rounding."""
+    from sparseae.engine import vectors
+
+    monkeypatch.setenv("SPARSEAE_FUSED", "1")  # (a run may have turned the extensions off)
+    n = vectors.COMPILED_FROM // 10 + 1000  # memory 5: 10 rows
+    x0 = np.tile([-1.2, 1.0], n // 2)
+    run = dict(lbfgs_memory=5, tol=0.0)
+    taken = []
+    monkeypatch.setattr(vectors, "_compiled", lambda rows, _c=vectors._compiled: taken.append(_c(rows)) or taken[-1])
+    whole = minimize(lambda x: (rosen(x), rosen_der(x)), x0, max_iter=30, **run)
+    assert all(taken) == (vectors._history is not None) and taken
+    box = {}
+    first = minimize(lambda x: (rosen(x), rosen_der(x)), x0, max_iter=12, state_box=box, **run)
+    rest = minimize(lambda x: (rosen(x), rosen_der(x)), first.theta, max_iter=18, state=box["lbfgs"](), **run)
+    assert first.loss_curve + rest.loss_curve == whole.loss_curve
+    np.testing.assert_array_equal(rest.theta, whole.theta)
+    monkeypatch.setenv("SPARSEAE_FUSED", "0")
+    blas = minimize(lambda x: (rosen(x), rosen_der(x)), x0, max_iter=30, **run)
+    np.testing.assert_allclose(whole.loss_curve, blas.loss_curve, rtol=1e-9)

@@ -8,14 +8,57 @@ vector goes through ``to_host`` / ``from_host``, which count them (``transfers``
 can assert that none happens per iteration.
 """
 
+import os
+
 import numpy as np
 from scipy.linalg import blas
 
 from . import parallel
 
+try:
+    from . import _history
+except ImportError:  # not built (no C compiler at install, or another platform): BLAS's passes
+    _history = None
 
-class HostVectors:
-    """float64 NumPy arrays; the vector work in BLAS (daxpy, dgemv)."""
+#: Columns a block of the compiled history passes (``_history.c``'s BLOCK).
+BLOCK = 2048
+#: Values of a history from which its passes are compiled: below it BLAS's passes, from cache,
+#: take as long (the notes' exercise's 200 x 3,289 history: 0.21 ms a pass either way) and keep the
+#: bits they had. benchmarks/RESULTS.md, "L-BFGS's history passes compiled".
+COMPILED_FROM = 1 << 20
+
+
+class Composed:
+    """An L-BFGS iteration's two history passes composed of the vectors' own operations (a device's,
+    or the host's where ``sparseae.engine._history`` is not built); each returns what the
+    iteration needs from it besides the vectors written."""
+
+    def pair_into(self, rows, used, s_row, y_row, alpha, d, g_new, g):
+        """``rows[s_row]`` ← αd and ``rows[y_row]`` ← g_new − g (a new pair s, y); returns
+        (``rows[used] @ g_new`` as a host vector, sᵀy, yᵀy, max |g_new|)."""
+        s, y = rows[s_row], rows[y_row]
+        self.scaled_into(s, alpha, d)
+        self.subtract_into(y, g_new, g)
+        return self.products(rows, g_new)[used], self.dot(s, y), self.dot(y, y), self.max_abs(g_new)
+
+    def direction_into(self, out, coefficients, rows, used, alpha, x, theta=None, trial=None):
+        """out ← Σ_q c_q ``rows[used[q]]`` + αx (c given on the host) and, with ``theta``,
+        ``trial`` ← θ + out; returns xᵀout."""
+        full = np.zeros(rows.shape[0])
+        full[used] = coefficients
+        self.combination_into(out, full, rows, alpha, x)
+        if theta is not None:
+            self.add_into(trial, theta, 1.0, out)
+        return self.dot(x, out)
+
+
+class HostVectors(Composed):
+    """float64 NumPy arrays; the vector work in BLAS (daxpy, dgemv), and an L-BFGS iteration's two
+    passes over its history in ``sparseae.engine._history`` where it is built, ``SPARSEAE_FUSED``
+    is not 0 and the history holds :data:`COMPILED_FROM` values or more: each one pass over the
+    rows, with the vector work beside it that took passes of its own (s, y, their products,
+    max |g|; the direction's x·d and trial point), its sums in blocks of :data:`BLOCK` columns
+    added in a fixed order, so the same bits on every instruction set and any number of cores."""
 
     xp = np
     device = None
@@ -94,6 +137,28 @@ class HostVectors:
                 out += partial
         blas.daxpy(x, out, a=alpha)
 
+    def pair_into(self, rows, used, s_row, y_row, alpha, d, g_new, g):
+        if not _compiled(rows):
+            return super().pair_into(rows, used, s_row, y_row, alpha, d, g_new, g)
+        used = np.asarray(used, dtype=np.int64)
+        k, n = len(used), rows.shape[1]
+        partials = np.empty((-(-n // BLOCK), k + 3))
+        parallel.over_rows(lambda i, first, last: _history.pair(rows, used, s_row, y_row, float(alpha), d, g_new, g,
+                                                                first, last, partials), _blocks(partials, k + 2, n))
+        sums = np.add.reduce(partials[:, :k + 2], axis=0)  # block after block
+        return sums[:k], float(sums[k]), float(sums[k + 1]), float(partials[:, k + 2].max())
+
+    def direction_into(self, out, coefficients, rows, used, alpha, x, theta=None, trial=None):
+        if not _compiled(rows):
+            return super().direction_into(out, coefficients, rows, used, alpha, x, theta, trial)
+        used = np.asarray(used, dtype=np.int64)
+        coefficients = np.ascontiguousarray(coefficients, dtype=np.float64)
+        partials = np.empty(-(-rows.shape[1] // BLOCK))
+        parallel.over_rows(lambda i, first, last: _history.direction(rows, used, coefficients, float(alpha), x, out,
+                                                                     theta, trial, first, last, partials),
+                           _blocks(partials, len(used), rows.shape[1]))
+        return float(np.add.reduce(partials))
+
     @staticmethod
     def _parts(rows):
         """Row ranges of a history, one per core from 8 MiB on: its passes are memory-bound, and
@@ -105,7 +170,19 @@ class HostVectors:
         return [(k * i // cores, k * (i + 1) // cores) for i in range(cores)]
 
 
-class TorchVectors:
+def _compiled(rows):
+    return _history is not None and rows.size >= COMPILED_FROM and os.environ.get("SPARSEAE_FUSED", "1") != "0"
+
+
+def _blocks(partials, k, n):
+    """The compiled passes' ranges of blocks, one per core once the pass reads 8 MiB (``k`` rows
+    of ``n`` values), as :meth:`HostVectors._parts`."""
+    blocks = partials.shape[0]
+    cores = min(parallel.n_cores(), blocks) if k * n >= 1 << 20 else 1
+    return [(blocks * i // cores, blocks * (i + 1) // cores) for i in range(cores)]
+
+
+class TorchVectors(Composed):
     """float64 tensors on ``device``: a host copy only when asked for one (counted)."""
 
     def __init__(self, torch, device):

@@ -111,9 +111,11 @@ class History:
     """The last ``memory`` pairs (s, y), as rows of one array ``rows`` ([S; Y], zero where unused)
     in the vectors' place; R (the upper triangle of :math:`S^T Y`) and :math:`Y^T Y` on the host,
     in the pairs' order, oldest first (``R[:k, :k]`` and ``YY[:k, :k]`` for k pairs); and
-    ``rows @ g`` for the current gradient.
+    ``rows @ g`` for the current gradient (``rows_g``, for the rows in use).
 
-    One pass over the rows an iteration computes ``rows @ g_new``; the new pair's products with
+    An iteration makes two passes over the rows (the vectors' ``pair_into`` and
+    ``direction_into``, each with the vector work beside it). The first writes the new pair and
+    computes ``rows @ g_new`` for the rows in use; the new pair's products with
     the older pairs follow as :math:`s_i^T y = s_i^T g_{new} - s_i^T g` (and for :math:`y_i`),
     the previous iteration's ``rows @ g`` kept, and the new pair's own :math:`s^T y` and
     :math:`y^T y`, on which γ and R's diagonal rest, are computed directly. When the oldest pair
@@ -126,7 +128,7 @@ class History:
         self.rows = vectors.zeros((2 * memory, n))
         self.order = []  # slots in use, oldest first
         self.R, self.YY = np.zeros((memory, memory)), np.zeros((memory, memory))
-        self.rows_g = np.zeros(2 * memory)  # rows @ g: the rows are zero until used
+        self.rows_g = np.zeros(2 * memory)  # rows @ g for the rows in use (read only there)
 
     def __len__(self):
         return len(self.order)
@@ -160,38 +162,37 @@ class History:
 
     def add(self, d, alpha, g_new, g):
         """Store s = α d and y = g_new - g in the oldest (or a free) slot; ``g_new`` becomes the
-        current gradient."""
-        m, vectors, R, YY = self.memory, self.vectors, self.R, self.YY
+        current gradient. Returns max |g_new|."""
+        m, R, YY = self.memory, self.R, self.YY
         full = len(self.order) == m
         slot = self.order.pop(0) if full else min(set(range(m)) - set(self.order))
         if full:  # the oldest pair left: the others move up one place
             R[:-1, :-1], YY[:-1, :-1] = R[1:, 1:], YY[1:, 1:]
-        s, y = self.rows[slot], self.rows[m + slot]
-        vectors.scaled_into(s, alpha, d)
-        vectors.subtract_into(y, g_new, g)
-        rows_g_new = vectors.products(self.rows, g_new)
-        rows_y = rows_g_new - self.rows_g  # valid for the slots written before this iteration
-        self.rows_g = rows_g_new
-        sy = vectors.dot(s, y)
+        k = len(self.order) + 1
+        slots = np.array([*self.order, slot], dtype=np.int64)
+        used = np.concatenate([slots, m + slots])  # the S rows in use, then the Y rows
+        products, sy, yy, g_max = self.vectors.pair_into(self.rows, used, slot, m + slot, alpha, d, g_new, g)
+        rows_y = products - self.rows_g[used]  # valid for the slots written before this iteration
+        self.rows_g[used] = products
         if sy > 0:  # always, after a strong-Wolfe step, except to rounding
-            older, k = np.array(self.order, dtype=int), len(self.order) + 1
-            R[:k - 1, k - 1], R[k - 1, :k - 1], R[k - 1, k - 1] = rows_y[older], 0.0, sy
-            YY[:k - 1, k - 1] = YY[k - 1, :k - 1] = rows_y[m + older]
-            YY[k - 1, k - 1] = vectors.dot(y, y)
+            R[:k - 1, k - 1], R[k - 1, :k - 1], R[k - 1, k - 1] = rows_y[:k - 1], 0.0, sy
+            YY[:k - 1, k - 1] = YY[k - 1, :k - 1] = rows_y[k:2 * k - 1]
+            YY[k - 1, k - 1] = yy
             self.order.append(slot)
+        return g_max
 
-    def direction_into(self, d, g):
-        """d ← -H g, for the current gradient g."""
-        m, slots = self.memory, np.array(self.order)
+    def direction_into(self, d, g, theta=None, trial=None):
+        """d ← -H g, for the current gradient g, and ``trial`` ← θ + d if ``theta`` is given (the
+        line search's first point); returns gᵀd."""
+        m, slots = self.memory, np.array(self.order, dtype=np.int64)
         k = len(slots)
         R = self.R[:k, :k]
         gamma = R[-1, -1] / self.YY[k - 1, k - 1]
         u = _solve_upper(R, self.rows_g[slots])  # finite: checked gradients
         v = np.diag(R) * u + gamma * (self.YY[:k, :k] @ u) - gamma * self.rows_g[m + slots]
         p = _solve_upper(R, v, transposed=True)
-        coefficients = np.zeros(2 * m)
-        coefficients[slots], coefficients[m + slots] = -p, gamma * u
-        self.vectors.combination_into(d, coefficients, self.rows, -gamma, g)
+        return self.vectors.direction_into(d, np.concatenate([-p, gamma * u]), self.rows,
+                                           np.concatenate([slots, m + slots]), -gamma, g, theta, trial)
 
 
 def _solve_upper(R, b, transposed=False):
@@ -232,20 +233,24 @@ def lbfgs(tracker, theta0, *, max_iter, tol, lbfgs_memory=10, state=None, state_
     if converged:
         message = f"max |gradient| <= tol = {tol:g}"
 
+    trial_alpha = [None]  # the α for which trial holds θ + α d already (the direction's pass wrote it)
+
     def phi(alpha):
-        vectors.add_into(trial, theta, alpha, d)
+        if alpha != trial_alpha[0]:
+            vectors.add_into(trial, theta, alpha, d)
+            trial_alpha[0] = alpha
         f_alpha, g_alpha = tracker.evaluate(trial)
         return f_alpha, g_alpha, vectors.dot(g_alpha, d)
 
     while not converged and n_iter < max_iter:
         if history:
-            history.direction_into(d, g)
-            alpha, dphi0 = 1.0, vectors.dot(g, d)
+            dphi0 = history.direction_into(d, g, theta, trial)
+            alpha, trial_alpha[0] = 1.0, 1.0
         if not history or not dphi0 < 0:  # no history yet, or a direction that does not descend
             history.clear()
             vectors.scaled_into(d, -1.0, g)
             dphi0 = vectors.dot(g, d)
-            alpha = min(1.0, 1.0 / np.sqrt(vectors.dot(g, g)))  # a step of length 1, as L-BFGS-B
+            alpha, trial_alpha[0] = min(1.0, 1.0 / np.sqrt(vectors.dot(g, g))), None  # a step of length 1, as L-BFGS-B
         try:
             alpha, f_new, g_new, dphi = strong_wolfe(phi, f, dphi0, alpha)
         except LineSearchFailure as failure:
@@ -254,15 +259,16 @@ def lbfgs(tracker, theta0, *, max_iter, tol, lbfgs_memory=10, state=None, state_
                 continue
             message = f"the line search failed: {failure}"
             break
-        history.add(d, alpha, g_new, g)
+        g_max = history.add(d, alpha, g_new, g)
         theta, trial = trial, theta
+        trial_alpha[0] = None
         f_old, f, g = f, f_new, g_new
         n_iter += 1
         try:
             tracker.iteration_done(theta, f, held=True)
         except StopIteration:
             break
-        if vectors.max_abs(g) <= tol:
+        if g_max <= tol:
             converged, message = True, f"max |gradient| <= tol = {tol:g}"
         elif (f_old - f) <= FTOL * max(abs(f_old), abs(f), 1.0):
             converged, message = True, f"the cost fell by at most {FTOL:.2g} relative to itself"
