@@ -35,7 +35,7 @@ class Composed:
 
     def pair_into(self, rows, used, s_row, y_row, alpha, d, g_new, g):
         """``rows[s_row]`` ← αd and ``rows[y_row]`` ← g_new − g (a new pair s, y); returns
-        (``rows[used] @ g_new`` as a host vector, sᵀy, yᵀy, max |g_new|)."""
+        (``rows[used] @ g_new`` as a host vector, sᵀy, yᵀy, the largest magnitude in g_new)."""
         s, y = rows[s_row], rows[y_row]
         self.scaled_into(s, alpha, d)
         self.subtract_into(y, g_new, g)
@@ -56,9 +56,10 @@ class HostVectors(Composed):
     """float64 NumPy arrays; the vector work in BLAS (daxpy, dgemv), and an L-BFGS iteration's two
     passes over its history in ``sparseae.engine._history`` where it is built, ``SPARSEAE_FUSED``
     is not 0 and the history holds :data:`COMPILED_FROM` values or more: each one pass over the
-    rows, with the vector work beside it that took passes of its own (s, y, their products,
-    max |g|; the direction's x·d and trial point), its sums in blocks of :data:`BLOCK` columns
-    added in a fixed order, so the same bits on every instruction set and any number of cores."""
+    rows, with the vector work beside it that took passes of its own (s, y, their products, the
+    gradient's largest magnitude; the direction's x·d and trial point), its sums in blocks of
+    :data:`BLOCK` columns added in a fixed order, so the same bits on every instruction set and any
+    number of cores."""
 
     xp = np
     device = None
@@ -88,7 +89,8 @@ class HostVectors(Composed):
         return float(np.dot(x, y))
 
     def max_abs(self, x):
-        """max |x_i| (NaN if x holds one): the largest and the smallest value, without |x|'s copy."""
+        """The largest magnitude in x (NaN if x holds one), from its largest and smallest values:
+        no temporary abs(x)."""
         high, low = float(x.max()), float(x.min())
         return max(high, -low) if high == high and low == low else float("nan")
 

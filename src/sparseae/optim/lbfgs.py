@@ -162,7 +162,7 @@ class History:
 
     def add(self, d, alpha, g_new, g):
         """Store s = α d and y = g_new - g in the oldest (or a free) slot; ``g_new`` becomes the
-        current gradient. Returns max |g_new|."""
+        current gradient. Returns the largest magnitude in g_new."""
         m, R, YY = self.memory, self.R, self.YY
         full = len(self.order) == m
         slot = self.order.pop(0) if full else min(set(range(m)) - set(self.order))
