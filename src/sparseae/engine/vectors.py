@@ -147,7 +147,7 @@ class HostVectors(Composed):
         partials = np.empty((-(-n // BLOCK), k + 3))
         parallel.over_rows(lambda i, first, last: _history.pair(rows, used, s_row, y_row, float(alpha), d, g_new, g,
                                                                 first, last, partials), _blocks(partials, k + 2, n))
-        sums = np.add.reduce(partials[:, :k + 2], axis=0)  # block after block
+        sums = _in_block_order(partials[:, :k + 2])
         return sums[:k], float(sums[k]), float(sums[k + 1]), float(partials[:, k + 2].max())
 
     def direction_into(self, out, coefficients, rows, used, alpha, x, theta=None, trial=None):
@@ -159,7 +159,7 @@ class HostVectors(Composed):
         parallel.over_rows(lambda i, first, last: _history.direction(rows, used, coefficients, float(alpha), x, out,
                                                                      theta, trial, first, last, partials),
                            _blocks(partials, len(used), rows.shape[1]))
-        return float(np.add.reduce(partials))
+        return float(_in_block_order(partials))
 
     @staticmethod
     def _parts(rows):
@@ -174,6 +174,12 @@ class HostVectors(Composed):
 
 def _compiled(rows):
     return _history is not None and rows.size >= COMPILED_FROM and os.environ.get("SPARSEAE_FUSED", "1") != "0"
+
+
+def _in_block_order(partials):
+    """The blocks' partial sums added block after block (``np.add.accumulate`` adds in order, where
+    a reduction may add pairwise)."""
+    return np.add.accumulate(partials, axis=0)[-1]
 
 
 def _blocks(partials, k, n):
