@@ -78,12 +78,10 @@ class HostVectors(Composed):
         return np.array(vector, dtype=np.float64)
 
     def zeros(self, shape):
-        """Zeros whose pages are written now: ``np.zeros`` maps them lazily, and an L-BFGS history
-        (74 MB on benchmark (b)) then paid its page faults inside the first ``memory`` iterations,
-        one slot at a time (about 3 ms a slot there, more than the slot's write)."""
-        out = np.empty(shape)
-        out.fill(0.0)
-        return out
+        """Zeros whose pages the OS maps when first written: a history's slots that a short fit never
+        uses cost nothing (writing all of (c)'s 505 MB history at its creation cost 110 ms an
+        iteration over a 10-iteration fit in a fresh process)."""
+        return np.zeros(shape)
 
     def dot(self, x, y):
         return float(np.dot(x, y))
