@@ -46,10 +46,11 @@ CLONES static double dot_block(const double *restrict a, const double *restrict 
 }
 
 /* Blocks [first, last) of the pair pass; partials row b: k dot products, s.y, y.y, max|g_new|. */
-CLONES static void pair_blocks(double *restrict rows, Py_ssize_t n, const int64_t *used, Py_ssize_t k, int64_t s_row,
+CLONES static void pair_blocks(double *rows, Py_ssize_t n, const int64_t *used, Py_ssize_t k, int64_t s_row,
                                int64_t y_row, double alpha, const double *restrict d, const double *restrict g_new,
                                const double *restrict g, Py_ssize_t first, Py_ssize_t last, double *partials) {
-    double *restrict s = rows + s_row * n, *restrict y = rows + y_row * n;
+    /* s and y are rows of the history that the products below read again: no restrict on them */
+    double *s = rows + s_row * n, *y = rows + y_row * n;
     for (Py_ssize_t b = first; b < last; b++) {
         Py_ssize_t lo = b * BLOCK, len = n - lo < BLOCK ? n - lo : BLOCK;
         double *part = partials + b * (k + 3), top = 0.0;
