@@ -95,10 +95,6 @@ class HostVectors(Composed):
     def all_finite(self, x):
         return bool(np.isfinite(x).all())
 
-    def axpy(self, alpha, x, y):
-        """y ← y + αx in place."""
-        blas.daxpy(x, y, a=alpha)
-
     def scaled_into(self, out, alpha, x):
         """out ← αx."""
         np.multiply(x, alpha, out=out)
@@ -161,13 +157,8 @@ class HostVectors(Composed):
 
     @staticmethod
     def _parts(rows):
-        """Row ranges of a history, one per core from 8 MiB on: its passes are memory-bound, and
-        np.dot runs outside the GIL in sparseae's threads (benchmarks/RESULTS.md, "sparseae's own
-        L-BFGS"). BLAS's own threads would do the same, but they spin after each call and slow
-        the evaluation that follows."""
-        k = rows.shape[0]
-        cores = min(parallel.n_cores(), k) if rows.size >= 1 << 20 else 1
-        return [(k * i // cores, k * (i + 1) // cores) for i in range(cores)]
+        """Row ranges of a history (:func:`_per_core`)."""
+        return _per_core(rows.shape[0], rows.size)
 
 
 def _compiled(rows):
@@ -181,11 +172,17 @@ def _in_block_order(partials):
 
 
 def _blocks(partials, k, n):
-    """The compiled passes' ranges of blocks, one per core once the pass reads 8 MiB (``k`` rows
-    of ``n`` values), as :meth:`HostVectors._parts`."""
-    blocks = partials.shape[0]
-    cores = min(parallel.n_cores(), blocks) if k * n >= 1 << 20 else 1
-    return [(blocks * i // cores, blocks * (i + 1) // cores) for i in range(cores)]
+    """The compiled passes' ranges of blocks, for a pass that reads ``k`` rows of ``n`` values."""
+    return _per_core(partials.shape[0], k * n)
+
+
+def _per_core(count, values):
+    """``count`` rows or blocks in ranges, one per core once a pass reads ``values`` ≥ 2^20 (8 MiB):
+    its passes are memory-bound, and np.dot and the compiled passes run outside the GIL in
+    sparseae's threads (benchmarks/RESULTS.md, "sparseae's own L-BFGS"). BLAS's own threads would
+    do the same, but they spin after each call and slow the evaluation that follows."""
+    cores = min(parallel.n_cores(), count) if values >= 1 << 20 else 1
+    return [(count * i // cores, count * (i + 1) // cores) for i in range(cores)]
 
 
 class TorchVectors(Composed):
@@ -221,9 +218,6 @@ class TorchVectors(Composed):
 
     def all_finite(self, x):
         return bool(self.xp.isfinite(x).all())
-
-    def axpy(self, alpha, x, y):
-        y.add_(x, alpha=alpha)
 
     def scaled_into(self, out, alpha, x):
         self.xp.mul(x, alpha, out=out)

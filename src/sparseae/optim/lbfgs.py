@@ -233,24 +233,25 @@ def lbfgs(tracker, theta0, *, max_iter, tol, lbfgs_memory=10, state=None, state_
     if converged:
         message = f"max |gradient| <= tol = {tol:g}"
 
-    trial_alpha = [None]  # the α for which trial holds θ + α d already (the direction's pass wrote it)
+    trial_alpha = None  # the α for which trial holds θ + α d already (the direction's pass wrote it)
 
     def phi(alpha):
-        if alpha != trial_alpha[0]:
+        nonlocal trial_alpha
+        if alpha != trial_alpha:
             vectors.add_into(trial, theta, alpha, d)
-            trial_alpha[0] = alpha
+            trial_alpha = alpha
         f_alpha, g_alpha = tracker.evaluate(trial)
         return f_alpha, g_alpha, vectors.dot(g_alpha, d)
 
     while not converged and n_iter < max_iter:
         if history:
             dphi0 = history.direction_into(d, g, theta, trial)
-            alpha, trial_alpha[0] = 1.0, 1.0
+            alpha = trial_alpha = 1.0
         if not history or not dphi0 < 0:  # no history yet, or a direction that does not descend
             history.clear()
             vectors.scaled_into(d, -1.0, g)
             dphi0 = vectors.dot(g, d)
-            alpha, trial_alpha[0] = min(1.0, 1.0 / np.sqrt(vectors.dot(g, g))), None  # a step of length 1, as L-BFGS-B
+            alpha, trial_alpha = min(1.0, 1.0 / np.sqrt(vectors.dot(g, g))), None  # a step of length 1, as L-BFGS-B
         try:
             alpha, f_new, g_new, dphi = strong_wolfe(phi, f, dphi0, alpha)
         except LineSearchFailure as failure:
@@ -261,7 +262,7 @@ def lbfgs(tracker, theta0, *, max_iter, tol, lbfgs_memory=10, state=None, state_
             break
         g_max = history.add(d, alpha, g_new, g)
         theta, trial = trial, theta
-        trial_alpha[0] = None
+        trial_alpha = None
         f_old, f, g = f, f_new, g_new
         n_iter += 1
         try:
