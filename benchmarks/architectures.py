@@ -19,10 +19,11 @@ epochs (and, beside it, with AuxK instead, k_aux = d/2 and weight 1/32, and with
 coefficient and k set to the same penalty (its squared error has no 1/2: coefficients 2β); its
 inference SAE (``save_inference_model``, then ``SAE.load_from_disk``) encodes the held-out rows;
 its TopK SAEs keep their defaults (AuxK at weight 1, k_aux = d/2, dead after 1,000 steps, and
-activations rescaled by the decoder norms). JumpReLU: sparseae over seven β (0.0003 to 0.1), SAELens
-at two (its L0 coefficient 2β), every threshold from 0.001 with bandwidth 0.05 in both; after each
-dataset's table, sparseae's FVU at each SAELens row's L0, interpolated (linear in log L0) between
-the two sparseae β whose L0 bracket it.
+activations rescaled by the decoder norms). L1: sparseae over seven β (0.05 to 0.3), SAELens at
+two (0.1 and 0.3). JumpReLU: sparseae over seven β (0.0003 to 0.1), SAELens at two (its L0
+coefficient 2β), every threshold from 0.001 with bandwidth 0.05 in both. After each dataset's
+table, for L1 and JumpReLU, sparseae's FVU at each SAELens row's L0, interpolated (linear in
+log L0) between the two sparseae β whose L0 bracket it.
 Each dataset starts with an untimed fit of each library. Prints Markdown tables; writes
 benchmarks/architectures.json.
 """
@@ -54,9 +55,12 @@ OPTIMIZER_DTYPE = {"dtype": "float32"}
 def settings():
     """(architecture, label, sparseae parameters, SAELens config class name, its parameters)."""
     runs = []
-    for beta in (0.1, 0.3):
+    # sparseae over more β than SAELens, for its FVU at SAELens's L0 (as JumpReLU below)
+    for beta in (0.05, 0.07, 0.1, 0.13, 0.16, 0.2, 0.3):
+        theirs = beta in (0.1, 0.3)
         runs.append(("L1", f"beta={beta}", dict(sparsity="l1", sparsity_weight=beta, decoder_norm="unit",
-                                                solver="adam"), "standard", dict(l1_coefficient=2 * beta)))
+                                                solver="adam"), "standard" if theirs else None,
+                     dict(l1_coefficient=2 * beta)))
     for k in (8, 32):
         for name, penalty, cls in (("TopK", "topk", "topk"), ("BatchTopK", "batchtopk", "batchtopk")):
             runs.append((name, f"k={k}", dict(sparsity=penalty, k=k, solver="adam", resample_dead=5), cls, dict(k=k)))
@@ -209,7 +213,7 @@ def main():
                 rows.append(("sparseae AuxK", fit_sparseae(train, test, width, dict(plain, aux_k=train.shape[1] // 2),
                                                            args.epochs)))
                 rows.append(("sparseae, neither", fit_sparseae(train, test, width, plain, args.epochs)))
-            if arch == "L1":
+            if arch == "L1" and kind is not None:
                 lbfgs = dict(ours, solver="lbfgs", max_iter=200, resample_dead=50)
                 rows.append(("sparseae L-BFGS", fit_sparseae(train, test, width, lbfgs, args.epochs)))
             if kind is not None:
@@ -222,10 +226,11 @@ def main():
                 results.append(dict(dataset=name, architecture=arch, setting=label, library=library, fvu=fvu,
                                     l0=l0, dead=dead, seconds=seconds))
         here = [r for r in results if r["dataset"] == name]
-        for theirs, fvu in at_equal_l0(here, "JumpReLU"):
-            said = "outside sparseae's L0 range" if fvu is None else f"sparseae {fvu:.4f}"
-            print(f"\nJumpReLU at SAELens's L0 {theirs['l0']:.1f} ({theirs['setting']}): SAELens {theirs['fvu']:.4f}, "
-                  f"{said}", end="")
+        for arch in ("L1", "JumpReLU"):
+            for theirs, fvu in at_equal_l0(here, arch):
+                said = "outside sparseae's L0 range" if fvu is None else f"sparseae {fvu:.4f}"
+                print(f"\n{arch} at SAELens's L0 {theirs['l0']:.1f} ({theirs['setting']}): "
+                      f"SAELens {theirs['fvu']:.4f}, {said}", end="")
         print()
     Path(args.json).write_text(json.dumps(dict(machine=info, optimizer_dtype=args.optimizer_dtype, results=results),
                                           indent=1))

@@ -13,7 +13,7 @@ curves, interpolated linearly in log L0, averaged) and the paired difference ove
 width, bandwidth (0.05), minibatches (100), epochs (10) and float32 as ``architectures.py`` (since
 307d90c sparseae's Adam keeps θ and its moments in float32 there, as SAELens's trainer does).
 
-    python benchmarks/jumprelu_starts.py [--datasets mnist,natural] [--seeds 5]
+    python benchmarks/jumprelu_starts.py [--datasets mnist,natural] [--seeds 5] [--width N]
 
 Needs sae-lens (and PyTorch). Writes ``benchmarks/jumprelu_starts.json``.
 """
@@ -38,8 +38,8 @@ BETAS = {"mnist": (0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.03),
 THEIR_BETA, EPOCHS = 0.01, 10
 
 
-def fit_all(name, train, test, seeds):
-    width, rows = architectures.WIDTH[name], []
+def fit_all(name, train, test, seeds, width=None):
+    width, rows = width or architectures.WIDTH[name], []
     for seed in seeds:
         for norm in NORMS:
             theirs = dict(l0_coefficient=2 * THEIR_BETA, jumprelu_bandwidth=0.05, jumprelu_init_threshold=1e-3,
@@ -98,12 +98,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="mnist,natural")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--width", type=int, default=None,
+                        help="hidden units for every dataset (default: architectures.py's, 256 MNIST, 128 patches)")
     parser.add_argument("--json", default=str(Path(__file__).with_name("jumprelu_starts.json")))
     args = parser.parse_args()
-    result = {"machine": machine(), "datasets": {}}
+    result = {"machine": machine(), "width": args.width, "datasets": {}}
     for name, (X, n_train, _, _) in datasets(args.datasets.split(",")).items():
         train, test = X[:n_train], X[n_train:n_train + 5000]
-        rows = fit_all(name, train, test, range(args.seeds))
+        rows = fit_all(name, train, test, range(args.seeds), args.width)
         table = compare(rows)
         print(f"\n{name}: | SAELens start | its FVU at L0 (dead) | sparseae start | sparseae there | paired |")
         for t in table:

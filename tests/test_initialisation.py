@@ -36,6 +36,8 @@ def test_the_tied_decoder_columns_take_decoder_init_norm_and_auto_is_0_3_for_the
                          (dict(sparsity="topk", k=3, init="tied"), 1.0),  # L-BFGS: not measured, 1
                          (dict(sparsity="batchtopk", k=3), 1.0),
                          (dict(sparsity="jumprelu", solver="adam"), 0.3),
+                         (dict(sparsity="l1", decoder_norm="unit", solver="adam"), 0.3),
+                         (dict(sparsity="l1", init="tied"), 1.0),
                          (dict(sparsity="batchtopk", k=3, solver="adam", decoder_init_norm=0.1), 0.1)):
         (W1, W2), _ = _start(X, **params)
         np.testing.assert_array_equal(W1, W2.T)

@@ -88,8 +88,9 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
         "auto" is "tied", "zeros" for the others.
     decoder_init_norm : float > 0 or "auto", default "auto"
         The tied start's decoder column norm (SAELens's ``decoder_init_norm``; not used by
-        "uniform"). "auto": 0.3 for "topk", "batchtopk" and "jumprelu" under Adam, 1 for the
-        others (measured: benchmarks/RESULTS.md, "Adam's gradient clipped").
+        "uniform"). "auto": 0.3 for "l1", "topk", "batchtopk" and "jumprelu" under Adam, 1 for the
+        others (measured: benchmarks/RESULTS.md, "Adam's gradient clipped" and "L1's tied start
+        at norm 0.3").
     decoder_norm : {None, "unit"}, default None
         "unit": the decoder W2 is used with each column at unit norm (a reparametrisation: θ stays
         unconstrained for L-BFGS; ``coefs_`` hold the normalised W2), so an L1 penalty cannot be
