@@ -21,8 +21,10 @@ inference SAE (``save_inference_model``, then ``SAE.load_from_disk``) encodes th
 its TopK SAEs keep their defaults (AuxK at weight 1, k_aux = d/2, dead after 1,000 steps, and
 activations rescaled by the decoder norms). L1: sparseae over seven β (0.05 to 0.3), SAELens at
 two (0.1 and 0.3). JumpReLU: sparseae over seven β (0.0003 to 0.1), SAELens at two (its L0
-coefficient 2β), every threshold from 0.001 with bandwidth 0.05 in both. After each dataset's
-table, for L1 and JumpReLU, sparseae's FVU at each SAELens row's L0, interpolated (linear in
+coefficient 2β), every threshold from 0.001 with bandwidth 0.05 in both; sparseae at its default
+start (decoder norm 0.3) and at norms 0.1 and 0.2 (as SAELens at two steps: the best start
+depends on the data). After each dataset's
+table, for L1 and JumpReLU (each start), sparseae's FVU at each SAELens row's L0, interpolated (linear in
 log L0) between the two sparseae β whose L0 bracket it.
 Each dataset starts with an untimed fit of each library. Prints Markdown tables; writes
 benchmarks/architectures.json.
@@ -48,6 +50,10 @@ import sparseae  # noqa: E402
 
 WIDTH = {"natural": 128, "mnist": 256}
 BATCH = 100
+#: JumpReLU's tied starts (``decoder_init_norm``) fitted beside the default 0.3, the best start
+#: depending on the data (benchmarks/RESULTS.md, "JumpReLU's start at other widths"), as SAELens is
+#: fitted at two steps.
+OTHER_STARTS = (0.1, 0.2)
 #: sparseae's Adam's θ and moments (``--optimizer-dtype``).
 OPTIMIZER_DTYPE = {"dtype": "float32"}
 
@@ -76,12 +82,12 @@ def settings():
     return runs
 
 
-def at_equal_l0(rows, architecture, reverse=False):
-    """``[(SAELens row, sparseae's FVU at its L0 or None)]``: sparseae's FVU interpolated linearly
-    in log L0 between its two settings whose L0 bracket the SAELens row's. ``reverse``: the
-    other way, ``[(sparseae row, SAELens's FVU at its L0 or None)]``."""
+def at_equal_l0(rows, architecture, reverse=False, library="sparseae"):
+    """``[(SAELens row, sparseae's FVU at its L0 or None)]``: sparseae's FVU (its rows labelled
+    ``library``) interpolated linearly in log L0 between its two settings whose L0 bracket the
+    SAELens row's. ``reverse``: the other way, ``[(sparseae row, SAELens's FVU at its L0 or None)]``."""
     mine = [r for r in rows if r["architecture"] == architecture]
-    ours = [r for r in mine if r["library"] == "sparseae"]
+    ours = [r for r in mine if r["library"] == library]
     theirs = [r for r in mine if r["library"].startswith("SAELens")]
     if reverse:
         ours, theirs = theirs, ours
@@ -213,6 +219,10 @@ def main():
                 rows.append(("sparseae AuxK", fit_sparseae(train, test, width, dict(plain, aux_k=train.shape[1] // 2),
                                                            args.epochs)))
                 rows.append(("sparseae, neither", fit_sparseae(train, test, width, plain, args.epochs)))
+            if arch == "JumpReLU":  # sparseae's other starts: SAELens is given the better of two steps
+                for norm in OTHER_STARTS:
+                    rows.append((f"sparseae, norm {norm}",
+                                 fit_sparseae(train, test, width, dict(ours, decoder_init_norm=norm), args.epochs)))
             if arch == "L1" and kind is not None:
                 lbfgs = dict(ours, solver="lbfgs", max_iter=200, resample_dead=50)
                 rows.append(("sparseae L-BFGS", fit_sparseae(train, test, width, lbfgs, args.epochs)))
@@ -231,6 +241,11 @@ def main():
                 said = "outside sparseae's L0 range" if fvu is None else f"sparseae {fvu:.4f}"
                 print(f"\n{arch} at SAELens's L0 {theirs['l0']:.1f} ({theirs['setting']}): "
                       f"SAELens {theirs['fvu']:.4f}, {said}", end="")
+                if arch == "JumpReLU":
+                    for norm in OTHER_STARTS:
+                        at = next(f for r, f in at_equal_l0(here, arch, library=f"sparseae, norm {norm}")
+                                  if r is theirs)
+                        print(f"; norm {norm}: " + ("outside its L0 range" if at is None else f"{at:.4f}"), end="")
         print()
     Path(args.json).write_text(json.dumps(dict(machine=info, optimizer_dtype=args.optimizer_dtype, results=results),
                                           indent=1))
