@@ -18,7 +18,8 @@ def X():
 
 
 def _start(X, **params):
-    model = sparseae.SparseAutoencoder(10, activation="relu", output_activation="linear", random_state=4, **params)
+    model = sparseae.SparseAutoencoder(10, **{"activation": "relu", "output_activation": "linear", "random_state": 4,
+                                              **params})
     model._validate()
     return model._layout(X.shape[1]).unpack(model._initial_theta(X.shape[1], X))
 
@@ -35,6 +36,7 @@ def test_the_tied_decoder_columns_take_decoder_init_norm_and_auto_is_0_3_for_the
     for params, norm in ((dict(sparsity="topk", k=3, solver="adam"), 0.3),
                          (dict(sparsity="topk", k=3, init="tied"), 1.0),  # L-BFGS: not measured, 1
                          (dict(sparsity="batchtopk", k=3), 1.0),
+                         (dict(sparsity="batchtopk", k=3, solver="adam"), 0.3),
                          (dict(sparsity="jumprelu", solver="adam"), 0.3),
                          (dict(sparsity="l1", decoder_norm="unit", solver="adam"), 0.3),
                          (dict(sparsity="l1", init="tied"), 1.0),
@@ -74,7 +76,9 @@ def test_auto_is_tied_from_the_mean_for_batchtopk_and_for_the_relu_family_under_
         (W1, W2), (_, b2) = _start(X, **penalty)
         np.testing.assert_array_equal(W1, W2.T)
         np.testing.assert_allclose(b2, X.mean(axis=0), rtol=1e-14)
-    for penalty in (dict(sparsity="topk", k=3), dict(sparsity="jumprelu"), dict(sparsity="l1")):
+    # (the KL penalty keeps UFLDL's start under Adam too, as the README says)
+    for penalty in (dict(sparsity="topk", k=3), dict(sparsity="jumprelu"), dict(sparsity="l1"),
+                    dict(sparsity="kl", solver="adam", activation="sigmoid")):
         (W1, W2), (_, b2) = _start(X, **penalty)
         assert not np.array_equal(W1, W2.T) and not b2.any()
         assert np.abs(W1).max() <= np.sqrt(6) / np.sqrt(6 + 10 + 1)  # UFLDL's U(±r)
