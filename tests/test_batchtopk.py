@@ -85,7 +85,9 @@ def test_training_batches_keep_k_and_held_out_rows_about_k(X, params):
     objective.terms(model.theta_)
     counts, _ = objective._passes().gate_sums()
     assert counts.sum() == K * 100
-    assert sparseae.reconstruction_metrics(model, X[:1000])["l0"] == pytest.approx(K, abs=1e-2)  # z > t on them
+    # transform on the training rows keeps exactly the selection: k per row on average, not one fewer (the
+    # threshold lies between the kept and the left-out values, not on the smallest kept one)
+    assert sparseae.reconstruction_metrics(model, X[:1000])["l0"] == K
     assert abs(sparseae.reconstruction_metrics(model, X[1000:])["l0"] - K) <= 0.1 * K
     assert np.all(model.threshold_ == model.threshold_[0]) and model.threshold_[0] > 0
 
@@ -140,3 +142,19 @@ def test_the_count_largest_are_a_full_partitions_whatever_the_values(case):
     expected = np.sort(np.partition(values, values.size - count)[values.size - count:])
     np.testing.assert_array_equal(np.sort(largest_values(values, count)), expected)
     assert largest_values(values[:50], count).size == 50  # fewer than count: all of them
+
+
+def test_the_inference_threshold_lies_between_the_kept_and_the_left_out_values():
+    from sparseae.batchtopk import thresholds
+
+    rng = np.random.default_rng(9)
+    values = np.maximum(rng.normal(size=900), 0)
+    parts = np.array_split(values, 4)
+    ordered = np.sort(values)[::-1]
+    count = 100
+    t, inference = thresholds((p[np.argsort(p)[-(count + 1):]] for p in parts), count)  # each part's count + 1
+    assert t == ordered[count - 1] and inference == (ordered[count - 1] + ordered[count]) / 2
+    assert (values > inference).sum() == count == (values >= t).sum()
+    assert thresholds([np.array([3.0, 1.0, 0.0])], 2) == (1.0, 0.5)  # what is left out is 0: halfway to it
+    assert thresholds([np.array([2.0, 0.0, 0.0])], 2) == (0.0, 0.0)  # fewer than count positive: z > 0
+    assert thresholds([], 2) == (0.0, 0.0)

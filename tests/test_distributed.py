@@ -184,6 +184,7 @@ def test_thresholded_layers_on_the_cluster_equal_one_in_memory_evaluation(client
     assert np.linalg.norm(g - g0) / np.linalg.norm(g0) < 1e-12
     if penalty["sparsity"] == "batchtopk":
         assert objective.batch_threshold == pytest.approx(whole.batch_threshold, rel=1e-13)
+        assert objective.inference_threshold == pytest.approx(whole.inference_threshold, rel=1e-13)
     assert objective.terms(theta)["sparsity"] == pytest.approx(whole.terms(theta)["sparsity"], rel=1e-14)
 
 

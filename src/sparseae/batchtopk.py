@@ -8,10 +8,13 @@ fewer, with k per example on average.
 J has no sparsity term; the gradient flows through the kept units (t is held fixed, as the
 selection is). The selection pass (``sparseae.passes.RowPasses.largest``) finds t exactly
 whatever the blocks, cores or chunks: the k·m largest of the whole lie among the k·m largest of
-each part. ``transform`` uses one threshold for every unit, the smallest kept activation of the
-training rows at the fitted weights (so the training rows keep k per example on average; SAELens
-keeps a running average of it over its steps instead), exported to SAELens as a JumpReLU SAE with
-that threshold everywhere, as SAELens itself saves BatchTopK.
+each part. ``transform`` uses one threshold for every unit, from the training rows at the fitted
+weights: halfway between the smallest kept activation t and the largest one left out, so that
+``transform``'s z > threshold keeps exactly the selection's units on the training rows (k per
+example on average), and a rounding of z (float32, another BLAS, SAELens) does not flip the
+selection's own boundary value, which t itself would be. SAELens keeps a running average of t
+over its steps instead. Exported to SAELens as a JumpReLU SAE with that threshold everywhere, as
+SAELens itself saves BatchTopK.
 """
 
 import numpy as np
@@ -19,13 +22,20 @@ import numpy as np
 from .engine.backend import largest_values as keep_largest  # the count largest, unordered
 
 
-def smallest_kept(candidates, count):
-    """t, the smallest of the ``count`` largest values, from the parts' candidates (host arrays,
-    merged one at a time: at most 2·count values are held)."""
+def thresholds(candidates, count):
+    """``(t, inference)`` from the parts' candidates (each part's ``count + 1`` largest values,
+    host arrays, merged one at a time: at most 2·count + 2 values are held): t, the smallest of
+    the ``count`` largest (the training gate); ``inference``, halfway between t and the largest
+    value below it (0 where there is none), or 0 where t is (fewer than ``count`` positive values:
+    the gate is then z > 0)."""
     best = np.zeros(0)
     for part in candidates:
-        best = keep_largest(np.concatenate([best, part]), count)
-    return float(best.min()) if best.size else 0.0
+        best = keep_largest(np.concatenate([best, part]), count + 1)
+    if best.size <= count:
+        t, below = (float(best.min()) if best.size else 0.0), 0.0
+    else:
+        below, t = (float(v) for v in np.partition(best, 1)[:2])  # the (count + 1)-th and count-th largest
+    return t, ((t + max(below, 0.0)) / 2 if t > 0 else 0.0)
 
 
 class BatchTopK:

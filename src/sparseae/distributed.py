@@ -15,7 +15,7 @@ To use a real cluster, connect a Client before calling ``fit``::
 
 import numpy as np
 
-from .batchtopk import smallest_kept
+from .batchtopk import thresholds
 from .engine.vectors import HostVectors
 from .errors import DataError, DeviceError, ParameterError
 from .jumprelu import BANDWIDTH
@@ -195,8 +195,8 @@ class DaskObjective(ObjectiveBase):
         if self.penalty.batch_k:  # BatchTopK's t: each chunk's k·m largest, merged here
             count = self.top_k * m
             found = client.gather(client.map(_largest, self.blocks, theta=theta_f, layer_sizes=sizes, params=params,
-                                             count=count, pure=False))
-            threshold = smallest_kept((values for values, _ in found), count)
+                                             count=count + 1, pure=False))
+            threshold, self.inference_threshold = thresholds((values for values, _ in found), count)
             self.batch_threshold = threshold
 
         def pass2(sparsity_delta):

@@ -194,8 +194,8 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
         W1, one row per hidden unit: ``coefs_[0].T``.
     threshold_ : ndarray of shape (n_hidden,) or None
         JumpReLU's θ_j (``sparsity="jumprelu"``); BatchTopK's inference threshold, the same for
-        every unit (the smallest activation kept on the training rows at the fitted weights); None
-        for the other penalties.
+        every unit (halfway between the smallest activation the selection keeps on the training
+        rows at the fitted weights and the largest it leaves out); None for the other penalties.
     n_iter_ : int
     loss_ : float
         J_sparse with all its terms at the final parameters on the training data.
@@ -377,7 +377,7 @@ class SparseAutoencoder(AutoencoderTraining, Trainable, FittedAutoencoder, Autoe
         self._adopt_theta(objective.layout, np.array(objective.effective_theta(theta), dtype=np.float64))
         terms = objective.terms(objective.parameters_of(self.theta_))
         if PENALTIES[self.sparsity].batch_k:  # the training rows' selection at the fitted weights
-            self.threshold_ = np.full(self.n_hidden, objective.batch_threshold)
+            self.threshold_ = np.full(self.n_hidden, objective.inference_threshold)
         self.input_scale_ = getattr(self, "_input_scale", None)
         if self.input_scale_ is not None:  # the model of raw rows (coefs_ and intercepts_ are views)
             fold(objective.layout, self.theta_, self.input_scale_)

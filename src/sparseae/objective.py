@@ -19,7 +19,7 @@ pass 2; BatchTopK's threshold comes from a selection pass before it.
 
 import numpy as np
 
-from .batchtopk import BatchTopK, smallest_kept
+from .batchtopk import BatchTopK, thresholds
 from .engine import NumpyBackend
 from .engine.vectors import host_dtype, on_host
 from .errors import DataError, ParameterError
@@ -199,18 +199,20 @@ class SparseObjective(ObjectiveBase):
 
     def _select_batch(self, passes, Ws, bs, parts, m, keep=False):
         """BatchTopK's t over the rows of ``parts`` (arrays of rows), m in all: the gate of pass 2
-        (kept as :attr:`batch_threshold`). ``keep``: one part, whose a(2) pass 2 on the sparse
-        code takes from the selection pass."""
+        (kept as :attr:`batch_threshold`), and ``transform``'s threshold from the same selection
+        (:attr:`inference_threshold`, :func:`sparseae.batchtopk.thresholds`). ``keep``: one part,
+        whose a(2) pass 2 on the sparse code takes from the selection pass."""
         count, top = self.top_k * m, None
 
         def each():
             nonlocal top
             for x in parts:
-                values, column_max = passes.largest(Ws, bs, x, self.sparse_layer, count, keep=keep)
+                values, column_max = passes.largest(Ws, bs, x, self.sparse_layer, count + 1, keep=keep)
                 top = column_max if top is None else np.maximum(top, column_max)
                 yield values
 
-        self.batch_threshold = t = smallest_kept(each(), count)
+        t, self.inference_threshold = thresholds(each(), count)
+        self.batch_threshold = t
         self._batch_active = top >= t if t > 0 else top > 0  # the units the selection keeps somewhere
         self._gated = (self.sparse_layer, BatchTopK(t, self.backend))
 
