@@ -35,7 +35,7 @@ def thresholds(candidates, count):
         t, below = (float(best.min()) if best.size else 0.0), 0.0
     else:
         below, t = (float(v) for v in np.partition(best, 1)[:2])  # the (count + 1)-th and count-th largest
-    return t, ((t + max(below, 0.0)) / 2 if t > 0 else 0.0)
+    return t, ((t + below) / 2 if t > 0 else 0.0)  # (the values are ReLU activations: below ≥ 0)
 
 
 class BatchTopK:
